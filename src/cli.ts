@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerImage } from './commands/image.js';
+import type { GlobalOptions } from './context.js';
+import { ExitCode, IgluError, describe } from './errors.js';
+import { IGLU_VERSION } from './labels.js';
+import { log } from './log.js';
+
+/** Builds the commander program; command handlers are registered from src/commands/. */
+export function buildProgram(): Command {
+  const program = new Command('iglu')
+    .description('Build Iglunix on a Docker Swarm distcc compile farm and boot it under QEMU')
+    .version(IGLU_VERSION)
+    .option('--workdir <dir>', 'work directory for all state (default: ./.iglu, or workdir: in iglu.yaml)')
+    .option('--config <file>', 'config file (default: ./iglu.yaml when present)')
+    .option('--docker-host <url>', 'Docker endpoint of the manager (default: docker.host in iglu.yaml, then DOCKER_HOST)')
+    .option('--json', 'print results as JSON on stdout')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', '\nExamples:\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
+  const globals = () => program.opts<GlobalOptions>();
+  registerImage(program, globals);
+  return program;
+}
+
+/**
+ * The one exit path: runs the program and maps every error to a message on stderr and
+ * an exit code (0 success, 1 failure, 2 usage).
+ */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed help, version or the usage error
+    return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  log.cli('%O', err);
+  if (err instanceof IgluError) {
+    process.stderr.write(`iglu: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`iglu: unexpected error: ${describe(err)}\n(run with DEBUG=iglu:* for details)\n`);
+  return ExitCode.failure;
+}
+
+process.exitCode = await main(process.argv);

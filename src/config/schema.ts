@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * The iglu.yaml schema. Every key is optional; defaults make an empty file (or no file)
+ * a working single-machine setup. Unknown keys are errors (strict objects), so a typo
+ * never silently does nothing.
+ */
+
+const endpoint = z
+  .string()
+  .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'must be a unix://, tcp:// or ssh:// Docker endpoint');
+
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'must be an IPv4 address');
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 10.214.0.0/16');
+
+/** One extra engine of the farm: its Docker endpoint and the address it advertises to the swarm. */
+export const NodeSchema = z.strictObject({
+  endpoint,
+  advertiseAddr: ipv4.optional(),
+});
+
+export const FarmSchema = z.strictObject({
+  /** Farm name: the value of the iglu.farm label and the prefix of service names. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -').default('iglu'),
+  /** Overlay network the distccd tasks and client containers share. */
+  network: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('iglu-farm'),
+  /** Encrypt the overlay (IPsec ESP); refused where the kernel lacks CONFIG_INET_ESP. */
+  encrypted: z.boolean().default(false),
+  /** Replicated tasks; absent with `global: true`. */
+  replicas: z.int().min(1, 'must be at least 1').default(2),
+  /** One task on every node instead of `replicas`. */
+  global: z.boolean().default(false),
+  /** Farm image reference (tag or sha256 ID); default: the newest image from `iglu image build`. */
+  image: z.string().optional(),
+  /** Address this engine advertises when iglu initialises the swarm. */
+  advertiseAddr: ipv4.optional(),
+  /** Swarm default address pool, used only when iglu initialises the swarm. */
+  addrPool: cidr.default('10.214.0.0/16'),
+  addrPoolMaskLength: z.int().min(16).max(28).default(24),
+  /** Compiler names distccd serves (DISTCC_CMDLIST). */
+  compilers: z.array(z.string().regex(/^[A-Za-z0-9_.+-]+$/)).min(1).default(['clang', 'clang++', 'cc', 'c++', 'gcc', 'g++']),
+  /** distccd TCP port inside the overlay. */
+  port: z.int().min(1).max(65535).default(3632),
+  /** Seconds to wait for tasks to run and accept connections. */
+  readyTimeout: z.number().positive().default(120),
+  /** Extra engines (swarm nodes) iglu joins and puts the image on. */
+  nodes: z.array(NodeSchema).default([]),
+});
+
+export const ImageSchema = z.strictObject({
+  /** Debian suite debootstrap installs. */
+  suite: z.string().default('bookworm'),
+  /** Debian packages of the farm image (the toolchain the farm needs). */
+  packages: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
+    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file']),
+  /** Debian mirror URL for debootstrap; default: the first URI of the host's apt sources. */
+  mirror: z.string().url().optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Work directory for all state (sources, packages, logs, images, locks). */
+  workdir: z.string().optional(),
+  docker: z.strictObject({ host: endpoint.optional() }).prefault({}),
+  farm: FarmSchema.prefault({}),
+  image: ImageSchema.prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type FarmConfig = Config['farm'];
+export type NodeConfig = z.infer<typeof NodeSchema>;
+export type ImageConfig = Config['image'];

@@ -1,0 +1,41 @@
+import { loadConfig, DEFAULT_CONFIG_FILE } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { openEngine, resolveEndpoint, type Engine } from './docker/index.js';
+import { Workdir } from './workdir.js';
+
+/** Options every command takes (see cli.ts). */
+export interface GlobalOptions {
+  config?: string;
+  workdir?: string;
+  dockerHost?: string;
+  json?: boolean;
+}
+
+/** What a command handler works with: the validated config, the work directory, the engine. */
+export interface Context {
+  config: Config;
+  workdir: Workdir;
+  json: boolean;
+  /** The endpoint of the manager engine (flag, then iglu.yaml, then DOCKER_HOST). */
+  endpoint: string;
+  /** Connects to the engine on first use. @throws IgluError when it does not answer */
+  engine(): Promise<Engine>;
+}
+
+/**
+ * Loads iglu.yaml (the --config file must exist; the default one may not) and resolves
+ * the work directory and Docker endpoint.
+ * @throws IgluError for a bad config file
+ */
+export async function makeContext(opts: GlobalOptions): Promise<Context> {
+  const config = await loadConfig(opts.config ?? DEFAULT_CONFIG_FILE, opts.config !== undefined);
+  const endpoint = resolveEndpoint(opts.dockerHost ?? config.docker.host);
+  let engine: Promise<Engine> | undefined;
+  return {
+    config,
+    workdir: Workdir.resolve(opts.workdir, config.workdir),
+    json: Boolean(opts.json),
+    endpoint,
+    engine: () => (engine ??= openEngine(endpoint)),
+  };
+}

@@ -1,0 +1,55 @@
+import Docker from 'dockerode';
+import { IgluError } from '../errors.js';
+
+/** Default Docker endpoint when neither a flag, iglu.yaml nor DOCKER_HOST names one. */
+export const DEFAULT_ENDPOINT = 'unix:///var/run/docker.sock';
+
+/**
+ * Resolves which Docker endpoint to use: the explicit one (flag or iglu.yaml), else
+ * DOCKER_HOST (as the docker CLI does), else the local socket.
+ */
+export function resolveEndpoint(explicit: string | undefined, env = process.env): string {
+  return explicit ?? (env.DOCKER_HOST || DEFAULT_ENDPOINT);
+}
+
+/**
+ * Builds dockerode options from an endpoint URL: `unix:///path`, `tcp://host:port`
+ * or `ssh://user@host[:port]` (the forms DOCKER_HOST takes; see docker(1) "-H").
+ * @throws IgluError for any other form
+ */
+export function dockerOptions(endpoint: string): Docker.DockerOptions {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (err) {
+    throw badEndpoint(endpoint, err);
+  }
+  switch (url.protocol) {
+    case 'unix:':
+      return { socketPath: url.pathname };
+    case 'tcp:':
+      return { protocol: 'http', host: url.hostname, port: Number(url.port || 2375) };
+    case 'ssh:':
+      return {
+        protocol: 'ssh',
+        host: url.hostname,
+        port: Number(url.port || 22),
+        username: url.username || undefined,
+        sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+      } as Docker.DockerOptions;
+    default:
+      throw badEndpoint(endpoint);
+  }
+}
+
+function badEndpoint(endpoint: string, cause?: unknown): IgluError {
+  return new IgluError(`unknown Docker endpoint "${endpoint}"`, {
+    hint: 'use unix:///var/run/docker.sock, tcp://HOST:2375 or ssh://USER@HOST',
+    cause,
+  });
+}
+
+/** A dockerode client for `endpoint`. Used only inside src/docker/. */
+export function dockerode(endpoint: string): Docker {
+  return new Docker(dockerOptions(endpoint));
+}

@@ -1,0 +1,72 @@
+import type Docker from 'dockerode';
+import { log } from '../log.js';
+import { idempotent, statusOf } from './api-error.js';
+import type { Labels, ServiceInfo } from './types.js';
+
+/** Swarm services on a manager (Engine API `/services`). */
+export class ServicesClient {
+  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+
+  /** The service called `name`, or undefined when there is none. */
+  async get(name: string): Promise<ServiceInfo | undefined> {
+    try {
+      return toServiceInfo(await this.api.getService(name).inspect());
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Services whose labels include every `labels` pair. */
+  async list(labels: Labels): Promise<ServiceInfo[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const services = await this.api.listServices({ filters: { label } });
+    return services.map(toServiceInfo);
+  }
+
+  /**
+   * Creates a service from an Engine API ServiceSpec (API 1.41 "ServiceSpec").
+   * @returns the new service's ID
+   */
+  async create(spec: Record<string, unknown>): Promise<string> {
+    log.docker('creating service %s on %s', spec.Name, this.endpoint);
+    const res = (await this.api.createService(spec as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
+    const id = res.ID ?? res.id ?? '';
+    log.docker('created service %s (%s)', spec.Name, id);
+    return id;
+  }
+
+  /**
+   * Replaces a service's spec. `version` must be the one last read (optimistic
+   * concurrency: the Engine rejects a stale version with 500 "update out of sequence").
+   */
+  async update(id: string, version: number, spec: Record<string, unknown>): Promise<void> {
+    log.docker('updating service %s (version %d)', id, version);
+    await this.api.getService(id).update({ ...spec, version } as never);
+    log.docker('updated service %s', id);
+  }
+
+  /** Removes a service; an absent one counts as removed. */
+  async remove(id: string): Promise<void> {
+    log.docker('removing service %s', id);
+    const removed = await idempotent(() => this.api.getService(id).remove());
+    log.docker(removed ? 'removed service %s' : 'service %s was already gone', id);
+  }
+}
+
+function toServiceInfo(raw: unknown): ServiceInfo {
+  const s = raw as {
+    ID: string;
+    Version?: { Index?: number };
+    Spec?: { Name?: string; Labels?: Labels; Mode?: { Replicated?: { Replicas?: number }; Global?: object } };
+  };
+  return {
+    id: s.ID,
+    name: s.Spec?.Name ?? '',
+    version: s.Version?.Index ?? 0,
+    labels: s.Spec?.Labels ?? {},
+    replicas: s.Spec?.Mode?.Replicated?.Replicas,
+    global: Boolean(s.Spec?.Mode?.Global),
+    spec: (s.Spec ?? {}) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The shapes iglu reads from the Docker Engine, converted from the Engine API's
+ * (API 1.41, the version Debian 12's docker.io 20.10 speaks). Nothing outside
+ * src/docker/ sees dockerode's own types.
+ */
+
+/** Labels iglu puts on everything it makes. */
+export type Labels = Record<string, string>;
+
+/** `GET /info`, the parts iglu uses. */
+export interface EngineInfo {
+  /** Engine ID. */
+  id: string;
+  /** Host name the engine reports (its node's hostname in a swarm). */
+  name: string;
+  serverVersion: string;
+  /** CPUs the engine sees. */
+  cpus: number;
+  swarm: {
+    /** "inactive" | "pending" | "active" | "error" | "locked" */
+    state: string;
+    nodeId: string;
+    nodeAddr: string;
+    isManager: boolean;
+  };
+}
+
+/** A swarm node (`GET /nodes`). */
+export interface NodeInfo {
+  id: string;
+  hostname: string;
+  /** Address the node is reached at (Status.Addr). */
+  addr: string;
+  /** "ready" | "down" | "unknown" | "disconnected" */
+  state: string;
+  /** "active" | "pause" | "drain" */
+  availability: string;
+  role: 'manager' | 'worker';
+  /** CPUs of the node, from Description.Resources.NanoCPUs. */
+  cpus: number;
+}
+
+/** A swarm task (`GET /tasks`). */
+export interface TaskInfo {
+  id: string;
+  serviceId: string;
+  nodeId: string;
+  slot: number | undefined;
+  /** Actual state: "new" … "running", "complete", "failed", "rejected", … */
+  state: string;
+  desiredState: string;
+  /** Status.Err when the task failed, else Status.Message. */
+  message: string;
+  /** Overlay addresses without prefix length, by network name. */
+  addresses: Record<string, string[]>;
+  createdAt: string;
+}
+
+/** A swarm service (`GET /services/{id}`), with the raw spec kept for updates. */
+export interface ServiceInfo {
+  id: string;
+  name: string;
+  version: number;
+  labels: Labels;
+  replicas: number | undefined;
+  global: boolean;
+  spec: Record<string, unknown>;
+}
+
+/** A network (`GET /networks/{id}`). */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  driver: string;
+  scope: string;
+  labels: Labels;
+  subnets: string[];
+  encrypted: boolean;
+  attachable: boolean;
+}
+
+/** An image (`GET /images/{name}/json`). */
+export interface ImageInfo {
+  /** sha256:… */
+  id: string;
+  tags: string[];
+  labels: Labels;
+  size: number;
+}
+
+/** A container (`GET /containers/json`). */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  state: string;
+  labels: Labels;
+}

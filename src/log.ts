@@ -1,0 +1,19 @@
+import createDebug from 'debug';
+
+/**
+ * Namespaced debug logs, enabled with DEBUG=iglu:* (or one namespace, e.g.
+ * DEBUG=iglu:docker). They go to stderr and never carry secrets: pass join tokens
+ * through `mask` first.
+ */
+export const log = {
+  docker: createDebug('iglu:docker'),
+  farm: createDebug('iglu:farm'),
+  image: createDebug('iglu:image'),
+  config: createDebug('iglu:config'),
+  cli: createDebug('iglu:cli'),
+};
+
+/** Replaces a swarm join token (SWMTKN-1-…) anywhere in `text` with a masked form. */
+export function mask(text: string): string {
+  return text.replace(/SWMTKN-1-[A-Za-z0-9-]+/g, 'SWMTKN-1-****');
+}

@@ -1,0 +1,39 @@
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+
+/** One step of a command's progress; `output` shows a line under the step's title. */
+export interface Step<C> {
+  title: string;
+  run(ctx: C, output: (line: string) => void): Promise<string | void>;
+  /** Skip the step when this returns a reason. */
+  skip?(ctx: C): string | false;
+}
+
+/**
+ * Runs steps in order with listr2 progress on stderr: the default renderer on a TTY,
+ * the plain "simple" renderer when stdout or stderr is not a TTY (pipes, CI, --json).
+ * A step's return string replaces its title when it finishes (e.g. "3 tasks running").
+ * @returns the context after all steps
+ * @throws the first step's error, after the renderer has shown it failed
+ */
+export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Promise<C> {
+  // progress goes to stderr only: stdout carries results (and --json)
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
+  const tasks: ListrTask<C>[] = steps.map((step) => ({
+    title: step.title,
+    skip: step.skip ? (c: C) => step.skip!(c) : undefined,
+    task: async (c, task) => {
+      const title = await step.run(c, (line) => (task.output = line));
+      if (title) task.title = `${step.title}: ${title}`;
+    },
+  }));
+  const list = new Listr<C, 'default', 'simple'>(tasks, {
+    ctx,
+    exitOnError: true,
+    registerSignalListeners: false,
+    rendererOptions: { logger, collapseErrors: false, showErrorMessage: false },
+    fallbackRenderer: 'simple',
+    fallbackRendererOptions: { logger },
+    fallbackRendererCondition: () => !process.stdout.isTTY || !process.stderr.isTTY,
+  });
+  return list.run();
+}
