@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerFarm } from './commands/farm.js';
 import { registerImage } from './commands/image.js';
 import type { GlobalOptions } from './context.js';
 import { ExitCode, IgluError, describe } from './errors.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
   const globals = () => program.opts<GlobalOptions>();
   registerImage(program, globals);
+  registerFarm(program, globals);
   return program;
 }
 

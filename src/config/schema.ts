@@ -38,7 +38,7 @@ export const FarmSchema = z.strictObject({
   addrPool: cidr.default('10.214.0.0/16'),
   addrPoolMaskLength: z.int().min(16).max(28).default(24),
   /** Compiler names distccd serves (DISTCC_CMDLIST). */
-  compilers: z.array(z.string().regex(/^[A-Za-z0-9_.+-]+$/)).min(1).default(['clang', 'clang++', 'cc', 'c++', 'gcc', 'g++']),
+  compilers: z.array(z.string().regex(/^[A-Za-z0-9_.+-]+$/)).min(1).default(['clang', 'clang++', 'cc', 'c++']),
   /** distccd TCP port inside the overlay. */
   port: z.int().min(1).max(65535).default(3632),
   /** Seconds to wait for tasks to run and accept connections. */

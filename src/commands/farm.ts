@@ -1,0 +1,114 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { makeContext, type GlobalOptions } from '../context.js';
+import { farmDown } from '../farm/down.js';
+import { distccHosts, farmSlots } from '../farm/hosts.js';
+import { joinSwarm, joinToken } from '../farm/join.js';
+import { scaleFarm } from '../farm/scale.js';
+import { farmSettings, type FarmFlags } from '../farm/settings.js';
+import { farmStatus, type FarmStatus } from '../farm/status.js';
+import { farmUpSteps, upResult, type UpState } from '../farm/up.js';
+import { printResult } from '../output.js';
+import { runSteps } from '../progress.js';
+
+/** Parses a whole number for commander; rejects anything else as a usage error. */
+function int(value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
+  return Number(value);
+}
+
+/** `iglu farm up|down|status|scale|token|join`: thin handlers over src/farm/. */
+export function registerFarm(program: Command, globals: () => GlobalOptions): void {
+  const farm = program.command('farm').description('the distcc compile farm on Docker Swarm');
+
+  farm
+    .command('up')
+    .description('initialise the swarm if needed, create the overlay network, put the image on every node, run distccd, wait until it accepts compiles; prints DISTCC_HOSTS')
+    .option('--replicas <n>', 'number of distccd tasks', int)
+    .option('--global', 'one distccd task on every node')
+    .option('--image <ref>', 'farm image (default: the newest from "iglu image build")')
+    .option('--network <name>', 'overlay network name')
+    .option('--advertise-addr <addr>', 'address this engine advertises when iglu initialises the swarm')
+    .addHelpText('after', '\nExamples:\n  iglu farm up\n  iglu farm up --replicas 3 --advertise-addr 10.0.0.1\n  eval "export DISTCC_HOSTS=\'$(iglu farm up --json | jq -r .distccHosts)\'"\n')
+    .action(async (flags: FarmFlags) => {
+      const ctx = await makeContext(globals());
+      const settings = farmSettings(ctx.config.farm, flags);
+      const engine = await ctx.engine();
+      const state = await runSteps<UpState>(farmUpSteps(engine, settings), {});
+      const result = upResult(settings, state);
+      printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
+    });
+
+  farm
+    .command('status')
+    .description('nodes, tasks and the current DISTCC_HOSTS')
+    .addHelpText('after', '\nExamples:\n  iglu farm status\n  iglu farm status --json | jq -r .distccHosts\n')
+    .action(async () => {
+      const ctx = await makeContext(globals());
+      const status = await farmStatus(await ctx.engine(), ctx.config.farm);
+      printResult(ctx.json, status, () => formatStatus(status));
+    });
+
+  farm
+    .command('scale')
+    .description('set the number of distccd tasks and wait until they accept compiles')
+    .argument('<n>', 'replicas, at least 1', int)
+    .addHelpText('after', '\nExample:\n  iglu farm scale 4\n')
+    .action(async (n: number) => {
+      const ctx = await makeContext(globals());
+      const settings = farmSettings(ctx.config.farm, { replicas: n });
+      const engine = await ctx.engine();
+      const state = await runSteps<{ hosts?: Awaited<ReturnType<typeof scaleFarm>> }>(
+        [{ title: `scale to ${n} tasks`, run: async (s) => { s.hosts = await scaleFarm(engine, settings, n); return `${s.hosts.length} tasks accepting`; } }],
+        {},
+      );
+      const hosts = state.hosts!;
+      const result = { farm: settings.name, replicas: n, hosts, distccHosts: distccHosts(hosts, settings.port), slots: farmSlots(hosts) };
+      printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
+    });
+
+  farm
+    .command('down')
+    .description('remove every service, container and network of the farm')
+    .option('--leave', 'also make the node engines in iglu.yaml and this engine leave the swarm')
+    .addHelpText('after', '\nExamples:\n  iglu farm down\n  iglu farm down --leave\n')
+    .action(async (flags: { leave?: boolean }) => {
+      const ctx = await makeContext(globals());
+      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), timeoutMs: ctx.config.farm.readyTimeout * 1000 });
+      printResult(ctx.json, result, () =>
+        `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
+        (result.left.length ? `; ${result.left.length} engines left the swarm` : ''));
+    });
+
+  farm
+    .command('token')
+    .description('print the command another machine runs to join the farm as a worker')
+    .addHelpText('after', '\nExample (on the manager, then on the new machine):\n  iglu farm token\n  iglu farm join --token SWMTKN-1-… 10.0.0.1:2377\n')
+    .action(async () => {
+      const ctx = await makeContext(globals());
+      const token = await joinToken(await ctx.engine());
+      printResult(ctx.json, token, () => token.command);
+    });
+
+  farm
+    .command('join')
+    .description("join this machine's engine to a farm's swarm as a worker")
+    .argument('<manager>', "the manager's address, HOST[:PORT]")
+    .requiredOption('--token <token>', 'worker join token from "iglu farm token"')
+    .option('--advertise-addr <addr>', 'address this node advertises to the swarm')
+    .addHelpText('after', '\nExample:\n  iglu farm join --token SWMTKN-1-… 10.0.0.1:2377 --advertise-addr 10.0.0.2\n')
+    .action(async (manager: string, flags: { token: string; advertiseAddr?: string }) => {
+      const ctx = await makeContext(globals());
+      const joined = await joinSwarm(await ctx.engine(), { token: flags.token, manager, advertiseAddr: flags.advertiseAddr });
+      printResult(ctx.json, joined, () => `joined as node ${joined.nodeId}`);
+    });
+}
+
+function formatStatus(s: FarmStatus): string {
+  if (s.swarm !== 'active') return `farm ${s.farm}: no swarm (engine swarm state: ${s.swarm})`;
+  const lines = [`farm ${s.farm}: ${s.service ? `${s.service.name}, ${s.service.mode}${s.service.replicas ? ` ×${s.service.replicas}` : ''}` : 'no distccd service'}`, '', 'NODE                 ADDRESS          STATE    AVAILABILITY  ROLE     CPUS'];
+  for (const n of s.nodes) lines.push(`${n.hostname.padEnd(20)} ${n.addr.padEnd(16)} ${n.state.padEnd(8)} ${n.availability.padEnd(13)} ${n.role.padEnd(8)} ${n.cpus}`);
+  lines.push('', 'TASK                        NODE                 IP               STATE');
+  for (const t of s.tasks) lines.push(`${t.id.padEnd(27)} ${t.node.padEnd(20)} ${(t.ip ?? '-').padEnd(16)} ${t.state}`);
+  lines.push('', `DISTCC_HOSTS="${s.distccHosts}"  (${s.slots} slots)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,32 @@
+import type { FarmConfig } from '../config/schema.js';
+import type { Engine, NetworkInfo } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { hasFeature } from '../host/kernel.js';
+import { LABEL, labelsFor } from '../labels.js';
+
+/**
+ * Makes sure the farm's attachable overlay network exists, creating it when missing.
+ * @param kernel the kernel config (runningKernelConfig), to refuse encryption without ESP
+ * @throws IgluError when `encrypted` is asked where the kernel lacks CONFIG_INET_ESP (the
+ *   Engine would create it and cross-node traffic would silently die), or when a network
+ *   of that name exists that is not this farm's attachable overlay
+ */
+export async function ensureNetwork(engine: Engine, farm: FarmConfig, kernel: Map<string, string> | undefined): Promise<{ network: NetworkInfo; created: boolean }> {
+  if (farm.encrypted && hasFeature(kernel, 'INET_ESP') === false) {
+    throw new IgluError('an encrypted overlay needs IPsec ESP, and this kernel has no CONFIG_INET_ESP', {
+      hint: 'set farm.encrypted: false in iglu.yaml (traffic between nodes then travels unencrypted), or use a kernel with CONFIG_INET_ESP',
+    });
+  }
+  const existing = await engine.networks.get(farm.network);
+  if (existing) {
+    if (existing.driver !== 'overlay' || !existing.attachable) {
+      throw new IgluError(`network ${farm.network} exists but is not an attachable overlay (driver ${existing.driver})`, { hint: 'pick another name with --network' });
+    }
+    if (existing.labels[LABEL.farm] !== farm.name) {
+      throw new IgluError(`network ${farm.network} exists and is not iglu farm "${farm.name}"'s`, { hint: 'pick another name with --network' });
+    }
+    return { network: existing, created: false };
+  }
+  const network = await engine.networks.createOverlay(farm.network, labelsFor('network', farm.name), farm.encrypted);
+  return { network, created: true };
+}

@@ -1,0 +1,48 @@
+import type { Engine } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { labelsFor } from '../labels.js';
+import type { FarmHost } from './hosts.js';
+
+/**
+ * The probe script: for each host, compile an empty C file through distcc with
+ * DISTCC_FALLBACK=0 (distcc(1): fail instead of compiling locally), retrying until it
+ * succeeds or the deadline passes. Prints "ok HOST" or "fail HOST" per host.
+ */
+const PROBE = `
+cd /tmp && echo 'int iglu_probe(void){return 0;}' > probe.c
+end=$(( $(date +%s) + IGLU_DEADLINE )); rc=0
+for h in $IGLU_HOSTS; do
+  until DISTCC_HOSTS="$h" DISTCC_FALLBACK=0 DISTCC_BACKOFF_PERIOD=0 distcc clang -c probe.c -o probe.o 2>/tmp/err; do
+    if [ "$(date +%s)" -ge "$end" ]; then echo "fail $h $(tail -n1 /tmp/err)"; rc=1; continue 2; fi
+    sleep 0.2
+  done
+  echo "ok $h"
+done
+exit $rc`;
+
+/**
+ * Proves every farm host accepts distcc connections and compiles: a labelled container
+ * from the farm image on the overlay network compiles through each host in turn.
+ * The container is removed afterwards, also on failure.
+ * @param deadlineS seconds the probe may keep retrying a host
+ * @throws IgluError naming the hosts that never answered
+ */
+export async function probeHosts(engine: Engine, opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number }): Promise<void> {
+  if (opts.hosts.length === 0) return;
+  const hostSpecs = opts.hosts.map((h) => (opts.port === 3632 ? h.ip : `${h.ip}:${opts.port}`));
+  const res = await engine.containers.runOnce({
+    image: opts.imageId,
+    cmd: ['/bin/sh', '-c', PROBE],
+    env: { IGLU_HOSTS: hostSpecs.join(' '), IGLU_DEADLINE: String(Math.ceil(opts.deadlineS)) },
+    labels: labelsFor('probe', opts.farm),
+    network: opts.network,
+    name: `${opts.farm}-probe`,
+    timeoutMs: (opts.deadlineS + 30) * 1000,
+  });
+  if (res.exitCode !== 0) {
+    const failed = res.output.split('\n').filter((l) => l.startsWith('fail')).map((l) => l.trim());
+    throw new IgluError(`distccd did not accept compiles from the overlay: ${failed.join('; ') || res.output.trim().slice(-300)}`, {
+      hint: 'see the service log: docker service logs ' + `${opts.farm}-distccd`,
+    });
+  }
+}

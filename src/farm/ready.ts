@@ -1,0 +1,50 @@
+import type { FarmConfig } from '../config/schema.js';
+import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { waitFor } from '../util/wait.js';
+import { convergence, type Convergence } from './converge.js';
+import { farmHosts, type FarmHost } from './hosts.js';
+import { probeHosts } from './probe.js';
+import { serviceName } from './settings.js';
+
+/**
+ * Waits until the distccd service has every task running and every task accepts
+ * distcc compiles from the overlay, bounded by farm.readyTimeout seconds.
+ * @returns the farm's hosts, sorted by overlay address
+ * @throws IgluError on timeout, with the tasks' states and the last task error
+ */
+export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: string): Promise<FarmHost[]> {
+  const started = Date.now();
+  const timeoutMs = farm.readyTimeout * 1000;
+  const service = serviceName(farm);
+  let last: Convergence | undefined;
+  let tasks: TaskInfo[] = [];
+  let nodes: NodeInfo[] = [];
+  await waitFor(
+    async () => {
+      [tasks, nodes] = await Promise.all([engine.tasks.list(service), engine.nodes.list()]);
+      const desired = farm.global ? nodes.filter((n) => n.state === 'ready' && n.availability === 'active').length : farm.replicas;
+      last = convergence(tasks, desired);
+      return last.done ? true : undefined;
+    },
+    {
+      timeoutMs,
+      what: `${service} tasks to run`,
+      hint: `inspect them with "docker service ps --no-trunc ${service}"`,
+      lastState: () => describeConvergence(last),
+    },
+  );
+  const hosts = farmHosts(tasks, nodes, farm.network);
+  if (hosts.length !== last!.desired) {
+    throw new IgluError(`${hosts.length} of ${last!.desired} running tasks have an address on ${farm.network}`, { hint: 'retry "iglu farm up"' });
+  }
+  const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
+  await probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS });
+  return hosts;
+}
+
+function describeConvergence(c: Convergence | undefined): string {
+  if (!c) return 'no answer yet';
+  const failure = c.failures.at(-1);
+  return `${c.running}/${c.desired} running${failure ? `; last task error: ${failure.message}` : ''}`;
+}

@@ -1,0 +1,124 @@
+import type { FarmConfig } from '../config/schema.js';
+import type { Engine, NetworkInfo } from '../docker/index.js';
+import { runningKernelConfig } from '../host/kernel.js';
+import { resolveFarmImage } from '../image/build.js';
+import { labelsFor } from '../labels.js';
+import type { Step } from '../progress.js';
+import { distributeImage } from './distribute.js';
+import { distccHosts, farmSlots, type FarmHost } from './hosts.js';
+import { ensureNetwork } from './network.js';
+import { joinNodes, type FarmNode } from './nodes.js';
+import { waitForFarm } from './ready.js';
+import { distccdServiceSpec } from './service-spec.js';
+import { ensureService } from './service.js';
+import { serviceName } from './settings.js';
+import { ensureSwarm } from './swarm.js';
+
+/** What `farm up` did and what the farm is now (the --json shape of `farm up`/`scale`). */
+export interface FarmUpResult {
+  farm: string;
+  swarm: 'initialised' | 'existing';
+  joined: string[];
+  network: { name: string; subnets: string[]; created: boolean };
+  image: { id: string; ref: string; copiedTo: string[] };
+  service: { name: string; change: 'created' | 'updated' | 'unchanged' };
+  hosts: FarmHost[];
+  distccHosts: string;
+  slots: number;
+}
+
+interface UpState {
+  swarm?: 'initialised' | 'existing';
+  nodes?: FarmNode[];
+  network?: NetworkInfo & { created: boolean };
+  image?: { id: string; ref: string; copiedTo: string[] };
+  change?: 'created' | 'updated' | 'unchanged';
+  hosts?: FarmHost[];
+}
+
+/**
+ * The steps of `iglu farm up`, in order: swarm, nodes, network, image, service, ready.
+ * Each is idempotent: with nothing changed, a rerun only reads state and probes.
+ */
+export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] {
+  const timeoutMs = farm.readyTimeout * 1000;
+  return [
+    {
+      title: 'swarm',
+      run: async (s) => {
+        s.swarm = await ensureSwarm(manager, farm);
+        return s.swarm === 'initialised' ? 'initialised a new swarm' : 'using the existing swarm';
+      },
+    },
+    {
+      title: 'join the nodes in iglu.yaml',
+      skip: () => (farm.nodes.length === 0 ? 'no farm.nodes in iglu.yaml' : false),
+      run: async (s) => {
+        s.nodes = await joinNodes(manager, farm.nodes, timeoutMs);
+        return `${s.nodes.filter((n) => n.joined).length} joined, ${s.nodes.length} Ready`;
+      },
+    },
+    {
+      title: `overlay network ${farm.network}`,
+      run: async (s) => {
+        const { network, created } = await ensureNetwork(manager, farm, await runningKernelConfig());
+        s.network = { ...network, created };
+        return `${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}`;
+      },
+    },
+    {
+      title: 'farm image on every node',
+      run: async (s, output) => {
+        const image = await resolveFarmImage(manager, farm.image);
+        output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
+        const copies = await distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image);
+        const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
+        s.image = { ...image, copiedTo };
+        return `${image.ref}, copied to ${copiedTo.length} of ${copies.length} other engines`;
+      },
+    },
+    {
+      title: `service ${serviceName(farm)}`,
+      run: async (s) => {
+        const spec = distccdServiceSpec(
+          {
+            name: serviceName(farm),
+            imageId: s.image!.id,
+            network: farm.network,
+            allow: s.network!.subnets,
+            compilers: farm.compilers,
+            port: farm.port,
+            mode: farm.global ? { global: true } : { replicas: farm.replicas },
+          },
+          labelsFor('distccd', farm.name),
+        );
+        s.change = await ensureService(manager, spec);
+        return s.change;
+      },
+    },
+    {
+      title: 'tasks running and accepting compiles',
+      run: async (s) => {
+        s.hosts = await waitForFarm(manager, farm, s.image!.id);
+        return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
+      },
+    },
+  ];
+}
+
+/** Shapes the state after the steps into the result. */
+export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
+  return {
+    farm: farm.name,
+    swarm: s.swarm!,
+    joined: (s.nodes ?? []).filter((n) => n.joined).map((n) => n.config.endpoint),
+    network: { name: farm.network, subnets: s.network!.subnets, created: s.network!.created },
+    image: s.image!,
+    service: { name: serviceName(farm), change: s.change! },
+    hosts: s.hosts!,
+    distccHosts: distccHosts(s.hosts!, farm.port),
+    slots: farmSlots(s.hosts!),
+  };
+}
+
+export type { UpState };

@@ -1,0 +1,36 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IgluError } from '../errors.js';
+
+/** Time source for waiting; tests pass a fake one. */
+export interface Clock {
+  /** Milliseconds since some fixed point. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = { now: () => performance.now(), sleep: (ms) => sleep(ms).then(() => undefined) };
+
+/**
+ * Polls `probe` until it returns a value other than undefined, at most `timeoutMs`.
+ * @param probe returns the awaited value, or undefined to keep waiting; may throw to stop
+ * @param what describes what is awaited, for the timeout message
+ * @param lastState describes the state at the time of the timeout (shown to the user)
+ * @returns the probe's value
+ * @throws IgluError on timeout (with `hint`), or whatever the probe throws
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  opts: { timeoutMs: number; intervalMs?: number; what: string; hint: string; lastState?: () => string; clock?: Clock },
+): Promise<T> {
+  const clock = opts.clock ?? realClock;
+  const deadline = clock.now() + opts.timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (clock.now() >= deadline) {
+      const state = opts.lastState ? ` (${opts.lastState()})` : '';
+      throw new IgluError(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}${state}`, { hint: opts.hint });
+    }
+    await clock.sleep(opts.intervalMs ?? 250);
+  }
+}
