@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
 import { registerFarm } from './commands/farm.js';
 import { registerImage } from './commands/image.js';
 import type { GlobalOptions } from './context.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .addHelpText('after', '\nExamples:\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
   const globals = () => program.opts<GlobalOptions>();
+  registerDoctor(program, globals);
   registerImage(program, globals);
   registerFarm(program, globals);
   return program;

@@ -1,12 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { makeContext, type GlobalOptions } from '../context.js';
-import { farmDown } from '../farm/down.js';
+import { CLEANUP_TIMEOUT_MS, farmDown } from '../farm/down.js';
 import { distccHosts, farmSlots } from '../farm/hosts.js';
 import { joinSwarm, joinToken } from '../farm/join.js';
 import { scaleFarm } from '../farm/scale.js';
 import { farmSettings, type FarmFlags } from '../farm/settings.js';
 import { farmStatus, type FarmStatus } from '../farm/status.js';
-import { farmUpSteps, upResult, type UpState } from '../farm/up.js';
+import { farmUpSteps, rollbackUp, upResult, type UpState } from '../farm/up.js';
 import { printResult } from '../output.js';
 import { runSteps } from '../progress.js';
 
@@ -33,7 +33,13 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const ctx = await makeContext(globals());
       const settings = farmSettings(ctx.config.farm, flags);
       const engine = await ctx.engine();
-      const state = await runSteps<UpState>(farmUpSteps(engine, settings), {});
+      const state: UpState = {};
+      try {
+        await runSteps<UpState>(farmUpSteps(engine, settings), state);
+      } catch (err) {
+        await rollbackUp(engine, settings, state);
+        throw err;
+      }
       const result = upResult(settings, state);
       printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
     });
@@ -73,7 +79,7 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
     .addHelpText('after', '\nExamples:\n  iglu farm down\n  iglu farm down --leave\n')
     .action(async (flags: { leave?: boolean }) => {
       const ctx = await makeContext(globals());
-      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), timeoutMs: ctx.config.farm.readyTimeout * 1000 });
+      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), timeoutMs: Math.max(CLEANUP_TIMEOUT_MS, ctx.config.farm.readyTimeout * 1000) });
       printResult(ctx.json, result, () =>
         `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
         (result.left.length ? `; ${result.left.length} engines left the swarm` : ''));

@@ -5,6 +5,9 @@ import { IgluError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { waitFor } from '../util/wait.js';
 
+/** How long teardown waits for task containers to stop and networks to go (ms). */
+export const CLEANUP_TIMEOUT_MS = 60_000;
+
 /** What `farm down` removed (its --json shape). */
 export interface FarmDownResult {
   farm: string;
@@ -12,6 +15,8 @@ export interface FarmDownResult {
   containers: string[];
   networks: string[];
   left: string[];
+  /** Node engines from iglu.yaml that did not answer (their containers could not be checked). */
+  unreachable: string[];
 }
 
 /**
@@ -23,36 +28,23 @@ export interface FarmDownResult {
 export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave: boolean; timeoutMs: number }): Promise<FarmDownResult> {
   const label = { [LABEL.farm]: farm.name };
   const info = await manager.info();
-  const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [] };
+  const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], unreachable: [] };
   if (info.swarm.state === 'active' && info.swarm.isManager) {
     for (const s of await manager.services.list(label)) {
       await manager.services.remove(s.id);
       result.services.push(s.name);
     }
   }
-  const engines = [manager, ...farm.nodes.map((n) => new Engine(n.endpoint))];
-  for (const engine of engines) result.containers.push(...(await removeContainers(engine, label, opts.timeoutMs)));
-  for (const n of await manager.networks.list(label)) {
-    // the tasks' containers detach from the overlay only once they have stopped
-    await waitFor(
-      async () => {
-        try {
-          await manager.networks.remove(n.id);
-          return true;
-        } catch (err) {
-          if (/active endpoints/i.test(engineMessage(err))) return undefined;
-          throw err;
-        }
-      },
-      { timeoutMs: opts.timeoutMs, what: `network ${n.name} to lose its endpoints`, hint: `see "docker network inspect ${n.name}"` },
-    );
-    result.networks.push(n.name);
+  result.containers.push(...(await removeContainers(manager, label, opts.timeoutMs)));
+  for (const node of farm.nodes) {
+    const engine = new Engine(node.endpoint);
+    const alive = await engine.info().then(() => true, () => false);
+    if (alive) result.containers.push(...(await removeContainers(engine, label, opts.timeoutMs)));
+    else result.unreachable.push(node.endpoint);
   }
-  await waitFor(async () => ((await manager.networks.list(label)).length === 0 ? true : undefined), {
-    timeoutMs: opts.timeoutMs, what: 'the farm networks to disappear', hint: 'see "docker network ls"',
-  });
+  result.networks.push(...(await removeNetworks(manager, label, opts.timeoutMs)));
   if (opts.leave) {
-    for (const node of farm.nodes) {
+    for (const node of farm.nodes.filter((n) => !result.unreachable.includes(n.endpoint))) {
       const engine = new Engine(node.endpoint);
       await engine.swarm.leave().catch((err: unknown) => {
         throw new IgluError(`node ${node.endpoint} could not leave the swarm: ${engineMessage(err)}`, { hint: 'check that its dockerd runs, then rerun "iglu farm down --leave"', cause: err });
@@ -72,7 +64,7 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
  * and waits for the swarm to remove the task containers of the removed services.
  * @returns the names of the containers that were there
  */
-async function removeContainers(engine: Engine, label: Record<string, string>, timeoutMs: number): Promise<string[]> {
+export async function removeContainers(engine: Engine, label: Record<string, string>, timeoutMs: number): Promise<string[]> {
   const names = new Set<string>();
   await waitFor(
     async () => {
@@ -88,4 +80,33 @@ async function removeContainers(engine: Engine, label: Record<string, string>, t
     { timeoutMs, what: `the farm's containers on ${engine.endpoint} to stop`, hint: 'see "docker ps -a --filter label=iglu.farm"' },
   );
   return [...names];
+}
+
+/**
+ * Removes the networks carrying `label` and waits until they are gone. A network keeps
+ * its endpoints until the task containers on it have stopped, so removal is retried.
+ * @returns the removed networks' names
+ * @throws IgluError when one still has endpoints after `timeoutMs`
+ */
+export async function removeNetworks(manager: Engine, label: Record<string, string>, timeoutMs: number): Promise<string[]> {
+  const names: string[] = [];
+  for (const n of await manager.networks.list(label)) {
+    await waitFor(
+      async () => {
+        try {
+          await manager.networks.remove(n.id);
+          return true;
+        } catch (err) {
+          if (/active endpoints/i.test(engineMessage(err))) return undefined;
+          throw err;
+        }
+      },
+      { timeoutMs, what: `network ${n.name} to lose its endpoints`, hint: `see "docker network inspect ${n.name}"` },
+    );
+    names.push(n.name);
+  }
+  await waitFor(async () => ((await manager.networks.list(label)).length === 0 ? true : undefined), {
+    timeoutMs, what: 'the farm networks to disappear', hint: 'see "docker network ls"',
+  });
+  return names;
 }

@@ -5,18 +5,25 @@ import { hasFeature } from '../host/kernel.js';
 import { LABEL, labelsFor } from '../labels.js';
 
 /**
- * Makes sure the farm's attachable overlay network exists, creating it when missing.
- * @param kernel the kernel config (runningKernelConfig), to refuse encryption without ESP
- * @throws IgluError when `encrypted` is asked where the kernel lacks CONFIG_INET_ESP (the
- *   Engine would create it and cross-node traffic would silently die), or when a network
- *   of that name exists that is not this farm's attachable overlay
+ * Refuses an encrypted overlay where the kernel lacks CONFIG_INET_ESP: the Engine would
+ * create it, and traffic between nodes would silently die.
+ * @param kernel the kernel config (runningKernelConfig); undefined when unknown (allowed)
+ * @throws IgluError with what to change
  */
-export async function ensureNetwork(engine: Engine, farm: FarmConfig, kernel: Map<string, string> | undefined): Promise<{ network: NetworkInfo; created: boolean }> {
+export function refuseEncryption(farm: FarmConfig, kernel: Map<string, string> | undefined): void {
   if (farm.encrypted && hasFeature(kernel, 'INET_ESP') === false) {
     throw new IgluError('an encrypted overlay needs IPsec ESP, and this kernel has no CONFIG_INET_ESP', {
       hint: 'set farm.encrypted: false in iglu.yaml (traffic between nodes then travels unencrypted), or use a kernel with CONFIG_INET_ESP',
     });
   }
+}
+
+/**
+ * Makes sure the farm's attachable overlay network exists, creating it when missing.
+ * @throws IgluError when a network of that name exists that is not this farm's
+ *   attachable overlay
+ */
+export async function ensureNetwork(engine: Engine, farm: FarmConfig): Promise<{ network: NetworkInfo; created: boolean }> {
   const existing = await engine.networks.get(farm.network);
   if (existing) {
     if (existing.driver !== 'overlay' || !existing.attachable) {

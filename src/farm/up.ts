@@ -2,11 +2,12 @@ import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NetworkInfo } from '../docker/index.js';
 import { runningKernelConfig } from '../host/kernel.js';
 import { resolveFarmImage } from '../image/build.js';
-import { labelsFor } from '../labels.js';
+import { LABEL, RUN_ID, labelsFor } from '../labels.js';
+import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
 import type { Step } from '../progress.js';
 import { distributeImage } from './distribute.js';
 import { distccHosts, farmSlots, type FarmHost } from './hosts.js';
-import { ensureNetwork } from './network.js';
+import { ensureNetwork, refuseEncryption } from './network.js';
 import { joinNodes, type FarmNode } from './nodes.js';
 import { waitForFarm } from './ready.js';
 import { distccdServiceSpec } from './service-spec.js';
@@ -44,6 +45,16 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
   const timeoutMs = farm.readyTimeout * 1000;
   return [
     {
+      title: 'preflight',
+      run: async (s) => {
+        // everything that can be refused is checked before anything is made
+        refuseEncryption(farm, await runningKernelConfig());
+        const image = await resolveFarmImage(manager, farm.image);
+        s.image = { ...image, copiedTo: [] };
+        return `farm image ${image.ref}`;
+      },
+    },
+    {
       title: 'swarm',
       run: async (s) => {
         s.swarm = await ensureSwarm(manager, farm);
@@ -61,7 +72,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: `overlay network ${farm.network}`,
       run: async (s) => {
-        const { network, created } = await ensureNetwork(manager, farm, await runningKernelConfig());
+        const { network, created } = await ensureNetwork(manager, farm);
         s.network = { ...network, created };
         return `${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}`;
       },
@@ -69,7 +80,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: 'farm image on every node',
       run: async (s, output) => {
-        const image = await resolveFarmImage(manager, farm.image);
+        const image = s.image!;
         output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
         const copies = await distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image);
         const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
@@ -122,3 +133,17 @@ export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
 }
 
 export type { UpState };
+
+/**
+ * Undoes what a failed `farm up` made in this run: the service if it created it, then
+ * the network if it created it. A swarm it initialised stays (`farm down --leave` ends it).
+ */
+export async function rollbackUp(manager: Engine, farm: FarmConfig, s: UpState): Promise<void> {
+  const label = { [LABEL.farm]: farm.name };
+  const timeoutMs = CLEANUP_TIMEOUT_MS;
+  if (s.change === 'created') {
+    await manager.services.remove(serviceName(farm));
+    await removeContainers(manager, label, timeoutMs);
+  }
+  if (s.network?.created) await removeNetworks(manager, { ...label, [LABEL.run]: RUN_ID }, timeoutMs);
+}

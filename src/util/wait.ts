@@ -29,8 +29,12 @@ export async function waitFor<T>(
     if (value !== undefined) return value;
     if (clock.now() >= deadline) {
       const state = opts.lastState ? ` (${opts.lastState()})` : '';
-      throw new IgluError(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}${state}`, { hint: opts.hint });
+      throw new IgluError(`timed out after ${seconds(opts.timeoutMs)} s waiting for ${opts.what}${state}`, { hint: opts.hint });
     }
     await clock.sleep(opts.intervalMs ?? 250);
   }
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(1).replace(/\.0$/, '') : String(Math.round(ms / 1000));
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what iglu needs on Debian 12 as root and starts a Docker Engine when none
+# answers. Safe to run twice: apt and npm ci are idempotent, dockerd is started once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, dockerd)" >&2; exit 1; }
+
+PKGS=(docker.io distcc debootstrap iptables iproute2 mksh zstd tar ca-certificates util-linux)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+
+# dockerd: start it unless an engine already answers on the default socket
+DOCKER=/usr/bin/docker   # the docker.io CLI matching the engine (API 1.41)
+if ! "$DOCKER" version >/dev/null 2>&1; then
+  echo "setup.sh: starting dockerd (log: /var/log/dockerd.log)" >&2
+  setsid nohup dockerd --host unix:///var/run/docker.sock >>/var/log/dockerd.log 2>&1 </dev/null &
+  for _ in $(seq 1 100); do "$DOCKER" version >/dev/null 2>&1 && break; sleep 0.2; done
+  "$DOCKER" version >/dev/null 2>&1 || { echo "setup.sh: dockerd did not answer; see /var/log/dockerd.log" >&2; exit 1; }
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { IgluError } from '../../src/errors.js';
+
+function errorOf(text: string): IgluError {
+  try {
+    parseConfig(text, 'iglu.yaml');
+  } catch (err) {
+    assert.ok(err instanceof IgluError);
+    return err;
+  }
+  assert.fail('expected an error');
+}
+
+test('an empty file gives the defaults', () => {
+  const c = parseConfig('', 'iglu.yaml');
+  assert.equal(c.farm.name, 'iglu');
+  assert.equal(c.farm.replicas, 2);
+  assert.equal(c.farm.network, 'iglu-farm');
+  assert.deepEqual(c.farm.nodes, []);
+  assert.equal(c.image.suite, 'bookworm');
+});
+
+test('values from the file override defaults', () => {
+  const c = parseConfig('farm:\n  replicas: 5\n  nodes:\n    - endpoint: unix:///tmp/n2.sock\n      advertiseAddr: 10.0.0.2\n', 'iglu.yaml');
+  assert.equal(c.farm.replicas, 5);
+  assert.deepEqual(c.farm.nodes, [{ endpoint: 'unix:///tmp/n2.sock', advertiseAddr: '10.0.0.2' }]);
+});
+
+test('an unknown key names the file, its line and the key', () => {
+  const e = errorOf('farm:\n  name: x\n  replcas: 3\n');
+  assert.match(e.message, /^iglu\.yaml:3: unknown key "farm\.replcas"/);
+  assert.ok(e.hint);
+});
+
+test('an unknown top-level key', () => {
+  assert.match(errorOf('farm: {}\nfoo: 1\n').message, /iglu\.yaml:2: unknown key "foo"/);
+});
+
+test('a wrong type names the line and the key', () => {
+  const e = errorOf('farm:\n  replicas: many\n');
+  assert.match(e.message, /^iglu\.yaml:2: "farm\.replicas" /);
+});
+
+test('replicas below 1 are rejected', () => {
+  assert.match(errorOf('farm:\n  replicas: 0\n').message, /"farm\.replicas" must be at least 1/);
+});
+
+test('an unknown node endpoint scheme is rejected with its line', () => {
+  const e = errorOf('farm:\n  nodes:\n    - endpoint: http://x:2375\n');
+  assert.match(e.message, /iglu\.yaml:3: "farm\.nodes\.0\.endpoint" must be a unix:\/\/, tcp:\/\/ or ssh:\/\//);
+});
+
+test('YAML syntax errors name line and column', () => {
+  assert.match(errorOf('farm:\n  replicas: [1, 2\n').message, /^iglu\.yaml:\d+:\d+: /);
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import type { TaskInfo } from '../../src/docker/index.js';
+import { IgluError } from '../../src/errors.js';
+import { convergence } from '../../src/farm/converge.js';
+import { distccdServiceSpec, specHash } from '../../src/farm/service-spec.js';
+import { farmSettings } from '../../src/farm/settings.js';
+
+const defaults = parseConfig('', 'iglu.yaml').farm;
+const t = (state: string, desiredState = 'running', message = ''): TaskInfo => ({ id: Math.random().toString(), serviceId: 's', nodeId: 'n', slot: 1, state, desiredState, message, createdAt: '', addresses: {} });
+
+test('convergence is done only when exactly the desired tasks run', () => {
+  assert.equal(convergence([t('running'), t('running')], 2).done, true);
+  assert.equal(convergence([t('running'), t('starting')], 2).done, false);
+  assert.equal(convergence([t('running'), t('running'), t('running', 'shutdown')], 2).done, true);
+  const c = convergence([t('running'), t('rejected', 'shutdown', 'No such image: sha256:x')], 2);
+  assert.equal(c.done, false);
+  assert.deepEqual(c.failures.map((f) => f.message), ['No such image: sha256:x']);
+});
+
+test('flags override the config; --replicas switches off global', () => {
+  const s = farmSettings({ ...defaults, global: true }, { replicas: 4, network: 'n2' });
+  assert.equal(s.replicas, 4);
+  assert.equal(s.global, false);
+  assert.equal(s.network, 'n2');
+});
+
+test('replicas 0, negative or fractional, and --replicas with --global, are usage errors', () => {
+  for (const replicas of [0, -1, 1.5]) {
+    assert.throws(() => farmSettings(defaults, { replicas }), (e: unknown) => e instanceof IgluError && e.exitCode === 2 && /--replicas/.test(e.message));
+  }
+  assert.throws(() => farmSettings(defaults, { replicas: 2, global: true }), /exclude each other/);
+});
+
+const input = { name: 'f-distccd', imageId: 'sha256:abc', network: 'net', allow: ['10.1.0.0/24'], compilers: ['clang'], port: 3632, mode: { replicas: 2 } };
+
+test('the distccd spec: image by ID, dnsrr, Init, network, allow-list, labels and spec hash', () => {
+  const spec = distccdServiceSpec(input, { 'iglu.farm': 'f', 'iglu.run': 'r1' }) as any;
+  assert.equal(spec.TaskTemplate.ContainerSpec.Image, 'sha256:abc');
+  assert.equal(spec.TaskTemplate.ContainerSpec.Init, true);
+  assert.deepEqual(spec.EndpointSpec, { Mode: 'dnsrr' });
+  assert.deepEqual(spec.Mode, { Replicated: { Replicas: 2 } });
+  assert.deepEqual(spec.TaskTemplate.Networks, [{ Target: 'net' }]);
+  assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('IGLU_ALLOW=10.1.0.0/24'));
+  assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('DISTCC_CMDLIST=/tmp/distcc-cmdlist'));
+  assert.equal(spec.Labels['iglu.farm'], 'f');
+  assert.equal(spec.Labels['iglu.spec'], specHash(spec));
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], undefined, 'task labels carry no run ID');
+});
+
+test('the spec hash ignores the run ID but sees image, mode and compilers', () => {
+  const h = (i: typeof input, run = 'r1') => (distccdServiceSpec(i, { 'iglu.run': run }) as any).Labels['iglu.spec'];
+  assert.equal(h(input, 'r1'), h(input, 'r2'));
+  assert.notEqual(h(input), h({ ...input, imageId: 'sha256:def' }));
+  assert.notEqual(h(input), h({ ...input, mode: { replicas: 3 } }));
+  assert.notEqual(h(input), h({ ...input, compilers: ['clang', 'gcc'] }));
+  assert.deepEqual((distccdServiceSpec({ ...input, mode: { global: true } }, {}) as any).Mode, { Global: {} });
+});
