@@ -4,6 +4,7 @@ import { engineMessage } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { waitFor } from '../util/wait.js';
+import { drainService } from './drain.js';
 
 /** How long teardown waits for task containers to stop and networks to go (ms). */
 export const CLEANUP_TIMEOUT_MS = 60_000;
@@ -31,6 +32,7 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
   const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], unreachable: [] };
   if (info.swarm.state === 'active' && info.swarm.isManager) {
     for (const s of await manager.services.list(label)) {
+      await drainService(manager, s, opts.timeoutMs);
       await manager.services.remove(s.id);
       result.services.push(s.name);
     }

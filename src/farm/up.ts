@@ -3,6 +3,7 @@ import type { Engine, NetworkInfo } from '../docker/index.js';
 import { runningKernelConfig } from '../host/kernel.js';
 import { resolveFarmImage } from '../image/build.js';
 import { LABEL, RUN_ID, labelsFor } from '../labels.js';
+import { drainService } from './drain.js';
 import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
 import type { Step } from '../progress.js';
 import { distributeImage } from './distribute.js';
@@ -141,8 +142,10 @@ export type { UpState };
 export async function rollbackUp(manager: Engine, farm: FarmConfig, s: UpState): Promise<void> {
   const label = { [LABEL.farm]: farm.name };
   const timeoutMs = CLEANUP_TIMEOUT_MS;
-  if (s.change === 'created') {
-    await manager.services.remove(serviceName(farm));
+  const service = s.change === 'created' ? await manager.services.get(serviceName(farm)) : undefined;
+  if (service) {
+    await drainService(manager, service, timeoutMs);
+    await manager.services.remove(service.id);
     await removeContainers(manager, label, timeoutMs);
   }
   if (s.network?.created) await removeNetworks(manager, { ...label, [LABEL.run]: RUN_ID }, timeoutMs);

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { iglu, writeConfig } from '../support/cli.js';
+
+test('--help lists the commands with examples; exit 0', async () => {
+  const r = await iglu(['--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /farm/);
+  assert.match(r.stdout, /Examples:/);
+  const up = await iglu(['farm', 'up', '--help']);
+  assert.match(up.stdout, /--replicas/);
+  assert.match(up.stdout, /Examples:/);
+});
+
+test('an unknown command or option is a usage error: exit 2', async () => {
+  assert.equal((await iglu(['frobnicate'])).code, 2);
+  assert.equal((await iglu(['farm', 'up', '--bogus'])).code, 2);
+  assert.equal((await iglu(['farm', 'up', '--replicas', 'x'])).code, 2);
+});
+
+test('a malformed iglu.yaml: exit 1, file and line named, nothing else tried', async () => {
+  const file = writeConfig('farm:\n  replicas: [1,\n');
+  const r = await iglu(['--config', file, 'farm', 'status']);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${file}:`), r.stderr);
+  assert.equal(r.stdout, '');
+});
+
+test('an unknown key in iglu.yaml names file, line and key', async () => {
+  const file = writeConfig('farm:\n  name: ok\n  replica: 3\n');
+  const r = await iglu(['--config', file, 'farm', 'up']);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes(`${file}:3: unknown key "farm.replica"`), r.stderr);
+});
+
+test('a --config file that does not exist is an error', async () => {
+  const r = await iglu(['--config', '/nonexistent/iglu.yaml', 'farm', 'status']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot read config file \/nonexistent\/iglu.yaml/);
+});
+
+test('an unreachable engine: exit 1 with what to do (DOCKER_HOST honoured)', async () => {
+  const r = await iglu(['farm', 'status'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Docker Engine not reachable at unix:\/\/\/nonexistent\/docker.sock/);
+  assert.match(r.stderr, /hint: /);
+});
+
+test('doctor exits 1 when the engine is unreachable and says what to do', async () => {
+  const r = await iglu(['doctor', '--json'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; ok: boolean; fix?: string }[] };
+  assert.equal(report.ok, false);
+  const docker = report.checks.find((c) => c.name === 'Docker Engine');
+  assert.equal(docker?.ok, false);
+  assert.match(docker?.fix ?? '', /docker\.io/);
+});
+
+test('--replicas 0 is refused before anything is contacted', async () => {
+  const r = await iglu(['farm', 'up', '--replicas', '0'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--replicas must be a whole number of at least 1/);
+});
+
+test('encrypted overlay refused on a kernel without INET_ESP, before anything is made', async (t) => {
+  const { runningKernelConfig, hasFeature } = await import('../../src/host/kernel.js');
+  if (hasFeature(await runningKernelConfig(), 'INET_ESP') !== false) return t.skip('this kernel has ESP (or hides its config)');
+  const file = writeConfig('farm:\n  name: tenc\n  network: tenc-net\n  encrypted: true\n');
+  const r = await iglu(['--config', file, 'farm', 'up']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /encrypted overlay needs IPsec ESP/);
+  const { Engine, resolveEndpoint } = await import('../../src/docker/index.js');
+  assert.equal(await new Engine(resolveEndpoint(undefined)).networks.get('tenc-net'), undefined);
+});

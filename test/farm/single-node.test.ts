@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Engine, resolveEndpoint } from '../../src/docker/index.js';
+import type { FarmDownResult } from '../../src/farm/down.js';
+import type { FarmStatus } from '../../src/farm/status.js';
+import type { FarmUpResult } from '../../src/farm/up.js';
+import type { FarmImage } from '../../src/image/build.js';
+import { LABEL } from '../../src/labels.js';
+import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { compileThroughFarm } from '../support/compile.js';
+
+// A real single-node farm on the host's Docker Engine. The test makes its own uniquely
+// named farm and removes it; it leaves the swarm only if it found the engine in none.
+const engine = new Engine(resolveEndpoint(undefined));
+const farm = uniqueName('t');
+const network = `${farm}-net`;
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  readyTimeout: 90\n`);
+const args = ['--config', config];
+let swarmBefore = 'inactive';
+let image: FarmImage;
+
+async function leftovers(): Promise<{ services: number; networks: number; containers: number }> {
+  const label = { [LABEL.farm]: farm };
+  const swarmActive = (await engine.info()).swarm.state === 'active';
+  return {
+    services: swarmActive ? (await engine.services.list(label)).length : 0,
+    networks: (await engine.networks.list(label)).length,
+    containers: (await engine.containers.list(label)).length,
+  };
+}
+
+describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () => {
+  before(async () => {
+    swarmBefore = (await engine.info()).swarm.state;
+    image = await igluJson<FarmImage>([...args, 'image', 'build']);
+  });
+
+  after(async () => {
+    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+  });
+
+  test('image build is reused on a rerun with the same inputs', async () => {
+    const again = await igluJson<FarmImage>([...args, 'image', 'build']);
+    assert.equal(again.reused, true);
+    assert.equal(again.id, image.id);
+    assert.match(again.ref, /^iglu\/abyss:[0-9a-f]{12}$/);
+    const inspected = await engine.images.inspect(again.ref);
+    assert.equal(inspected?.labels[LABEL.role], 'abyss');
+  });
+
+  let up: FarmUpResult;
+  test('farm up: 2 tasks running and accepting compiles, DISTCC_HOSTS printed', async () => {
+    up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
+    assert.equal(up.hosts.length, 2);
+    assert.match(up.distccHosts, /^\d+\.\d+\.\d+\.\d+\/\d+ \d+\.\d+\.\d+\.\d+\/\d+$/);
+    assert.equal(up.image.id, image.id);
+    const service = await engine.services.get(`${farm}-distccd`);
+    assert.equal(service?.labels[LABEL.farm], farm);
+    const spec = service!.spec as { TaskTemplate: { ContainerSpec: { Image: string; Init: boolean } }; EndpointSpec: { Mode: string } };
+    assert.equal(spec.TaskTemplate.ContainerSpec.Image, image.id, 'the service names its image by ID');
+    assert.equal(spec.EndpointSpec.Mode, 'dnsrr');
+    const net = await engine.networks.get(network);
+    assert.equal(net?.driver, 'overlay');
+    assert.equal(net?.attachable, true);
+  });
+
+  test('a C file compiled from a client container on the overlay ran on the farm tasks', async () => {
+    const res = await compileThroughFarm(engine, { imageId: image.id, network, distccHosts: up.distccHosts, files: 6, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' } });
+    assert.equal(res.exitCode, 0, res.output);
+    assert.match(res.output, /objects: 6/);
+    assert.equal(res.placements.length, 6, res.output);
+    const taskIps = new Set(up.hosts.map((h) => h.ip));
+    for (const p of res.placements) assert.ok(taskIps.has(p.host), `${p.file} compiled on ${p.host}, not a farm task`);
+  });
+
+  test('a second farm up with nothing changed changes nothing', async () => {
+    const again = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
+    assert.equal(again.service.change, 'unchanged');
+    assert.equal(again.network.created, false);
+    assert.equal(again.swarm, 'existing');
+    assert.equal(again.distccHosts, up.distccHosts);
+  });
+
+  test('farm scale 3, then status --json shows 3 running tasks and the same DISTCC_HOSTS', async () => {
+    const scaled = await igluJson<{ hosts: unknown[]; distccHosts: string }>([...args, 'farm', 'scale', '3']);
+    assert.equal(scaled.hosts.length, 3);
+    const status = await igluJson<FarmStatus>([...args, 'farm', 'status']);
+    assert.equal(status.tasks.length, 3);
+    assert.ok(status.tasks.every((t) => t.state === 'running' && t.ip));
+    assert.equal(status.distccHosts, scaled.distccHosts);
+    assert.equal(status.service?.replicas, 3);
+    assert.ok(status.nodes.length >= 1);
+  });
+
+  test('scale 0 and a negative count are usage errors that change nothing', async () => {
+    for (const n of ['0', '-2']) {
+      const r = await iglu([...args, 'farm', 'scale', n]);
+      assert.equal(r.code, 2, r.stderr);
+    }
+    assert.equal((await engine.services.get(`${farm}-distccd`))?.replicas, 3);
+  });
+
+  test('farm down removes every object of the farm', async () => {
+    const down = await igluJson<FarmDownResult>([...args, 'farm', 'down']);
+    assert.deepEqual(down.services, [`${farm}-distccd`]);
+    assert.deepEqual(down.networks, [network]);
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
+    const again = await igluJson<FarmDownResult>([...args, 'farm', 'down']);
+    assert.deepEqual(again.services, [], 'a second down finds nothing and succeeds');
+  });
+
+  test('farm up with a missing image fails before making anything', async () => {
+    const r = await iglu([...args, 'farm', 'up', '--image', 'iglu/abyss:doesnotexist']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /farm image iglu\/abyss:doesnotexist is not on the Docker Engine/);
+    assert.match(r.stderr, /hint: .*iglu image build/);
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
+  });
+
+  test('farm up whose tasks never get ready rolls back the service and network it made', async () => {
+    const tight = writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  readyTimeout: 0.2\n`);
+    const r = await iglu(['--config', tight, 'farm', 'up']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /timed out after 0.2 s waiting for/);
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
+  });
+
+  test('an unknown node endpoint is a clear error and leaves nothing', async () => {
+    const bad = writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  nodes:\n    - endpoint: unix:///nonexistent/docker.sock\n`);
+    const r = await iglu(['--config', bad, 'farm', 'up']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /node endpoint unix:\/\/\/nonexistent\/docker.sock does not answer/);
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
+  });
+});
