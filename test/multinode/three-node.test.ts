@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Engine, resolveEndpoint } from '../../src/docker/index.js';
+import { distributeImage } from '../../src/farm/distribute.js';
+import type { FarmDownResult } from '../../src/farm/down.js';
+import type { JoinToken } from '../../src/farm/join.js';
+import type { FarmStatus } from '../../src/farm/status.js';
+import type { FarmUpResult } from '../../src/farm/up.js';
+import type { FarmImage } from '../../src/image/build.js';
+import { LABEL } from '../../src/labels.js';
+import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { compileThroughFarm } from '../support/compile.js';
+import { NetnsEngines, hostSnapshot } from '../support/netns-engines.js';
+
+// Three real swarm nodes on this machine: engines n1 (manager), n2, n3 in network
+// namespaces. The host's own engine only supplies the farm image and stays as it was.
+const nodes = new NetnsEngines(3);
+const farm = uniqueName('mn');
+const network = `${farm}-net`;
+const head = `docker:\n  host: ${nodes.endpoint(1)}\nfarm:\n  name: ${farm}\n  network: ${network}\n  advertiseAddr: ${nodes.addr(1)}\n  readyTimeout: 120\n  nodes:\n`;
+const node = (i: number) => `    - endpoint: ${nodes.endpoint(i)}\n      advertiseAddr: ${nodes.addr(i)}\n`;
+const withN2 = ['--config', writeConfig(head + node(2))];
+const withAll = ['--config', writeConfig(head + node(2) + node(3))];
+let before_ = '';
+let image: FarmImage;
+
+describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 }, () => {
+  before(async () => {
+    before_ = await hostSnapshot(nodes.base);
+    image = await igluJson<FarmImage>(['image', 'build']);
+    await nodes.up();
+    // the manager engine gets the image from the host engine the way iglu moves images
+    await distributeImage(new Engine(resolveEndpoint(undefined)), [nodes.engine(1)], image);
+  });
+
+  after(async () => {
+    await iglu([...withAll, 'farm', 'down', '--leave']);
+    await nodes.down();
+    assert.equal(await hostSnapshot(nodes.base), before_, 'teardown leaves the host as it was');
+  });
+
+  let first: FarmUpResult;
+  test('farm up initialises the swarm, joins n2 from iglu.yaml and copies the image to it', async () => {
+    first = await igluJson<FarmUpResult>([...withN2, 'farm', 'up', '--replicas', '2']);
+    assert.equal(first.swarm, 'initialised');
+    assert.deepEqual(first.joined, [nodes.endpoint(2)]);
+    assert.deepEqual(first.image.copiedTo, [nodes.endpoint(2)]);
+    assert.equal((await nodes.engine(2).images.inspect(image.id))?.id, image.id);
+  });
+
+  test('farm join: n3 joins with the token from farm token', async () => {
+    const token = await igluJson<JoinToken>([...withN2, 'farm', 'token']);
+    assert.match(token.token, /^SWMTKN-1-/);
+    assert.equal(token.managerAddr, `${nodes.addr(1)}:2377`);
+    const r = await iglu(['--docker-host', nodes.endpoint(3), 'farm', 'join', '--token', token.token, token.managerAddr, '--advertise-addr', nodes.addr(3)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await nodes.engine(3).info()).swarm.state, 'active');
+    assert.ok(!r.stderr.includes(token.token), 'the token is not echoed on stderr');
+  });
+
+  let up: FarmUpResult;
+  test('farm up puts the image on n3 only, and spreads 3 tasks over 3 nodes', async () => {
+    up = await igluJson<FarmUpResult>([...withAll, 'farm', 'up', '--replicas', '3']);
+    assert.deepEqual(up.joined, [], 'both nodes are already members');
+    assert.deepEqual(up.image.copiedTo, [nodes.endpoint(3)], 'n2 already had the image ID');
+    assert.equal(up.hosts.length, 3);
+    assert.deepEqual(new Set(up.hosts.map((h) => h.hostname)), new Set(['iglu-n1', 'iglu-n2', 'iglu-n3']));
+    const status = await igluJson<FarmStatus>([...withAll, 'farm', 'status']);
+    assert.equal(status.nodes.filter((n) => n.state === 'ready').length, 3);
+    assert.equal(status.distccHosts, up.distccHosts);
+  });
+
+  test('compiles from a client container on the manager land on tasks of the other nodes', async () => {
+    const res = await compileThroughFarm(nodes.engine(1), { imageId: image.id, network, distccHosts: up.distccHosts, files: 12, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' } });
+    assert.equal(res.exitCode, 0, res.output);
+    assert.equal(res.placements.length, 12, res.output);
+    const hostOf = new Map(up.hosts.map((h) => [h.ip, h.hostname]));
+    const perNode = new Map<string, number>();
+    for (const p of res.placements) {
+      const hostname = hostOf.get(p.host);
+      assert.ok(hostname, `${p.file} ran on ${p.host}, not a farm task`);
+      perNode.set(hostname, (perNode.get(hostname) ?? 0) + 1);
+    }
+    assert.ok((perNode.get('iglu-n2') ?? 0) > 0 && (perNode.get('iglu-n3') ?? 0) > 0, `placements: ${JSON.stringify([...perNode])}`);
+  });
+
+  test('farm down --leave removes everything and every engine leaves the swarm', async () => {
+    const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
+    assert.deepEqual(down.services, [`${farm}-distccd`]);
+    assert.deepEqual(down.networks, [network]);
+    assert.equal(down.left.length, 3);
+    for (const i of [1, 2, 3]) {
+      const e = nodes.engine(i);
+      assert.equal((await e.info()).swarm.state, 'inactive', `n${i} left`);
+      assert.deepEqual(await e.containers.list({ [LABEL.farm]: farm }), [], `no farm containers on n${i}`);
+      assert.deepEqual(await e.networks.list({ [LABEL.farm]: farm }), [], `no farm networks on n${i}`);
+    }
+  });
+});
