@@ -52,11 +52,13 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
         throw new IgluError(`node ${node.endpoint} could not leave the swarm: ${engineMessage(err)}`, { hint: 'check that its dockerd runs, then rerun "iglu farm down --leave"', cause: err });
       });
       result.left.push(node.endpoint);
+      await removeGatewayBridge(engine);
     }
     if (info.swarm.state !== 'inactive') {
       await manager.swarm.leave();
       result.left.push(manager.endpoint);
     }
+    await removeGatewayBridge(manager);
   }
   return result;
 }
@@ -111,4 +113,14 @@ export async function removeNetworks(manager: Engine, label: Record<string, stri
     timeoutMs, what: 'the farm networks to disappear', hint: 'see "docker network ls"',
   });
   return names;
+}
+
+/**
+ * Removes docker_gwbridge, the bridge the Engine makes for swarm tasks and leaves behind
+ * after `swarm leave`. Best effort: a bridge still in use stays (the Engine makes it again
+ * when the engine next joins a swarm).
+ */
+async function removeGatewayBridge(engine: Engine): Promise<void> {
+  const bridge = await engine.networks.get('docker_gwbridge');
+  if (bridge) await engine.networks.remove(bridge.id).catch(() => undefined);
 }
