@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ImageConfig } from '../config/schema.js';
-import type { Engine } from '../docker/index.js';
+import { engineMessage, type Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { log } from '../log.js';
@@ -67,8 +67,16 @@ export async function importFarmTar(engine: Engine, file: string, progress: Prog
   const existing = await engine.images.inspect(ref);
   if (existing) return { id: existing.id, ref, reused: true };
   progress(`importing ${file} as ${ref}`);
-  const id = await engine.images.importRootfs(createReadStream(file), ABYSS_REPO, hash, [...IMAGE_CHANGES, ...labelChanges(hash)]);
-  return { id, ref, reused: false };
+  try {
+    const id = await engine.images.importRootfs(createReadStream(file), ABYSS_REPO, hash, [...IMAGE_CHANGES, ...labelChanges(hash)]);
+    return { id, ref, reused: false };
+  } catch (err) {
+    if (err instanceof IgluError) throw err;
+    throw new IgluError(`the Docker Engine could not import ${file}: ${engineMessage(err)}`, {
+      hint: 'give --from-tar a root filesystem tarball (tar, tar.gz, tar.xz or tar.bz2) with /bin/sh and distccd in it',
+      cause: err,
+    });
+  }
 }
 
 /**

@@ -133,3 +133,35 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
   });
 });
+
+describe('image build --from-tar with bad input', { timeout: 120_000 }, () => {
+  test('a file that is not a tarball: exit 1, clear message, no image tagged', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/iglu-notar-');
+    writeFileSync(`${dir}/rootfs.tar`, 'this is not a tarball\n');
+    const before = (await engine.images.list({ [LABEL.role]: 'abyss' })).length;
+    const r = await iglu(['image', 'build', '--from-tar', `${dir}/rootfs.tar`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the Docker Engine could not import .*rootfs\.tar/);
+    assert.match(r.stderr, /hint: give --from-tar a root filesystem tarball/);
+    assert.equal((await engine.images.list({ [LABEL.role]: 'abyss' })).length, before);
+  });
+
+  test('a rootfs tarball is imported, labelled, tagged by its sha256, and reused', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { execa } = await import('execa');
+    const dir = mkdtempSync('/tmp/iglu-tar-');
+    // a tiny real rootfs: busybox-free, just a file, enough for the Engine to import
+    await execa('sh', ['-c', `mkdir -p ${dir}/root/etc && echo iglu > ${dir}/root/etc/hostname && tar -C ${dir}/root -cf ${dir}/rootfs.tar .`]);
+    const first = await igluJson<FarmImage>(['image', 'build', '--from-tar', `${dir}/rootfs.tar`]);
+    try {
+      assert.match(first.ref, /^iglu\/abyss:[0-9a-f]{12}$/);
+      const again = await igluJson<FarmImage>(['image', 'build', '--from-tar', `${dir}/rootfs.tar`]);
+      assert.equal(again.reused, true);
+      assert.equal(again.id, first.id);
+      assert.equal((await engine.images.inspect(first.id))?.labels[LABEL.role], 'abyss');
+    } finally {
+      await engine.images.remove(first.id);
+    }
+  });
+});
