@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerChroot } from './commands/chroot.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFarm } from './commands/farm.js';
 import { registerImage } from './commands/image.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDoctor(program, globals);
   registerImage(program, globals);
   registerFarm(program, globals);
+  registerChroot(program, globals);
   return program;
 }
 

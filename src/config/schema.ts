@@ -58,12 +58,21 @@ export const ImageSchema = z.strictObject({
   mirror: z.string().url().optional(),
 });
 
+export const ChrootSchema = z.strictObject({
+  /**
+   * Packages the base sysroot already provides: they satisfy dependencies and are not
+   * built, as Iglunix's own bootstrap did with empty placeholder packages.
+   */
+  base: z.array(z.string()).default(['linux', 'musl', 'compiler-rt', 'mksh', 'busybox', 'toybox', 'llvm']),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Work directory for all state (sources, packages, logs, images, locks). */
   workdir: z.string().optional(),
   docker: z.strictObject({ host: endpoint.optional() }).prefault({}),
   farm: FarmSchema.prefault({}),
   image: ImageSchema.prefault({}),
+  chroot: ChrootSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
