@@ -3,6 +3,7 @@ import type { Engine, NetworkInfo } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { hasFeature } from '../host/kernel.js';
 import { LABEL, labelsFor } from '../labels.js';
+import { waitFor } from '../util/wait.js';
 
 /**
  * Refuses an encrypted overlay where the kernel lacks CONFIG_INET_ESP: the Engine would
@@ -32,8 +33,26 @@ export async function ensureNetwork(engine: Engine, farm: FarmConfig): Promise<{
     if (existing.labels[LABEL.farm] !== farm.name) {
       throw new IgluError(`network ${farm.network} exists and is not iglu farm "${farm.name}"'s`, { hint: 'pick another name with --network' });
     }
-    return { network: existing, created: false };
+    return { network: await withSubnet(engine, existing), created: false };
   }
   const network = await engine.networks.createOverlay(farm.network, labelsFor('network', farm.name), farm.encrypted);
-  return { network, created: true };
+  return { network: await withSubnet(engine, network), created: true };
+}
+
+/**
+ * The network once the swarm has allocated its subnet. Right after creation the Engine
+ * sometimes answers an inspect with no IPAM config yet (seen 1 in 6 on a fresh swarm);
+ * distccd's --allow must be that subnet, never empty (distccd would then allow every
+ * private address).
+ * @throws IgluError when no subnet appears within 10 s
+ */
+async function withSubnet(engine: Engine, network: NetworkInfo): Promise<NetworkInfo> {
+  if (network.subnets.length) return network;
+  return waitFor(
+    async () => {
+      const now = await engine.networks.get(network.name);
+      return now?.subnets.length ? now : undefined;
+    },
+    { timeoutMs: 10_000, what: `a subnet for network ${network.name}`, hint: 'check the swarm default address pool (farm.addrPool)' },
+  );
 }

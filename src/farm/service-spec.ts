@@ -31,8 +31,11 @@ const START = [
  * Endpoint mode dnsrr (kernels without IP_VS cannot route to a VIP), Init true (distccd as
  * PID 1 ignores SIGTERM), short stop grace. Service labels: `labels` plus iglu.spec =
  * specHash; task containers get `labels` without iglu.run.
+ * @throws Error when `allow` is empty (a bug in the caller: the overlay has a subnet)
  */
 export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<string, string>): Record<string, unknown> {
+  // without --allow, distccd 3.4 falls back to --allow-private: every private address
+  if (input.allow.length === 0) throw new Error('distccd needs at least one --allow subnet');
   // task containers carry the farm's labels too, without the per-run ID (it would make
   // every `farm up` a spec change)
   const { [LABEL.run]: _run, ...containerLabels } = labels;

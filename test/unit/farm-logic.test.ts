@@ -57,3 +57,7 @@ test('the spec hash ignores the run ID but sees image, mode and compilers', () =
   assert.notEqual(h(input), h({ ...input, compilers: ['clang', 'gcc'] }));
   assert.deepEqual((distccdServiceSpec({ ...input, mode: { global: true } }, {}) as any).Mode, { Global: {} });
 });
+
+test('the spec refuses an empty --allow list (distccd would allow every private address)', () => {
+  assert.throws(() => distccdServiceSpec({ ...input, allow: [] }, {}), /at least one --allow/);
+});
