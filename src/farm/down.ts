@@ -1,6 +1,5 @@
 import type { FarmConfig } from '../config/schema.js';
-import { Engine } from '../docker/index.js';
-import { engineMessage } from '../docker/index.js';
+import { Engine, engineMessage } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL } from '../labels.js';
 import { waitFor } from '../util/wait.js';

@@ -25,6 +25,6 @@ export async function drainService(engine: Engine, service: ServiceInfo, timeout
   await waitFor(async () => ((await engine.tasks.list(service.id)).every((t) => SETTLED.has(t.state)) ? true : undefined), {
     timeoutMs,
     what: `the tasks of ${service.name} to stop`,
-    hint: '',
+    hint: 'a node that is down keeps its task unsettled; removal goes on regardless',
   }).catch((err: unknown) => log.farm('drain of %s incomplete: %s', service.name, String(err)));
 }

@@ -1,4 +1,4 @@
-import type { Engine } from '../docker/index.js';
+import { engineMessage, type Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 
 /** The worker join command for this swarm (its --json shape of `farm token`). */
@@ -38,7 +38,7 @@ export async function joinSwarm(engine: Engine, opts: { token: string; manager: 
   try {
     await engine.swarm.join({ remoteAddr, token: opts.token, advertiseAddr: opts.advertiseAddr, listenAddr: `${opts.advertiseAddr ?? '0.0.0.0'}:2377` });
   } catch (err) {
-    throw new IgluError(`joining the swarm at ${remoteAddr} failed: ${(err as { json?: { message?: string } }).json?.message ?? String(err)}`, { hint: 'check the token and that the manager is reachable on TCP 2377', cause: err });
+    throw new IgluError(`joining the swarm at ${remoteAddr} failed: ${engineMessage(err)}`, { hint: 'check the token and that the manager is reachable on TCP 2377', cause: err });
   }
   return { nodeId: (await engine.info()).swarm.nodeId };
 }

@@ -1,6 +1,6 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
-import { distccHosts, farmHosts, type FarmHost } from './hosts.js';
+import { distccHosts, farmHosts, farmSlots, type FarmHost } from './hosts.js';
 import { serviceName } from './settings.js';
 
 /** The farm as `iglu farm status` reports it (also its --json shape). */
@@ -35,6 +35,6 @@ export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<Farm
     tasks: tasks.map((t) => ({ id: t.id, node: hostnames.get(t.nodeId) ?? t.nodeId, ip: t.addresses[farm.network]?.[0] ?? null, state: t.state, message: t.message })),
     hosts,
     distccHosts: distccHosts(hosts, farm.port),
-    slots: hosts.reduce((s, h) => s + h.limit, 0),
+    slots: farmSlots(hosts),
   };
 }

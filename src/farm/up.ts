@@ -29,7 +29,8 @@ export interface FarmUpResult {
   slots: number;
 }
 
-interface UpState {
+/** What the `farm up` steps learn and make, filled in step by step. */
+export interface UpState {
   swarm?: 'initialised' | 'existing';
   nodes?: FarmNode[];
   network?: NetworkInfo & { created: boolean };
@@ -133,7 +134,6 @@ export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
   };
 }
 
-export type { UpState };
 
 /**
  * Undoes what a failed `farm up` made in this run: the service if it created it, then
