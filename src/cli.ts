@@ -4,7 +4,9 @@ import { registerChroot } from './commands/chroot.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFarm } from './commands/farm.js';
 import { registerImage } from './commands/image.js';
-import type { GlobalOptions } from './context.js';
+import { registerSources } from './commands/sources.js';
+import { registerToolchain } from './commands/toolchain.js';
+import { interruption, type GlobalOptions } from './context.js';
 import { ExitCode, IgluError, describe } from './errors.js';
 import { IGLU_VERSION } from './labels.js';
 import { log } from './log.js';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerDoctor(program, globals);
   registerImage(program, globals);
   registerFarm(program, globals);
+  registerSources(program, globals);
+  registerToolchain(program, globals);
   registerChroot(program, globals);
   return program;
 }
@@ -36,6 +40,15 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // first SIGINT/SIGTERM: abort, so running work unwinds through its finally blocks and
+  // removes what it made; a second one exits at once
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (interruption.signal.aborted) process.exit(130);
+      process.stderr.write(`iglu: ${sig}: stopping and cleaning up (again to quit at once)\n`);
+      interruption.abort();
+    });
+  }
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;

@@ -20,7 +20,12 @@ export interface Context {
   endpoint: string;
   /** Connects to the engine on first use. @throws IgluError when it does not answer */
   engine(): Promise<Engine>;
+  /** Aborted on SIGINT or SIGTERM (see cli.ts): long work stops and releases what it made. */
+  signal: AbortSignal;
 }
+
+/** Aborted by cli.ts when the process gets SIGINT or SIGTERM. */
+export const interruption = new AbortController();
 
 /**
  * Loads iglu.yaml (the --config file must exist; the default one may not) and resolves
@@ -37,5 +42,6 @@ export async function makeContext(opts: GlobalOptions): Promise<Context> {
     json: Boolean(opts.json),
     endpoint,
     engine: () => (engine ??= openEngine(endpoint)),
+    signal: interruption.signal,
   };
 }

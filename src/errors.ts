@@ -24,7 +24,7 @@ export class IgluError extends Error {
 }
 
 /** Exit codes scripts can rely on. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 /** A short, single-line description of any thrown value. */
 export function describe(err: unknown): string {

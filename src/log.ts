@@ -11,6 +11,8 @@ export const log = {
   image: createDebug('iglu:image'),
   config: createDebug('iglu:config'),
   cli: createDebug('iglu:cli'),
+  sources: createDebug('iglu:sources'),
+  build: createDebug('iglu:build'),
 };
 
 /** Replaces a swarm join token (SWMTKN-1-…) anywhere in `text` with a masked form. */

@@ -1,13 +1,11 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { makeContext, type GlobalOptions } from '../context.js';
 import { printResult } from '../output.js';
 import { planBuild } from '../recipes/plan.js';
+import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { readTree } from '../recipes/read.js';
 
-/** The tree iglu ships, used when --tree is not given. */
-export const DEFAULT_TREE = path.resolve(fileURLToPath(new URL('../../../tree', import.meta.url)));
 
 /** `iglu chroot plan`: the build order over an Iglunix-format recipe tree. */
 export function registerChroot(program: Command, globals: () => GlobalOptions): void {

@@ -53,7 +53,7 @@ export const ImageSchema = z.strictObject({
   /** Debian packages of the farm image (the toolchain the farm needs). */
   packages: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
-    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file']),
+    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch']),
   /** Debian mirror URL for debootstrap; default: the first URI of the host's apt sources. */
   mirror: z.string().url().optional(),
 });
@@ -66,6 +66,16 @@ export const ChrootSchema = z.strictObject({
   base: z.array(z.string()).default(['linux', 'musl', 'compiler-rt', 'mksh', 'busybox', 'toybox', 'llvm']),
 });
 
+export const ToolchainSchema = z.strictObject({
+  /** Packages `iglu toolchain build` builds on the farm when none are named. */
+  packages: z.array(z.string().min(1)).min(1).default(['musl']),
+});
+
+export const SourcesSchema = z.strictObject({
+  /** Never download: every source must already be in the cache (seed it first). */
+  offline: z.boolean().default(false),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Work directory for all state (sources, packages, logs, images, locks). */
   workdir: z.string().optional(),
@@ -73,6 +83,8 @@ export const ConfigSchema = z.strictObject({
   farm: FarmSchema.prefault({}),
   image: ImageSchema.prefault({}),
   chroot: ChrootSchema.prefault({}),
+  toolchain: ToolchainSchema.prefault({}),
+  sources: SourcesSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,3 +1,4 @@
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { log } from '../log.js';
 import { idempotent } from './api-error.js';
@@ -23,6 +24,17 @@ export interface OneShot {
 export interface OneShotResult {
   exitCode: number;
   output: string;
+}
+
+/** A long-running container that commands are executed in (see `ContainersClient.start`). */
+export interface LongRunning {
+  image: string;
+  labels: Labels;
+  /** Network to attach to (an attachable overlay works on a swarm node). */
+  network?: string;
+  /** Name prefix; a random suffix keeps names unique. */
+  name: string;
+  env?: Record<string, string>;
 }
 
 /** Containers on one engine (Engine API `/containers`). */
@@ -66,6 +78,67 @@ export class ContainersClient {
       clearTimeout(timer);
       await this.remove(container.id);
     }
+  }
+
+  /**
+   * Creates and starts a container that sleeps until removed (tini as PID 1), for
+   * `exec`, `putArchive` and `getArchive`. The caller removes it (`remove`) in a finally.
+   * @returns the container ID
+   */
+  async start(spec: LongRunning): Promise<string> {
+    const name = `${spec.name}-${Math.random().toString(36).slice(2, 8)}`;
+    const container = await this.api.createContainer({
+      name,
+      Image: spec.image,
+      Cmd: ['sleep', 'infinity'],
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      HostConfig: { NetworkMode: spec.network, Init: true },
+    });
+    log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
+    try {
+      await container.start();
+    } catch (err) {
+      await this.remove(container.id);
+      throw err;
+    }
+    return container.id;
+  }
+
+  /**
+   * Runs a command in a running container (`POST /containers/{id}/exec`, then start and
+   * inspect), streaming its stdout and stderr to `output` as they come.
+   * @returns the command's exit code
+   */
+  async exec(id: string, cmd: string[], opts: { env?: Record<string, string>; workdir?: string; output: Writable }): Promise<number> {
+    const exec = await this.api.getContainer(id).exec({
+      Cmd: cmd,
+      Env: Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      WorkingDir: opts.workdir,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    await new Promise<void>((resolve, reject) => {
+      const sink = new PassThrough();
+      sink.on('data', (chunk: Buffer) => opts.output.write(chunk));
+      this.api.modem.demuxStream(stream, sink, sink);
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    const info = await exec.inspect();
+    return info.ExitCode ?? 1;
+  }
+
+  /** Extracts a tar stream into `dir` of a container (`PUT /containers/{id}/archive`). */
+  async putArchive(id: string, dir: string, tar: Readable): Promise<void> {
+    await this.api.getContainer(id).putArchive(tar, { path: dir });
+  }
+
+  /** A tar stream of `path` in a container (`GET /containers/{id}/archive`). */
+  async getArchive(id: string, path: string): Promise<Readable> {
+    return (await this.api.getContainer(id).getArchive({ path })) as unknown as Readable;
   }
 
   /** Force-removes a container; an absent one counts as removed. */

@@ -12,6 +12,8 @@ export interface RecipeDeps {
   mkdeps: string[];
   /** subpackage names this recipe also provides (ext / subpkgs) */
   provides: string[];
+  /** GNU tools it needs through the `bad` wrapper (also in mkdeps) */
+  bad?: string[];
 }
 
 /** The result of planning: what to build, in which order. */
@@ -24,6 +26,11 @@ export interface Plan {
   pulledIn: string[];
   /** Names satisfied by the base sysroot instead of a recipe. */
   fromBase: string[];
+  /**
+   * `bad` GNU tools that no recipe provides: the build environment's own stand in, as
+   * iglupkg stubs `bad` and `gmake` when they are absent.
+   */
+  gnuFromBuildEnv: string[];
 }
 
 /**
@@ -40,7 +47,8 @@ export function splitDeps(value: string, categories: ReadonlySet<string>): strin
  * A build order over recipes: a topological order of deps + mkdeps (dependencies first),
  * stable for equal inputs (ties broken by name). Names in `base` are provided by the base
  * sysroot: they satisfy dependencies and are not built (unless selected), which breaks
- * the cycles real trees have (musl ↔ gmake, llvm ↔ cmake). Pure.
+ * the cycles real trees have (musl ↔ gmake, llvm ↔ cmake). A `bad` GNU tool that no
+ * recipe provides is taken from the build environment. Pure.
  * @param selected pkgnames to build; empty means every recipe
  * @throws IgluError naming an unknown selected package, a dependency no recipe provides
  *   (with the recipe asking for it), or the packages on a remaining cycle
@@ -58,6 +66,7 @@ export function planBuild(recipes: RecipeDeps[], selected: string[], base: strin
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const fromBase = new Set<string>();
+  const gnu = new Set<string>();
   const stack: string[] = [];
   const visit = (name: string): void => {
     if (state.get(name) === 'done') return;
@@ -74,6 +83,10 @@ export function planBuild(recipes: RecipeDeps[], selected: string[], base: strin
         continue;
       }
       const p = provider.get(dep);
+      if (!p && r.bad?.includes(dep)) {
+        gnu.add(dep);
+        continue;
+      }
       if (!p) throw new IgluError(`${r.file}: depends on "${dep}", which no recipe provides`, { hint: `add a recipe for ${dep}, or list it under the base sysroot if the base already has it` });
       if (p.name !== name) visit(p.name);
     }
@@ -84,5 +97,5 @@ export function planBuild(recipes: RecipeDeps[], selected: string[], base: strin
   // an explicitly selected package is built even when the base provides it
   for (const root of [...new Set(roots)].sort()) if (selected.length || !baseSet.has(root)) visit(root);
   const selectedSet = new Set(roots);
-  return { order, selected: [...selectedSet], pulledIn: order.filter((n) => !selectedSet.has(n)), fromBase: [...fromBase].sort() };
+  return { order, selected: [...selectedSet], pulledIn: order.filter((n) => !selectedSet.has(n)), fromBase: [...fromBase].sort(), gnuFromBuildEnv: [...gnu].sort() };
 }

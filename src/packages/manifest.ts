@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import type { LockedSource } from '../sources/lock-file.js';
+
+/** One file in a package tarball. */
+export interface ManifestFile {
+  path: string;
+  /** Bytes (0 for directories and links). */
+  size: number;
+  /** "file", "directory", "symlink", "link" (hard link), or another tar entry type. */
+  type: string;
+  mode: number;
+}
+
+/** Compile jobs of one build: where distcc ran them (see distcc-log.ts). */
+export interface CompileCounts {
+  /** Jobs per farm host (a distccd task), keyed by its overlay address. */
+  remote: Record<string, number>;
+  /** The same jobs per swarm node, keyed by the node's hostname. */
+  byNode: Record<string, number>;
+  /** Compiles that ran locally (distcc fell back, or did not distribute them). */
+  local: number;
+  /** Of those, how many fell back after a failed remote try. */
+  fellBack: number;
+}
+
+/** out/<pkgname>.<pkgver>.json: what a package is and what it was built from. */
+export interface PackageManifest {
+  name: string;
+  version: string;
+  release: string;
+  recipe: { file: string; sha256: string };
+  sources: ({ url: string } & LockedSource)[];
+  tarball: { file: string; sha256: string; size: number };
+  files: ManifestFile[];
+  /** Sum of file sizes, bytes. */
+  installedSize: number;
+  build: { at: string; seconds: number; where: 'farm' | 'host' | 'chroot'; compiles?: CompileCounts };
+}
+
+/** Reads a manifest, or undefined when there is none or it cannot be parsed. */
+export async function readManifest(file: string): Promise<PackageManifest | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as PackageManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether an existing package is still what these inputs would build: same recipe hash,
+ * and every source it was built from still pinned to the same content. Pure.
+ * @param pins the source cache's lock (URL → content)
+ */
+export function upToDate(m: PackageManifest | undefined, recipeSha256: string, pins: Record<string, LockedSource>): boolean {
+  if (!m || m.recipe.sha256 !== recipeSha256) return false;
+  return m.sources.every((s) => pins[s.url]?.sha256 === s.sha256);
+}

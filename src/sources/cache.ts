@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { IgluError } from '../errors.js';
+import { log } from '../log.js';
+import type { Workdir } from '../workdir.js';
+import { download } from './download.js';
+import { hashFile } from './hash.js';
+import { emptyLock, parseLock, serializeLock, type LockedSource, type SourceLock } from './lock-file.js';
+
+/** A cached source as `iglu sources list` reports it. */
+export interface CachedSource extends LockedSource {
+  url: string;
+  /** Whether the content file is in the cache. */
+  present: boolean;
+}
+
+/** One line of `iglu sources verify`. */
+export interface VerifiedSource extends CachedSource {
+  status: 'ok' | 'missing' | 'mismatch';
+  /** SHA-256 the file in the cache actually has (when present). */
+  actual?: string;
+}
+
+/** Where a fetched file came from. */
+export interface FetchedSource extends LockedSource {
+  url: string;
+  from: 'cache' | 'network';
+}
+
+/**
+ * The source cache: files stored content-addressed by SHA-256 under `<dir>/sha256/`,
+ * and a lock file `<dir>/sources.lock.json` pinning each URL to the content it gave
+ * the first time. Writers take an advisory lock on the directory (proper-lockfile),
+ * write to a temporary file and rename, so a crash leaves no half-written entry and
+ * several fetches may run at once.
+ */
+export class SourceCache {
+  readonly lockFile: string;
+
+  /** @param dir the cache directory (normally `<workdir>/sources`) */
+  constructor(readonly dir: string) {
+    this.lockFile = path.join(dir, 'sources.lock.json');
+  }
+
+  /** The source cache of a work directory: `<workdir>/sources`. */
+  static of(workdir: Workdir): SourceCache {
+    return new SourceCache(path.join(workdir.root, 'sources'));
+  }
+
+  /** Path of the content file for a SHA-256. */
+  blob(sha256: string): string {
+    return path.join(this.dir, 'sha256', sha256);
+  }
+
+  /** The lock file's contents (empty when there is none). @throws IgluError when it is damaged */
+  async readLock(): Promise<SourceLock> {
+    const text = await readFile(this.lockFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    return text === undefined ? emptyLock() : parseLock(text, this.lockFile);
+  }
+
+  /** Every pinned URL, sorted, and whether its content is present. */
+  async list(): Promise<CachedSource[]> {
+    const lock = await this.readLock();
+    return Promise.all(Object.keys(lock.sources).sort().map(async (url) => {
+      const entry = lock.sources[url]!;
+      return { url, ...entry, present: await exists(this.blob(entry.sha256)) };
+    }));
+  }
+
+  /** Re-hashes every cached file against the lock file. Changes nothing. */
+  async verify(): Promise<VerifiedSource[]> {
+    const out: VerifiedSource[] = [];
+    for (const s of await this.list()) {
+      if (!s.present) { out.push({ ...s, status: 'missing' }); continue; }
+      const { sha256 } = await hashFile(this.blob(s.sha256));
+      out.push({ ...s, status: sha256 === s.sha256 ? 'ok' : 'mismatch', actual: sha256 });
+    }
+    return out;
+  }
+
+  /**
+   * Adds `file` to the cache as the content of `url`.
+   * @param opts.expect SHA-256 the file must have (a pinned seed)
+   * @throws IgluError when the URL is already pinned to other content (unless `force`),
+   *   or the file does not have `expect`
+   */
+  async import(url: string, file: string, opts: { force?: boolean; expect?: string } = {}): Promise<LockedSource & { added: boolean }> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = await this.tempFile();
+    try {
+      await copyFile(file, tmp).catch((err: unknown) => {
+        throw new IgluError(`cannot read ${file}: ${(err as Error).message}`, { hint: 'give the path of the downloaded source file', cause: err });
+      });
+      const got = await hashFile(tmp);
+      if (opts.expect && got.sha256 !== opts.expect) throw mismatch(url, opts.expect, got.sha256, file);
+      return await this.withLock(async (lock) => {
+        const pinned = lock.sources[url];
+        if (pinned && pinned.sha256 !== got.sha256 && !opts.force) throw mismatch(url, pinned.sha256, got.sha256, file, '--force to re-pin the URL to this file');
+        await this.store(tmp, got.sha256);
+        lock.sources[url] = got;
+        return { ...got, added: !pinned || pinned.sha256 !== got.sha256 };
+      });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Copies the content of `url` to `dest`: from the cache when pinned and present
+   * (verified on every read), else downloaded once, stored and pinned.
+   * @param opts.offline never download
+   * @throws IgluError for a URL not in the cache while offline, a download failure, or a
+   *   content mismatch (naming the URL, expected and actual SHA-256); nothing good is deleted
+   */
+  async fetch(url: string, dest: string, opts: { offline?: boolean } = {}): Promise<FetchedSource> {
+    const pinned = (await this.readLock()).sources[url];
+    if (pinned && (await exists(this.blob(pinned.sha256)))) {
+      const got = await hashFile(this.blob(pinned.sha256));
+      if (got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, this.blob(pinned.sha256), 'the cached file is damaged: `iglu sources verify` lists all; re-import a good copy with `iglu sources import FILE --url URL --force`');
+      await copyFile(this.blob(pinned.sha256), dest);
+      log.sources('%s from cache (%s)', url, pinned.sha256.slice(0, 12));
+      return { url, ...pinned, from: 'cache' };
+    }
+    if (opts.offline) {
+      throw new IgluError(`source not in the cache, and iglu is offline: ${url}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
+    }
+    await mkdir(this.dir, { recursive: true });
+    const tmp = await this.tempFile();
+    try {
+      await download(url, tmp);
+      const got = await hashFile(tmp);
+      if (pinned && got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, url);
+      await this.withLock(async (lock) => {
+        await this.store(tmp, got.sha256);
+        lock.sources[url] = got;
+      });
+      await copyFile(this.blob(got.sha256), dest);
+      log.sources('%s downloaded (%s, %d bytes)', url, got.sha256.slice(0, 12), got.size);
+      return { url, ...got, from: 'network' };
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async tempFile(): Promise<string> {
+    const dir = path.join(this.dir, 'tmp');
+    await mkdir(dir, { recursive: true });
+    return path.join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Moves a verified temporary file to its content address (keeps an existing one). */
+  private async store(tmp: string, sha256: string): Promise<void> {
+    const dest = this.blob(sha256);
+    await mkdir(path.dirname(dest), { recursive: true });
+    if (!(await exists(dest))) await rename(tmp, dest);
+  }
+
+  /** Read-modify-write of the lock file under the directory lock; written atomically. */
+  private async withLock<T>(change: (lock: SourceLock) => Promise<T>): Promise<T> {
+    const release = await lockfile.lock(this.dir, { lockfilePath: path.join(this.dir, '.lock'), retries: { retries: 50, minTimeout: 50, maxTimeout: 500 }, realpath: false });
+    try {
+      const lock = await this.readLock();
+      const result = await change(lock);
+      const tmp = `${this.lockFile}.${process.pid}.tmp`;
+      await writeFile(tmp, serializeLock(lock));
+      await rename(tmp, this.lockFile);
+      return result;
+    } finally {
+      await release();
+    }
+  }
+}
+
+function mismatch(url: string, expected: string, actual: string, where: string, hint = 'check where the file came from; a changed upstream file needs a new pin (`iglu sources import … --force`)'): IgluError {
+  return new IgluError(`sha256 mismatch for ${url}: expected ${expected}, got ${actual} (${where})`, { hint });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
+}

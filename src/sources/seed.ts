@@ -1,0 +1,88 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { IgluError } from '../errors.js';
+import { log } from '../log.js';
+import type { SourceCache } from './cache.js';
+
+const SeedSchema = z.strictObject({
+  sources: z.array(z.strictObject({
+    url: z.string().url(),
+    /** Debian source package whose orig tarball is this file. */
+    debian: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/),
+    /** File name apt-get source writes. */
+    file: z.string().regex(/^[^/]+$/),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    upstream: z.enum(['identical', 'repack']),
+    note: z.string().optional(),
+  }).refine((s) => s.upstream === 'identical' || s.note, { message: 'a repack needs a note saying how it differs from upstream', path: ['note'] })),
+});
+
+/** One entry of a tree's `sources.seed.yaml`. */
+export type SeedEntry = z.infer<typeof SeedSchema>['sources'][number];
+
+/** The seed file of a recipe tree. */
+export function seedFile(tree: string): string {
+  return path.join(tree, 'sources.seed.yaml');
+}
+
+/**
+ * Reads a tree's `sources.seed.yaml`.
+ * @throws IgluError naming the file and the entry that is wrong
+ */
+export async function readSeed(file: string): Promise<SeedEntry[]> {
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    throw new IgluError(`cannot read ${file}: ${(err as Error).message}`, { hint: 'a tree lists the Debian source files that stand in for its URLs in sources.seed.yaml', cause: err });
+  });
+  const parsed = SeedSchema.safeParse(parseDocument(text).toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new IgluError(`${file}: ${issue.path.join('.')}: ${issue.message}`, { hint: 'each entry needs url, debian, file, sha256 and upstream (identical|repack)' });
+  }
+  return parsed.data.sources;
+}
+
+/** What `iglu sources seed` did for one entry. */
+export interface SeedResult {
+  url: string;
+  sha256: string;
+  upstream: 'identical' | 'repack';
+  action: 'present' | 'seeded';
+}
+
+/**
+ * Puts every seed entry that the cache lacks into it, from Debian's source archive
+ * (`apt-get source --download-only --tar-only`, apt-get(8)), checking each file's pinned
+ * sha256. Entries already cached are left alone.
+ * @throws IgluError when apt-get cannot fetch a source (no deb-src entry, unknown
+ *   package) or a file does not match its pin
+ */
+export async function seedSources(cache: SourceCache, entries: SeedEntry[]): Promise<SeedResult[]> {
+  const lock = await cache.readLock();
+  const present = new Set(entries.filter((e) => lock.sources[e.url]?.sha256 === e.sha256).map((e) => e.url));
+  const cached = await cache.list();
+  const missing = entries.filter((e) => !present.has(e.url) || !cached.find((c) => c.url === e.url)?.present);
+  const results: SeedResult[] = entries.filter((e) => !missing.includes(e)).map((e) => ({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'present' }));
+  if (missing.length === 0) return results.sort((a, b) => a.url.localeCompare(b.url));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'iglu-seed-'));
+  try {
+    const packages = [...new Set(missing.map((e) => e.debian))];
+    log.sources('apt-get source %s', packages.join(' '));
+    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', ...packages], { cwd: dir, reject: false, all: true });
+    if (res.exitCode !== 0) {
+      throw new IgluError(`apt-get source ${packages.join(' ')} failed: ${String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`}`, {
+        hint: 'apt needs a deb-src entry: scripts/setup.sh adds one (a Types: deb-src copy of /etc/apt/sources.list.d/debian.sources), then apt-get update',
+      });
+    }
+    for (const e of missing) {
+      await cache.import(e.url, path.join(dir, e.file), { expect: e.sha256 });
+      results.push({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'seeded' });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return results.sort((a, b) => a.url.localeCompare(b.url));
+}

@@ -1,0 +1,189 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Engine } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/distcc-log.js';
+import { farmStatus, type FarmStatus } from '../farm/status.js';
+import { labelsFor } from '../labels.js';
+import { fetchPackage, phaseFailed } from '../packages/fetch.js';
+import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { packPkgdir, writeManifest } from '../packages/pack.js';
+import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
+import { recipeHash } from '../packages/recipe-hash.js';
+import type { Step } from '../progress.js';
+import { planBuild } from '../recipes/plan.js';
+import { readTree, runnerEnv, type RecipeMeta } from '../recipes/read.js';
+import { SourceCache } from '../sources/cache.js';
+import { abortable } from '../util/abort.js';
+import type { Workdir } from '../workdir.js';
+import { BuildClient } from './client.js';
+
+/** Every package's files get this mtime, and builds see it as SOURCE_DATE_EPOCH (2000-01-01). */
+export const SOURCE_DATE_EPOCH = 946684800;
+
+/** One package of `iglu toolchain build` (its --json shape). */
+export interface ToolchainPackage {
+  name: string;
+  version: string;
+  action: 'built' | 'up to date';
+  tarball: string;
+  manifest: string;
+  log: string;
+  seconds: number;
+  compiles: CompileCounts | null;
+}
+
+/** The result of `iglu toolchain build` (--json). */
+export interface ToolchainResult {
+  farm: string;
+  /** "farm", or "local" with --local. */
+  mode: 'farm' | 'local';
+  distccHosts: string;
+  jobs: number;
+  packages: ToolchainPackage[];
+  /** Sum over the packages built now. */
+  compiles: CompileCounts;
+}
+
+/** What the toolchain steps share. */
+export interface ToolchainState {
+  farm?: FarmStatus;
+  image?: string;
+  order?: RecipeMeta[];
+  client?: BuildClient;
+  packages: ToolchainPackage[];
+}
+
+/** Inputs of the toolchain phase. */
+export interface ToolchainOptions {
+  engine: Engine;
+  config: Config;
+  workdir: Workdir;
+  tree: string;
+  /** Packages to build (default: config.toolchain.packages). */
+  packages: string[];
+  offline: boolean;
+  /** Compile in the client container without distcc (the baseline of bench/farm-compile). */
+  local: boolean;
+  /** Build even when an up-to-date package exists. */
+  rebuild: boolean;
+  signal?: AbortSignal;
+}
+
+/** Where things are inside the client container. */
+const IN = { runner: '/iglu/runner', recipes: '/iglu/recipes', build: '/iglu/build' };
+
+/**
+ * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
+ * one step per package — fetch on the host through the source cache, build and package
+ * in the client container (compiles through distcc to the farm's live tasks, `-j` the
+ * farm's slots), copy the pkgdir back through the Engine API, pack it. The caller
+ * disposes `state.client` in a finally (see `runToolchain`).
+ * @throws IgluError for no farm, a farm without running tasks, an unknown package, a
+ *   source missing while offline or a sha256 mismatch, and a failed build (log tail)
+ */
+export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState): Promise<Step<ToolchainState>[]> {
+  const paths = new PackagePaths(o.workdir);
+  const cache = SourceCache.of(o.workdir);
+  const recipes = await readTree(o.tree);
+  const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, []);
+  const byName = new Map(recipes.map((r) => [r.name, r]));
+  state.order = plan.order.map((n) => byName.get(n)!);
+  const steps: Step<ToolchainState>[] = [
+    {
+      title: `farm ${o.config.farm.name}`,
+      run: async (s) => {
+        s.farm = await farmStatus(o.engine, o.config.farm);
+        const service = s.farm.service ? await o.engine.services.get(s.farm.service.name) : undefined;
+        if (!service) throw new IgluError(`no farm is up: the service ${o.config.farm.name}-distccd does not exist`, { hint: 'start it with iglu farm up' });
+        s.image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
+        if (!s.image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
+        if (!o.local && s.farm.hosts.length === 0) throw new IgluError(`the farm ${o.config.farm.name} has no running tasks`, { hint: 'see iglu farm status; iglu farm up (or farm scale N) starts them' });
+        return o.local ? 'compiling locally in the client container (--local)' : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
+      },
+    },
+  ];
+  for (const recipe of state.order) {
+    steps.push({
+      title: `${recipe.name} ${recipe.pkgver}`,
+      run: (s, output) => abortable(buildOne(recipe, s, output), o.signal, `toolchain build of ${recipe.name}`),
+    });
+  }
+  return steps;
+
+  async function buildOne(recipe: RecipeMeta, s: ToolchainState, output: (line: string) => void): Promise<string> {
+    const started = Date.now();
+    const version = `${recipe.pkgver}-${recipe.pkgrel}`;
+    const tarball = paths.tarball(recipe.name, recipe.pkgver);
+    const manifestFile = paths.manifest(recipe.name, recipe.pkgver);
+    const logFile = paths.logFile(recipe.name);
+    const sha = await recipeHash(recipe.file);
+    const result: ToolchainPackage = { name: recipe.name, version, action: 'up to date', tarball, manifest: manifestFile, log: logFile, seconds: 0, compiles: null };
+    if (!o.rebuild && upToDate(await readManifest(manifestFile), sha, (await cache.readLock()).sources)) {
+      s.packages.push(result);
+      return 'up to date';
+    }
+    output('fetch (source cache)');
+    const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
+    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
+    const client = s.client;
+    const build = paths.buildDir(recipe.name);
+    const inBuild = `${IN.build}/${recipe.name}`;
+    output('copy the runner, recipe and sources into the client container');
+    await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
+    await client.copyIn(path.dirname(recipe.file), `${IN.recipes}/${recipe.name}`);
+    await client.copyIn(path.join(build, 'src'), `${inBuild}/src`);
+    const jobs = o.local ? 2 : Math.max(1, s.farm!.slots);
+    output(o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`);
+    const env: Record<string, string> = {
+      ...runnerEnv(),
+      JOBS: String(jobs),
+      PATH: `${o.local ? '' : '/usr/lib/distcc:'}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      HOME: '/root',
+      SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
+      IGLU_RECIPE: `${IN.recipes}/${recipe.name}/build.sh`,
+      IGLU_BUILD_DIR: inBuild,
+      ...(o.local ? {} : { DISTCC_HOSTS: s.farm!.distccHosts, DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' }),
+    };
+    const code = await client.run(['mksh', `${IN.runner}/${path.basename(RUNNER_SCRIPT)}`, 'bp'], env, logFile);
+    if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
+    output('copy the pkgdir back and pack it');
+    await client.copyOut(`${inBuild}/pkg`, path.join(build, 'pkg'));
+    const names = new Map(s.farm!.hosts.map((h) => [h.ip, h.hostname]));
+    let compiles: CompileCounts | null = null;
+    if (!o.local) {
+      const distccLog = await client.readText(`${inBuild}/distcc.log`);
+      await writeFile(logFile.replace(/\.log$/, '.distcc.log'), distccLog);
+      compiles = countCompiles(distccLog, (ip) => names.get(ip) ?? ip);
+    }
+    const packed = await packPkgdir(path.join(build, 'pkg'), tarball, SOURCE_DATE_EPOCH);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    const manifest: PackageManifest = {
+      name: recipe.name,
+      version: recipe.pkgver,
+      release: recipe.pkgrel,
+      recipe: { file: recipe.file, sha256: sha },
+      sources: fetched.sources,
+      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+      files: packed.files,
+      installedSize: packed.files.reduce((n, f) => n + f.size, 0),
+      build: { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) },
+    };
+    await writeManifest(manifestFile, manifest);
+    s.packages.push({ ...result, action: 'built', seconds, compiles });
+    return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}`;
+  }
+}
+
+/** Sums the compile counts of the packages built in this run. */
+export function toolchainResult(o: ToolchainOptions, s: ToolchainState): ToolchainResult {
+  return {
+    farm: o.config.farm.name,
+    mode: o.local ? 'local' : 'farm',
+    distccHosts: o.local ? '' : s.farm?.distccHosts ?? '',
+    jobs: o.local ? 2 : s.farm?.slots ?? 0,
+    packages: s.packages,
+    compiles: s.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),
+  };
+}

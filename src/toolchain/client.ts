@@ -1,0 +1,79 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import * as tar from 'tar';
+import type { Engine } from '../docker/index.js';
+import type { Labels } from '../docker/types.js';
+import { log } from '../log.js';
+
+/**
+ * The client container of the toolchain phase: a container from the farm image on the
+ * farm's overlay network, where the package runner runs and compiles go out to the
+ * distccd tasks. Files move in and out through the Engine API's archive endpoints (no
+ * bind mounts, so the engine may be remote). Dispose it (`await using`) to remove it.
+ */
+export class BuildClient implements AsyncDisposable {
+  private constructor(private readonly engine: Engine, readonly id: string) {}
+
+  /** Creates and starts the container. @throws the Engine's error (e.g. no such network) */
+  static async start(engine: Engine, spec: { image: string; network: string; labels: Labels }): Promise<BuildClient> {
+    const id = await engine.containers.start({ image: spec.image, network: spec.network, labels: spec.labels, name: 'iglu-toolchain' });
+    return new BuildClient(engine, id);
+  }
+
+  /** Copies host directory `from` (its contents) to `to` in the container. */
+  async copyIn(from: string, to: string): Promise<void> {
+    const stream = tar.c({ cwd: from, prefix: to.replace(/^\//, ''), portable: true }, ['.']);
+    await this.engine.containers.putArchive(this.id, '/', stream as unknown as NodeJS.ReadableStream as import('node:stream').Readable);
+  }
+
+  /**
+   * Copies container path `from` (a directory) to host directory `to`, replacing it.
+   * GNU tar extracts, keeping modes and symlinks as they are.
+   */
+  async copyOut(from: string, to: string): Promise<void> {
+    await rm(to, { recursive: true, force: true });
+    await mkdir(to, { recursive: true });
+    const archive = await this.engine.containers.getArchive(this.id, from);
+    // the archive's top entry is the directory's own name; strip it
+    const untar = execa('tar', ['-x', '-C', to, '--strip-components=1', '--no-same-owner'], { stdin: 'pipe' });
+    await Promise.all([pipeline(archive, untar.stdin!), untar]);
+  }
+
+  /** The text of one file in the container ('' when it is absent or unreadable). */
+  async readText(file: string): Promise<string> {
+    try {
+      const archive = await this.engine.containers.getArchive(this.id, file);
+      const chunks: Buffer[] = [];
+      const parser = new tar.Parser({
+        onReadEntry: (e) => {
+          if (e.type === 'File') e.on('data', (c: Buffer) => chunks.push(c));
+          else e.resume();
+        },
+      });
+      await pipeline(archive, parser);
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      log.build('read %s in %s: %s', file, this.id.slice(0, 12), (err as Error).message);
+      return '';
+    }
+  }
+
+  /** Runs a command, appending its output to `logFile`. @returns its exit code */
+  async run(cmd: string[], env: Record<string, string>, logFile: string): Promise<number> {
+    await mkdir(path.dirname(logFile), { recursive: true });
+    const out = createWriteStream(logFile, { flags: 'a' });
+    try {
+      return await this.engine.containers.exec(this.id, cmd, { env, output: out });
+    } finally {
+      await new Promise((resolve) => out.end(resolve));
+    }
+  }
+
+  /** Removes the container (also its running commands). Never throws. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.engine.containers.remove(this.id).catch((err: unknown) => log.build('remove %s: %s', this.id, (err as Error).message));
+  }
+}

@@ -1,0 +1,30 @@
+# busybox, static, against musl. Written for iglu in the Iglunix recipe format.
+pkgname=busybox
+pkgver=1.35.0
+pkgrel=0
+desc="Tiny versions of many common UNIX utilities"
+deps="musl"
+mkdeps=""
+bad="gmake"
+
+fetch() {
+	curl -L "https://busybox.net/downloads/busybox-$pkgver.tar.bz2" -o "busybox-$pkgver.tar.bz2"
+	tar -xf "busybox-$pkgver.tar.bz2"
+}
+
+build() {
+	cd "$pkgname-$pkgver"
+	bad --gmake gmake defconfig
+	sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config
+	bad --gmake gmake CC="$CC" HOSTCC="$CC"
+}
+
+package() {
+	cd "$pkgname-$pkgver"
+	install -Dm755 busybox "$pkgdir/bin/busybox"
+}
+
+license() {
+	cd "$pkgname-$pkgver"
+	cat LICENSE
+}
