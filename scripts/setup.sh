@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, dockerd)" >&2; exit 1; }
 
-PKGS=(docker.io distcc debootstrap iptables iproute2 mksh zstd tar ca-certificates util-linux)
+PKGS=(docker.io distcc debootstrap iptables iproute2 mksh zstd tar bzip2 xz-utils patch ca-certificates util-linux)
 export DEBIAN_FRONTEND=noninteractive
+# `iglu sources seed` reads upstream tarballs from Debian's source archive: add a deb-src
+# twin of the machine's own Debian source list (the mirror stays apt's business).
+if [ -f /etc/apt/sources.list.d/debian.sources ] && [ ! -f /etc/apt/sources.list.d/iglu-deb-src.sources ]; then
+  sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >/etc/apt/sources.list.d/iglu-deb-src.sources
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
 

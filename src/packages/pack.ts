@@ -27,7 +27,7 @@ export async function packPkgdir(pkgdir: string, tarball: string, epoch: number)
     await rename(tmp, tarball);
     return { sha256, size, files };
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined);
     if (err instanceof IgluError) throw err;
     throw new IgluError(`cannot pack ${pkgdir} into ${tarball}: ${(err as Error).message}`, { hint: 'check free space in the work directory', cause: err });
   }

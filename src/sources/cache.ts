@@ -153,11 +153,14 @@ export class SourceCache {
     return path.join(dir, `${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
-  /** Moves a verified temporary file to its content address (keeps an existing one). */
+  /**
+   * Moves a verified temporary file to its content address. rename(2) replaces an
+   * existing file atomically, so a damaged copy there is repaired, never half-written.
+   */
   private async store(tmp: string, sha256: string): Promise<void> {
     const dest = this.blob(sha256);
     await mkdir(path.dirname(dest), { recursive: true });
-    if (!(await exists(dest))) await rename(tmp, dest);
+    await rename(tmp, dest);
   }
 
   /** Read-modify-write of the lock file under the directory lock; written atomically. */

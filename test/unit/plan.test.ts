@@ -41,3 +41,11 @@ test('an unknown dependency names the recipe that asks for it; an unknown packag
 test('no selection plans every recipe', () => {
   assert.deepEqual(planBuild([r('b', ['a']), r('a')], [], []).order, ['a', 'b']);
 });
+
+test('a bad GNU tool no recipe provides comes from the build environment', () => {
+  const musl: RecipeDeps = { ...r('musl', [], ['gmake']), bad: ['gmake'] };
+  const plan = planBuild([musl], ['musl'], []);
+  assert.deepEqual(plan.order, ['musl']);
+  assert.deepEqual(plan.gnuFromBuildEnv, ['gmake']);
+  assert.throws(() => planBuild([r('musl', [], ['gmake'])], ['musl'], []), /depends on "gmake", which no recipe provides/);
+});

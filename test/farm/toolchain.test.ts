@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { Engine, resolveEndpoint } from '../../src/docker/index.js';
+import { remoteFraction } from '../../src/farm/distcc-log.js';
+import type { FarmUpResult } from '../../src/farm/up.js';
+import type { FarmImage } from '../../src/image/build.js';
+import { LABEL } from '../../src/labels.js';
+import type { PackageManifest } from '../../src/packages/manifest.js';
+import type { ToolchainResult } from '../../src/toolchain/build.js';
+import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { linkStaticHello } from '../support/hello.js';
+
+// The toolchain phase on a real single-node farm: musl 1.2.3 from its pristine tarball
+// (seeded offline from Debian's source archive), compiled through distcc on the farm's
+// tasks, and a static hello world linked against the result.
+const engine = new Engine(resolveEndpoint(undefined));
+const farm = uniqueName('tc');
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+const root = mkdtempSync(path.join(tmpdir(), 'iglu-tc-'));
+const args = ['--config', config, '--workdir', root];
+const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');
+let swarmBefore = 'inactive';
+let image: FarmImage;
+let up: FarmUpResult;
+
+const clients = async () => (await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'client' })).length;
+
+describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, () => {
+  before(async () => {
+    swarmBefore = (await engine.info()).swarm.state;
+    image = await igluJson<FarmImage>(['--config', config, 'image', 'build']);
+    await igluJson([...args, 'sources', 'seed']);
+  });
+
+  after(async () => {
+    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+  });
+
+  test('without a farm up: a clear error, exit 1', async () => {
+    const r = await iglu([...args, 'toolchain', 'build', '--offline']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`no farm is up: the service ${farm}-distccd does not exist`));
+    assert.match(r.stderr, /hint: start it with iglu farm up/);
+  });
+
+  test('musl 1.2.3 built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
+    up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
+    const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
+    assert.equal(res.jobs, up.slots, '-j is the farm\'s slots');
+    const [musl] = res.packages;
+    assert.equal(musl?.name, 'musl');
+    assert.equal(musl.action, 'built');
+    const taskIps = new Set(up.hosts.map((h) => h.ip));
+    const remote = Object.entries(res.compiles.remote);
+    assert.ok(remote.length > 0 && remote.every(([ip]) => taskIps.has(ip)), `remote hosts ${remote.map(([ip]) => ip).join(' ')} are farm tasks`);
+    assert.ok(remote.reduce((n, [, c]) => n + c, 0) > 1000, 'musl has over a thousand C files');
+    assert.ok(remoteFraction(res.compiles) > 0.95, `remote fraction ${remoteFraction(res.compiles)}`);
+
+    const manifest = JSON.parse(readFileSync(musl.manifest, 'utf8')) as PackageManifest;
+    assert.deepEqual(manifest.sources.map((s) => s.sha256), ['7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4']);
+    const files = new Set(manifest.files.map((f) => f.path));
+    for (const f of ['usr/lib/libc.a', 'usr/lib/libc.so', 'usr/include/stdio.h', 'lib/ld-musl-x86_64.so.1', 'usr/share/iglupkg/musl']) assert.ok(files.has(f), f);
+    assert.equal(manifest.build.compiles?.local, res.compiles.local);
+
+    const hello = await linkStaticHello(engine, image.id, musl.tarball);
+    assert.match(hello.file, /statically linked/);
+    assert.equal(hello.output, 'hello from musl');
+    assert.equal(await clients(), 0, 'the client container is removed');
+  });
+
+  test('a rerun with nothing changed is up to date', async () => {
+    const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
+    assert.deepEqual(res.packages.map((p) => p.action), ['up to date']);
+  });
+
+  test('a failing recipe: its log tail and log path, exit 1, the package before it kept', async () => {
+    const file = path.join(root, 'builds-1.0.txt');
+    writeFileSync(file, 'fixture\n');
+    assert.equal((await iglu([...args, 'sources', 'import', file, '--url', 'https://example.invalid/builds-1.0.txt'])).code, 0);
+    const r = await iglu([...args, 'toolchain', 'build', '--offline', '--tree', FIXTURES, 'fails']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /fails 1\.0: build failed \(.*fetch-tree\/base\/fails\/build\.sh\)/);
+    assert.match(r.stderr, /this recipe fails on purpose/);
+    assert.match(r.stderr, new RegExp(`hint: the whole log is ${root}/logs/fails\\.log`));
+    assert.ok(existsSync(path.join(root, 'out/builds.1.0.tar.zst')), 'builds, built before fails, is kept');
+    assert.equal(await clients(), 0);
+  });
+
+  test('a source missing from the cache while offline: exit 1, named', async () => {
+    const r = await iglu(['--config', config, '--workdir', mkdtempSync(path.join(tmpdir(), 'iglu-empty-')), 'toolchain', 'build', '--offline']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /source not in the cache, and iglu is offline: https:\/\/musl\.libc\.org\/releases\/musl-1\.2\.3\.tar\.gz/);
+  });
+
+  test('Ctrl-C during the build: exit 130, the client container is removed', async () => {
+    const child = execa('node', [path.resolve(import.meta.dirname, '../../src/cli.js'), ...args, 'toolchain', 'build', '--offline', '--rebuild'], { reject: false });
+    for (let i = 0; i < 600 && (await clients()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await clients(), 1, 'the client container runs');
+    await new Promise((r) => setTimeout(r, 2000));
+    child.kill('SIGINT');
+    const res = await child;
+    assert.equal(res.exitCode, 130, String(res.stderr));
+    assert.match(String(res.stderr), /interrupted/);
+    assert.equal(await clients(), 0);
+  });
+});

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { IgluError } from '../../src/errors.js';
+import { parseUsed } from '../../src/packages/fetch.js';
+import { upToDate, type PackageManifest } from '../../src/packages/manifest.js';
+import { parseLock, serializeLock } from '../../src/sources/lock-file.js';
+import { parseCurl, parseGit, parseWget, remoteName } from '../../src/sources/shim-args.js';
+
+const U = 'https://example.org/rel/pkg-1.0.tar.gz';
+
+test('curl: -o FILE, -O, grouped flags, several URLs, stdout', () => {
+  assert.deepEqual(parseCurl(['-L', U, '-o', 'x.tgz']), { kind: 'download', tool: 'curl', urls: [{ url: U, output: 'x.tgz' }] });
+  assert.deepEqual(parseCurl(['-fsSLO', U]), { kind: 'download', tool: 'curl', urls: [{ url: U, output: 'pkg-1.0.tar.gz' }] });
+  assert.deepEqual(parseCurl(['-sLo', 'a.tgz', U]), { kind: 'download', tool: 'curl', urls: [{ url: U, output: 'a.tgz' }] });
+  assert.deepEqual(parseCurl(['-Lox.tgz', U]).kind === 'download' && (parseCurl(['-Lox.tgz', U]) as { urls: { output: string }[] }).urls[0]!.output, 'x.tgz');
+  assert.deepEqual(parseCurl([U]), { kind: 'download', tool: 'curl', urls: [{ url: U, output: '-' }] });
+  assert.deepEqual(parseCurl(['--retry', '3', '-H', 'Accept: x', U, '--output', 'o']), { kind: 'download', tool: 'curl', urls: [{ url: U, output: 'o' }] });
+  const two = parseCurl(['-O', `${U}?a`, '-o', 'second', 'https://example.org/b.tgz']);
+  assert.deepEqual(two, { kind: 'download', tool: 'curl', urls: [{ url: `${U}?a`, output: 'pkg-1.0.tar.gz' }, { url: 'https://example.org/b.tgz', output: 'second' }] });
+  assert.equal(parseCurl(['-s']).kind, 'unsupported');
+});
+
+test('wget: -O FILE, -P DIR, default name', () => {
+  assert.deepEqual(parseWget(['-q', U]), { kind: 'download', tool: 'wget', urls: [{ url: U, output: 'pkg-1.0.tar.gz' }] });
+  assert.deepEqual(parseWget(['-O', 'f.tgz', U]), { kind: 'download', tool: 'wget', urls: [{ url: U, output: 'f.tgz' }] });
+  assert.deepEqual(parseWget(['-P', 'dl', U]), { kind: 'download', tool: 'wget', urls: [{ url: U, output: 'dl/pkg-1.0.tar.gz' }] });
+  assert.deepEqual(parseWget(['-O-', U]), { kind: 'download', tool: 'wget', urls: [{ url: U, output: '-' }] });
+});
+
+test('git: network subcommands are refused with a reason, local ones pass through', () => {
+  const clone = parseGit(['clone', '--depth=1', 'https://example.org/r.git']);
+  assert.equal(clone.kind, 'unsupported');
+  assert.match((clone as { reason: string }).reason, /git clone.*tarball/);
+  assert.equal(parseGit(['-C', 'src', 'fetch']).kind, 'unsupported');
+  assert.deepEqual(parseGit(['apply', '../fix.patch']), { kind: 'passthrough', tool: 'git' });
+});
+
+test('remote names decode and fall back to index.html', () => {
+  assert.equal(remoteName('https://h/a%20b.tgz?x=1'), 'a b.tgz');
+  assert.equal(remoteName('https://h/'), 'index.html');
+});
+
+test('lock file: sorted on write, damaged text names the file and field', () => {
+  const text = serializeLock({ version: 1, sources: { 'https://b': { sha256: 'b'.repeat(64), size: 2 }, 'https://a': { sha256: 'a'.repeat(64), size: 1 } } });
+  assert.ok(text.indexOf('https://a') < text.indexOf('https://b'));
+  assert.deepEqual(parseLock(text, 'L').sources['https://a'], { sha256: 'a'.repeat(64), size: 1 });
+  assert.throws(() => parseLock('{', '/w/sources.lock.json'), (e: unknown) => e instanceof IgluError && /\/w\/sources\.lock\.json: not valid JSON/.test(e.message));
+  assert.throws(() => parseLock('{"version":1,"sources":{"u":{"sha256":"xyz","size":1}}}', 'L'), (e: unknown) => e instanceof IgluError && /L: sources\.u\.sha256/.test(e.message));
+});
+
+test('sources used: last line per URL wins, sorted', () => {
+  const used = parseUsed(`https://b ${'1'.repeat(64)} 5\nhttps://a ${'2'.repeat(64)} 7\nhttps://b ${'3'.repeat(64)} 9\n\n`);
+  assert.deepEqual(used.map((u) => [u.url, u.sha256[0], u.size]), [['https://a', '2', 7], ['https://b', '3', 9]]);
+});
+
+test('a package is up to date only with the same recipe and the same pinned sources', () => {
+  const m = { recipe: { file: 'f', sha256: 'r1' }, sources: [{ url: U, sha256: 's1', size: 1 }] } as PackageManifest;
+  assert.equal(upToDate(m, 'r1', { [U]: { sha256: 's1', size: 1 } }), true);
+  assert.equal(upToDate(m, 'r2', { [U]: { sha256: 's1', size: 1 } }), false, 'recipe changed');
+  assert.equal(upToDate(m, 'r1', { [U]: { sha256: 's2', size: 1 } }), false, 'source re-pinned');
+  assert.equal(upToDate(m, 'r1', {}), false, 'source no longer pinned');
+  assert.equal(upToDate(undefined, 'r1', {}), false);
+});
