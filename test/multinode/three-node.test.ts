@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import { after, before, describe, test } from 'node:test';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { distributeImage } from '../../src/farm/distribute.js';
@@ -8,7 +12,10 @@ import type { FarmStatus } from '../../src/farm/status.js';
 import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
-import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { remoteFraction } from '../../src/farm/distcc-log.js';
+import type { ToolchainResult } from '../../src/toolchain/build.js';
+import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { linkStaticHello } from '../support/hello.js';
 import { compileThroughFarm } from '../support/compile.js';
 import { NetnsEngines, hostSnapshot } from '../support/netns-engines.js';
 
@@ -22,6 +29,7 @@ const node = (i: number) => `    - endpoint: ${nodes.endpoint(i)}\n      adverti
 const withN2 = ['--config', writeConfig(head + node(2))];
 const withAll = ['--config', writeConfig(head + node(2) + node(3))];
 let before_ = '';
+const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-mn-'));
 let image: FarmImage;
 
 describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 }, () => {
@@ -29,6 +37,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     before_ = await hostSnapshot(nodes.base);
     image = await igluJson<FarmImage>(['image', 'build']);
     await nodes.up();
+    await igluJson(['--workdir', workdir, 'sources', 'seed']);
     // the manager engine gets the image from the host engine the way iglu moves images
     await distributeImage(new Engine(resolveEndpoint(undefined)), [nodes.engine(1)], image);
   });
@@ -84,12 +93,36 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.ok((perNode.get('iglu-n2') ?? 0) > 0 && (perNode.get('iglu-n3') ?? 0) > 0, `placements: ${JSON.stringify([...perNode])}`);
   });
 
+  test('toolchain build: musl through the three-node farm, compiles on the other nodes\' tasks', async () => {
+    const res = await igluJson<ToolchainResult>([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline']);
+    assert.equal(res.packages[0]?.action, 'built');
+    assert.ok((res.compiles.byNode['iglu-n2'] ?? 0) > 0 && (res.compiles.byNode['iglu-n3'] ?? 0) > 0, `per node: ${JSON.stringify(res.compiles.byNode)}`);
+    assert.ok(remoteFraction(res.compiles) > 0.95, `remote fraction ${remoteFraction(res.compiles)}`);
+    const hello = await linkStaticHello(new Engine(resolveEndpoint(undefined)), image.id, res.packages[0]!.tarball);
+    assert.equal(hello.output, 'hello from musl');
+  });
+
+  test('a worker node killed during the toolchain build: distcc backs off and the build completes', async () => {
+    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--json'], { reject: false });
+    const clients = async () => (await nodes.engine(1).containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'client' })).length;
+    for (let i = 0; i < 600 && (await clients()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 10_000)); // well into the compiles
+    await nodes.crash(3);
+    const res = await child;
+    assert.equal(res.exitCode, 0, String(res.stderr));
+    const out = JSON.parse(String(res.stdout)) as ToolchainResult;
+    assert.equal(out.packages[0]?.action, 'built');
+    const hello = await linkStaticHello(new Engine(resolveEndpoint(undefined)), image.id, out.packages[0]!.tarball);
+    assert.equal(hello.output, 'hello from musl');
+    assert.ok((out.compiles.byNode['iglu-n2'] ?? 0) > 0, `per node: ${JSON.stringify(out.compiles.byNode)}`);
+  });
+
   test('farm down --leave removes everything and every engine leaves the swarm', async () => {
     const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
     assert.deepEqual(down.services, [`${farm}-distccd`]);
     assert.deepEqual(down.networks, [network]);
-    assert.equal(down.left.length, 3);
-    for (const i of [1, 2, 3]) {
+    assert.equal(down.left.length, 2, 'n3 was crashed: it cannot leave');
+    for (const i of [1, 2]) {
       const e = nodes.engine(i);
       assert.equal((await e.info()).swarm.state, 'inactive', `n${i} left`);
       assert.deepEqual(await e.containers.list({ [LABEL.farm]: farm }), [], `no farm containers on n${i}`);

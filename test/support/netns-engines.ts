@@ -94,6 +94,27 @@ export class NetnsEngines {
     return cmdline.includes(`unix://${this.base}/n${i}/docker.sock`) ? pid : undefined;
   }
 
+  /**
+   * Crashes node `i` as a machine dying would: SIGKILL to its dockerd, its containerd
+   * and shims, and every process in its containers' cgroups (`--cgroup-parent
+   * /iglu-nI`), at once. `down()` still cleans up after it.
+   */
+  async crash(i: number): Promise<void> {
+    const pids = new Set<number>();
+    const engine = await this.enginePid(i);
+    if (engine) pids.add(engine);
+    const ps = await sh('ps', ['-ww', '-eo', 'pid=,args=']);
+    for (const line of String(ps.stdout).split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m && m[2]!.includes(`${this.base}/n${i}/`)) pids.add(Number(m[1]));
+    }
+    const tasks = await sh('sh', ['-c', `find /sys/fs/cgroup/pids/iglu-n${i} /sys/fs/cgroup/iglu-n${i} -name cgroup.procs -exec cat {} + 2>/dev/null`]);
+    for (const p of String(tasks.stdout).split('\n').filter(Boolean)) pids.add(Number(p));
+    for (const p of pids) {
+      try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+
   /** Stops the engines, removes veths, namespaces, bridge, rule, cgroups and the tmpfs. */
   async down(): Promise<void> {
     const pids = (await Promise.all(this.indices.map((i) => this.enginePid(i)))).filter((p): p is number => p !== undefined);
