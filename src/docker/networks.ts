@@ -27,7 +27,9 @@ export class NetworksClient {
   }
 
   /**
-   * Creates an attachable swarm-scope overlay network.
+   * Creates an attachable, internal swarm-scope overlay network: containers on it reach
+   * each other but nothing outside (`Internal`: no gateway through docker_gwbridge), so
+   * builds attached to it have no network but the farm.
    * @param encrypted adds the `encrypted` driver option (IPsec ESP between nodes)
    */
   async createOverlay(name: string, labels: Labels, encrypted: boolean): Promise<NetworkInfo> {
@@ -36,6 +38,7 @@ export class NetworksClient {
       Name: name,
       Driver: 'overlay',
       Attachable: true,
+      Internal: true,
       CheckDuplicate: true,
       Labels: labels,
       Options: encrypted ? { encrypted: '' } : {},
@@ -62,6 +65,7 @@ function toNetworkInfo(raw: unknown): NetworkInfo {
     Scope?: string;
     Labels?: Labels | null;
     Attachable?: boolean;
+    Internal?: boolean;
     Options?: Record<string, string> | null;
     IPAM?: { Config?: { Subnet?: string }[] | null };
   };
@@ -74,5 +78,6 @@ function toNetworkInfo(raw: unknown): NetworkInfo {
     subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '').filter(Boolean),
     encrypted: n.Options ? 'encrypted' in n.Options : false,
     attachable: Boolean(n.Attachable),
+    internal: Boolean(n.Internal),
   };
 }

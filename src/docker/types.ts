@@ -77,6 +77,8 @@ export interface NetworkInfo {
   subnets: string[];
   encrypted: boolean;
   attachable: boolean;
+  /** No route outside the network (Engine API `Internal`). */
+  internal: boolean;
 }
 
 /** An image (`GET /images/{name}/json`). */

@@ -99,6 +99,10 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
         if (!service) throw new IgluError(`no farm is up: the service ${o.config.farm.name}-distccd does not exist`, { hint: 'start it with iglu farm up' });
         s.image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
         if (!s.image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
+        const net = await o.engine.networks.get(o.config.farm.network);
+        if (net && !net.internal) {
+          throw new IgluError(`the farm's overlay network ${net.name} is not internal: builds attached to it could reach other networks`, { hint: 'recreate it with iglu farm down && iglu farm up (iglu makes internal overlays)' });
+        }
         if (!o.local && s.farm.hosts.length === 0) throw new IgluError(`the farm ${o.config.farm.name} has no running tasks`, { hint: 'see iglu farm status; iglu farm up (or farm scale N) starts them' });
         return o.local ? 'compiling locally in the client container (--local)' : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
       },

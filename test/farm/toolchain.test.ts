@@ -49,6 +49,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
 
   test('musl 1.2.3 built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
+    assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
     assert.equal(res.jobs, up.slots, '-j is the farm\'s slots');
     const [musl] = res.packages;
