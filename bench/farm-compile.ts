@@ -36,6 +36,8 @@ async function timed(extra: string[]): Promise<{ seconds: number; result: Toolch
 }
 
 await iglu(['sources', 'seed']);
+// leave the engine's swarm membership as it was found
+const swarmBefore = (JSON.parse((await iglu(['farm', 'status', '--json'])).stdout) as { swarm: string }).swarm;
 if (!given) await iglu(['farm', 'up', '--replicas', replicas]);
 try {
   const farm: number[] = [];
@@ -54,5 +56,5 @@ try {
   const f = median(farm);
   console.log(`musl 1.2.3, ${rounds} rounds: local make -j2 ${l.toFixed(1)} s, farm ${f.toFixed(1)} s; speed ratio local/farm ${(l / f).toFixed(2)}; remote fraction ${(fraction * 100).toFixed(1)} %`);
 } finally {
-  if (!given) await iglu(['farm', 'down']);
+  if (!given) await iglu(['farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
 }
