@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ImageConfig } from '../config/schema.js';
 import { engineMessage, type Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
+import { hashFile } from '../util/hash.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { log } from '../log.js';
 import { runLogged } from '../util/run-logged.js';
@@ -122,12 +122,10 @@ async function finishRootfs(rootfs: string, logFile: string): Promise<void> {
 }
 
 async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
   try {
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    return (await hashFile(file)).sha256;
   } catch (err) {
     throw new IgluError(`cannot read ${file}`, { hint: 'check the path given to --from-tar', cause: err });
   }
-  return hash.digest('hex');
 }
 

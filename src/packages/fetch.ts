@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ExitCode, IgluError } from '../errors.js';
@@ -7,6 +7,7 @@ import { runnerEnv } from '../recipes/read.js';
 import type { SourceCache } from '../sources/cache.js';
 import type { LockedSource } from '../sources/lock-file.js';
 import { writeShims } from '../sources/shims.js';
+import { exists } from '../util/exists.js';
 import { tailOf } from '../util/tail.js';
 import { RUNNER_SCRIPT, type PackagePaths } from './paths.js';
 
@@ -82,8 +83,4 @@ export function parseUsed(text: string): UsedSource[] {
 export async function phaseFailed(recipe: RecipeMeta, phase: string, logFile: string, canceled = false): Promise<IgluError> {
   if (canceled) return new IgluError(`${recipe.name}: ${phase} interrupted`, { hint: `the log so far is ${logFile}`, exitCode: ExitCode.interrupted });
   return new IgluError(`${recipe.name} ${recipe.pkgver}: ${phase} failed (${recipe.file}):\n${await tailOf(logFile, 25)}`, { hint: `the whole log is ${logFile}` });
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import * as tar from 'tar';
 import { IgluError } from '../errors.js';
-import { hashFile } from '../sources/hash.js';
+import { hashFile } from '../util/hash.js';
 import type { ManifestFile, PackageManifest } from './manifest.js';
 
 /**

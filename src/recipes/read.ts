@@ -1,7 +1,8 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { IgluError } from '../errors.js';
+import { exists } from '../util/exists.js';
 import { splitDeps, type RecipeDeps } from './plan.js';
 
 /** A recipe's metadata, read by sourcing its build.sh. */
@@ -99,7 +100,7 @@ export async function readTree(tree: string): Promise<RecipeMeta[]> {
   for (const cat of [...names].sort()) {
     for (const pkg of (await readdir(path.join(root, cat), { withFileTypes: true })).filter((d) => d.isDirectory())) {
       const file = path.join(root, cat, pkg.name, 'build.sh');
-      if (await access(file).then(() => true, () => false)) files.push(file);
+      if (await exists(file)) files.push(file);
     }
   }
   if (files.length === 0) throw new IgluError(`no recipes under ${root}`, { hint: 'a tree holds <category>/<pkg>/build.sh files' });

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { access, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
+import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
 import { download } from './download.js';
-import { hashFile } from './hash.js';
+import { hashFile } from '../util/hash.js';
 import { emptyLock, parseLock, serializeLock, type LockedSource, type SourceLock } from './lock-file.js';
 
 /** A cached source as `iglu sources list` reports it. */
@@ -181,8 +182,4 @@ export class SourceCache {
 
 function mismatch(url: string, expected: string, actual: string, where: string, hint = 'check where the file came from; a changed upstream file needs a new pin (`iglu sources import … --force`)'): IgluError {
   return new IgluError(`sha256 mismatch for ${url}: expected ${expected}, got ${actual} (${where})`, { hint });
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
 }

@@ -61,10 +61,8 @@ export interface SeedResult {
  *   package) or a file does not match its pin
  */
 export async function seedSources(cache: SourceCache, entries: SeedEntry[]): Promise<SeedResult[]> {
-  const lock = await cache.readLock();
-  const present = new Set(entries.filter((e) => lock.sources[e.url]?.sha256 === e.sha256).map((e) => e.url));
-  const cached = await cache.list();
-  const missing = entries.filter((e) => !present.has(e.url) || !cached.find((c) => c.url === e.url)?.present);
+  const cached = new Map((await cache.list()).map((c) => [c.url, c]));
+  const missing = entries.filter((e) => cached.get(e.url)?.sha256 !== e.sha256 || !cached.get(e.url)?.present);
   const results: SeedResult[] = entries.filter((e) => !missing.includes(e)).map((e) => ({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'present' }));
   if (missing.length === 0) return results.sort((a, b) => a.url.localeCompare(b.url));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'iglu-seed-'));
