@@ -6,7 +6,8 @@ import { registerFarm } from './commands/farm.js';
 import { registerImage } from './commands/image.js';
 import { registerSources } from './commands/sources.js';
 import { registerToolchain } from './commands/toolchain.js';
-import { interruption, type GlobalOptions } from './context.js';
+import { interruption, makeContext, terminal, type GlobalOptions } from './context.js';
+import { releaseBeforeAnything } from './chroot/session.js';
 import { ExitCode, IgluError, describe } from './errors.js';
 import { IGLU_VERSION } from './labels.js';
 import { log } from './log.js';
@@ -31,6 +32,8 @@ export function buildProgram(): Command {
   registerSources(program, globals);
   registerToolchain(program, globals);
   registerChroot(program, globals);
+  // before anything else: release mounts, namespaces or containers a killed iglu left
+  program.hook('preAction', async () => releaseBeforeAnything(await makeContext(globals())));
   return program;
 }
 
@@ -44,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   // removes what it made; a second one exits at once
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
+      if (sig === 'SIGINT' && terminal.handsOff) return;
       if (interruption.signal.aborted) process.exit(130);
       process.stderr.write(`iglu: ${sig}: stopping and cleaning up (again to quit at once)\n`);
       interruption.abort();

@@ -28,6 +28,12 @@ export interface Context {
 export const interruption = new AbortController();
 
 /**
+ * Set while a person uses a program through iglu (`iglu chroot enter`): Ctrl-C belongs to
+ * that program (the terminal sends SIGINT to it as well), so cli.ts does not abort on it.
+ */
+export const terminal = { handsOff: false };
+
+/**
  * Loads iglu.yaml (the --config file must exist; the default one may not) and resolves
  * the work directory and Docker endpoint.
  * @throws IgluError for a bad config file

@@ -1,28 +1,131 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { makeContext, type GlobalOptions } from '../context.js';
+import { chrootBuildSteps, chrootEnv, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { fetchSelected, type Fetched } from '../chroot/fetch.js';
+import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
+import { runInRoot } from '../chroot/run.js';
+import { withChroot } from '../chroot/session.js';
+import { makeContext, terminal, type Context, type GlobalOptions } from '../context.js';
+import { ExitCode, IgluError } from '../errors.js';
+import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
-import { planBuild } from '../recipes/plan.js';
+import { runSteps } from '../progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
+import { planBuild } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
+import { farmRunner } from '../chroot/farm-runner.js';
 
+const TREE = ['--tree <dir>', 'Iglunix-format package tree (<category>/<pkg>/build.sh)'] as const;
 
-/** `iglu chroot plan`: the build order over an Iglunix-format recipe tree. */
+/** `iglu chroot plan | prepare | fetch | build | enter`: the chroot phases over an Iglunix recipe tree. */
 export function registerChroot(program: Command, globals: () => GlobalOptions): void {
   const chroot = program.command('chroot').description('the chroot phases over an Iglunix recipe tree');
   chroot
     .command('plan')
     .description('print the build order (dependencies first) for the selected packages and what they pull in')
     .argument('[pkg...]', 'packages to build (default: every recipe)')
-    .option('--tree <dir>', 'Iglunix-format package tree (<category>/<pkg>/build.sh)', DEFAULT_TREE)
+    .option(...TREE, DEFAULT_TREE)
     .addHelpText('after', '\nExamples:\n  iglu chroot plan --tree ~/iglunix/pkgs busybox\n  iglu chroot plan --json | jq -r \'.order[]\'\n')
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
-      const plan = planBuild(recipes, pkgs, ctx.config.chroot.base);
+      const plan = planBuild(recipes, pkgs, provided(ctx));
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
       printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan }, () =>
         [...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
-          plan.fromBase.length ? `from the base sysroot: ${plan.fromBase.join(' ')}` : ''].filter(Boolean).join('\n'));
+          plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : ''].filter(Boolean).join('\n'));
     });
+
+  chroot
+    .command('prepare')
+    .description('make the build root: the farm image\'s filesystem (or --base FILE), with the toolchain phase\'s packages in /sysroot; mounts nothing')
+    .option(...TREE, DEFAULT_TREE)
+    .option('--base <file>', 'a root filesystem tarball (.tar, .tar.gz/.xz/.zst) instead of the farm image')
+    .option('--fresh', 'start again from the base even when it is unchanged')
+    .addHelpText('after', '\nExamples:\n  iglu chroot prepare\n  iglu chroot prepare --base iglunix-bootstrap.tar.zst --fresh\n')
+    .action(async (flags: { tree: string; base?: string; fresh?: boolean }) => {
+      const ctx = await makeContext(globals());
+      const result = await withChroot(ctx, 'iglu chroot prepare', (paths) => prepareStep(ctx, paths, flags));
+      printResult(ctx.json, result, () => `${result.reused ? 'kept' : 'made'} ${result.root} from ${result.base.kind} ${result.base.ref}${result.installed.length ? `; installed ${result.installed.join(' ')} into ${result.sysroot}` : ''}`);
+    });
+
+  chroot
+    .command('fetch')
+    .description('run the selected recipes\' fetch() on the host through the source cache (idempotent; offline when the cache has everything)')
+    .argument('[pkg...]', 'packages (default: every recipe the plan builds)')
+    .option(...TREE, DEFAULT_TREE)
+    .option('--offline', 'never download: every source must be in the cache')
+    .addHelpText('after', '\nExamples:\n  iglu sources seed && iglu chroot fetch --offline\n  iglu chroot fetch busybox --json\n')
+    .action(async (pkgs: string[], flags: { tree: string; offline?: boolean }) => {
+      const ctx = await makeContext(globals());
+      const recipes = await readTree(flags.tree);
+      const result = await withChroot(ctx, 'iglu chroot fetch', async () => {
+        const plan = planBuild(recipes, pkgs, provided(ctx));
+        const fetched: Fetched[] = [];
+        await runSteps(fetchSelected(ctx, recipes, plan.order, Boolean(flags.offline) || ctx.config.sources.offline, fetched), {});
+        return fetched;
+      });
+      printResult(ctx.json, { packages: result }, () => result.map((p) => `${p.reused ? 'kept   ' : 'fetched'} ${p.name}: ${p.sources.map((s) => s.url).join(' ')}`).join('\n'));
+    });
+
+  chroot
+    .command('build')
+    .description('build the selected packages and what they need inside the build root (own mount namespace, no network), in plan order, installing each into /sysroot')
+    .argument('[pkg...]', 'packages (default: every recipe)')
+    .option(...TREE, DEFAULT_TREE)
+    .option('--base <file>', 'prepare the build root from this tarball (see chroot prepare)')
+    .option('--offline', 'never download: every source must be in the cache')
+    .option('--rebuild', 'build even when a package is up to date')
+    .option('--farm', 'compile through the farm\'s distccd tasks (runs in a privileged container on the overlay)')
+    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n')
+    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean }) => {
+      const ctx = await makeContext(globals());
+      const recipes = await readTree(flags.tree);
+      const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
+        await prepareStep(ctx, paths, { tree: flags.tree, base: flags.base, fresh: false, quiet: true });
+        await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
+        const state: ChrootBuildState = { packages: [] };
+        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), runner, signal: ctx.signal }, state), state);
+        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [] };
+      });
+      printResult(ctx.json, result, () => result.packages.map((p) => `${p.action.padEnd(10)} ${p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`).join('\n'));
+    });
+
+  chroot
+    .command('enter')
+    .description('open a shell (or run CMD) in the build root with the build\'s mounts and environment; they are released when it exits')
+    .argument('[cmd...]', 'command to run instead of a shell (put it after --)')
+    .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n')
+    .action(async (cmd: string[]) => {
+      const ctx = await makeContext(globals());
+      const code = await withChroot(ctx, 'iglu chroot enter', async (paths) => {
+        terminal.handsOff = true;
+        try {
+          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l'], env: { ...chrootEnv(availableParallelism()), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' }, binds: [], output: 'terminal' });
+        } finally {
+          terminal.handsOff = false;
+        }
+      });
+      if (code !== 0) throw new IgluError(`the command in the chroot exited with ${code}`, { exitCode: code > 0 && code < 256 ? code : ExitCode.failure });
+    });
+}
+
+/** Names provided without a chroot build: the base sysroot's and the toolchain phase's. */
+function provided(ctx: Context): string[] {
+  return [...new Set([...ctx.config.chroot.base, ...ctx.config.toolchain.packages])];
+}
+
+function localRunner(paths: import('../chroot/paths.js').ChrootPaths): RootRunner & AsyncDisposable {
+  return { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd), async [Symbol.asyncDispose]() {} };
+}
+
+async function prepareStep(ctx: Context, paths: import('../chroot/paths.js').ChrootPaths, flags: { tree: string; base?: string; fresh?: boolean; quiet?: boolean }): Promise<PrepareResult> {
+  const recipes = await readTree(flags.tree);
+  const state: { result?: PrepareResult } = {};
+  await runSteps([{ title: 'prepare the build root', run: async (s, output) => {
+    s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh), recipes }, output);
+    return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
+  } }], state);
+  return state.result!;
 }

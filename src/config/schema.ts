@@ -63,7 +63,7 @@ export const ChrootSchema = z.strictObject({
    * Packages the base sysroot already provides: they satisfy dependencies and are not
    * built, as Iglunix's own bootstrap did with empty placeholder packages.
    */
-  base: z.array(z.string()).default(['linux', 'musl', 'compiler-rt', 'mksh', 'busybox', 'toybox', 'llvm']),
+  base: z.array(z.string()).default(['linux', 'compiler-rt', 'toybox', 'llvm']),
 });
 
 export const ToolchainSchema = z.strictObject({

@@ -35,6 +35,10 @@ export interface LongRunning {
   /** Name prefix; a random suffix keeps names unique. */
   name: string;
   env?: Record<string, string>;
+  /** Full privileges (mount, unshare inside): only for iglu's own --farm chroot runner. */
+  privileged?: boolean;
+  /** Bind mounts, "host:container[:ro]". */
+  binds?: string[];
 }
 
 /** Containers on one engine (Engine API `/containers`). */
@@ -93,7 +97,7 @@ export class ContainersClient {
       Cmd: ['sleep', 'infinity'],
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      HostConfig: { NetworkMode: spec.network, Init: true },
+      HostConfig: { NetworkMode: spec.network, Init: true, Privileged: spec.privileged, Binds: spec.binds },
     });
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
     try {
@@ -139,6 +143,21 @@ export class ContainersClient {
   /** A tar stream of `path` in a container (`GET /containers/{id}/archive`). */
   async getArchive(id: string, path: string): Promise<Readable> {
     return (await this.api.getContainer(id).getArchive({ path })) as unknown as Readable;
+  }
+
+  /**
+   * Streams an image's filesystem as a tar archive to `consume`: creates a container from
+   * it without starting it, reads `GET /containers/{id}/export`, and removes the
+   * container when `consume` settles, whatever the outcome.
+   */
+  async exportImage<T>(image: string, labels: Labels, consume: (tar: Readable) => Promise<T>): Promise<T> {
+    const container = await this.api.createContainer({ Image: image, Cmd: ['true'], Labels: labels });
+    log.docker('created container %s from %s to export it', container.id.slice(0, 12), image);
+    try {
+      return await consume((await container.export()) as unknown as Readable);
+    } finally {
+      await this.remove(container.id);
+    }
   }
 
   /** Force-removes a container; an absent one counts as removed. */

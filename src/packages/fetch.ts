@@ -25,7 +25,7 @@ export interface FetchOutcome {
  * The fetch phase on the host: runs the recipe's fetch() through the package runner
  * (`iglupkg.sh f`) in `build/<pkgname>/src`, with `curl`, `wget` and `git` answered by
  * the source cache. The only phase with network, and only through the cache. A src/
- * already fetched by the same recipe (same recipe hash) is reused.
+ * already fetched by the same recipe (same recipe hash) and not built in yet is reused.
  * @param recipeSha256 the recipe's hash (recipe-hash.ts)
  * @throws IgluError with the log's tail and path when fetch() fails (an offline cache
  *   miss or a sha256 mismatch is named in that tail)
@@ -35,7 +35,8 @@ export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opt
   const stamp = path.join(dir, 'recipe.sha256');
   const used = path.join(dir, 'sources.used');
   const previous = await readFile(stamp, 'utf8').catch(() => '');
-  if (previous.trim() === recipeSha256 && (await exists(path.join(dir, 'src', '.fetched')))) {
+  // reuse only pristine sources: a src/ something was built in starts over
+  if (previous.trim() === recipeSha256 && (await exists(path.join(dir, 'src', '.fetched'))) && !(await exists(path.join(dir, 'src', '.built')))) {
     return { sources: parseUsed(await readFile(used, 'utf8').catch(() => '')), reused: true };
   }
   await rm(dir, { recursive: true, force: true });

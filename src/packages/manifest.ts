@@ -35,6 +35,10 @@ export interface PackageManifest {
   /** Sum of file sizes, bytes. */
   installedSize: number;
   build: { at: string; seconds: number; where: 'farm' | 'host' | 'chroot'; compiles?: CompileCounts };
+  /** Chroot phase: the inputs hash (packages/inputs.ts) this package was built from. */
+  inputs?: string;
+  /** Chroot phase: the ELF programs and libraries it ships, as elf.ts reads them. */
+  binaries?: { path: string; static: boolean; libc: string; interpreter?: string }[];
 }
 
 /** Reads a manifest, or undefined when there is none or it cannot be parsed. */

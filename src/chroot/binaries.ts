@@ -1,0 +1,37 @@
+import { open, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { IgluError } from '../errors.js';
+import { inspectElf } from '../packages/elf.js';
+import type { PackageManifest } from '../packages/manifest.js';
+
+type Binary = NonNullable<PackageManifest['binaries']>[number];
+
+/**
+ * The ELF files in a pkgdir with what they link against (elf.ts). A chroot-built program
+ * must use musl: one that names glibc, or a dynamic loader other than musl's, means the
+ * build reached past the sysroot into the build root's own C library.
+ * @throws IgluError naming the package and the file when one does
+ */
+export async function checkBinaries(pkgname: string, pkgdir: string): Promise<Binary[]> {
+  const found: Binary[] = [];
+  for (const e of await readdir(pkgdir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath, e.name);
+    const head = Buffer.alloc(4);
+    const fh = await open(file, 'r');
+    try {
+      await fh.read(head, 0, 4, 0);
+    } finally {
+      await fh.close();
+    }
+    if (head.readUInt32BE(0) !== 0x7f454c46) continue;
+    const info = inspectElf(await readFile(file));
+    if (!info) continue;
+    const rel = path.relative(pkgdir, file);
+    if (info.libc === 'glibc' || (info.interpreter && !info.interpreter.includes('ld-musl'))) {
+      throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, { hint: 'the build used the build root\'s compiler defaults: make the recipe use $CC (it carries --sysroot)' });
+    }
+    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}) });
+  }
+  return found.sort((a, b) => a.path.localeCompare(b.path));
+}

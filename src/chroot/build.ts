@@ -1,0 +1,220 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
+import { IgluError } from '../errors.js';
+import { fetchPackage, phaseFailed } from '../packages/fetch.js';
+import { inputsHash } from '../packages/inputs.js';
+import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { packPkgdir, writeManifest } from '../packages/pack.js';
+import { PackagePaths } from '../packages/paths.js';
+import { recipeHash } from '../packages/recipe-hash.js';
+import type { Step } from '../progress.js';
+import { planBuild, type Plan } from '../recipes/plan.js';
+import { runnerEnv, type RecipeMeta } from '../recipes/read.js';
+import { SourceCache } from '../sources/cache.js';
+import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
+import { abortable } from '../util/abort.js';
+import { exists } from '../util/exists.js';
+import type { Workdir } from '../workdir.js';
+import { checkBinaries } from './binaries.js';
+import { installTarball } from './install.js';
+import type { Bind } from './mounts.js';
+import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT } from './paths.js';
+import type { RootCommand } from './run.js';
+import { readState, updateState } from './state.js';
+
+/** Where a chroot command runs: on this host, or in a container on the farm's overlay (--farm). */
+export interface RootRunner {
+  /** "local", or "farm" with the distcc settings the build gets. */
+  mode: 'local' | 'farm';
+  /** Extra environment for the build (DISTCC_HOSTS, PATH with /usr/lib/distcc). */
+  env: Record<string, string>;
+  /** -j for builds. */
+  jobs: number;
+  run(cmd: RootCommand): Promise<number>;
+  /** Counts this build's compile jobs from its distcc log (farm mode). */
+  counts?: (distccLog: string) => ReturnType<typeof countCompiles>;
+  /** Node names by task address, for the progress line. */
+  nodeOf?: (ip: string) => string | undefined;
+}
+
+/** One package of `iglu chroot build` (its --json shape). */
+export interface ChrootPackage {
+  name: string;
+  version: string;
+  action: 'built' | 'up to date' | 'installed';
+  tarball: string;
+  log: string;
+  seconds: number;
+  binaries: NonNullable<PackageManifest['binaries']>;
+  compiles: CompileCounts | null;
+}
+
+/** What the chroot build steps share. */
+export interface ChrootBuildState {
+  plan?: Plan;
+  packages: ChrootPackage[];
+}
+
+/** Inputs of `iglu chroot build`. */
+export interface ChrootBuildOptions {
+  config: Config;
+  workdir: Workdir;
+  recipes: RecipeMeta[];
+  /** Packages asked for (empty: every recipe). */
+  packages: string[];
+  offline: boolean;
+  rebuild: boolean;
+  runner: RootRunner;
+  signal?: AbortSignal;
+}
+
+/** Inside the build root: the runner, recipes and build directories (bind mounts). */
+const IN = { runner: '/iglu/runner', recipes: '/iglu/recipes', build: '/iglu/build' };
+
+/**
+ * The environment of a package build in the build root: the runner's variables, with CC
+ * and CXX the base's clang aimed at musl in the sysroot (`--target=TRIPLE
+ * --sysroot=/sysroot -static`: the sysroot has musl's libc.a and crt files but no shared
+ * compiler runtime, so programs are linked statically). Pure.
+ */
+export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Record<string, string> {
+  const base = runnerEnv();
+  const target = `--target=${base.TRIPLE} --sysroot=${SYSROOT} -static`;
+  return {
+    ...base,
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/root',
+    CC: `clang ${target}`,
+    CXX: `clang++ ${target}`,
+    JOBS: String(jobs),
+    SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
+    ...extra,
+  };
+}
+
+/**
+ * The chroot phase's build as listr2 steps, one per package in `iglu chroot plan` order
+ * (toolchain packages and chroot.base count as provided). Per package: skipped when its
+ * inputs hash (recipe, pinned sources, base, dependencies' identities) matches its
+ * manifest; else fetched on the host through the source cache, built and packaged by the
+ * package runner in the build root (runInRoot: own namespaces, no network, no mount
+ * left), its ELF files checked to be musl's, packed, and installed into the sysroot so
+ * later packages use it. The caller holds the chroot lock and has prepared the root.
+ * @throws IgluError for an unknown package, a missing dependency or cycle (plan), a
+ *   failed phase (log tail; earlier packages stay built and installed), a pack failure
+ *   (nothing half-written kept), a binary linked against glibc
+ */
+export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuildState): Promise<Step<ChrootBuildState>[]> {
+  const paths = new ChrootPaths(o.workdir);
+  const pkgPaths = new PackagePaths(o.workdir);
+  const cache = SourceCache.of(o.workdir);
+  const provided = [...new Set([...o.config.chroot.base, ...o.config.toolchain.packages])];
+  const plan = planBuild(o.recipes, o.packages, provided);
+  state.plan = plan;
+  const byName = new Map(o.recipes.map((r) => [r.name, r]));
+  const provider = new Map<string, string>();
+  for (const r of o.recipes) for (const n of [r.name, ...r.provides]) if (!provider.has(n) || n === r.name) provider.set(n, r.name);
+  /** pkgname → identity, for dependents. */
+  const identity = new Map<string, string>();
+  const initial = await readState(paths.state);
+  if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
+  for (const [name, inst] of Object.entries(initial.installed)) identity.set(name, inst.identity);
+  const baseId = initial.base.id;
+  return plan.order.map((name) => {
+    const recipe = byName.get(name)!;
+    return { title: `${name} ${recipe.pkgver}`, run: (s, output) => abortable(buildOne(recipe, s, output), o.signal, `chroot build of ${name}`) };
+  });
+
+  function depIdentities(recipe: RecipeMeta): Record<string, string> {
+    const deps: Record<string, string> = {};
+    for (const dep of new Set([...recipe.deps, ...recipe.mkdeps])) {
+      const p = provider.get(dep) ?? dep;
+      if (p === recipe.name) continue;
+      deps[dep] = identity.get(p) ?? (provided.includes(dep) ? `base:${dep}` : `build-env:${dep}`);
+    }
+    return deps;
+  }
+
+  async function buildOne(recipe: RecipeMeta, s: ChrootBuildState, output: (line: string) => void): Promise<string> {
+    const started = Date.now();
+    const tarball = pkgPaths.tarball(recipe.name, recipe.pkgver);
+    const manifestFile = pkgPaths.manifest(recipe.name, recipe.pkgver);
+    const logFile = pkgPaths.logFile(recipe.name);
+    const sha = await recipeHash(recipe.file);
+    const deps = depIdentities(recipe);
+    const result: ChrootPackage = { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'up to date', tarball, log: logFile, seconds: 0, binaries: [], compiles: null };
+    const old = await readManifest(manifestFile);
+    const pins = (await cache.readLock()).sources;
+    if (!o.rebuild && old?.inputs && upToDate(old, sha, pins) && (await exists(tarball))) {
+      const expected = inputsHash({ recipe: sha, sources: Object.fromEntries(old.sources.map((x) => [x.url, x.sha256])), base: baseId, deps });
+      if (expected === old.inputs) {
+        identity.set(recipe.name, old.inputs);
+        const installed = (await readState(paths.state)).installed[recipe.name];
+        if (installed?.tarballSha256 !== old.tarball.sha256) {
+          await install(recipe, tarball, old);
+          result.action = 'installed';
+        }
+        s.packages.push({ ...result, binaries: old.binaries ?? [] });
+        return result.action === 'installed' ? `up to date; installed into ${SYSROOT}` : 'up to date';
+      }
+    }
+    output('fetch (source cache)');
+    const fetched = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal });
+    const build = pkgPaths.buildDir(recipe.name);
+    const inBuild = `${IN.build}/${recipe.name}`;
+    const binds: Bind[] = [
+      { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true },
+      { host: path.dirname(recipe.file), inside: `${IN.recipes}/${recipe.name}`, readOnly: true },
+      { host: build, inside: inBuild, readOnly: false },
+    ];
+    const farm = o.runner.mode === 'farm';
+    output(`build in the chroot${farm ? ' through distcc' : ''}, -j${o.runner.jobs} (log: ${logFile})`);
+    const env = chrootEnv(o.runner.jobs, {
+      ...o.runner.env,
+      IGLU_RECIPE: `${IN.recipes}/${recipe.name}/build.sh`,
+      IGLU_BUILD_DIR: inBuild,
+      ...(farm ? { DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
+    });
+    const code = await o.runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+    if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
+    const pkgdir = path.join(build, 'pkg');
+    const binaries = await checkBinaries(recipe.name, pkgdir);
+    let compiles: CompileCounts | null = null;
+    if (farm && o.runner.counts) {
+      compiles = o.runner.counts(await readFile(path.join(build, 'distcc.log'), 'utf8').catch(() => ''));
+    }
+    output('pack');
+    const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base: baseId, deps });
+    const manifest: PackageManifest = {
+      name: recipe.name,
+      version: recipe.pkgver,
+      release: recipe.pkgrel,
+      recipe: { file: recipe.file, sha256: sha },
+      sources: fetched.sources,
+      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+      files: packed.files,
+      installedSize: packed.files.reduce((n, f) => n + f.size, 0),
+      build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) },
+      inputs,
+      binaries,
+    };
+    await writeManifest(manifestFile, manifest);
+    identity.set(recipe.name, inputs);
+    output(`install into ${SYSROOT}`);
+    await install(recipe, tarball, manifest);
+    s.packages.push({ ...result, action: 'built', seconds, binaries, compiles });
+    const statics = binaries.filter((b) => b.static && b.libc === 'musl').length;
+    return `built in ${seconds} s${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, o.runner.nodeOf ?? (() => undefined))}` : ''}`;
+  }
+
+  async function install(recipe: RecipeMeta, tarball: string, m: PackageManifest): Promise<void> {
+    await installTarball(tarball, paths.inRoot(SYSROOT));
+    await updateState(paths.state, (st) => {
+      st.installed[recipe.name] = { version: recipe.pkgver, tarballSha256: m.tarball.sha256, identity: m.inputs ?? m.tarball.sha256 };
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { availableParallelism } from 'node:os';
+import { createWriteStream } from 'node:fs';
+import type { Context } from '../context.js';
+import { IgluError } from '../errors.js';
+import { countCompiles } from '../farm/distcc-log.js';
+import { farmStatus } from '../farm/status.js';
+import { labelsFor } from '../labels.js';
+import { DEFAULT_TREE } from '../recipes/default-tree.js';
+import type { RootRunner } from './build.js';
+import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
+import { runInRoot, type Launcher } from './run.js';
+
+/**
+ * The --farm runner of the chroot phase. The host has no route into an overlay network,
+ * so the namespaces are entered inside a privileged container from the farm's image on
+ * the farm's internal overlay, with the work directory, iglu's chroot/ scripts and the
+ * recipe tree bind-mounted at their host paths. The chroot keeps that container's network
+ * namespace, where only the distccd tasks are reachable; compilers run through
+ * /usr/lib/distcc with DISTCC_HOSTS from the live tasks. Dispose it to remove the container.
+ * @param trees host directories holding recipes (bind-mounted read-only)
+ * @throws IgluError when no farm is up or it has no running tasks
+ */
+export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
+  const engine = await ctx.engine();
+  const farm = await farmStatus(engine, ctx.config.farm);
+  const service = farm.service ? await engine.services.get(farm.service.name) : undefined;
+  if (!service) throw new IgluError(`no farm is up: the service ${ctx.config.farm.name}-distccd does not exist`, { hint: 'start it with iglu farm up, or build without --farm' });
+  if (farm.hosts.length === 0) throw new IgluError(`the farm ${ctx.config.farm.name} has no running tasks`, { hint: 'see iglu farm status' });
+  const image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
+  if (!image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
+  const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
+  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot', privileged: true, binds });
+  const names = new Map(farm.hosts.map((h) => [h.ip, h.hostname]));
+  const launcher: Launcher = {
+    keepNetwork: true,
+    container,
+    async launch(argv, cmd, started) {
+      if (cmd.output === 'terminal') throw new IgluError('--farm runs builds only, not a terminal', { hint: 'use iglu chroot enter without --farm' });
+      await started(undefined);
+      const out = createWriteStream(cmd.output.file, { flags: 'a' });
+      try {
+        return await engine.containers.exec(container, argv, { output: out });
+      } finally {
+        await new Promise((resolve) => out.end(resolve));
+      }
+    },
+  };
+  return {
+    mode: 'farm',
+    env: { DISTCC_HOSTS: farm.distccHosts, PATH: '/usr/lib/distcc:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    jobs: Math.max(availableParallelism(), farm.slots),
+    run: (cmd) => runInRoot(paths, cmd, launcher),
+    counts: (text) => countCompiles(text, (ip) => names.get(ip) ?? ip),
+    nodeOf: (ip) => names.get(ip),
+    async [Symbol.asyncDispose]() {
+      await engine.containers.remove(container);
+    },
+  };
+}

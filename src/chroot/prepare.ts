@@ -1,0 +1,136 @@
+import { readFile, rename, rm, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import type { Config } from '../config/schema.js';
+import type { Engine } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { resolveFarmImage } from '../image/build.js';
+import { labelsFor } from '../labels.js';
+import { toolchainIdentity } from '../packages/inputs.js';
+import { readManifest } from '../packages/manifest.js';
+import { PackagePaths } from '../packages/paths.js';
+import type { RecipeMeta } from '../recipes/read.js';
+import { exists } from '../util/exists.js';
+import { hashFile } from '../util/hash.js';
+import { copyKernelHeaders, installTarball } from './install.js';
+import { mountPoints, mountsUnder } from './mounts.js';
+import { SYSROOT, type ChrootPaths } from './paths.js';
+import { readState, updateState, type ChrootState } from './state.js';
+
+/** Inputs of `iglu chroot prepare`. */
+export interface PrepareOptions {
+  engine: () => Promise<Engine>;
+  config: Config;
+  /** A root filesystem tarball (any compression GNU tar reads) instead of the farm image. */
+  baseTarball?: string;
+  /** Start from a fresh base even when the same base is prepared. */
+  fresh: boolean;
+  /** The recipes, to find the toolchain packages' versions. */
+  recipes: RecipeMeta[];
+}
+
+/** The result of `iglu chroot prepare` (--json). */
+export interface PrepareResult {
+  root: string;
+  sysroot: string;
+  base: NonNullable<ChrootState['base']>;
+  /** True when the prepared base was kept (same image or tarball). */
+  reused: boolean;
+  /** Kernel header directories copied into the sysroot (on a new base). */
+  headers: string[];
+  /** Toolchain packages installed into the sysroot now. */
+  installed: string[];
+}
+
+/**
+ * Makes the build root `chroot/root`: the base filesystem — the farm image's, exported
+ * through the Engine API (GET /containers/{id}/export), or `baseTarball` — unpacked with
+ * GNU tar into a temporary directory and renamed into place, so a failure leaves the
+ * previous root untouched. The sysroot (/sysroot inside) gets the base's kernel headers
+ * and the toolchain phase's packages (config.toolchain.packages). A root already made
+ * from the same base is kept; only changed toolchain packages are installed again.
+ * Mounts nothing. The caller holds the chroot lock and has released leftovers.
+ * @throws IgluError for a base tarball that is missing or not a tarball, a base without
+ *   mksh and env (the package runner needs them), a toolchain package not built yet, or
+ *   something still mounted under the build root
+ */
+export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output: (line: string) => void): Promise<PrepareResult> {
+  const base = o.baseTarball ? await tarballBase(o.baseTarball) : await imageBase(await o.engine(), o.config.farm.image);
+  let state = await readState(paths.state);
+  const reused = !o.fresh && state.base?.id === base.id && (await exists(paths.root));
+  let headers: string[] = [];
+  if (!reused) {
+    const mounted = mountsUnder(mountPoints(await readFile('/proc/self/mountinfo', 'utf8')), paths.root);
+    if (mounted.length) throw new IgluError(`cannot replace the build root: ${mounted.join(', ')} is mounted under it`, { hint: 'unmount it (umount -l) and run the command again' });
+    const fresh = `${paths.root}.new`;
+    await rm(fresh, { recursive: true, force: true });
+    await mkdir(fresh, { recursive: true });
+    try {
+      output(o.baseTarball ? `unpack ${o.baseTarball}` : `export the farm image ${base.ref}`);
+      if (o.baseTarball) await untarFile(o.baseTarball, fresh);
+      else await (await o.engine()).containers.exportImage(base.id, labelsFor('chroot-export'), (tar) => untarStream(tar, fresh));
+      for (const need of ['usr/bin/env', 'bin/sh']) {
+        if (!(await exists(path.join(fresh, need)))) throw new IgluError(`the base ${base.ref} has no /${need}`, { hint: 'a base must be a root filesystem with a shell, env and mksh (the package runner needs them)' });
+      }
+      if (!(await exists(path.join(fresh, 'usr/bin/mksh'))) && !(await exists(path.join(fresh, 'bin/mksh')))) {
+        throw new IgluError(`the base ${base.ref} has no mksh`, { hint: 'the package runner (iglupkg.sh) needs mksh in the base: add it to the base, or use the farm image' });
+      }
+      headers = await copyKernelHeaders(fresh, path.join(fresh, SYSROOT));
+      await rm(paths.root, { recursive: true, force: true });
+      await rename(fresh, paths.root);
+    } catch (err) {
+      await rm(fresh, { recursive: true, force: true });
+      throw err;
+    }
+    state = await updateState(paths.state, (s) => {
+      s.base = base;
+      s.installed = {};
+    });
+  }
+  const installed: string[] = [];
+  const pkgPaths = new PackagePaths(paths.workdir);
+  for (const name of o.config.toolchain.packages) {
+    const recipe = o.recipes.find((r) => r.name === name);
+    if (!recipe) throw new IgluError(`toolchain.packages names ${name}, which no recipe in the tree provides`, { hint: 'fix toolchain.packages in iglu.yaml, or pass the right --tree' });
+    const manifest = await readManifest(pkgPaths.manifest(name, recipe.pkgver));
+    if (!manifest || !(await exists(pkgPaths.tarball(name, recipe.pkgver)))) {
+      throw new IgluError(`${name} ${recipe.pkgver} has not been built by the toolchain phase`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
+    }
+    if (state.installed[name]?.tarballSha256 === manifest.tarball.sha256) continue;
+    output(`install ${name} ${recipe.pkgver} into ${SYSROOT}`);
+    await installTarball(pkgPaths.tarball(name, recipe.pkgver), paths.inRoot(SYSROOT));
+    state = await updateState(paths.state, (s) => {
+      s.installed[name] = { version: recipe.pkgver, tarballSha256: manifest.tarball.sha256, identity: toolchainIdentity(manifest.tarball.sha256) };
+    });
+    installed.push(name);
+  }
+  return { root: paths.root, sysroot: paths.inRoot(SYSROOT), base: state.base!, reused, headers, installed };
+}
+
+async function tarballBase(file: string): Promise<NonNullable<ChrootState['base']>> {
+  if (!(await exists(file))) throw new IgluError(`base tarball ${file} does not exist`, { hint: 'pass the path of a root filesystem tarball to --base' });
+  const list = await execa('tar', ['-tf', file], { reject: false, stdout: 'ignore' });
+  if (list.failed) {
+    throw new IgluError(`base ${file} is not a tarball GNU tar can read: ${String(list.stderr).split('\n')[0] || list.shortMessage}`, { hint: 'pass a root filesystem as .tar, .tar.gz, .tar.xz or .tar.zst (as Iglunix\'s bootstrap makes)' });
+  }
+  return { kind: 'tarball', ref: path.resolve(file), id: (await hashFile(file)).sha256, preparedAt: new Date().toISOString() };
+}
+
+async function imageBase(engine: Engine, ref: string | undefined): Promise<NonNullable<ChrootState['base']>> {
+  const image = await resolveFarmImage(engine, ref);
+  return { kind: 'image', ref: image.ref, id: image.id, preparedAt: new Date().toISOString() };
+}
+
+/** GNU tar rather than node-tar: device nodes, hard links and numeric owners come out exactly. */
+async function untarFile(file: string, dir: string): Promise<void> {
+  const res = await execa('tar', ['-x', '-p', '--numeric-owner', '-f', file, '-C', dir], { reject: false });
+  if (res.failed) throw new IgluError(`cannot unpack ${file}: ${res.stderr || res.shortMessage}`, { hint: 'check the tarball and free space in the work directory' });
+}
+
+async function untarStream(tar: NodeJS.ReadableStream, dir: string): Promise<void> {
+  const untar = execa('tar', ['-x', '-p', '--numeric-owner', '-C', dir], { stdin: 'pipe', reject: false });
+  await pipeline(tar, untar.stdin!);
+  const res = await untar;
+  if (res.failed) throw new IgluError(`cannot unpack the farm image into ${dir}: ${res.stderr || res.shortMessage}`, { hint: 'check free space in the work directory' });
+}

@@ -1,0 +1,36 @@
+import type { Context } from '../context.js';
+import { IgluError } from '../errors.js';
+import { exists } from '../util/exists.js';
+import { lockChroot } from './lock.js';
+import { ChrootPaths } from './paths.js';
+import { describeReleased, releaseLeftovers } from './recover.js';
+
+/**
+ * Runs `work` holding the work directory's chroot lock, after releasing what a killed
+ * iglu left behind (recover.ts); says on stderr what was released. The lock is released
+ * when `work` settles.
+ * @param command the command line, shown to a second iglu the lock refuses
+ * @throws IgluError when another running iglu holds the lock, and what `work` throws
+ */
+export async function withChroot<T>(ctx: Context, command: string, work: (paths: ChrootPaths) => Promise<T>): Promise<T> {
+  const paths = new ChrootPaths(ctx.workdir);
+  await using _lock = await lockChroot(paths, command);
+  const said = describeReleased(await releaseLeftovers(paths, ctx.engine));
+  if (said) process.stderr.write(`iglu: ${said}\n`);
+  return work(paths);
+}
+
+/**
+ * The check every iglu command makes first: when the work directory has a chroot state,
+ * release what a killed iglu left there. Skipped quietly while another iglu holds the
+ * lock (its sessions are alive; it releases them itself).
+ */
+export async function releaseBeforeAnything(ctx: Context): Promise<void> {
+  const paths = new ChrootPaths(ctx.workdir);
+  if (!(await exists(paths.state))) return;
+  try {
+    await withChroot(ctx, 'release leftovers', async () => undefined);
+  } catch (err) {
+    if (!(err instanceof IgluError) || !err.message.includes('in use by another iglu')) throw err;
+  }
+}
