@@ -14,7 +14,7 @@ fetch() {
 
 build() {
 	cd "$pkgname-$pkgver"
-	bad --gmake gmake defconfig
+	bad --gmake gmake CC="$CC" HOSTCC="$CC" defconfig
 	sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config
 	bad --gmake gmake CC="$CC" HOSTCC="$CC"
 }

@@ -11,7 +11,7 @@ mkdeps=""
 fetch() {
 	curl -L "https://zlib.net/fossils/zlib-$pkgver.tar.gz" -o "zlib-$pkgver.tar.gz"
 	tar -xf "zlib-$pkgver.tar.gz"
-	[ -d "zlib-$pkgver" ] || mv zlib-$pkgver.* "zlib-$pkgver"
+	[ -d "zlib-$pkgver" ] || for d in zlib-$pkgver.*/; do mv "${d%/}" "zlib-$pkgver"; done
 }
 
 build() {
