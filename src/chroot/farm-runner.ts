@@ -12,7 +12,7 @@ import { runInRoot, type Launcher } from './run.js';
 
 /**
  * The --farm runner of the chroot phase. The host has no route into an overlay network,
- * so the namespaces are entered inside a privileged container from the farm's image on
+ * so the namespaces are entered inside a container (with CAP_SYS_ADMIN) from the farm's image on
  * the farm's internal overlay, with the work directory, iglu's chroot/ scripts and the
  * recipe tree bind-mounted at their host paths. The chroot keeps that container's network
  * namespace, where only the distccd tasks are reachable; compilers run through
@@ -29,7 +29,13 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   const image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
   if (!image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
-  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot', privileged: true, binds });
+  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot',
+    // mount(2) and unshare(2) inside need CAP_SYS_ADMIN (capabilities(7)); Docker's AppArmor
+    // profile would still deny mount. Not --privileged: only this one capability is added.
+    capAdd: ['SYS_ADMIN'],
+    securityOpt: ['apparmor=unconfined'],
+    binds,
+  });
   const names = new Map(farm.hosts.map((h) => [h.ip, h.hostname]));
   const launcher: Launcher = {
     keepNetwork: true,

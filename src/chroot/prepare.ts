@@ -1,4 +1,4 @@
-import { readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -8,9 +8,9 @@ import { IgluError } from '../errors.js';
 import { resolveFarmImage } from '../image/build.js';
 import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
-import { readManifest } from '../packages/manifest.js';
+import { readManifest, type PackageManifest } from '../packages/manifest.js';
+
 import { PackagePaths } from '../packages/paths.js';
-import type { RecipeMeta } from '../recipes/read.js';
 import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
 import { copyKernelHeaders, installTarball } from './install.js';
@@ -26,8 +26,6 @@ export interface PrepareOptions {
   baseTarball?: string;
   /** Start from a fresh base even when the same base is prepared. */
   fresh: boolean;
-  /** The recipes, to find the toolchain packages' versions. */
-  recipes: RecipeMeta[];
 }
 
 /** The result of `iglu chroot prepare` (--json). */
@@ -91,17 +89,16 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
   const installed: string[] = [];
   const pkgPaths = new PackagePaths(paths.workdir);
   for (const name of o.config.toolchain.packages) {
-    const recipe = o.recipes.find((r) => r.name === name);
-    if (!recipe) throw new IgluError(`toolchain.packages names ${name}, which no recipe in the tree provides`, { hint: 'fix toolchain.packages in iglu.yaml, or pass the right --tree' });
-    const manifest = await readManifest(pkgPaths.manifest(name, recipe.pkgver));
-    if (!manifest || !(await exists(pkgPaths.tarball(name, recipe.pkgver)))) {
-      throw new IgluError(`${name} ${recipe.pkgver} has not been built by the toolchain phase`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
+    const manifest = await newestToolchainManifest(pkgPaths, name);
+    const tarball = manifest && path.join(pkgPaths.outDir, manifest.tarball.file);
+    if (!manifest || !tarball || !(await exists(tarball))) {
+      throw new IgluError(`${name} has not been built by the toolchain phase (no out/${name}.*.json from the farm)`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
     }
     if (state.installed[name]?.tarballSha256 === manifest.tarball.sha256) continue;
-    output(`install ${name} ${recipe.pkgver} into ${SYSROOT}`);
-    await installTarball(pkgPaths.tarball(name, recipe.pkgver), paths.inRoot(SYSROOT));
+    output(`install ${name} ${manifest.version} into ${SYSROOT}`);
+    await installTarball(tarball, paths.inRoot(SYSROOT));
     state = await updateState(paths.state, (s) => {
-      s.installed[name] = { version: recipe.pkgver, tarballSha256: manifest.tarball.sha256, identity: toolchainIdentity(manifest.tarball.sha256) };
+      s.installed[name] = { version: manifest.version, tarballSha256: manifest.tarball.sha256, identity: toolchainIdentity(manifest.tarball.sha256) };
     });
     installed.push(name);
   }
@@ -133,4 +130,11 @@ async function untarStream(tar: NodeJS.ReadableStream, dir: string): Promise<voi
   await pipeline(tar, untar.stdin!);
   const res = await untar;
   if (res.failed) throw new IgluError(`cannot unpack the farm image into ${dir}: ${res.stderr || res.shortMessage}`, { hint: 'check free space in the work directory' });
+}
+
+/** The newest manifest out/<name>.*.json the toolchain phase wrote (build.where "farm"). */
+async function newestToolchainManifest(paths: PackagePaths, name: string): Promise<PackageManifest | undefined> {
+  const files = (await readdir(paths.outDir).catch(() => [] as string[])).filter((f) => f.startsWith(`${name}.`) && f.endsWith('.json'));
+  const manifests = (await Promise.all(files.map((f) => readManifest(path.join(paths.outDir, f))))).filter((m): m is PackageManifest => m?.name === name && m.build.where === 'farm');
+  return manifests.sort((a, b) => b.build.at.localeCompare(a.build.at))[0];
 }

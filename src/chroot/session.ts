@@ -17,7 +17,7 @@ export async function withChroot<T>(ctx: Context, command: string, work: (paths:
   await using _lock = await lockChroot(paths, command);
   const said = describeReleased(await releaseLeftovers(paths, ctx.engine));
   if (said) process.stderr.write(`iglu: ${said}\n`);
-  return work(paths);
+  return await work(paths);
 }
 
 /**

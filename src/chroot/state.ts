@@ -13,7 +13,7 @@ export const SessionSchema = z.object({
   owner: ProcessSchema,
   /** unshare(1), the holder of the namespaces (absent while in a container). */
   holder: ProcessSchema.optional(),
-  /** The privileged container it runs in with --farm (Docker ID). */
+  /** The container it runs in with --farm (Docker ID). */
   container: z.string().optional(),
   /** What runs, for messages. */
   command: z.string(),

@@ -40,11 +40,10 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
   chroot
     .command('prepare')
     .description('make the build root: the farm image\'s filesystem (or --base FILE), with the toolchain phase\'s packages in /sysroot; mounts nothing')
-    .option(...TREE, DEFAULT_TREE)
     .option('--base <file>', 'a root filesystem tarball (.tar, .tar.gz/.xz/.zst) instead of the farm image')
     .option('--fresh', 'start again from the base even when it is unchanged')
     .addHelpText('after', '\nExamples:\n  iglu chroot prepare\n  iglu chroot prepare --base iglunix-bootstrap.tar.zst --fresh\n')
-    .action(async (flags: { tree: string; base?: string; fresh?: boolean }) => {
+    .action(async (flags: { base?: string; fresh?: boolean }) => {
       const ctx = await makeContext(globals());
       const result = await withChroot(ctx, 'iglu chroot prepare', (paths) => prepareStep(ctx, paths, flags));
       printResult(ctx.json, result, () => `${result.reused ? 'kept' : 'made'} ${result.root} from ${result.base.kind} ${result.base.ref}${result.installed.length ? `; installed ${result.installed.join(' ')} into ${result.sysroot}` : ''}`);
@@ -77,13 +76,13 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .option('--base <file>', 'prepare the build root from this tarball (see chroot prepare)')
     .option('--offline', 'never download: every source must be in the cache')
     .option('--rebuild', 'build even when a package is up to date')
-    .option('--farm', 'compile through the farm\'s distccd tasks (runs in a privileged container on the overlay)')
+    .option('--farm', 'compile through the farm\'s distccd tasks (runs in a container with CAP_SYS_ADMIN on the overlay)')
     .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n')
     .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
-        await prepareStep(ctx, paths, { tree: flags.tree, base: flags.base, fresh: false, quiet: true });
+        await prepareStep(ctx, paths, { base: flags.base });
         await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
         const state: ChrootBuildState = { packages: [] };
         await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), runner, signal: ctx.signal }, state), state);
@@ -120,11 +119,10 @@ function localRunner(paths: import('../chroot/paths.js').ChrootPaths): RootRunne
   return { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd), async [Symbol.asyncDispose]() {} };
 }
 
-async function prepareStep(ctx: Context, paths: import('../chroot/paths.js').ChrootPaths, flags: { tree: string; base?: string; fresh?: boolean; quiet?: boolean }): Promise<PrepareResult> {
-  const recipes = await readTree(flags.tree);
+async function prepareStep(ctx: Context, paths: import('../chroot/paths.js').ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
   const state: { result?: PrepareResult } = {};
   await runSteps([{ title: 'prepare the build root', run: async (s, output) => {
-    s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh), recipes }, output);
+    s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh) }, output);
     return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
   } }], state);
   return state.result!;

@@ -35,8 +35,10 @@ export interface LongRunning {
   /** Name prefix; a random suffix keeps names unique. */
   name: string;
   env?: Record<string, string>;
-  /** Full privileges (mount, unshare inside): only for iglu's own --farm chroot runner. */
-  privileged?: boolean;
+  /** Capabilities added to Docker's default set (CapAdd), e.g. SYS_ADMIN for mount(2) and unshare(2). */
+  capAdd?: string[];
+  /** Security options (SecurityOpt), e.g. apparmor=unconfined. */
+  securityOpt?: string[];
   /** Bind mounts, "host:container[:ro]". */
   binds?: string[];
 }
@@ -97,7 +99,7 @@ export class ContainersClient {
       Cmd: ['sleep', 'infinity'],
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      HostConfig: { NetworkMode: spec.network, Init: true, Privileged: spec.privileged, Binds: spec.binds },
+      HostConfig: { NetworkMode: spec.network, Init: true, CapAdd: spec.capAdd, SecurityOpt: spec.securityOpt, Binds: spec.binds },
     });
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
     try {

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import type { ChrootPackage } from '../../src/chroot/build.js';
+import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
+import { isRunning } from '../../src/chroot/process.js';
+import type { ChrootState } from '../../src/chroot/state.js';
+import { Engine, resolveEndpoint } from '../../src/docker/index.js';
+import { LABEL } from '../../src/labels.js';
+import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+
+// The chroot phase on real parts: musl from the toolchain phase on a real farm, then
+// busybox, mksh and zlib from their pristine tarballs (seeded offline from Debian's source
+// archive) built inside the build root; fixture recipes for rebuilds and failures; SIGINT,
+// SIGKILL and a second iglu in the middle of a build.
+const engine = new Engine(resolveEndpoint(undefined));
+const farm = uniqueName('ch');
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+const root = mkdtempSync(path.join(tmpdir(), 'iglu-chroot-'));
+const args = ['--config', config, '--workdir', root];
+const tree = mkdtempSync(path.join(tmpdir(), 'iglu-chroot-tree-'));
+cpSync(path.resolve(import.meta.dirname, '../../../test/fixtures/chroot-tree'), tree, { recursive: true });
+const sysroot = path.join(root, 'chroot/root/sysroot');
+let swarmBefore = 'inactive';
+
+type BuildResult = { mode: string; order: string[]; packages: ChrootPackage[] };
+const state = (): ChrootState => JSON.parse(readFileSync(path.join(root, 'chroot/state.json'), 'utf8')) as ChrootState;
+const mountedUnderWorkdir = () => mountsUnder(mountPoints(readFileSync('/proc/self/mountinfo', 'utf8')), root);
+const actions = (r: BuildResult) => Object.fromEntries(r.packages.map((p) => [p.name, p.action]));
+
+/** Starts `iglu chroot build --tree <fixtures> slow` and waits until its build() runs. */
+async function startSlow(extra: string[] = []) {
+  const child = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', tree, ...extra, 'slow'], { reject: false, stdin: 'ignore' });
+  const log = path.join(root, 'logs/slow.log');
+  for (let i = 0; i < 300; i++) {
+    if (existsSync(log) && readFileSync(log, 'utf8').includes('slow: started')) return { child };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`slow never started:\n${(await child).stderr}`);
+}
+
+describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, () => {
+  before(async () => {
+    swarmBefore = (await engine.info()).swarm.state;
+    await igluJson(['--config', config, 'image', 'build']);
+    await igluJson([...args, 'sources', 'seed']);
+    await igluJson([...args, 'farm', 'up', '--replicas', '2']);
+    await igluJson([...args, 'toolchain', 'build', '--offline']);
+  });
+
+  after(async () => {
+    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    assert.deepEqual(mountedUnderWorkdir(), []);
+  });
+
+  test('busybox, mksh and zlib from pristine sources: static musl binaries that run; zlib links', async () => {
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--offline']);
+    assert.deepEqual(res.order, ['busybox', 'mksh', 'zlib']);
+    assert.deepEqual(actions(res), { busybox: 'built', mksh: 'built', zlib: 'built' });
+    const bins = Object.fromEntries(res.packages.flatMap((p) => p.binaries.map((b) => [b.path, b])));
+    assert.deepEqual(bins['bin/busybox'], { path: 'bin/busybox', static: true, libc: 'musl' });
+    assert.deepEqual(bins['bin/mksh'], { path: 'bin/mksh', static: true, libc: 'musl' });
+    // they run, on the host as well as in the chroot
+    assert.equal((await execa(path.join(sysroot, 'bin/busybox'), ['echo', 'hi from busybox'])).stdout, 'hi from busybox');
+    assert.match((await execa(path.join(sysroot, 'bin/mksh'), ['-c', 'echo $KSH_VERSION'])).stdout, /MIRBSD KSH R59/);
+    assert.match((await execa('file', [path.join(sysroot, 'bin/busybox')])).stdout, /statically linked/);
+    const inside = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/bin/busybox', 'sh', '-c', 'echo $((6*7))']);
+    assert.equal(inside.stdout.trim(), '42', inside.stderr);
+    // zlib is a library something links against: a program compiled in the chroot with -lz
+    writeFileSync(path.join(root, 'chroot/root/root/z.c'), '#include <zlib.h>\n#include <stdio.h>\n#include <string.h>\nint main(void) { unsigned char c[64], d[64]; uLongf n = sizeof c, m = sizeof d; const char *s = "round trip"; compress(c, &n, (const unsigned char *)s, strlen(s) + 1); uncompress(d, &m, c, n); printf("zlib %s %s\\n", zlibVersion(), d); return 0; }\n');
+    const z = await iglu([...args, 'chroot', 'enter', '--', 'sh', '-c', 'cd /root && $CC -o z z.c -lz && ./z']);
+    assert.equal(z.stdout.trim(), 'zlib 1.2.13 round trip', z.stderr);
+    assert.deepEqual(mountedUnderWorkdir(), [], 'nothing stays mounted');
+    assert.deepEqual(state().sessions, []);
+  });
+
+  test('a rerun with nothing changed skips every package; fetch is idempotent', async () => {
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--offline']);
+    assert.deepEqual(actions(res), { busybox: 'up to date', mksh: 'up to date', zlib: 'up to date' });
+    const fetched = await igluJson<{ packages: { name: string; reused: boolean }[] }>([...args, 'chroot', 'fetch', '--offline']);
+    assert.deepEqual(fetched.packages.map((p) => p.name), ['busybox', 'mksh', 'zlib']);
+  });
+
+  test('installed dependencies are used; a changed recipe rebuilds it and what depends on it', async () => {
+    const first = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixb', 'fixc']);
+    assert.deepEqual(actions(first), { fixa: 'built', fixb: 'built', fixc: 'built' });
+    assert.equal((await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/fixb'])).stdout.trim(), 'fixb 42');
+    appendFileSync(path.join(tree, 'fix/fixa/build.sh'), '# a changed recipe\n');
+    const second = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixb', 'fixc']);
+    assert.deepEqual(actions(second), { fixa: 'built', fixb: 'built', fixc: 'up to date' });
+  });
+
+  test('a failing build: its log tail, exit 1; the packages before it stay built', async () => {
+    const r = await iglu([...args, 'chroot', 'build', '--tree', tree, 'fails']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /fails 1: build failed/);
+    assert.match(r.stderr, /fails: the compiler said no/);
+    assert.match(r.stderr, /hint: the whole log is .*logs\/fails\.log/);
+    assert.ok(state().installed.fixa, 'fixa stays installed');
+    const again = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixa']);
+    assert.deepEqual(actions(again), { fixa: 'up to date' });
+    assert.deepEqual(mountedUnderWorkdir(), []);
+  });
+
+  test('bad input: unknown package, missing dependency, cycle, a base that is not a tarball', async () => {
+    const unknown = await iglu([...args, 'chroot', 'build', '--tree', tree, 'nosuch']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no recipe provides "nosuch"/);
+    const missing = await iglu([...args, 'chroot', 'build', '--tree', tree, 'missing']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /fix\/missing\/build\.sh: depends on "nosuchpkg", which no recipe provides/);
+    const cycle = await iglu([...args, 'chroot', 'build', '--tree', tree, 'cyc1']);
+    assert.equal(cycle.code, 1);
+    assert.match(cycle.stderr, /dependency cycle: cyc1 → cyc2 → cyc1/);
+    const notTar = path.join(root, 'not-a-tarball.tar');
+    writeFileSync(notTar, 'this is not a tarball\n');
+    const before = state().base;
+    const bad = await iglu([...args, 'chroot', 'prepare', '--base', notTar]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /not-a-tarball\.tar is not a tarball GNU tar can read/);
+    assert.deepEqual(state().base, before, 'the prepared root is untouched');
+    assert.ok(existsSync(path.join(sysroot, 'bin/busybox')));
+  });
+
+  test('a full disk while packing: exit 1, no half-written package kept', async () => {
+    const out = path.join(root, 'out');
+    const keep = readdirSync(out).filter((f) => f.startsWith('musl.'));
+    const size = keep.reduce((n, f) => n + statSync(path.join(out, f)).size, 0) + 1024 * 1024;
+    const saved = mkdtempSync(path.join(tmpdir(), 'iglu-out-'));
+    for (const f of keep) cpSync(path.join(out, f), path.join(saved, f));
+    // a disk with room for the toolchain packages and 1 MiB more, over out/
+    await execa('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(size / 4096) * 4096}`, 'iglu-test-full', out]);
+    try {
+      for (const f of keep) cpSync(path.join(saved, f), path.join(out, f));
+      const r = await iglu([...args, 'chroot', 'build', '--tree', tree, 'big']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cannot pack .*big/);
+      assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('big.')), [], 'nothing of big is left in out/');
+    } finally {
+      await execa('umount', [out]);
+    }
+    assert.ok(!existsSync(path.join(out, 'big.1.tar.zst')));
+  });
+
+  test('Ctrl-C in the middle of a build: exit 130, nothing mounted, no session left', async () => {
+    const { child } = await startSlow(['--rebuild']);
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.deepEqual(mountedUnderWorkdir(), []);
+    assert.deepEqual(state().sessions, []);
+  });
+
+  test('kill -9 in the middle of a build: the next iglu releases what it recorded, and the build completes', async () => {
+    const { child } = await startSlow(['--rebuild']);
+    const [session] = state().sessions;
+    assert.ok(session?.holder, 'the running build is recorded');
+    assert.deepEqual(session.mounts.map((m) => m.target).slice(0, 5), ['/proc', '/sys', '/dev', '/dev/pts', '/tmp']);
+    assert.deepEqual(mountedUnderWorkdir(), [], 'the build\'s mounts are in its own namespace only');
+    child.kill('SIGKILL');
+    await child;
+    for (let i = 0; i < 30 && (await isRunning(session.holder)); i++) await sleep(100);
+    assert.equal(await isRunning(session.holder), false, 'the namespaces died with iglu');
+    assert.equal(state().sessions.length, 1, 'the killed iglu could not drop its session');
+    const again = await iglu([...args, 'chroot', 'build', '--tree', tree, 'slow']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /released what an interrupted iglu left \(1 session\)/);
+    assert.deepEqual(state().sessions, []);
+    assert.deepEqual(mountedUnderWorkdir(), []);
+    assert.ok(existsSync(path.join(sysroot, 'usr/share/slow/out')));
+  });
+
+  test('a second iglu on the same work directory is refused with who holds it', async () => {
+    const { child } = await startSlow(['--rebuild']);
+    const second = await iglu([...args, 'chroot', 'build', '--tree', tree, 'fixc']);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /is in use by another iglu \(pid \d+, "iglu chroot build --rebuild slow"/);
+    const first = await child;
+    assert.equal(first.exitCode, 0, String(first.stderr));
+    assert.deepEqual(actions(await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixc'])), { fixc: 'up to date' });
+  });
+
+  test('--farm: the chroot build compiles on the farm\'s tasks', async () => {
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--farm', '--rebuild', '--offline', 'zlib']);
+    assert.equal(res.mode, 'farm');
+    const [zlib] = res.packages;
+    const remote = Object.values(zlib?.compiles?.remote ?? {}).reduce((a, b) => a + b, 0);
+    assert.ok(remote > 0, `remote compiles: ${JSON.stringify(zlib?.compiles)}`);
+    assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
+    assert.deepEqual(mountedUnderWorkdir(), []);
+  });
+});

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { chrootEnv } from '../../src/chroot/build.js';
+import { mountPlan, mountPoints, mountsFile, mountsUnder } from '../../src/chroot/mounts.js';
+import { statStart } from '../../src/chroot/process.js';
+import { describeReleased } from '../../src/chroot/recover.js';
+import { rootArgv } from '../../src/chroot/run.js';
+import { inspectElf } from '../../src/packages/elf.js';
+import { inputsHash, toolchainIdentity } from '../../src/packages/inputs.js';
+
+test('mountPlan: proc, sys, dev, devpts, tmp, then the binds; refuses binds over them', () => {
+  const plan = mountPlan([{ host: '/w/build/zlib', inside: '/iglu/build/zlib', readOnly: false }, { host: '/r', inside: '/iglu/runner', readOnly: true }]);
+  assert.deepEqual(plan.map((m) => `${m.type}:${m.target}`), ['proc:/proc', 'sysfs:/sys', 'tmpfs:/dev', 'devpts:/dev/pts', 'tmpfs:/tmp', 'bind:/iglu/build/zlib', 'bind:/iglu/runner']);
+  assert.equal(plan.find((m) => m.target === '/sys')?.options.split(',')[0], 'ro');
+  assert.equal(mountsFile(plan.slice(-1)), 'bind /r /iglu/runner ro\n');
+  assert.throws(() => mountPlan([{ host: '/x', inside: '/dev/sda', readOnly: true }]), /would hide a system mount/);
+  assert.throws(() => mountPlan([{ host: '/x', inside: '/', readOnly: true }]), /would hide the root/);
+  assert.throws(() => mountPlan([{ host: '/x', inside: 'rel', readOnly: true }]), /absolute/);
+  assert.throws(() => mountPlan([{ host: '/a b', inside: '/c', readOnly: true }]), /white space/);
+});
+
+test('mountPoints decodes mountinfo escapes; mountsUnder lists a directory\'s mounts deepest first', () => {
+  const info = [
+    '22 1 0:21 / /proc rw,nosuid - proc proc rw',
+    '40 22 0:35 / /w/.iglu/chroot/root/proc rw - proc proc rw',
+    '41 40 0:36 / /w/.iglu/chroot/root/dev/pts rw - devpts devpts rw',
+    '42 40 0:37 / /w/.iglu/chroot/root/dev rw - tmpfs dev rw',
+    '43 1 0:38 / /w/.iglu/chroot/root\\040two rw - tmpfs t rw',
+    '44 1 0:39 / /w/.iglu/chroot/rootless rw - tmpfs t rw',
+  ].join('\n');
+  const points = mountPoints(info);
+  assert.ok(points.includes('/w/.iglu/chroot/root two'));
+  assert.deepEqual(mountsUnder(points, '/w/.iglu/chroot/root'), ['/w/.iglu/chroot/root/dev/pts', '/w/.iglu/chroot/root/proc', '/w/.iglu/chroot/root/dev']);
+  assert.deepEqual(mountsUnder(points, '/elsewhere'), []);
+});
+
+test('statStart reads field 22 even when the command name has spaces and parentheses', () => {
+  const line = '4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 200 18446744073709551615';
+  assert.equal(statStart(line), 987654);
+  assert.equal(statStart('garbage'), undefined);
+  const self = statStart(readFileSync('/proc/self/stat', 'utf8'));
+  assert.ok(self !== undefined && self > 0);
+});
+
+test('inputsHash: a dependency\'s change reaches every dependent; order of keys does not matter', () => {
+  const a = { recipe: 'r1', sources: { u1: 's1', u2: 's2' }, base: 'img', deps: {} };
+  const idA = inputsHash(a);
+  assert.equal(idA, inputsHash({ ...a, sources: { u2: 's2', u1: 's1' } }));
+  const b = (dep: string) => inputsHash({ recipe: 'rb', sources: {}, base: 'img', deps: { a: dep, musl: toolchainIdentity('m') } });
+  assert.notEqual(b(idA), b(inputsHash({ ...a, recipe: 'r1-changed' })));
+  assert.notEqual(idA, inputsHash({ ...a, base: 'other' }));
+  assert.notEqual(idA, inputsHash({ ...a, sources: { u1: 's1', u2: 'tampered' } }));
+});
+
+test('inspectElf: a dynamic glibc program from the host; not-ELF input', () => {
+  const ls = inspectElf(readFileSync('/bin/ls'));
+  assert.equal(ls?.static, false);
+  assert.match(ls?.interpreter ?? '', /ld-linux-x86-64\.so\.2$/);
+  assert.equal(ls?.libc, 'glibc');
+  assert.equal(inspectElf(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80))), undefined);
+});
+
+test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text', () => {
+  // a minimal ELF64 header with one PT_LOAD program header, then musl's strerror(0) text
+  const elf = Buffer.alloc(200);
+  elf.writeUInt32BE(0x7f454c46, 0);
+  elf[4] = 2; // ELFCLASS64
+  elf[5] = 1; // little endian
+  elf.writeUInt16LE(2, 16); // ET_EXEC
+  elf.writeBigUInt64LE(64n, 32); // e_phoff
+  elf.writeUInt16LE(56, 54); // e_phentsize
+  elf.writeUInt16LE(1, 56); // e_phnum
+  elf.writeUInt32LE(1, 64); // PT_LOAD
+  elf.write('No error information', 130, 'latin1');
+  assert.deepEqual(inspectElf(elf), { type: 'exec', interpreter: undefined, static: true, libc: 'musl' });
+});
+
+test('rootArgv: parent-death signal, private mounts, a new network namespace unless kept', () => {
+  const argv = rootArgv('/w/root', '/w/mounts', { argv: ['mksh', 'x'], env: { A: '1 2' } }, false);
+  assert.deepEqual(argv.slice(0, 4), ['setpriv', '--pdeathsig', 'KILL', '--']);
+  assert.ok(argv.includes('--net') && argv.includes('--kill-child') && argv.includes('private'));
+  assert.deepEqual(argv.slice(-5), ['/usr/bin/env', '-i', 'A=1 2', 'mksh', 'x']);
+  assert.ok(!rootArgv('/w/root', '/w/mounts', { argv: ['true'], env: {} }, true).includes('--net'));
+});
+
+test('chrootEnv: CC aims clang at musl in the sysroot; extras win', () => {
+  const env = chrootEnv(4, { PATH: '/usr/lib/distcc:/usr/bin' });
+  assert.equal(env.CC, 'clang --target=x86_64-unknown-linux-musl --sysroot=/sysroot -static');
+  assert.equal(env.JOBS, '4');
+  assert.equal(env.PATH, '/usr/lib/distcc:/usr/bin');
+  assert.equal(env.SOURCE_DATE_EPOCH, '946684800');
+});
+
+test('describeReleased: silent when nothing was left', () => {
+  assert.equal(describeReleased({ sessions: 0, killed: [], containers: [], unmounted: [] }), '');
+  assert.equal(describeReleased({ sessions: 1, killed: [], containers: [], unmounted: [] }), 'released what an interrupted iglu left (1 session)');
+  assert.match(describeReleased({ sessions: 2, killed: [7], containers: ['c'], unmounted: ['/w/root/proc'] }), /2 sessions: killed 1 orphaned build namespace; removed 1 container; unmounted \/w\/root\/proc/);
+});
