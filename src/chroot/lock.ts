@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
@@ -47,8 +47,12 @@ export async function lockChroot(paths: ChrootPaths, command: string): Promise<A
     release = await take();
   }
   const me: Owner = { ...(await processRef()), command, since: new Date().toISOString() };
-  // inside the lock directory, so it goes away with the lock
+  // inside the lock directory, so it goes away with the lock. Writing it changes the
+  // directory's mtime, which proper-lockfile checks on every refresh (a changed mtime means
+  // "compromised"): put the mtime back as it was.
+  const { atime, mtime } = await stat(paths.lock);
   await writeFile(paths.lockOwner, `${JSON.stringify(me)}\n`);
+  await utimes(paths.lock, atime, mtime);
   return {
     async [Symbol.asyncDispose]() {
       // proper-lockfile removes the lock with rmdir(2): empty it first
