@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,8 +34,9 @@ const actions = (r: BuildResult) => Object.fromEntries(r.packages.map((p) => [p.
 
 /** Starts `iglu chroot build --tree <fixtures> slow` and waits until its build() runs. */
 async function startSlow(extra: string[] = []) {
-  const child = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', tree, ...extra, 'slow'], { reject: false, stdin: 'ignore' });
   const log = path.join(root, 'logs/slow.log');
+  rmSync(log, { force: true }); // an earlier run's "slow: started" must not count
+  const child = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', tree, ...extra, 'slow'], { reject: false, stdin: 'ignore' });
   for (let i = 0; i < 300; i++) {
     if (existsSync(log) && readFileSync(log, 'utf8').includes('slow: started')) return { child };
     await sleep(100);
