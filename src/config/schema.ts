@@ -53,7 +53,7 @@ export const ImageSchema = z.strictObject({
   /** Debian packages of the farm image (the toolchain the farm needs). */
   packages: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
-    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch']),
+    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch', 'flex', 'bison', 'bc', 'libelf-dev']), // the last four: the Linux build
   /** Debian mirror URL for debootstrap; default: the first URI of the host's apt sources. */
   mirror: z.string().url().optional(),
 });
@@ -63,7 +63,7 @@ export const ChrootSchema = z.strictObject({
    * Packages the base sysroot already provides: they satisfy dependencies and are not
    * built, as Iglunix's own bootstrap did with empty placeholder packages.
    */
-  base: z.array(z.string()).default(['linux', 'compiler-rt', 'toybox', 'llvm']),
+  base: z.array(z.string()).default(['compiler-rt', 'toybox', 'llvm']),
 });
 
 export const ToolchainSchema = z.strictObject({

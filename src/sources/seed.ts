@@ -12,7 +12,7 @@ const SeedSchema = z.strictObject({
   sources: z.array(z.strictObject({
     url: z.string().url(),
     /** Debian source package whose orig tarball is this file. */
-    debian: z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/),
+    debian: z.string().regex(/^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/, "a Debian source package name, optionally =VERSION"),
     /** File name apt-get source writes. */
     file: z.string().regex(/^[^/]+$/),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),

@@ -32,7 +32,7 @@ test('a tree is read whole', async () => {
 
 test('iglu chroot plan: order with the base sysroot breaking the musl/gmake cycle', async () => {
   const { writeConfig } = await import('../support/cli.js');
-  const r = await iglu(['--config', writeConfig('chroot:\n  base: []\n'), 'chroot', 'plan', '--tree', `${fixtures}tree`, '--json', 'mksh']);
+  const r = await iglu(['--config', writeConfig('chroot:\n  base: []\ntoolchain:\n  packages: [unrelated]\n'), 'chroot', 'plan', '--tree', `${fixtures}tree`, '--json', 'mksh']);
   assert.equal(r.code, 1, 'with musl from a recipe, musl → gmake → musl is a cycle');
   assert.match(r.stderr, /dependency cycle: (gmake → musl → gmake|musl → gmake → musl)/);
   const cfg = writeConfig('chroot:\n  base: [musl]\n');
