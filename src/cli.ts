@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerBoot } from './commands/boot.js';
 import { registerChroot } from './commands/chroot.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFarm } from './commands/farm.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerSources(program, globals);
   registerToolchain(program, globals);
   registerChroot(program, globals);
+  registerBoot(program, globals);
   // before anything else: release mounts, namespaces or containers a killed iglu left
   program.hook('preAction', async () => releaseBeforeAnything(await makeContext(globals())));
   return program;

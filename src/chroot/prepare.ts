@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -8,7 +8,7 @@ import { IgluError } from '../errors.js';
 import { resolveFarmImage } from '../image/build.js';
 import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
-import { readManifest, type PackageManifest } from '../packages/manifest.js';
+import { newestManifest } from '../packages/manifest.js';
 
 import { PackagePaths } from '../packages/paths.js';
 import { exists } from '../util/exists.js';
@@ -89,7 +89,7 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
   const installed: string[] = [];
   const pkgPaths = new PackagePaths(paths.workdir);
   for (const name of o.config.toolchain.packages) {
-    const manifest = await newestToolchainManifest(pkgPaths, name);
+    const manifest = await newestManifest(pkgPaths.outDir, name, 'farm');
     const tarball = manifest && path.join(pkgPaths.outDir, manifest.tarball.file);
     if (!manifest || !tarball || !(await exists(tarball))) {
       throw new IgluError(`${name} has not been built by the toolchain phase (no out/${name}.*.json from the farm)`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
@@ -132,9 +132,3 @@ async function untarStream(tar: NodeJS.ReadableStream, dir: string): Promise<voi
   if (res.failed) throw new IgluError(`cannot unpack the farm image into ${dir}: ${res.stderr || res.shortMessage}`, { hint: 'check free space in the work directory' });
 }
 
-/** The newest manifest out/<name>.*.json the toolchain phase wrote (build.where "farm"). */
-async function newestToolchainManifest(paths: PackagePaths, name: string): Promise<PackageManifest | undefined> {
-  const files = (await readdir(paths.outDir).catch(() => [] as string[])).filter((f) => f.startsWith(`${name}.`) && f.endsWith('.json'));
-  const manifests = (await Promise.all(files.map((f) => readManifest(path.join(paths.outDir, f))))).filter((m): m is PackageManifest => m?.name === name && m.build.where === 'farm');
-  return manifests.sort((a, b) => b.build.at.localeCompare(a.build.at))[0];
-}

@@ -1,12 +1,37 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { assembleImage, type ImageResult } from '../disk/assemble.js';
 import { makeContext, type GlobalOptions } from '../context.js';
 import { buildFarmImage, importFarmTar, type FarmImage } from '../image/build.js';
 import { printResult } from '../output.js';
 import { runSteps } from '../progress.js';
 
-/** `iglu image build`: the farm ("abyss") image, from debootstrap or a rootfs tarball. */
+/**
+ * `iglu image [--out FILE] [--size MiB]`: iglunix.img from the built packages;
+ * `iglu image build`: the farm ("abyss") image, from debootstrap or a rootfs tarball.
+ */
 export function registerImage(program: Command, globals: () => GlobalOptions): void {
-  const image = program.command('image').description('the farm ("abyss") image');
+  const image = program
+    .command('image')
+    .description('assemble iglunix.img (GPT: ESP with the EFI-stub kernel, ext4 root) from the built packages; "image build" makes the farm image')
+    .option('--out <file>', 'where to write the image (default: <workdir>/iglunix.img)')
+    .option('--size <MiB>', 'image size in MiB (default: disk.sizeMiB, 64)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 42) throw new InvalidArgumentError('must be a whole number of MiB, at least 42');
+      return n;
+    })
+    .addHelpText('after', '\nExamples:\n  iglu image\n  iglu image --out /tmp/iglunix.img --size 128 --json\n  iglu image build          # the farm image instead\n')
+    .action(async (opts: { out?: string; size?: number }) => {
+      const ctx = await makeContext(globals());
+      const state = await runSteps<{ result?: ImageResult }>(
+        [{ title: 'assemble iglunix.img', run: async (c, output) => {
+          c.result = await assembleImage({ workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect }, output);
+          return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
+        } }],
+        {},
+      );
+      const r = state.result!;
+      printResult(ctx.json, r, () => `${r.file}\nsha256 ${r.sha256}\nkernel ${r.kernel.name} ${r.kernel.version}; root: ${r.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`);
+    });
   image
     .command('build')
     .description('build the farm image with debootstrap (or import a rootfs tarball), tagged iglu/abyss:<content hash>')

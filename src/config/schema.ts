@@ -76,6 +76,24 @@ export const SourcesSchema = z.strictObject({
   offline: z.boolean().default(false),
 });
 
+export const DiskSchema = z.strictObject({
+  /** Packages (from out/) unpacked into the image's root filesystem. */
+  packages: z.array(z.string().min(1)).min(1).default(['musl', 'busybox', 'mksh']),
+  /** The package whose boot/vmlinuz (an EFI-stub bzImage) boots the image. */
+  kernel: z.string().min(1).default('linux'),
+  /** Size of iglunix.img, MiB (32 of them are the ESP). */
+  sizeMiB: z.int().min(42, 'must be at least 42 (32 MiB ESP + 8 MiB root + GPT)').default(64),
+});
+
+export const BootSchema = z.strictObject({
+  /** The line the image's init prints once the system is up. */
+  expect: z.string().min(1).default('IGLUNIX BOOT OK'),
+  /** Seconds before a boot counts as failed. */
+  timeout: z.number().positive().default(120),
+  /** RAM of the guest, MiB. */
+  memoryMiB: z.int().min(32).default(256),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Work directory for all state (sources, packages, logs, images, locks). */
   workdir: z.string().optional(),
@@ -85,6 +103,8 @@ export const ConfigSchema = z.strictObject({
   chroot: ChrootSchema.prefault({}),
   toolchain: ToolchainSchema.prefault({}),
   sources: SourcesSchema.prefault({}),
+  disk: DiskSchema.prefault({}),
+  boot: BootSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { LockedSource } from '../sources/lock-file.js';
 
 /** One file in a package tarball. */
@@ -58,4 +59,16 @@ export async function readManifest(file: string): Promise<PackageManifest | unde
 export function upToDate(m: PackageManifest | undefined, recipeSha256: string, pins: Record<string, LockedSource>): boolean {
   if (!m || m.recipe.sha256 !== recipeSha256) return false;
   return m.sources.every((s) => pins[s.url]?.sha256 === s.sha256);
+}
+
+/**
+ * The newest manifest `outDir/<name>.*.json` (by build time) for pkgname `name`,
+ * optionally only one built by `where` ("farm": the toolchain phase, "chroot").
+ */
+export async function newestManifest(outDir: string, name: string, where?: PackageManifest['build']['where']): Promise<PackageManifest | undefined> {
+  const files = (await readdir(outDir).catch(() => [] as string[])).filter((f) => f.startsWith(`${name}.`) && f.endsWith('.json'));
+  const all = await Promise.all(files.map((f) => readManifest(path.join(outDir, f))));
+  return all
+    .filter((m): m is PackageManifest => m?.name === name && (!where || m.build.where === where))
+    .sort((a, b) => b.build.at.localeCompare(a.build.at))[0];
 }

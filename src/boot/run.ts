@@ -1,0 +1,121 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { Config } from '../config/schema.js';
+import { ExitCode, IgluError } from '../errors.js';
+import { exists } from '../util/exists.js';
+import type { Workdir } from '../workdir.js';
+import { chooseAccel } from './accel.js';
+import { bootOutcome, consoleTail, findExpected, type BootStatus } from './console.js';
+import { kernelFromImage } from './kernel.js';
+import { qemuArgs } from './qemu-args.js';
+
+/** OVMF as Debian's ovmf package installs it. */
+export const OVMF = '/usr/share/ovmf/OVMF.fd';
+
+/** Inputs of `iglu boot`. */
+export interface BootOptions {
+  workdir: Workdir;
+  config: Config;
+  image: string;
+  firmware: 'efi' | 'direct';
+  timeoutS: number;
+  expect: string;
+  interactive: boolean;
+  /** Console output as it comes (the live view); not called with --interactive. */
+  live?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The result of `iglu boot` (--json). */
+export interface BootResult {
+  status: BootStatus;
+  image: string;
+  firmware: 'efi' | 'direct';
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  /** The console line that proved the boot. */
+  line?: string;
+  /** Seconds from starting qemu to the expected line. */
+  secondsToLine?: number;
+  /** Seconds until qemu exited. */
+  seconds: number;
+  log: string;
+}
+
+/**
+ * Boots an image under qemu-system-x86_64 with the serial console captured to
+ * `<workdir>/logs/boot.log` and passed to `live`. KVM only when a probe guest runs under
+ * it (accel.ts), TCG otherwise. Succeeds when init prints `expect` and the guest then
+ * powers off. qemu runs under setpriv --pdeathsig KILL and is killed in a finally, so it
+ * never outlives iglu. `interactive` hands the console to the terminal instead.
+ * @throws IgluError with the console's tail for a timeout, a kernel panic, qemu dying or
+ *   the line never coming; for a missing image, OVMF or qemu
+ */
+export async function bootImage(o: BootOptions): Promise<BootResult> {
+  if (!(await exists(o.image))) throw new IgluError(`no image at ${o.image}`, { hint: 'make it with iglu image (or iglu build)' });
+  if (o.firmware === 'efi' && !(await exists(OVMF))) throw new IgluError(`EFI firmware ${OVMF} is missing`, { hint: 'apt-get install ovmf, or boot with --firmware direct' });
+  const bootDir = await o.workdir.dir('boot');
+  const sizeMiB = Math.round((await stat(o.image)).size / (1024 * 1024));
+  const kernel = await kernelFromImage(o.image, sizeMiB, bootDir);
+  const { accel, reason } = await chooseAccel(kernel, bootDir);
+  const args = qemuArgs({ image: o.image, firmware: o.firmware, accel, kernel, ovmf: OVMF, memoryMiB: o.config.boot.memoryMiB, interactive: o.interactive });
+  const logFile = path.join(o.workdir.root, 'logs', 'boot.log');
+  await mkdir(path.dirname(logFile), { recursive: true });
+  const started = Date.now();
+  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {
+    reject: false,
+    stdin: o.interactive ? 'inherit' : 'ignore',
+    stdout: o.interactive ? 'inherit' : 'pipe',
+    stderr: o.interactive ? 'inherit' : 'pipe',
+    buffer: false,
+    cancelSignal: o.signal,
+    forceKillAfterDelay: 1000,
+  });
+  const base = { image: o.image, firmware: o.firmware, accel, accelReason: reason, log: logFile };
+  if (o.interactive) {
+    try {
+      const res = await child;
+      if (res.exitCode === undefined && !res.isCanceled) throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
+      return { ...base, status: res.exitCode === 0 ? 'booted' : 'qemu-died', seconds: (Date.now() - started) / 1000 };
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+  const logStream = createWriteStream(logFile);
+  let text = '';
+  let secondsToLine: number | undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, o.timeoutS * 1000);
+  const onData = (chunk: Buffer) => {
+    const s = chunk.toString('utf8');
+    text += s;
+    logStream.write(chunk);
+    o.live?.(s);
+    if (secondsToLine === undefined && findExpected(text, o.expect)) secondsToLine = (Date.now() - started) / 1000;
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  let code: number | undefined;
+  try {
+    const res = await child;
+    if (res.exitCode === undefined && !res.isCanceled && !timedOut && !res.signal) throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
+    if (res.isCanceled) throw new IgluError('boot interrupted', { hint: `the console so far is in ${logFile}`, exitCode: ExitCode.interrupted });
+    code = res.exitCode;
+  } finally {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => logStream.end(resolve));
+  }
+  const seconds = Math.round((Date.now() - started) / 100) / 10;
+  const outcome = bootOutcome(text, o.expect, { code, timedOut });
+  if (outcome.status !== 'booted') {
+    const why = { panic: `the kernel panicked (${outcome.panic})`, timeout: `no power-off within ${o.timeoutS} s${outcome.line ? ' (the line came, the power-off did not)' : ''}`, 'qemu-died': `qemu exited with ${code}`, 'no-marker': `the guest powered off without printing "${o.expect}"` }[outcome.status];
+    throw new IgluError(`${o.image} did not boot: ${why}; the console's last lines:\n${consoleTail(text)}`, { hint: `the whole console is in ${logFile}` });
+  }
+  return { ...base, status: 'booted', line: outcome.line, secondsToLine: secondsToLine && Math.round(secondsToLine * 10) / 10, seconds };
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import { ConfigSchema } from '../../src/config/schema.js';
+import { assembleImage } from '../../src/disk/assemble.js';
+import { DISK_IDS, PART_TYPES, SECTOR, diskLayout } from '../../src/disk/layout.js';
+import type { PackageManifest } from '../../src/packages/manifest.js';
+import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
+import { Workdir } from '../../src/workdir.js';
+
+// The image layout on real tools (mke2fs, debugfs, mkfs.fat, mtools, sfdisk), with
+// small synthetic packages standing in for the built ones: the partition table is read
+// back with sfdisk, the root filesystem checked with e2fsck -fn, owners with debugfs.
+
+/** Packs `files` (path → content) as package `name` into the work directory's out/. */
+async function fakePackage(wd: Workdir, name: string, files: Record<string, string>, uid: number): Promise<void> {
+  const pkgdir = mkdtempSync(path.join(tmpdir(), `iglu-pkg-${name}-`));
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(pkgdir, p)), { recursive: true });
+    writeFileSync(path.join(pkgdir, p), content, { mode: 0o755 });
+  }
+  await execa('chown', ['-R', `${uid}:${uid}`, pkgdir]);
+  const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
+  const packed = await packPkgdir(pkgdir, tarball, 946684800);
+  const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' } };
+  await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
+}
+
+async function workdirWithPackages(): Promise<Workdir> {
+  const wd = new Workdir(mkdtempSync(path.join(tmpdir(), 'iglu-disk-')));
+  await wd.dir('out');
+  await fakePackage(wd, 'linux', { 'boot/vmlinuz': 'MZ not really a kernel\n' }, 0);
+  await fakePackage(wd, 'musl', { 'lib/ld-musl-x86_64.so.1': 'musl\n' }, 0);
+  await fakePackage(wd, 'busybox', { 'bin/busybox': '#!/bin/sh\n' }, 0);
+  await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n' }, 0);
+  return wd;
+}
+
+const config = ConfigSchema.parse({});
+
+test('iglunix.img: GPT with the fixed ESP and root partitions, a clean ext4 owned by root, the kernel on the ESP', async () => {
+  const wd = await workdirWithPackages();
+  const img = await assembleImage({ workdir: wd, config, expect: 'IGLUNIX BOOT OK' }, () => undefined);
+  const layout = diskLayout(64);
+  const table = JSON.parse((await execa('sfdisk', ['--json', img.file])).stdout) as { partitiontable: { label: string; id: string; partitions: { start: number; size: number; type: string; uuid: string; name: string }[] } };
+  assert.equal(table.partitiontable.label, 'gpt');
+  assert.equal(table.partitiontable.id, DISK_IDS.labelId);
+  assert.deepEqual(table.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid, p.name]), [
+    [layout.esp.start, layout.esp.sectors, PART_TYPES.esp, DISK_IDS.espPartUuid, 'ESP'],
+    [layout.root.start, layout.root.sectors, PART_TYPES.rootX86_64, DISK_IDS.rootPartUuid, 'iglunix-root'],
+  ]);
+  // the root partition, cut out and checked
+  const root = path.join(wd.root, 'root.ext4');
+  await execa('dd', [`if=${img.file}`, `of=${root}`, `bs=${SECTOR}`, `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
+  const fsck = await execa('e2fsck', ['-fn', root], { reject: false });
+  assert.equal(fsck.exitCode, 0, String(fsck.stdout));
+  assert.match((await execa('dumpe2fs', ['-h', root])).stdout, new RegExp(`Filesystem UUID:\\s+${DISK_IDS.rootFsUuid}`));
+  const init = (await execa('debugfs', ['-R', 'cat /sbin/init', root])).stdout;
+  assert.match(init, /print -r -- "IGLUNIX BOOT OK: kernel=/);
+  const stat = (await execa('debugfs', ['-R', 'stat /bin/busybox', root])).stdout;
+  assert.match(stat, /User:\s+0\s+Group:\s+0/);
+  assert.match(stat, /ctime: 0x386d4380/, 'ctime is SOURCE_DATE_EPOCH (946684800)');
+  // the kernel on the ESP
+  const esp = `${img.file}@@${layout.esp.start * SECTOR}`;
+  assert.equal((await execa('mtype', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI'])).stdout, 'MZ not really a kernel');
+});
+
+test('files owned by another user in a package are root\'s in the image', async () => {
+  const wd = await workdirWithPackages();
+  await fakePackage(wd, 'busybox', { 'bin/busybox': '#!/bin/sh\n' }, 1234);
+  const img = await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
+  const layout = diskLayout(64);
+  const root = path.join(wd.root, 'root.ext4');
+  await execa('dd', [`if=${img.file}`, `of=${root}`, `bs=${SECTOR}`, `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
+  assert.match((await execa('debugfs', ['-R', 'stat /bin/busybox', root])).stdout, /User:\s+0\s+Group:\s+0/);
+});
+
+test('two builds of the same packages give the same image', async () => {
+  const wd = await workdirWithPackages();
+  const a = await assembleImage({ workdir: wd, config, out: path.join(wd.root, 'a.img'), expect: 'X' }, () => undefined);
+  const b = await assembleImage({ workdir: wd, config, out: path.join(wd.root, 'b.img'), expect: 'X' }, () => undefined);
+  assert.equal(a.sha256, b.sha256);
+});
+
+test('a package that has not been built, or a size too small: clear errors, no image left', async () => {
+  const wd = new Workdir(mkdtempSync(path.join(tmpdir(), 'iglu-disk-')));
+  await assert.rejects(assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined), /linux has not been built: no out\/linux\.\*\.json/);
+  await assert.rejects(assembleImage({ workdir: await workdirWithPackages(), config, sizeMiB: 40, expect: 'X' }, () => undefined), /too small/);
+});
