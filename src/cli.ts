@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerBoot } from './commands/boot.js';
+import { registerBuild } from './commands/build.js';
 import { registerChroot } from './commands/chroot.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFarm } from './commands/farm.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
-    .addHelpText('after', '\nExamples:\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
+    .addHelpText('after', '\nExamples:\n  iglu build                # everything: farm, toolchain, chroot, image, boot\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
   const globals = () => program.opts<GlobalOptions>();
   registerDoctor(program, globals);
   registerImage(program, globals);
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerToolchain(program, globals);
   registerChroot(program, globals);
   registerBoot(program, globals);
+  registerBuild(program, globals);
   // before anything else: release mounts, namespaces or containers a killed iglu left
   program.hook('preAction', async () => releaseBeforeAnything(await makeContext(globals())));
   return program;

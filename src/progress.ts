@@ -37,3 +37,15 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Prom
   });
   return list.run();
 }
+
+/**
+ * Steps over a part of a bigger context: each runs with `pick(ctx)` as its own context,
+ * so one pipeline (`iglu build`) can chain the steps of several commands.
+ */
+export function nest<C, S>(steps: Step<S>[], pick: (c: C) => S, prefix = ''): Step<C>[] {
+  return steps.map((s) => ({
+    title: `${prefix}${s.title}`,
+    run: (c: C, output: (line: string) => void) => s.run(pick(c), output),
+    ...(s.skip ? { skip: (c: C) => s.skip!(pick(c)) } : {}),
+  }));
+}

@@ -118,10 +118,15 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   for (const r of o.recipes) for (const n of [r.name, ...r.provides]) if (!provider.has(n) || n === r.name) provider.set(n, r.name);
   /** pkgname → identity, for dependents. */
   const identity = new Map<string, string>();
-  const initial = await readState(paths.state);
-  if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
-  for (const [name, inst] of Object.entries(initial.installed)) identity.set(name, inst.identity);
-  const baseId = initial.base.id;
+  // read when the first package runs: in `iglu build`, prepare runs after these steps are made
+  let baseId: string | undefined;
+  const start = async (): Promise<string> => {
+    if (baseId) return baseId;
+    const initial = await readState(paths.state);
+    if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
+    for (const [name, inst] of Object.entries(initial.installed)) if (!identity.has(name)) identity.set(name, inst.identity);
+    return (baseId = initial.base.id);
+  };
   return plan.order.map((name) => {
     const recipe = byName.get(name)!;
     return { title: `${name} ${recipe.pkgver}`, run: (s, output) => abortable(buildOne(recipe, s, output), o.signal, `chroot build of ${name}`) };
@@ -139,6 +144,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
 
   async function buildOne(recipe: RecipeMeta, s: ChrootBuildState, output: (line: string) => void): Promise<string> {
     const started = Date.now();
+    const base = await start();
     const tarball = pkgPaths.tarball(recipe.name, recipe.pkgver);
     const manifestFile = pkgPaths.manifest(recipe.name, recipe.pkgver);
     const logFile = pkgPaths.logFile(recipe.name);
@@ -148,7 +154,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const old = await readManifest(manifestFile);
     const pins = (await cache.readLock()).sources;
     if (!o.rebuild && old?.inputs && upToDate(old, sha, pins) && (await exists(tarball))) {
-      const expected = inputsHash({ recipe: sha, sources: Object.fromEntries(old.sources.map((x) => [x.url, x.sha256])), base: baseId, deps });
+      const expected = inputsHash({ recipe: sha, sources: Object.fromEntries(old.sources.map((x) => [x.url, x.sha256])), base, deps });
       if (expected === old.inputs) {
         identity.set(recipe.name, old.inputs);
         const installed = (await readState(paths.state)).installed[recipe.name];
@@ -188,7 +194,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     output('pack');
     const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base: baseId, deps });
+    const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
     const manifest: PackageManifest = {
       name: recipe.name,
       version: recipe.pkgver,

@@ -20,14 +20,36 @@ export interface Check {
 export const HOST_TOOLS: { tool: string; pkg: string; required: boolean; why: string }[] = [
   { tool: 'dockerd', pkg: 'docker.io', required: true, why: 'the Docker Engine' },
   { tool: 'debootstrap', pkg: 'debootstrap', required: true, why: 'iglu image build' },
-  { tool: 'tar', pkg: 'tar', required: true, why: 'iglu image build' },
-  { tool: 'chroot', pkg: 'coreutils', required: true, why: 'iglu image build' },
+  { tool: 'tar', pkg: 'tar', required: true, why: 'iglu image build, packages' },
+  { tool: 'zstd', pkg: 'zstd', required: true, why: 'package tarballs' },
+  { tool: 'chroot', pkg: 'coreutils', required: true, why: 'iglu image build, the chroot phase' },
+  { tool: 'mksh', pkg: 'mksh', required: true, why: 'reading Iglunix recipes, the package runner' },
+  { tool: 'unshare', pkg: 'util-linux', required: true, why: 'the chroot phase\'s namespaces' },
+  { tool: 'setpriv', pkg: 'util-linux', required: true, why: 'the chroot phase, qemu: nothing outlives iglu' },
+  { tool: 'mke2fs', pkg: 'e2fsprogs', required: true, why: 'iglu image: the ext4 root' },
+  { tool: 'debugfs', pkg: 'e2fsprogs', required: true, why: 'iglu image: owners and times' },
+  { tool: 'mkfs.fat', pkg: 'dosfstools', required: true, why: 'iglu image: the ESP' },
+  { tool: 'mcopy', pkg: 'mtools', required: true, why: 'iglu image: the kernel onto the ESP' },
+  { tool: 'sfdisk', pkg: 'fdisk', required: true, why: 'iglu image: the GPT' },
+  { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86', required: true, why: 'iglu boot' },
   { tool: 'iptables', pkg: 'iptables', required: false, why: 'overlay traffic between engines on one host' },
   { tool: 'ip', pkg: 'iproute2', required: false, why: 'extra engines in network namespaces' },
   { tool: 'distcc', pkg: 'distcc', required: false, why: 'compiling through the farm from this host' },
-  { tool: 'mksh', pkg: 'mksh', required: false, why: 'reading Iglunix recipes (later phases)' },
-  { tool: 'qemu-system-x86_64', pkg: 'qemu-system-x86', required: false, why: 'iglu boot (later phase)' },
 ];
+
+/** Files from Debian packages iglu reads. */
+export const HOST_FILES: { file: string; pkg: string; why: string }[] = [{ file: '/usr/share/ovmf/OVMF.fd', pkg: 'ovmf', why: 'iglu boot --firmware efi' }];
+
+/**
+ * The required host tools and files that are missing, with the Debian package of each
+ * (so a caller can print one apt-get line).
+ */
+export async function missingOnHost(): Promise<{ what: string; pkg: string; why: string }[]> {
+  const missing: { what: string; pkg: string; why: string }[] = [];
+  for (const t of HOST_TOOLS) if (t.required && !(await which(t.tool))) missing.push({ what: t.tool, pkg: t.pkg, why: t.why });
+  for (const f of HOST_FILES) if (!(await access(f.file).then(() => true, () => false))) missing.push({ what: f.file, pkg: f.pkg, why: f.why });
+  return missing;
+}
 
 /** Whether the kernel features the farm needs are present; IP_VS and INET_ESP are advice. */
 export function kernelChecks(config: Map<string, string> | undefined): Check[] {

@@ -1,0 +1,31 @@
+import { Option, type Command } from 'commander';
+import { withChroot } from '../chroot/session.js';
+import { makeContext, type GlobalOptions } from '../context.js';
+import { formatCounts } from '../farm/distcc-log.js';
+import { printResult } from '../output.js';
+import { runBuild } from '../pipeline/build.js';
+import { DEFAULT_TREE } from '../recipes/default-tree.js';
+
+/** `iglu build`: the whole job, from the farm to a booted Iglunix. */
+export function registerBuild(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('build')
+    .description('everything, end to end: farm image, farm up, sources seeded offline, toolchain phase on the farm, chroot phase, iglunix.img, boot under QEMU')
+    .option('--tree <dir>', 'Iglunix-format package tree', DEFAULT_TREE)
+    .option('--chroot-farm', 'compile the chroot phase through the farm too (chroot build --farm)')
+    .addOption(new Option('--firmware <kind>', 'how the final boot starts the kernel').choices(['efi', 'direct']).default('efi'))
+    .addHelpText('after', '\nExamples:\n  iglu build\n  iglu build --workdir /var/tmp/iglu --json | jq .boot\n  iglu build --chroot-farm --firmware direct\n')
+    .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct' }) => {
+      const ctx = await makeContext(globals());
+      const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware }));
+      printResult(ctx.json, r, () => [
+        `image   ${r.image.file}`,
+        `sha256  ${r.image.sha256}`,
+        `boot    ${r.boot.status} (${r.boot.firmware}, ${r.boot.accel}, ${r.boot.secondsToLine} s): ${r.boot.line}`,
+        `compiles, toolchain phase: ${formatCounts(r.compiles.toolchain)}`,
+        `compiles, chroot phase: ${r.compiles.chroot === 'local' ? 'all local (--chroot-farm sends them to the farm)' : formatCounts(r.compiles.chroot)}`,
+        `built   ${r.packages.filter((p) => p.action === 'built').map((p) => `${p.name} (${p.seconds} s)`).join(', ') || 'nothing: all up to date'}`,
+        `took    ${r.seconds} s`,
+      ].join('\n'));
+    });
+}

@@ -1,0 +1,156 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { bootImage, type BootResult } from '../boot/run.js';
+import { chrootBuildSteps, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { farmRunner } from '../chroot/farm-runner.js';
+import type { ChrootPaths } from '../chroot/paths.js';
+import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
+import { runInRoot } from '../chroot/run.js';
+import type { Context } from '../context.js';
+import { assembleImage, type ImageResult } from '../disk/assemble.js';
+import { missingOnHost } from '../doctor/checks.js';
+import { IgluError } from '../errors.js';
+import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
+import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
+import { buildFarmImage, type FarmImage } from '../image/build.js';
+import type { CompileCounts } from '../packages/manifest.js';
+import { nest, runSteps, type Step } from '../progress.js';
+import { readTree } from '../recipes/read.js';
+import { SourceCache } from '../sources/cache.js';
+import { readSeed, seedFile, seedSources } from '../sources/seed.js';
+import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../toolchain/build.js';
+import { exists } from '../util/exists.js';
+
+/** Options of `iglu build`. */
+export interface BuildOptions {
+  tree: string;
+  /** Compile the chroot phase through the farm as well (chroot build --farm). */
+  chrootFarm: boolean;
+  /** Boot with OVMF (efi) or QEMU's direct kernel boot. */
+  firmware: 'efi' | 'direct';
+}
+
+/** What every step of `iglu build` shares. */
+export interface BuildState {
+  farmImage?: FarmImage;
+  up: UpState;
+  seeded?: number;
+  toolchain: ToolchainState;
+  prepared?: PrepareResult;
+  chroot: ChrootBuildState;
+  image?: ImageResult;
+  boot?: BootResult;
+  /** Where a step failed: the farm's own steps roll back what they made. */
+  phase?: 'farm';
+}
+
+/** The result of `iglu build` (--json). */
+export interface BuildResult {
+  image: { file: string; sha256: string };
+  boot: { status: string; line?: string; firmware: string; accel: string; secondsToLine?: number };
+  /** Compile jobs per phase: remote ones per farm host, local ones. */
+  compiles: { toolchain: CompileCounts; chroot: CompileCounts | 'local' };
+  packages: { name: string; version: string; phase: 'toolchain' | 'chroot'; action: string; seconds: number }[];
+  seconds: number;
+}
+
+/**
+ * `iglu build`: the whole job as one listr2 pipeline — host tools, the farm image, farm
+ * up (idempotent), sources seeded offline from Debian, the toolchain phase on the farm,
+ * chroot prepare and build (one line per package), iglunix.img, and a boot under QEMU that
+ * must print boot.expect. Every phase skips what is up to date, so a rerun with nothing
+ * changed only checks, assembles and boots. The chroot lock is held throughout; the
+ * caller wraps it in withChroot.
+ * @throws IgluError naming the missing host tools (one apt-get line), or the first
+ *   failing step's error; a failed farm up is rolled back
+ */
+export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const missing = await missingOnHost();
+  if (missing.length) {
+    throw new IgluError(`missing on this host: ${missing.map((m) => `${m.what} (${m.why})`).join(', ')}`, { hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')} — or run scripts/setup.sh, which installs everything` });
+  }
+  const engine = await ctx.engine();
+  const recipes = await readTree(o.tree);
+  const tc: ToolchainOptions = { engine, config: ctx.config, workdir: ctx.workdir, tree: o.tree, packages: [], offline: true, local: false, rebuild: false, signal: ctx.signal };
+  const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
+  let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
+  const steps: Step<BuildState>[] = [
+    { title: 'farm image', run: async (s, output) => {
+      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output);
+      return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
+    } },
+    ...nest(farmUpSteps(engine, ctx.config.farm), (s: BuildState) => { s.phase = 'farm'; return s.up; }, 'farm: '),
+    { title: 'sources: seed the cache from Debian\'s source archive', run: async (s) => {
+      s.phase = undefined;
+      const file = seedFile(o.tree);
+      if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
+      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file));
+      s.seeded = results.filter((r) => r.action === 'seeded').length;
+      return `${results.length} sources, ${s.seeded} seeded now`;
+    } },
+    ...nest(await toolchainSteps(tc, state.toolchain), (s: BuildState) => s.toolchain, 'toolchain: '),
+    { title: 'chroot: prepare the build root', run: async (s, output) => {
+      await state.toolchain.client?.[Symbol.asyncDispose]();
+      state.toolchain.client = undefined;
+      s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
+      runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd) };
+      return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}`;
+    } },
+    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, runner: lazyRunner(() => runner), signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
+    { title: 'image: iglunix.img', run: async (s, output) => {
+      s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect }, output);
+      return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
+    } },
+    { title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`, run: async (s, output) => {
+      let line = '';
+      s.boot = await bootImage({ workdir: ctx.workdir, config: ctx.config, image: s.image!.file, firmware: o.firmware, timeoutS: ctx.config.boot.timeout, expect: ctx.config.boot.expect, interactive: false, signal: ctx.signal,
+        live: (chunk) => {
+          line += chunk;
+          const lines = line.split(/\r?\n/);
+          line = lines.pop() ?? '';
+          const last = lines.filter((l) => l.trim()).at(-1);
+          if (last) output(last.slice(0, 120));
+        } });
+      return `${s.boot.line} (${s.boot.accel}, ${s.boot.secondsToLine} s)`;
+    } },
+  ];
+  try {
+    await runSteps(steps, state);
+  } catch (err) {
+    if (state.phase === 'farm') await rollbackUp(engine, ctx.config.farm, state.up);
+    throw err;
+  } finally {
+    await state.toolchain.client?.[Symbol.asyncDispose]();
+    await runner?.[Symbol.asyncDispose]?.();
+  }
+  const tcResult = toolchainResult(tc, state.toolchain);
+  const chrootCounts = state.chroot.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES);
+  return {
+    image: { file: state.image!.file, sha256: state.image!.sha256 },
+    boot: { status: state.boot!.status, line: state.boot!.line, firmware: state.boot!.firmware, accel: state.boot!.accel, secondsToLine: state.boot!.secondsToLine },
+    compiles: { toolchain: tcResult.compiles, chroot: o.chrootFarm ? chrootCounts : 'local' },
+    packages: [
+      ...state.toolchain.packages.map((p) => ({ name: p.name, version: p.version, phase: 'toolchain' as const, action: p.action, seconds: p.seconds })),
+      ...state.chroot.packages.map((p) => ({ name: p.name, version: p.version, phase: 'chroot' as const, action: p.action, seconds: p.seconds })),
+    ],
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+}
+
+/** A runner whose real one is made later (after prepare), by the pipeline. */
+function lazyRunner(get: () => RootRunner | undefined): RootRunner {
+  const real = () => {
+    const r = get();
+    if (!r) throw new Error('the chroot runner is made by the prepare step');
+    return r;
+  };
+  return {
+    get mode() { return get()?.mode ?? 'local'; },
+    get env() { return real().env; },
+    get jobs() { return real().jobs; },
+    run: (cmd) => real().run(cmd),
+    get counts() { return get()?.counts; },
+    get nodeOf() { return get()?.nodeOf; },
+  };
+}

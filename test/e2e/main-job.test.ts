@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
+import { Engine, resolveEndpoint } from '../../src/docker/index.js';
+import type { BuildResult } from '../../src/pipeline/build.js';
+import { iglu, uniqueName, writeConfig } from '../support/cli.js';
+
+// The README's main-job command, as a new user runs it: scripts/run.sh (setup, then
+// `iglu build`) on a fresh work directory, from the farm to a booted Iglunix; then again
+// with nothing changed. Its own farm name keeps it apart from a farm already on the engine.
+const REPO = path.resolve(import.meta.dirname, '../../..');
+const engine = new Engine(resolveEndpoint(undefined));
+const farm = uniqueName('e2e');
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-e2e-'));
+const args = ['--config', config, '--workdir', workdir];
+const BOOT_LINE = /IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59/;
+let swarmBefore = 'inactive';
+
+const qemuRunning = async () => (await execa('pgrep', ['-f', 'qemu-system-x86_64'], { reject: false })).stdout.trim();
+
+describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_000 }, () => {
+  before(async () => {
+    swarmBefore = (await engine.info()).swarm.state;
+  });
+
+  after(async () => {
+    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+  });
+
+  test('cold: every phase runs and the image boots to its init line', async () => {
+    const r = await execa(path.join(REPO, 'scripts/run.sh'), [...args, '--json'], { cwd: REPO, reject: false, stdin: 'ignore' });
+    assert.equal(r.exitCode, 0, String(r.stderr).slice(-3000));
+    const res = JSON.parse(String(r.stdout)) as BuildResult;
+    assert.equal(res.boot.status, 'booted');
+    assert.match(res.boot.line ?? '', BOOT_LINE);
+    assert.equal(res.boot.firmware, 'efi');
+    const built = res.packages.filter((p) => p.action === 'built').map((p) => p.name).sort();
+    assert.deepEqual(built, ['busybox', 'linux', 'mksh', 'musl', 'zlib']);
+    const remote = Object.values(res.compiles.toolchain.remote).reduce((a, b) => a + b, 0);
+    assert.ok(remote > 1000, `musl's compiles went to the farm (${remote} remote)`);
+    assert.match(readFileSync(path.join(workdir, 'logs/boot.log'), 'utf8'), /Linux version 6\.1\.176/);
+    assert.equal((await execa('sha256sum', [res.image.file])).stdout.split(' ')[0], res.image.sha256);
+    assert.deepEqual(mountsUnder(mountPoints(readFileSync('/proc/self/mountinfo', 'utf8')), workdir), []);
+    assert.equal(await qemuRunning(), '', 'no qemu is left');
+  });
+
+  test('warm: nothing is rebuilt, the same image boots again', async () => {
+    const before = JSON.parse(readFileSync(path.join(workdir, 'out/linux.6.1.176.json'), 'utf8')) as { tarball: { sha256: string } };
+    const r = await iglu([...args, 'build', '--json']);
+    assert.equal(r.code, 0, r.stderr.slice(-3000));
+    const res = JSON.parse(r.stdout) as BuildResult;
+    assert.deepEqual(res.packages.filter((p) => p.action === 'built'), []);
+    assert.match(res.boot.line ?? '', BOOT_LINE);
+    const afterRun = JSON.parse(readFileSync(path.join(workdir, 'out/linux.6.1.176.json'), 'utf8')) as { tarball: { sha256: string } };
+    assert.equal(afterRun.tarball.sha256, before.tarball.sha256);
+  });
+
+  test('the direct kernel boot of the same image', async () => {
+    const r = await iglu([...args, 'boot', '--firmware', 'direct', '--json']);
+    assert.equal(r.code, 0, r.stderr.slice(-2000));
+    assert.match((JSON.parse(r.stdout) as { line: string }).line, BOOT_LINE);
+  });
+
+  test('a boot that cannot succeed: the timeout ends qemu, the console tail is shown, exit 1', async () => {
+    const r = await iglu([...args, 'boot', '--expect', 'A LINE INIT NEVER PRINTS', '--timeout', '60']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /did not boot: the guest powered off without printing "A LINE INIT NEVER PRINTS"/);
+    assert.match(r.stderr, /IGLUNIX BOOT OK/);
+    assert.equal(await qemuRunning(), '');
+  });
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { bootOutcome, cleanConsole, consoleTail } from '../../src/boot/console.js';
+import { qemuArgs } from '../../src/boot/qemu-args.js';
+import { diskLayout, sfdiskScript } from '../../src/disk/layout.js';
+
+// Console logs recorded from real boots of iglunix.img under QEMU (TCG) on this machine:
+// test/fixtures/console/*.log
+const CONSOLE = path.resolve(import.meta.dirname, '../../../test/fixtures/console');
+const recorded = (name: string) => readFileSync(path.join(CONSOLE, name), 'utf8');
+const EXPECT = 'IGLUNIX BOOT OK';
+
+test('the recorded consoles are all here', () => {
+  assert.deepEqual(readdirSync(CONSOLE).sort(), ['efi-success.log', 'panic-no-root.log']);
+});
+
+test('a real EFI boot to the init line, then power-off: booted', () => {
+  const out = bootOutcome(recorded('efi-success.log'), EXPECT, { code: 0, timedOut: false });
+  assert.equal(out.status, 'booted');
+  assert.match(out.line ?? '', /^IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59/);
+});
+
+test('the same console cut off before power-off, qemu stopped by iglu: timeout, with the line', () => {
+  const out = bootOutcome(recorded('efi-success.log'), EXPECT, { timedOut: true });
+  assert.equal(out.status, 'timeout');
+  assert.ok(out.line);
+});
+
+test('a console cut off before init: timeout without the line', () => {
+  const text = recorded('efi-success.log');
+  const out = bootOutcome(text.slice(0, text.indexOf(EXPECT)), EXPECT, { timedOut: true });
+  assert.deepEqual(out, { status: 'timeout' });
+});
+
+test('a real panic (no root filesystem): panic, whatever qemu\'s exit', () => {
+  const out = bootOutcome(recorded('panic-no-root.log'), EXPECT, { code: 0, timedOut: false });
+  assert.equal(out.status, 'panic');
+  assert.match(out.panic ?? '', /Kernel panic - not syncing/);
+});
+
+test('garbage on the console: no-marker when qemu exits 0, qemu-died when it does not', () => {
+  const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)).toString('latin1');
+  assert.deepEqual(bootOutcome(garbage, EXPECT, { code: 0, timedOut: false }), { status: 'no-marker' });
+  assert.deepEqual(bootOutcome(garbage, EXPECT, { code: 1, timedOut: false }), { status: 'qemu-died' });
+  assert.ok(!/[\x00-\x08\x0b-\x1f]/.test(cleanConsole(garbage)));
+});
+
+test('consoleTail: last lines, CRLF and escapes cleaned', () => {
+  assert.equal(consoleTail('a\r\nb\r\n\x1b[2Jc\r\n', 2), 'b\nc');
+});
+
+test('qemuArgs: no network, no reboot, snapshot disk; OVMF or direct kernel', () => {
+  const efi = qemuArgs({ image: '/i.img', firmware: 'efi', accel: 'tcg', ovmf: '/o.fd', memoryMiB: 256, interactive: false });
+  assert.deepEqual(efi.slice(0, 2), ['-accel', 'tcg']);
+  for (const a of ['-nographic', '-no-reboot']) assert.ok(efi.includes(a));
+  assert.deepEqual(efi.slice(efi.indexOf('-nic'), efi.indexOf('-nic') + 2), ['-nic', 'none']);
+  assert.ok(efi.includes('file=/i.img,format=raw,if=virtio,snapshot=on'));
+  assert.deepEqual(efi.slice(-2), ['-bios', '/o.fd']);
+  const direct = qemuArgs({ image: '/i.img', firmware: 'direct', accel: 'kvm', kernel: '/k', ovmf: '/o.fd', memoryMiB: 64, interactive: true });
+  assert.deepEqual(direct.slice(-2), ['-kernel', '/k']);
+  assert.ok(direct.includes('name=opt/iglu/interactive,string=1'));
+});
+
+test('diskLayout: 1 MiB, 32 MiB ESP, root to 1 MiB before the end; too small is refused', () => {
+  const l = diskLayout(64);
+  assert.deepEqual(l, { totalSectors: 131072, esp: { start: 2048, sectors: 65536 }, root: { start: 67584, sectors: 61440 } });
+  assert.throws(() => diskLayout(40), /too small/);
+  assert.match(sfdiskScript(l), /label: gpt\nlabel-id: [0-9A-F-]{36}\n/);
+});
