@@ -18,12 +18,13 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct' }) => {
       const ctx = await makeContext(globals());
       const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware }));
+      const built = (phase: string) => r.packages.some((p) => p.phase === phase && p.action === 'built');
       printResult(ctx.json, r, () => [
         `image   ${r.image.file}`,
         `sha256  ${r.image.sha256}`,
         `boot    ${r.boot.status} (${r.boot.firmware}, ${r.boot.accel}, ${r.boot.secondsToLine} s): ${r.boot.line}`,
-        `compiles, toolchain phase: ${formatCounts(r.compiles.toolchain)}`,
-        `compiles, chroot phase: ${r.compiles.chroot === 'local' ? 'all local (--chroot-farm sends them to the farm)' : formatCounts(r.compiles.chroot)}`,
+        `compiles, toolchain phase: ${built('toolchain') ? formatCounts(r.compiles.toolchain) : 'none: up to date'}`,
+        `compiles, chroot phase: ${!built('chroot') ? 'none: up to date' : r.compiles.chroot === 'local' ? 'all local (--chroot-farm sends them to the farm)' : formatCounts(r.compiles.chroot)}`,
         `built   ${r.packages.filter((p) => p.action === 'built').map((p) => `${p.name} (${p.seconds} s)`).join(', ') || 'nothing: all up to date'}`,
         `took    ${r.seconds} s`,
       ].join('\n'));
