@@ -44,13 +44,17 @@ for f in fetch build package license; do typeset -f $f >/dev/null 2>&1 && print 
 exit 0`;
 
 /**
- * Reads one recipe's metadata without running any of its phases.
+ * Reads one recipe's metadata without running any of its phases. As root, the recipe is
+ * sourced in its own network namespace, so top-level code in build.sh has no network.
  * @param file absolute path of `<category>/<pkg>/build.sh`
  * @param categories the tree's category names (to read `bad:gmake` style names)
  * @throws IgluError naming the file for a shell error, or a missing pkgname/pkgver
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
-  const res = await execa('mksh', ['-c', READER, 'iglu-read', file], { env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 });
+  // as root, in a new network namespace (unshare(1) -n): a recipe's top level reaches no network
+  const argv = ['mksh', '-c', READER, 'iglu-read', file];
+  const [cmd, ...args] = process.getuid?.() === 0 ? ['unshare', '--net', '--', ...argv] : argv;
+  const res = await execa(cmd!, args, { env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin` }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 });
   if (res.exitCode === undefined) throw new IgluError(`cannot run mksh to read ${file}`, { hint: 'apt-get install mksh' });
   if (res.exitCode !== 0) {
     throw new IgluError(`${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`, { hint: 'fix the shell syntax (mksh -n build.sh shows it)' });

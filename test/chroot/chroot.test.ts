@@ -198,4 +198,16 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
     assert.deepEqual(mountedUnderWorkdir(), []);
   });
+
+  test('--base: a root filesystem tarball instead of the farm image; a new base rebuilds', async () => {
+    const base = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-base-')), 'base.tar.zst');
+    await execa('sh', ['-c', `tar -C ${path.join(root, 'chroot/root')} --exclude=./sysroot --numeric-owner -cf - . | zstd -q -T0 -1 -o ${base}`]);
+    const prepared = await igluJson<{ base: { kind: string }; reused: boolean; installed: string[] }>([...args, 'chroot', 'prepare', '--base', base]);
+    assert.equal(prepared.base.kind, 'tarball');
+    assert.equal(prepared.reused, false);
+    assert.deepEqual(prepared.installed, ['musl']);
+    assert.deepEqual(actions(await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixc'])), { fixc: 'built' });
+    assert.equal((await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/fixc'])).code, 0);
+    assert.deepEqual(mountedUnderWorkdir(), []);
+  });
 });
