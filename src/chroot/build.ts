@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
@@ -21,7 +22,7 @@ import { checkBinaries } from './binaries.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
 import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT } from './paths.js';
-import type { RootCommand } from './run.js';
+import { runInRoot, type RootCommand } from './run.js';
 import { readState, updateState } from './state.js';
 
 /** Where a chroot command runs: on this host, or in a container on the farm's overlay (--farm). */
@@ -37,6 +38,11 @@ export interface RootRunner {
   counts?: (distccLog: string) => ReturnType<typeof countCompiles>;
   /** Node names by task address, for the progress line. */
   nodeOf?: (ip: string) => string | undefined;
+}
+
+/** The runner that enters the build root on this host (runInRoot), -j the host's CPUs. */
+export function localRunner(paths: ChrootPaths): RootRunner & AsyncDisposable {
+  return { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd), async [Symbol.asyncDispose]() {} };
 }
 
 /** One package of `iglu chroot build` (its --json shape). */

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, localRunner, type ChrootBuildState } from '../chroot/build.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
+import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';
@@ -115,11 +116,8 @@ function provided(ctx: Context): string[] {
   return [...new Set([...ctx.config.chroot.base, ...ctx.config.toolchain.packages])];
 }
 
-function localRunner(paths: import('../chroot/paths.js').ChrootPaths): RootRunner & AsyncDisposable {
-  return { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd), async [Symbol.asyncDispose]() {} };
-}
 
-async function prepareStep(ctx: Context, paths: import('../chroot/paths.js').ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
+async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
   const state: { result?: PrepareResult } = {};
   await runSteps([{ title: 'prepare the build root', run: async (s, output) => {
     s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh) }, output);

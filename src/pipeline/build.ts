@@ -1,11 +1,9 @@
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { chrootBuildSteps, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
-import { runInRoot } from '../chroot/run.js';
 import type { Context } from '../context.js';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';
 import { missingOnHost } from '../doctor/checks.js';
@@ -94,7 +92,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       await state.toolchain.client?.[Symbol.asyncDispose]();
       state.toolchain.client = undefined;
       s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
-      runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd) };
+      runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
       return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}`;
     } },
     ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, runner: lazyRunner(() => runner), signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
