@@ -7,5 +7,5 @@
 # (e.g. --workdir DIR, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+./scripts/setup.sh >&2   # its chatter on stderr: stdout is iglu's result (--json)
 exec node dist/src/cli.js build "$@"
