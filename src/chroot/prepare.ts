@@ -47,15 +47,18 @@ export interface PrepareResult {
  * GNU tar into a temporary directory and renamed into place, so a failure leaves the
  * previous root untouched. The sysroot (/sysroot inside) gets the base's kernel headers
  * and the toolchain phase's packages (config.toolchain.packages). A root already made
- * from the same base is kept; only changed toolchain packages are installed again.
+ * from the same base is kept, and so is one made from a tarball when no tarball is given
+ * (unless `fresh`); only changed toolchain packages are installed again.
  * Mounts nothing. The caller holds the chroot lock and has released leftovers.
  * @throws IgluError for a base tarball that is missing or not a tarball, a base without
  *   mksh and env (the package runner needs them), a toolchain package not built yet, or
  *   something still mounted under the build root
  */
 export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output: (line: string) => void): Promise<PrepareResult> {
-  const base = o.baseTarball ? await tarballBase(o.baseTarball) : await imageBase(await o.engine(), o.config.farm.image);
   let state = await readState(paths.state);
+  // without --base, a root prepared from a tarball stays (only --fresh goes back to the image)
+  const keepTarball = !o.baseTarball && !o.fresh && state.base?.kind === 'tarball' && (await exists(paths.root));
+  const base = o.baseTarball ? await tarballBase(o.baseTarball) : keepTarball ? state.base! : await imageBase(await o.engine(), o.config.farm.image);
   const reused = !o.fresh && state.base?.id === base.id && (await exists(paths.root));
   let headers: string[] = [];
   if (!reused) {

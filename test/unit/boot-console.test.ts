@@ -7,35 +7,35 @@ import { qemuArgs } from '../../src/boot/qemu-args.js';
 import { diskLayout, sfdiskScript } from '../../src/disk/layout.js';
 
 // Console logs recorded from real boots of iglunix.img under QEMU (TCG) on this machine:
-// test/fixtures/console/*.log
+// test/fixtures/console/*.txt
 const CONSOLE = path.resolve(import.meta.dirname, '../../../test/fixtures/console');
 const recorded = (name: string) => readFileSync(path.join(CONSOLE, name), 'utf8');
 const EXPECT = 'IGLUNIX BOOT OK';
 
 test('the recorded consoles are all here', () => {
-  assert.deepEqual(readdirSync(CONSOLE).sort(), ['efi-success.log', 'panic-no-root.log']);
+  assert.deepEqual(readdirSync(CONSOLE).sort(), ['efi-success.txt', 'panic-no-root.txt']);
 });
 
 test('a real EFI boot to the init line, then power-off: booted', () => {
-  const out = bootOutcome(recorded('efi-success.log'), EXPECT, { code: 0, timedOut: false });
+  const out = bootOutcome(recorded('efi-success.txt'), EXPECT, { code: 0, timedOut: false });
   assert.equal(out.status, 'booted');
   assert.match(out.line ?? '', /^IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59/);
 });
 
 test('the same console cut off before power-off, qemu stopped by iglu: timeout, with the line', () => {
-  const out = bootOutcome(recorded('efi-success.log'), EXPECT, { timedOut: true });
+  const out = bootOutcome(recorded('efi-success.txt'), EXPECT, { timedOut: true });
   assert.equal(out.status, 'timeout');
   assert.ok(out.line);
 });
 
 test('a console cut off before init: timeout without the line', () => {
-  const text = recorded('efi-success.log');
+  const text = recorded('efi-success.txt');
   const out = bootOutcome(text.slice(0, text.indexOf(EXPECT)), EXPECT, { timedOut: true });
   assert.deepEqual(out, { status: 'timeout' });
 });
 
 test('a real panic (no root filesystem): panic, whatever qemu\'s exit', () => {
-  const out = bootOutcome(recorded('panic-no-root.log'), EXPECT, { code: 0, timedOut: false });
+  const out = bootOutcome(recorded('panic-no-root.txt'), EXPECT, { code: 0, timedOut: false });
   assert.equal(out.status, 'panic');
   assert.match(out.panic ?? '', /Kernel panic - not syncing/);
 });
