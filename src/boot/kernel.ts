@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { IgluError } from '../errors.js';
@@ -15,7 +15,9 @@ export async function kernelFromImage(image: string, sizeMiB: number, dir: strin
   await mkdir(dir, { recursive: true });
   const to = path.join(dir, 'BOOTX64.EFI');
   const offset = diskLayout(sizeMiB).esp.start * SECTOR;
-  const res = await execa('mcopy', ['-o', '-i', `${image}@@${offset}`, '::/EFI/BOOT/BOOTX64.EFI', to], { reject: false, stdin: 'ignore' });
+  // -n: no question when the Unix file exists (mtools asks on /dev/tty, which hangs under a terminal)
+  await rm(to, { force: true });
+  const res = await execa('mcopy', ['-n', '-o', '-i', `${image}@@${offset}`, '::/EFI/BOOT/BOOTX64.EFI', to], { reject: false, stdin: 'ignore' });
   if (res.failed) throw new IgluError(`${image} has no \\EFI\\BOOT\\BOOTX64.EFI in its ESP: ${String(res.stderr).trim() || res.shortMessage}`, { hint: 'make the image with iglu image' });
   return to;
 }

@@ -33,6 +33,8 @@ export function registerBoot(program: Command, globals: () => GlobalOptions): vo
         live: (s) => process.stderr.write(s),
         signal: ctx.signal,
       });
-      printResult(ctx.json, result, () => `${result.status}: ${result.line ?? ''}\n${result.firmware} boot under ${result.accel} (${result.accelReason}); line after ${result.secondsToLine ?? '?'} s, powered off after ${result.seconds} s`);
+      printResult(ctx.json, result, () => flags.interactive
+        ? `the guest powered off after ${result.seconds.toFixed(1)} s (${result.firmware} boot under ${result.accel})`
+        : `${result.status}: ${result.line ?? ''}\n${result.firmware} boot under ${result.accel} (${result.accelReason}); line after ${result.secondsToLine} s, powered off after ${result.seconds} s`);
     });
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { installTarball } from '../chroot/install.js';
@@ -7,6 +7,7 @@ import { IgluError } from '../errors.js';
 import { newestManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
+import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
 import type { Workdir } from '../workdir.js';
 import { initScript } from './init.js';
@@ -75,8 +76,12 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     for (const p of packages) await installTarball(p.tarball, stage);
     for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(path.join(stage, d), { recursive: true });
     await chmod(path.join(stage, 'tmp'), 0o1777);
-    await writeFile(path.join(stage, 'sbin/init'), initScript(o.expect), { mode: 0o755 });
+    // never through a link a package may have put there: links in the stage point into the guest
+    await rm(path.join(stage, 'sbin/init'), { force: true });
+    await writeFile(path.join(stage, 'sbin/init'), initScript(o.expect), { mode: 0o755, flag: 'wx' });
     await utimes(path.join(stage, 'sbin/init'), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
+    const applets = await linkBusyboxApplets(stage);
+    if (applets) output(`${applets} busybox applet links`);
     const kdir = path.join(scratch, 'kernel');
     await installTarball(kernel.tarball, kdir);
     const vmlinuz = path.join(kdir, 'boot/vmlinuz');
@@ -109,6 +114,32 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     await rm(tmpImage, { force: true });
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Links busybox's applets (`busybox --list-full`: "bin/ls", "usr/bin/awk", …) to
+ * /bin/busybox where no other package put a file, as `busybox --install -s` would inside
+ * the guest. The static busybox runs on the host to list them.
+ * @returns how many links were made (0 without busybox in the root)
+ */
+async function linkBusyboxApplets(stage: string): Promise<number> {
+  const busybox = path.join(stage, 'bin/busybox');
+  if (!(await exists(busybox))) return 0;
+  const list = await execa(busybox, ['--list-full'], { reject: false, stdin: 'ignore' });
+  if (list.failed) return 0;
+  let made = 0;
+  for (const rel of String(list.stdout).split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
+    const at = path.join(stage, rel);
+    if (await lexists(at)) continue;
+    await mkdir(path.dirname(at), { recursive: true });
+    await symlink('/bin/busybox', at);
+    made++;
+  }
+  return made;
+}
+
+async function lexists(p: string): Promise<boolean> {
+  return lstat(p).then(() => true, () => false);
 }
 
 /** debugfs commands: every inode of the staged tree owned by 0:0, with all four times at SOURCE_DATE_EPOCH. */

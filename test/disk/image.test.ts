@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -76,6 +76,20 @@ test('files owned by another user in a package are root\'s in the image', async 
   const root = path.join(wd.root, 'root.ext4');
   await execa('dd', [`if=${img.file}`, `of=${root}`, `bs=${SECTOR}`, `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
   assert.match((await execa('debugfs', ['-R', 'stat /bin/busybox', root])).stdout, /User:\s+0\s+Group:\s+0/);
+});
+
+test('a package whose /sbin/init is a link to an absolute path: the link is replaced, the host file is untouched', async () => {
+  const wd = await workdirWithPackages();
+  const victim = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-victim-')), 'file');
+  writeFileSync(victim, 'host file\n');
+  const pkgdir = mkdtempSync(path.join(tmpdir(), 'iglu-pkg-init-'));
+  mkdirSync(path.join(pkgdir, 'sbin'));
+  symlinkSync(victim, path.join(pkgdir, 'sbin/init'));
+  const packed = await packPkgdir(pkgdir, path.join(wd.root, 'out/mksh.1.tar.zst'), 946684800);
+  const m = JSON.parse(readFileSync(path.join(wd.root, 'out/mksh.1.json'), 'utf8')) as PackageManifest;
+  await writeManifest(path.join(wd.root, 'out/mksh.1.json'), { ...m, tarball: { ...m.tarball, sha256: packed.sha256, size: packed.size } });
+  await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
+  assert.equal(readFileSync(victim, 'utf8'), 'host file\n');
 });
 
 test('two builds of the same packages give the same image', async () => {
