@@ -6,7 +6,7 @@ import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
 import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed } from '../packages/fetch.js';
 import { inputsHash } from '../packages/inputs.js';
-import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { manifestOf, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { packPkgdir, writeManifest } from '../packages/pack.js';
 import { PackagePaths } from '../packages/paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
@@ -201,19 +201,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
-    const manifest: PackageManifest = {
-      name: recipe.name,
-      version: recipe.pkgver,
-      release: recipe.pkgrel,
-      recipe: { file: recipe.file, sha256: sha },
-      sources: fetched.sources,
-      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
-      files: packed.files,
-      installedSize: packed.files.reduce((n, f) => n + f.size, 0),
-      build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) },
-      inputs,
-      binaries,
-    };
+    const manifest: PackageManifest = { ...manifestOf(recipe, sha, fetched.sources, tarball, packed, { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) }), inputs, binaries };
     await writeManifest(manifestFile, manifest);
     identity.set(recipe.name, inputs);
     output(`install into ${SYSROOT}`);

@@ -72,3 +72,31 @@ export async function newestManifest(outDir: string, name: string, where?: Packa
     .filter((m): m is PackageManifest => m?.name === name && (!where || m.build.where === where))
     .sort((a, b) => b.build.at.localeCompare(a.build.at))[0];
 }
+
+/**
+ * A manifest for a package just packed: name, version and release from the recipe, its
+ * recipe hash, the sources it was fetched from, the tarball (file name, sha256, size), its
+ * files and installed size, and how the build went. Pure.
+ * @param recipe pkgname, pkgver, pkgrel and the build.sh path
+ * @param tarball the tarball's path (its base name is recorded)
+ */
+export function manifestOf(
+  recipe: { name: string; pkgver: string; pkgrel: string; file: string },
+  recipeSha256: string,
+  sources: PackageManifest['sources'],
+  tarball: string,
+  packed: { sha256: string; size: number; files: ManifestFile[] },
+  build: PackageManifest['build'],
+): PackageManifest {
+  return {
+    name: recipe.name,
+    version: recipe.pkgver,
+    release: recipe.pkgrel,
+    recipe: { file: recipe.file, sha256: recipeSha256 },
+    sources,
+    tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+    files: packed.files,
+    installedSize: packed.files.reduce((n, f) => n + f.size, 0),
+    build,
+  };
+}

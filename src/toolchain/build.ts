@@ -7,7 +7,7 @@ import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/dis
 import { farmStatus, type FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed } from '../packages/fetch.js';
-import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { manifestOf, readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
 import { packPkgdir, writeManifest } from '../packages/pack.js';
 import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
@@ -163,17 +163,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     }
     const packed = await packPkgdir(path.join(build, 'pkg'), tarball, SOURCE_DATE_EPOCH);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const manifest: PackageManifest = {
-      name: recipe.name,
-      version: recipe.pkgver,
-      release: recipe.pkgrel,
-      recipe: { file: recipe.file, sha256: sha },
-      sources: fetched.sources,
-      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
-      files: packed.files,
-      installedSize: packed.files.reduce((n, f) => n + f.size, 0),
-      build: { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) },
-    };
+    const manifest = manifestOf(recipe, sha, fetched.sources, tarball, packed, { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) });
     await writeManifest(manifestFile, manifest);
     s.packages.push({ ...result, action: 'built', seconds, compiles });
     return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}`;
