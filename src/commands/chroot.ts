@@ -102,7 +102,8 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       const code = await withChroot(ctx, 'iglu chroot enter', async (paths) => {
         terminal.handsOff = true;
         try {
-          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l'], env: { ...chrootEnv(availableParallelism()), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' }, binds: [], output: 'terminal' });
+          // +m: no job control — the terminal's process groups belong to the namespace outside
+          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l', '+m'], env: { ...chrootEnv(availableParallelism()), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' }, binds: [], output: 'terminal' });
         } finally {
           terminal.handsOff = false;
         }
