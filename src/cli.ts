@@ -47,6 +47,11 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // `iglu … | head`: a closed pipe on stdout ends the program quietly, as for other Unix tools
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw err;
+  });
   // first SIGINT/SIGTERM: abort, so running work unwinds through its finally blocks and
   // removes what it made; a second one exits at once
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

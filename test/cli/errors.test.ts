@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { iglu, writeConfig } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, iglu, writeConfig } from '../support/cli.js';
 
 test('--help lists the commands with examples; exit 0', async () => {
   const r = await iglu(['--help']);
@@ -71,4 +72,15 @@ test('encrypted overlay refused on a kernel without INET_ESP, before anything is
   assert.match(r.stderr, /encrypted overlay needs IPsec ESP/);
   const { Engine, resolveEndpoint } = await import('../../src/docker/index.js');
   assert.equal(await new Engine(resolveEndpoint(undefined)).networks.get('tenc-net'), undefined);
+});
+
+test('output into a pipe closed early (iglu … | head) ends quietly, exit 0', async () => {
+  // the reading end is closed before iglu writes: its first write gets EPIPE
+  const child = spawn('node', [CLI, 'chroot', 'build', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+  assert.equal(code, 0);
 });
