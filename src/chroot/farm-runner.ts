@@ -39,6 +39,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   const names = new Map(farm.hosts.map((h) => [h.ip, h.hostname]));
   const launcher: Launcher = {
     keepNetwork: true,
+    parentDeath: false,
     container,
     async launch(argv, cmd, started) {
       if (cmd.output === 'terminal') throw new IgluError('--farm runs builds only, not a terminal', { hint: 'use iglu chroot enter without --farm' });

@@ -24,6 +24,13 @@ export interface RootCommand {
 export interface Launcher {
   /** Keep the surrounding network namespace (the farm's internal overlay) instead of a new, empty one. */
   keepNetwork: boolean;
+  /**
+   * Tie the namespaces to their parent with setpriv --pdeathsig KILL. Only on this host:
+   * under `docker exec` the parent is runc, which exits right after starting the command
+   * (the signal then killed builds at random: exit 137); there the container's removal is
+   * the bound instead.
+   */
+  parentDeath: boolean;
   /** The --farm container, recorded in the session. */
   container?: string;
   /**
@@ -34,14 +41,14 @@ export interface Launcher {
 }
 
 /**
- * The argv that enters the build root: setpriv(1) --pdeathsig KILL (a SIGKILL of iglu
- * still ends everything), unshare(1) with new mount (private propagation), PID
+ * The argv that enters the build root: setpriv(1) --pdeathsig KILL when `parentDeath` (a
+ * SIGKILL of iglu still ends everything), unshare(1) with new mount (private propagation), PID
  * (--kill-child), IPC, UTS and — unless `keepNetwork` — network namespaces, then
  * run-in-root.sh as PID 1, which mounts what `mountsPath` lists and chroots. Pure.
  */
-export function rootArgv(root: string, mountsPath: string, cmd: Pick<RootCommand, 'argv' | 'env'>, keepNetwork: boolean): string[] {
+export function rootArgv(root: string, mountsPath: string, cmd: Pick<RootCommand, 'argv' | 'env'>, keepNetwork: boolean, parentDeath = true): string[] {
   return [
-    'setpriv', '--pdeathsig', 'KILL', '--',
+    ...(parentDeath ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []),
     'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--ipc', '--uts', ...(keepNetwork ? [] : ['--net']),
     'sh', path.join(CHROOT_SCRIPTS, 'run-in-root.sh'), root, mountsPath, 'iglu-chroot', '--',
     '/usr/bin/env', '-i', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`), ...cmd.argv,
@@ -51,6 +58,7 @@ export function rootArgv(root: string, mountsPath: string, cmd: Pick<RootCommand
 /** Runs the namespaces' holder on this host (execa), output to a log file or the terminal. */
 export const LOCAL: Launcher = {
   keepNetwork: false,
+  parentDeath: true,
   async launch(argv, cmd, started) {
     const io = cmd.output === 'terminal'
       ? ({ stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' } as const)
@@ -87,7 +95,7 @@ export async function runInRoot(paths: ChrootPaths, cmd: RootCommand, launcher: 
   let recorded = false;
   let holderPid: number | undefined;
   try {
-    return await launcher.launch(rootArgv(paths.root, mountsPath, cmd, launcher.keepNetwork), cmd, async (holder) => {
+    return await launcher.launch(rootArgv(paths.root, mountsPath, cmd, launcher.keepNetwork, launcher.parentDeath), cmd, async (holder) => {
       holderPid = holder?.pid;
       await updateState(paths.state, (s) => {
         s.sessions.push({ owner, holder, container: launcher.container, command: cmd.argv.join(' '), root: paths.root, mounts, startedAt: new Date().toISOString() });

@@ -113,8 +113,9 @@ export class ContainersClient {
 
   /**
    * Runs a command in a running container (`POST /containers/{id}/exec`, then start and
-   * inspect), streaming its stdout and stderr to `output` as they come.
-   * @returns the command's exit code
+   * inspect), streaming its stdout and stderr to `output` as they come. Waits until the
+   * engine reports the command ended (inspect polled every 200 ms after the stream ends).
+   * @returns the command's exit code (1, with a line in `output`, when none is reported)
    */
   async exec(id: string, cmd: string[], opts: { env?: Record<string, string>; workdir?: string; output: Writable }): Promise<number> {
     const exec = await this.api.getContainer(id).exec({
@@ -133,8 +134,21 @@ export class ContainersClient {
       stream.on('close', resolve);
       stream.on('error', reject);
     });
-    const info = await exec.inspect();
-    return info.ExitCode ?? 1;
+    // the attach stream can end a moment before the engine records the exit: wait while the
+    // command runs, and a few seconds more for an exit code
+    for (let noCode = 0; noCode < 25; ) {
+      const info = await exec.inspect();
+      if (!info.Running) {
+        if (info.ExitCode !== null && info.ExitCode !== undefined) {
+          log.docker('exec %s in %s: exit %d', cmd[0], id.slice(0, 12), info.ExitCode);
+          return info.ExitCode;
+        }
+        noCode++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    opts.output.write(`iglu: the engine reported no exit code for ${cmd[0]} in ${id.slice(0, 12)}\n`);
+    return 1;
   }
 
   /** Extracts a tar stream into `dir` of a container (`PUT /containers/{id}/archive`). */
