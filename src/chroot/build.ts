@@ -40,6 +40,11 @@ export interface RootRunner {
   nodeOf?: (ip: string) => string | undefined;
 }
 
+/** Names the chroot phase does not build: chroot.base's and the toolchain phase's packages. Pure. */
+export function providedNames(config: Config): string[] {
+  return [...new Set([...config.chroot.base, ...config.toolchain.packages])];
+}
+
 /** The runner that enters the build root on this host (runInRoot), -j the host's CPUs. */
 export function localRunner(paths: ChrootPaths): RootRunner & AsyncDisposable {
   return { mode: 'local', env: {}, jobs: availableParallelism(), run: (cmd) => runInRoot(paths, cmd), async [Symbol.asyncDispose]() {} };
@@ -72,7 +77,8 @@ export interface ChrootBuildOptions {
   packages: string[];
   offline: boolean;
   rebuild: boolean;
-  runner: RootRunner;
+  /** Where packages build; asked for when the first one builds (in `iglu build`, after prepare). */
+  runner: () => RootRunner;
   signal?: AbortSignal;
 }
 
@@ -116,7 +122,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const paths = new ChrootPaths(o.workdir);
   const pkgPaths = new PackagePaths(o.workdir);
   const cache = SourceCache.of(o.workdir);
-  const provided = [...new Set([...o.config.chroot.base, ...o.config.toolchain.packages])];
+  const provided = providedNames(o.config);
   const plan = planBuild(o.recipes, o.packages, provided);
   state.plan = plan;
   const byName = new Map(o.recipes.map((r) => [r.name, r]));
@@ -181,21 +187,22 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       { host: path.dirname(recipe.file), inside: `${IN.recipes}/${recipe.name}`, readOnly: true },
       { host: build, inside: inBuild, readOnly: false },
     ];
-    const farm = o.runner.mode === 'farm';
-    output(`build in the chroot${farm ? ' through distcc' : ''}, -j${o.runner.jobs} (log: ${logFile})`);
-    const env = chrootEnv(o.runner.jobs, {
-      ...o.runner.env,
+    const runner = o.runner();
+    const farm = runner.mode === 'farm';
+    output(`build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`);
+    const env = chrootEnv(runner.jobs, {
+      ...runner.env,
       IGLU_RECIPE: `${IN.recipes}/${recipe.name}/build.sh`,
       IGLU_BUILD_DIR: inBuild,
       ...(farm ? { DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
     });
-    const code = await o.runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+    const code = await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     const pkgdir = path.join(build, 'pkg');
     const binaries = await checkBinaries(recipe.name, pkgdir);
     let compiles: CompileCounts | null = null;
-    if (farm && o.runner.counts) {
-      compiles = o.runner.counts(await readFile(path.join(build, 'distcc.log'), 'utf8').catch(() => ''));
+    if (farm && runner.counts) {
+      compiles = runner.counts(await readFile(path.join(build, 'distcc.log'), 'utf8').catch(() => ''));
     }
     output('pack');
     const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);
@@ -208,7 +215,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     await install(recipe, tarball, manifest);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles });
     const statics = binaries.filter((b) => b.static && b.libc === 'musl').length;
-    return `built in ${seconds} s${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, o.runner.nodeOf ?? (() => undefined))}` : ''}`;
+    return `built in ${seconds} s${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
   }
 
   async function install(recipe: RecipeMeta, tarball: string, m: PackageManifest): Promise<void> {

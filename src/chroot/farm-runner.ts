@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import type { Context } from '../context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
-import { farmStatus } from '../farm/status.js';
+import { farmForBuilds } from '../farm/for-builds.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import type { RootRunner } from './build.js';
@@ -18,16 +18,11 @@ import { runInRoot, type Launcher } from './run.js';
  * namespace, where only the distccd tasks are reachable; compilers run through
  * /usr/lib/distcc with DISTCC_HOSTS from the live tasks. Dispose it to remove the container.
  * @param trees host directories holding recipes (bind-mounted read-only)
- * @throws IgluError when no farm is up or it has no running tasks
+ * @throws IgluError when no farm is up, its overlay is not internal, or it has no running tasks
  */
 export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
   const engine = await ctx.engine();
-  const farm = await farmStatus(engine, ctx.config.farm);
-  const service = farm.service ? await engine.services.get(farm.service.name) : undefined;
-  if (!service) throw new IgluError(`no farm is up: the service ${ctx.config.farm.name}-distccd does not exist`, { hint: 'start it with iglu farm up, or build without --farm' });
-  if (farm.hosts.length === 0) throw new IgluError(`the farm ${ctx.config.farm.name} has no running tasks`, { hint: 'see iglu farm status' });
-  const image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
-  if (!image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
+  const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
   const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot',
     // mount(2) and unshare(2) inside need CAP_SYS_ADMIN (capabilities(7)); Docker's AppArmor

@@ -5,6 +5,9 @@ import { log } from '../log.js';
 import type { ChrootPaths } from './paths.js';
 import { isRunning, processRef, type ProcessRef } from './process.js';
 
+/** The refusal when another running iglu holds the lock (an IgluError, exit 1). */
+export class ChrootInUse extends IgluError {}
+
 interface Owner extends ProcessRef {
   command: string;
   since: string;
@@ -16,7 +19,7 @@ interface Owner extends ProcessRef {
  * an iglu that no longer runs (killed with SIGKILL) is taken over at once; one held by a
  * running iglu is refused. Dispose the result (`await using`) to release it.
  * @param command what this iglu runs, shown to a second iglu that is refused
- * @throws IgluError naming the holder (pid, command, since when) when another iglu runs
+ * @throws ChrootInUse naming the holder (pid, command, since when) when another iglu runs
  */
 export async function lockChroot(paths: ChrootPaths, command: string): Promise<AsyncDisposable> {
   await mkdir(paths.dir, { recursive: true });
@@ -38,7 +41,7 @@ export async function lockChroot(paths: ChrootPaths, command: string): Promise<A
     // no owner yet: another iglu has just taken the lock and not written it down
     if (!owner || (await isRunning(owner))) {
       const who = owner ? ` (pid ${owner.pid}, "${owner.command}", since ${owner.since})` : '';
-      throw new IgluError(`the work directory ${paths.workdir.root} is in use by another iglu${who}`, {
+      throw new ChrootInUse(`the work directory ${paths.workdir.root} is in use by another iglu${who}`, {
         hint: 'wait for it to finish or stop it (Ctrl-C); a lock left by a killed iglu is taken over automatically',
       });
     }

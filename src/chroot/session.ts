@@ -1,7 +1,6 @@
 import type { Context } from '../context.js';
-import { IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
-import { lockChroot } from './lock.js';
+import { ChrootInUse, lockChroot } from './lock.js';
 import { ChrootPaths } from './paths.js';
 import { describeReleased, releaseLeftovers } from './recover.js';
 
@@ -31,6 +30,6 @@ export async function releaseBeforeAnything(ctx: Context): Promise<void> {
   try {
     await withChroot(ctx, 'release leftovers', async () => undefined);
   } catch (err) {
-    if (!(err instanceof IgluError) || !err.message.includes('in use by another iglu')) throw err;
+    if (!(err instanceof ChrootInUse)) throw err;
   }
 }

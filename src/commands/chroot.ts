@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, localRunner, type ChrootBuildState } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, localRunner, providedNames, type ChrootBuildState } from '../chroot/build.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -31,7 +31,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
-      const plan = planBuild(recipes, pkgs, provided(ctx));
+      const plan = planBuild(recipes, pkgs, providedNames(ctx.config));
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
       printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan }, () =>
         [...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
@@ -61,7 +61,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
       const result = await withChroot(ctx, 'iglu chroot fetch', async () => {
-        const plan = planBuild(recipes, pkgs, provided(ctx));
+        const plan = planBuild(recipes, pkgs, providedNames(ctx.config));
         const fetched: Fetched[] = [];
         await runSteps(fetchSelected(ctx, recipes, plan.order, Boolean(flags.offline) || ctx.config.sources.offline, fetched), {});
         return fetched;
@@ -86,7 +86,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         await prepareStep(ctx, paths, { base: flags.base });
         await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
         const state: ChrootBuildState = { packages: [] };
-        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), runner, signal: ctx.signal }, state), state);
+        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), runner: () => runner, signal: ctx.signal }, state), state);
         return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [] };
       });
       printResult(ctx.json, result, () => result.packages.map((p) => `${p.action.padEnd(10)} ${p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`).join('\n'));
@@ -112,10 +112,6 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     });
 }
 
-/** Names provided without a chroot build: the base sysroot's and the toolchain phase's. */
-function provided(ctx: Context): string[] {
-  return [...new Set([...ctx.config.chroot.base, ...ctx.config.toolchain.packages])];
-}
 
 
 async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {

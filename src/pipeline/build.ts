@@ -95,7 +95,10 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
       return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}`;
     } },
-    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, runner: lazyRunner(() => runner), signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
+    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, runner: () => {
+      if (!runner) throw new Error('the chroot runner is made by the prepare step');
+      return runner;
+    }, signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
     { title: 'image: iglunix.img', run: async (s, output) => {
       s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect }, output);
       return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
@@ -133,22 +136,5 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       ...state.chroot.packages.map((p) => ({ name: p.name, version: p.version, phase: 'chroot' as const, action: p.action, seconds: p.seconds })),
     ],
     seconds: Math.round((Date.now() - started) / 100) / 10,
-  };
-}
-
-/** A runner whose real one is made later (after prepare), by the pipeline. */
-function lazyRunner(get: () => RootRunner | undefined): RootRunner {
-  const real = () => {
-    const r = get();
-    if (!r) throw new Error('the chroot runner is made by the prepare step');
-    return r;
-  };
-  return {
-    get mode() { return get()?.mode ?? 'local'; },
-    get env() { return real().env; },
-    get jobs() { return real().jobs; },
-    run: (cmd) => real().run(cmd),
-    get counts() { return get()?.counts; },
-    get nodeOf() { return get()?.nodeOf; },
   };
 }

@@ -2,9 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
-import { IgluError } from '../errors.js';
 import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/distcc-log.js';
-import { farmStatus, type FarmStatus } from '../farm/status.js';
+import { farmForBuilds } from '../farm/for-builds.js';
+import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed } from '../packages/fetch.js';
 import { manifestOf, readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
@@ -94,16 +94,9 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     {
       title: `farm ${o.config.farm.name}`,
       run: async (s) => {
-        s.farm = await farmStatus(o.engine, o.config.farm);
-        const service = s.farm.service ? await o.engine.services.get(s.farm.service.name) : undefined;
-        if (!service) throw new IgluError(`no farm is up: the service ${o.config.farm.name}-distccd does not exist`, { hint: 'start it with iglu farm up' });
-        s.image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
-        if (!s.image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
-        const net = await o.engine.networks.get(o.config.farm.network);
-        if (net && !net.internal) {
-          throw new IgluError(`the farm's overlay network ${net.name} is not internal: builds attached to it could reach other networks`, { hint: 'recreate it with iglu farm down && iglu farm up (iglu makes internal overlays)' });
-        }
-        if (!o.local && s.farm.hosts.length === 0) throw new IgluError(`the farm ${o.config.farm.name} has no running tasks`, { hint: 'see iglu farm status; iglu farm up (or farm scale N) starts them' });
+        const farm = await farmForBuilds(o.engine, o.config.farm, { tasksOptional: o.local, noFarmHint: 'start it with iglu farm up' });
+        s.farm = farm.status;
+        s.image = farm.image;
         return o.local ? 'compiling locally in the client container (--local)' : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
       },
     },
