@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
 import { IgluError } from '../errors.js';
-import { fetchPackage, phaseFailed } from '../packages/fetch.js';
+import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
+import { SANDBOX_ENV } from '../sandbox/workspace.js';
+import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
 import { manifestOf, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { packPkgdir, writeManifest } from '../packages/pack.js';
@@ -83,7 +84,7 @@ export interface ChrootBuildOptions {
 }
 
 /** Inside the build root: the runner, recipes and build directories (bind mounts). */
-const IN = { runner: '/iglu/runner', recipes: '/iglu/recipes', build: '/iglu/build' };
+const IN = { runner: '/iglu/runner', recipe: '/iglu/recipe', build: '/iglu/build' };
 
 /**
  * The environment of a package build in the build root: the runner's variables, with CC
@@ -96,6 +97,7 @@ export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Rec
   const target = `--target=${base.TRIPLE} --sysroot=${SYSROOT} -static`;
   return {
     ...base,
+    ...SANDBOX_ENV,
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/root',
     CC: `clang ${target}`,
@@ -180,29 +182,30 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     }
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal });
-    const build = pkgPaths.buildDir(recipe.name);
-    const inBuild = `${IN.build}/${recipe.name}`;
+    const ws = pkgPaths.workspace(recipe.name);
+    const inBuild = IN.build;
     const binds: Bind[] = [
       { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true },
-      { host: path.dirname(recipe.file), inside: `${IN.recipes}/${recipe.name}`, readOnly: true },
-      { host: build, inside: inBuild, readOnly: false },
+      { host: path.dirname(recipe.file), inside: IN.recipe, readOnly: true },
+      { host: ws, inside: inBuild, readOnly: false },
     ];
+    await startBuildIn(pkgPaths, recipe.name);
     const runner = o.runner();
     const farm = runner.mode === 'farm';
     output(`build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`);
     const env = chrootEnv(runner.jobs, {
       ...runner.env,
-      IGLU_RECIPE: `${IN.recipes}/${recipe.name}/build.sh`,
+      IGLU_RECIPE: `${IN.recipe}/${path.basename(recipe.file)}`,
       IGLU_BUILD_DIR: inBuild,
       ...(farm ? { DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
     });
     const code = await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-    const pkgdir = path.join(build, 'pkg');
+    const pkgdir = path.join(ws, 'pkg');
     const binaries = await checkBinaries(recipe.name, pkgdir);
     let compiles: CompileCounts | null = null;
     if (farm && runner.counts) {
-      compiles = runner.counts(await readFile(path.join(build, 'distcc.log'), 'utf8').catch(() => ''));
+      compiles = runner.counts(await readRegularFile(path.join(ws, 'distcc.log')).catch(() => ''));
     }
     output('pack');
     const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);

@@ -35,6 +35,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   const launcher: Launcher = {
     keepNetwork: true,
     parentDeath: false,
+    asRoot: true,
     container,
     async launch(argv, cmd, started) {
       if (cmd.output === 'terminal') throw new IgluError('--farm runs builds only, not a terminal', { hint: 'use iglu chroot enter without --farm' });

@@ -1,19 +1,40 @@
 import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
+import * as tar from 'tar';
+import { tailLines } from '../util/tail.js';
 import { IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
 
 /**
- * Unpacks a package tarball (.tar.zst) into `dir` — the build root's sysroot — keeping
- * modes and numeric owners: zstd -dc piped into GNU tar -x. Files the package shares with
+ * Unpacks a package tarball (.tar.zst) into `dir` (a sysroot, a staged image root),
+ * keeping modes and numeric owners: zstd -dc into node-tar's extractor, which refuses
+ * absolute names and `..`, and never extracts through a symbolic link (a link a package
+ * put at usr/ cannot send a later file to the host's /usr). Files the package shares with
  * what is there are replaced; nothing is removed.
- * @throws IgluError naming the tarball when zstd or tar fails
+ * @throws IgluError naming the tarball when zstd fails or an entry is refused
  */
 export async function installTarball(tarball: string, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const res = await execa('zstd', ['-dc', tarball], { reject: false }).pipe('tar', ['-x', '-p', '--numeric-owner', '-C', dir], { reject: false });
-  if (res.failed) throw new IgluError(`cannot install ${tarball} into ${dir}: ${res.stderr || res.shortMessage}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged' });
+  const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
+  const refused: string[] = [];
+  const extract = tar.x({
+    cwd: dir,
+    preservePaths: false,
+    preserveOwner: process.getuid?.() === 0,
+    unlink: true,
+    umask: 0,
+    strict: true,
+    onwarn: (code, message) => { refused.push(`${code}: ${message}`); },
+  });
+  try {
+    await Promise.all([pipeline(zstd.stdout, extract), zstd]);
+  } catch (err) {
+    const z = await zstd;
+    throw new IgluError(`cannot install ${tarball} into ${dir}: ${tailLines(String(z.stderr ?? '') || (err as Error).message, 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged', cause: err });
+  }
+  if (refused.length) throw new IgluError(`cannot install ${tarball} into ${dir}: ${refused.slice(0, 3).join('; ')}`, { hint: 'the package holds entries iglu refuses (absolute names, .., or files under a symbolic link): fix the recipe\'s package()' });
 }
 
 /** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */

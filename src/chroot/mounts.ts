@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkBindTarget } from '../sandbox/argv.js';
 
 /** One mount iglu makes in the build root's private mount namespace. */
 export interface RootMount {
@@ -21,30 +22,25 @@ export interface Bind {
 }
 
 /**
- * The mounts of one command in the build root, in the order they are made: proc(5),
- * sysfs(5) read-only, a tmpfs /dev (run-in-root.sh adds the device nodes) with a private
- * devpts instance (devpts "newinstance", see mount(8)), a tmpfs /tmp, then `binds`. Pure.
+ * The mounts of one build root command, as recorded in chroot/state.json, in the order
+ * bwrap makes them in the sandbox's own mount namespace (sandbox/argv.ts): proc(5), a
+ * /dev with the standard device nodes and a private devpts, tmpfs /tmp, /root and
+ * /var/tmp, then `binds`. Pure.
  * @throws Error when a bind's target is not absolute or would hide one of the above
  */
 export function mountPlan(binds: Bind[]): RootMount[] {
   const fixed: RootMount[] = [
     { type: 'proc', source: 'proc', target: '/proc', options: 'nosuid,nodev,noexec' },
-    { type: 'sysfs', source: 'sysfs', target: '/sys', options: 'ro,nosuid,nodev,noexec' },
-    { type: 'tmpfs', source: 'dev', target: '/dev', options: 'nosuid,mode=0755,size=1m' },
-    { type: 'devpts', source: 'devpts', target: '/dev/pts', options: 'newinstance,ptmxmode=0666,mode=0620' },
-    { type: 'tmpfs', source: 'tmp', target: '/tmp', options: 'nosuid,nodev,mode=1777' },
+    { type: 'devtmpfs', source: 'bwrap', target: '/dev', options: 'nosuid' },
+    { type: 'tmpfs', source: 'tmp', target: '/tmp', options: 'nosuid,nodev' },
+    { type: 'tmpfs', source: 'root', target: '/root', options: 'nosuid,nodev' },
+    { type: 'tmpfs', source: 'var-tmp', target: '/var/tmp', options: 'nosuid,nodev' },
   ];
   for (const b of binds) {
-    if (!path.isAbsolute(b.inside) || path.normalize(b.inside) !== b.inside) throw new Error(`bind target ${b.inside} must be a normalised absolute path`);
-    if (fixed.some((m) => b.inside === m.target || b.inside.startsWith(`${m.target}/`)) || b.inside === '/') throw new Error(`bind target ${b.inside} would hide ${b.inside === '/' ? 'the root' : 'a system mount'}`);
-    if (/\s/.test(b.host) || /\s/.test(b.inside)) throw new Error(`bind paths may not contain white space: ${b.host} → ${b.inside}`);
+    checkBindTarget(b.inside);
+    if (fixed.some((m) => b.inside === m.target || b.inside.startsWith(`${m.target}/`))) throw new Error(`bind target ${b.inside} would hide a system mount`);
   }
   return [...fixed, ...binds.map((b) => ({ type: 'bind', source: b.host, target: b.inside, options: b.readOnly ? 'ro' : 'rw' }))];
-}
-
-/** The MOUNTS_FILE lines run-in-root.sh reads: "TYPE SOURCE TARGET OPTIONS". Pure. */
-export function mountsFile(mounts: RootMount[]): string {
-  return mounts.map((m) => `${m.type} ${m.source} ${m.target} ${m.options}\n`).join('');
 }
 
 /**

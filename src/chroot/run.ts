@@ -1,8 +1,8 @@
-import { rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { IgluError } from '../errors.js';
-import { mountPlan, mountsFile, type Bind } from './mounts.js';
+import { sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
+import { mountPlan, type Bind } from './mounts.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { processRef, type ProcessRef } from './process.js';
 import { updateState } from './state.js';
@@ -25,34 +25,51 @@ export interface Launcher {
   /** Keep the surrounding network namespace (the farm's internal overlay) instead of a new, empty one. */
   keepNetwork: boolean;
   /**
-   * Tie the namespaces to their parent with setpriv --pdeathsig KILL. Only on this host:
+   * Tie the sandbox to its parent (bwrap --die-with-parent). Only on this host:
    * under `docker exec` the parent is runc, which exits right after starting the command
    * (the signal then killed builds at random: exit 137); there the container's removal is
    * the bound instead.
    */
   parentDeath: boolean;
+  /** Whether the launcher starts the sandbox as root (default: whether iglu runs as root). */
+  asRoot?: boolean;
   /** The --farm container, recorded in the session. */
   container?: string;
   /**
-   * Starts `argv` (setpriv … unshare …). `started` is called with the holder process when
+   * Starts `argv` (unshare … sandbox-enter.sh … bwrap …). `started` is called with the holder process when
    * it runs on this host. @returns the exit code
    */
   launch(argv: string[], cmd: RootCommand, started: (holder: ProcessRef | undefined) => Promise<void>): Promise<number>;
 }
 
+/** Writable, empty directories every build root command gets (HOME and the second temporary directory). */
+export const ROOT_TMPFS = ['/root', '/var/tmp'];
+
 /**
- * The argv that enters the build root: setpriv(1) --pdeathsig KILL when `parentDeath` (a
- * SIGKILL of iglu still ends everything), unshare(1) with new mount (private propagation), PID
- * (--kill-child), IPC, UTS and — unless `keepNetwork` — network namespaces, then
- * run-in-root.sh as PID 1, which mounts what `mountsPath` lists and chroots. Pure.
+ * The sandbox of a build root command: the build root read-only as `/` (pivot_root, not
+ * chroot), `cmd.binds` over it, tmpfs /tmp, /root and /var/tmp, no network unless
+ * `keepNetwork` (the farm's internal overlay), root inside mapped to SANDBOX_ID. Pure.
  */
-export function rootArgv(root: string, mountsPath: string, cmd: Pick<RootCommand, 'argv' | 'env'>, keepNetwork: boolean, parentDeath = true): string[] {
-  return [
-    ...(parentDeath ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []),
-    'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--ipc', '--uts', ...(keepNetwork ? [] : ['--net']),
-    'sh', path.join(CHROOT_SCRIPTS, 'run-in-root.sh'), root, mountsPath, 'iglu-chroot', '--',
-    '/usr/bin/env', '-i', ...Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`), ...cmd.argv,
-  ];
+export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output'>, keepNetwork: boolean, parentDeath = true): SandboxSpec {
+  return {
+    root: { dir: root },
+    binds: cmd.binds.map((b) => ({ host: b.host, inside: b.inside, readOnly: b.readOnly })),
+    tmpfs: ROOT_TMPFS,
+    network: keepNetwork,
+    argv: cmd.argv,
+    env: cmd.env,
+    hostname: 'iglu-chroot',
+    terminal: cmd.output === 'terminal',
+    dieWithParent: parentDeath,
+  };
+}
+
+/**
+ * The argv that enters the build root: the bubblewrap sandbox of rootSpec (see
+ * sandbox/argv.ts), staged by sandbox-enter.sh when `asRoot`. Pure.
+ */
+export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
+  return sandboxArgv(rootSpec(root, cmd, keepNetwork, parentDeath), { asRoot, scripts: CHROOT_SCRIPTS });
 }
 
 /** Runs the namespaces' holder on this host (execa), output to a log file or the terminal. */
@@ -67,7 +84,7 @@ export const LOCAL: Launcher = {
     try {
       await started(child.pid ? await processRef(child.pid).catch(() => undefined) : undefined);
       const res = await child;
-      if (res.exitCode === undefined && !res.isCanceled && !res.signal) throw new IgluError(`cannot run setpriv/unshare to enter the build root: ${res.shortMessage}`, { hint: 'the chroot phase needs util-linux (setpriv, unshare) and root' });
+      if (res.exitCode === undefined && !res.isCanceled && !res.signal) throw new IgluError(`cannot start the sandbox to enter the build root: ${res.shortMessage}`, { hint: 'the chroot phase needs bubblewrap and util-linux: apt-get install bubblewrap util-linux' });
       return res.exitCode ?? 128 + 9;
     } finally {
       child.kill('SIGKILL');
@@ -85,17 +102,17 @@ export const LOCAL: Launcher = {
  * `releaseLeftovers` handles what a killed iglu could not drop. The caller holds the
  * chroot lock.
  * @returns the command's exit code (128+N when signal N ended it)
- * @throws IgluError when setpriv/unshare cannot run (util-linux missing, not root)
+ * @throws IgluError when the sandbox cannot start (bubblewrap or util-linux missing)
  */
 export async function runInRoot(paths: ChrootPaths, cmd: RootCommand, launcher: Launcher = LOCAL): Promise<number> {
   const mounts = mountPlan(cmd.binds);
   const owner = await processRef();
-  const mountsPath = path.join(paths.dir, `mounts.${process.pid}`);
-  await writeFile(mountsPath, mountsFile(mounts));
+  // bwrap mounts onto existing directories only: the build root is read-only inside
+  for (const inside of [...ROOT_TMPFS, ...cmd.binds.map((b) => b.inside)]) await mkdir(paths.inRoot(inside), { recursive: true });
   let recorded = false;
   let holderPid: number | undefined;
   try {
-    return await launcher.launch(rootArgv(paths.root, mountsPath, cmd, launcher.keepNetwork, launcher.parentDeath), cmd, async (holder) => {
+    return await launcher.launch(rootArgv(paths.root, cmd, launcher.keepNetwork, launcher.parentDeath, launcher.asRoot ?? process.getuid?.() === 0), cmd, async (holder) => {
       holderPid = holder?.pid;
       await updateState(paths.state, (s) => {
         s.sessions.push({ owner, holder, container: launcher.container, command: cmd.argv.join(' '), root: paths.root, mounts, startedAt: new Date().toISOString() });
@@ -108,6 +125,5 @@ export async function runInRoot(paths: ChrootPaths, cmd: RootCommand, launcher: 
         s.sessions = s.sessions.filter((x) => !(x.owner.pid === owner.pid && x.owner.start === owner.start && x.holder?.pid === holderPid));
       });
     }
-    await rm(mountsPath, { force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, rm, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { installTarball } from '../chroot/install.js';
@@ -7,10 +7,14 @@ import { IgluError } from '../errors.js';
 import { newestManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
-import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
 import type { Workdir } from '../workdir.js';
+import { runSandboxed } from '../sandbox/run.js';
+import { escapeRegExp, sweepDeadPidEntries } from '../util/leftovers.js';
+import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
+import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
+import { inodesInUse, normaliseInodeCommands } from './inodes.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
 
 /** A package that went into the image. */
@@ -66,6 +70,9 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   };
   const kernel = await find(o.config.disk.kernel);
   const packages = await Promise.all(o.config.disk.packages.map(find));
+  // what a killed `iglu image` left: its scratch directory and temporary image
+  await sweepDeadPidEntries(path.join(o.workdir.root, 'disk'), /^build\.(\d+)$/);
+  await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
   const scratch = path.join(o.workdir.root, 'disk', `build.${process.pid}`);
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
@@ -74,23 +81,24 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     const stage = path.join(scratch, 'root');
     output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
     for (const p of packages) await installTarball(p.tarball, stage);
-    for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(path.join(stage, d), { recursive: true });
-    await chmod(path.join(stage, 'tmp'), 0o1777);
-    // never through a link a package may have put there: links in the stage point into the guest
-    await rm(path.join(stage, 'sbin/init'), { force: true });
-    await writeFile(path.join(stage, 'sbin/init'), initScript(o.expect), { mode: 0o755, flag: 'wx' });
-    await utimes(path.join(stage, 'sbin/init'), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
+    // never through a link a package put there: links in the stage point into the guest
+    for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
+    await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);
+    const init = await writeFileBelow(stage, 'sbin/init', initScript(o.expect), 0o755);
+    await utimes(init, SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
     const applets = await linkBusyboxApplets(stage);
     if (applets) output(`${applets} busybox applet links`);
     const kdir = path.join(scratch, 'kernel');
     await installTarball(kernel.tarball, kdir);
-    const vmlinuz = path.join(kdir, 'boot/vmlinuz');
+    const vmlinuz = await noLinksBelow(kdir, 'boot/vmlinuz');
+    if (!(await lstat(vmlinuz).catch(() => undefined))?.isFile()) throw new IgluError(`${o.config.disk.kernel}: boot/vmlinuz is not a regular file in ${kernel.tarball}`, { hint: 'the kernel package must ship the EFI-stub kernel itself at boot/vmlinuz' });
 
     output('ext4 root filesystem (mke2fs -d, then debugfs: owners 0:0, fixed times)');
     const rootfs = path.join(scratch, 'root.ext4');
     const env = { E2FSPROGS_FAKE_TIME: String(SOURCE_DATE_EPOCH), SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) };
     await tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', 'iglunix', '-U', DISK_IDS.rootFsUuid, '-E', `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`, '-d', stage, rootfs, `${layout.root.sectors / 2}k`], env);
-    await tool('debugfs', ['-w', '-f', '-', rootfs], env, await normaliseCommands(stage));
+    const inodes = inodesInUse(await toolOutput('dumpe2fs', [rootfs], env));
+    await tool('debugfs', ['-w', '-f', '-', rootfs], env, normaliseInodeCommands(inodes, SOURCE_DATE_EPOCH));
     await tool('e2fsck', ['-fn', rootfs], env);
 
     output('ESP (mkfs.fat, mtools): \\EFI\\BOOT\\BOOTX64.EFI');
@@ -119,20 +127,25 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
 /**
  * Links busybox's applets (`busybox --list-full`: "bin/ls", "usr/bin/awk", …) to
  * /bin/busybox where no other package put a file, as `busybox --install -s` would inside
- * the guest. The static busybox runs on the host to list them.
+ * the guest. busybox runs in a sandbox whose root is the staged tree (read-only, no
+ * network), never on the host; each line it prints must be a plain relative path of at
+ * most three components, and links are made only below real directories of the stage.
  * @returns how many links were made (0 without busybox in the root)
+ * @throws IgluError for a line that is not such a path
  */
 async function linkBusyboxApplets(stage: string): Promise<number> {
   const busybox = path.join(stage, 'bin/busybox');
-  if (!(await exists(busybox))) return 0;
-  const list = await execa(busybox, ['--list-full'], { reject: false, stdin: 'ignore' });
-  if (list.failed) return 0;
+  if (!(await lstat(busybox).catch(() => undefined))?.isFile()) return 0;
+  const list = await runSandboxed({ root: { dir: stage }, binds: [], network: false, argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' }, 'capture', { timeoutMs: 10_000 });
+  if (list.exitCode !== 0) return 0;
   let made = 0;
-  for (const rel of String(list.stdout).split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
-    const at = path.join(stage, rel);
-    if (await lexists(at)) continue;
-    await mkdir(path.dirname(at), { recursive: true });
-    await symlink('/bin/busybox', at);
+  for (const rel of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
+    const parts = rel.split('/');
+    if (parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9][A-Za-z0-9._+\[-]*$/.test(p))) throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, { hint: 'the busybox package is not a real busybox: rebuild it' });
+    if (await lexists(path.join(stage, rel))) continue;
+    const dir = await noLinksBelow(stage, path.dirname(rel), true);
+    await mkdir(dir, { recursive: true });
+    await symlink('/bin/busybox', path.join(dir, path.basename(rel)));
     made++;
   }
   return made;
@@ -142,18 +155,14 @@ async function lexists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
 }
 
-/** debugfs commands: every inode of the staged tree owned by 0:0, with all four times at SOURCE_DATE_EPOCH. */
-async function normaliseCommands(stage: string): Promise<string> {
-  const paths = ['/', ...(await readdir(stage, { recursive: true })).map((p) => `/${p}`)].sort();
-  const t = `@${SOURCE_DATE_EPOCH}`;
-  return paths.map((p) => {
-    const q = `"${p.replace(/"/g, '\\"')}"`;
-    return [`sif ${q} uid 0`, `sif ${q} gid 0`, `sif ${q} atime ${t}`, `sif ${q} mtime ${t}`, `sif ${q} ctime ${t}`, `sif ${q} crtime ${t}`].join('\n');
-  }).join('\n') + '\n';
+async function toolOutput(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
+  const res = await execa(cmd, args, { env, reject: false, stdin: 'ignore' });
+  if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || 'failed', 3)}`, { hint: 'see the message; the partial image was removed' });
+  return String(res.stdout);
 }
 
 async function tool(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<void> {
   const res = await execa(cmd, args, { env, reject: false, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
   if (res.exitCode === undefined) throw new IgluError(`${cmd} is not installed`, { hint: 'apt-get install e2fsprogs dosfstools mtools fdisk (scripts/setup.sh does)' });
-  if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`).split('\n').slice(-3).join(' ')}`, { hint: 'see the message; the partial image was removed' });
+  if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`, 3)}`, { hint: 'see the message; the partial image was removed' });
 }

@@ -1,12 +1,15 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ExitCode, IgluError } from '../errors.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { runnerEnv } from '../recipes/read.js';
 import type { SourceCache } from '../sources/cache.js';
 import type { LockedSource } from '../sources/lock-file.js';
-import { writeShims } from '../sources/shims.js';
+import { SourceBroker } from '../sources/broker.js';
+import { SHIM_JS, writeShims } from '../sources/shims.js';
+import { SANDBOX_ENV, sandboxOwned } from '../sandbox/workspace.js';
+import type { SandboxSpec } from '../sandbox/argv.js';
+import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { tailOf } from '../util/tail.js';
 import { RUNNER_SCRIPT, type PackagePaths } from './paths.js';
@@ -21,53 +24,97 @@ export interface FetchOutcome {
   reused: boolean;
 }
 
+/** Inside the fetch sandbox: where iglu's own files, the recipe and the workspace are. */
+export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', recipe: '/iglu/recipe', build: '/iglu/build', sources: '/iglu/sources', shims: '/iglu/shims', broker: '/iglu/broker' };
+
+/** iglu's installation (the repository: dist/, node_modules/, chroot/, package.json). */
+const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
+
 /**
- * The fetch phase on the host: runs the recipe's fetch() through the package runner
- * (`iglupkg.sh f`) in `build/<pkgname>/src`, with `curl`, `wget` and `git` answered by
- * the source cache. The only phase with network, and only through the cache. A src/
- * already fetched by the same recipe (same recipe hash) and not built in yet is reused.
+ * The fetch phase, in a sandbox (sandbox/argv.ts): the recipe's fetch() runs through the
+ * package runner (`iglupkg.sh f`) as an unprivileged uid with the host's /usr and /etc
+ * read-only, the recipe's directory read-only, its workspace `build/<pkgname>/ws`
+ * writable, and no network at all: `curl`, `wget` and `git` are shims that ask the source
+ * broker on the host (sources/broker.ts) for each URL, which alone downloads (never when
+ * offline) and records what was served. A src/ fetched by the same recipe is reused only
+ * while no build has started in it (fetched.json is removed before a build starts), so a
+ * killed build's half-built tree is never reused.
  * @param recipeSha256 the recipe's hash (recipe-hash.ts)
  * @throws IgluError with the log's tail and path when fetch() fails (an offline cache
  *   miss or a sha256 mismatch is named in that tail)
  */
 export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; signal?: AbortSignal }): Promise<FetchOutcome> {
   const dir = opts.paths.buildDir(recipe.name);
-  const stamp = path.join(dir, 'recipe.sha256');
-  const used = path.join(dir, 'sources.used');
-  const previous = await readFile(stamp, 'utf8').catch(() => '');
-  // reuse only pristine sources: a src/ something was built in starts over
-  if (previous.trim() === recipeSha256 && (await exists(path.join(dir, 'src', '.fetched'))) && !(await exists(path.join(dir, 'src', '.built')))) {
-    return { sources: parseUsed(await readFile(used, 'utf8').catch(() => '')), reused: true };
-  }
+  const ws = opts.paths.workspace(recipe.name);
+  const stamp = await readStamp(opts.paths.fetchStamp(recipe.name));
+  if (stamp?.recipe === recipeSha256 && (await exists(path.join(ws, 'src', '.fetched')))) return { sources: stamp.sources, reused: true };
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  const shims = await writeShims(opts.paths.shimDir);
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await sandboxOwned(ws);
+  const shims = await writeShims(opts.paths.shimDir, nodeInside(), path.join(FETCH_IN.app, path.relative(APP_ROOT, SHIM_JS)));
   const logFile = opts.paths.logFile(recipe.name);
   await mkdir(path.dirname(logFile), { recursive: true });
   await writeFile(logFile, `== ${recipe.name} ${recipe.pkgver}: fetch (${new Date().toISOString()})\n`);
-  const to = { file: logFile, append: true };
-  const res = await execa('mksh', [RUNNER_SCRIPT, 'f'], {
+  await mkdir(opts.cache.dir, { recursive: true });
+  await using broker = await SourceBroker.start(path.join(opts.paths.runDir, `broker.${process.pid}`), opts.cache, opts.offline);
+  const res = await runSandboxed(fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) }), { file: logFile }, { signal: opts.signal });
+  if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
+  const sources = [...broker.served].map(([url, s]) => ({ url, ...s })).sort((a, b) => a.url.localeCompare(b.url));
+  await writeFile(opts.paths.fetchStamp(recipe.name), `${JSON.stringify({ recipe: recipeSha256, sources })}\n`);
+  return { sources, reused: false };
+}
+
+/**
+ * Marks a package's fetched sources as no longer pristine: called before a build starts
+ * in them, so an interrupted build is fetched again from the cache next time.
+ */
+export async function startBuildIn(paths: PackagePaths, name: string): Promise<void> {
+  await rm(paths.fetchStamp(name), { force: true });
+}
+
+/** The fetch sandbox of one recipe (see fetchPackage). Pure but for process.execPath. */
+export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: string; shims: string; cache: string; broker: string }): SandboxSpec {
+  const app = ['dist', 'node_modules', 'chroot', 'package.json'].map((p) => ({ host: path.join(APP_ROOT, p), inside: path.join(FETCH_IN.app, p), readOnly: true }));
+  const node = nodeInside() === process.execPath ? [] : [{ host: path.dirname(process.execPath), inside: FETCH_IN.node, readOnly: true }];
+  return {
+    root: 'host',
+    binds: [
+      ...app,
+      ...node,
+      { host: path.dirname(recipe.file), inside: FETCH_IN.recipe, readOnly: true },
+      { host: where.ws, inside: FETCH_IN.build, readOnly: false },
+      { host: where.shims, inside: FETCH_IN.shims, readOnly: true },
+      { host: where.cache, inside: FETCH_IN.sources, readOnly: true },
+      { host: where.broker, inside: FETCH_IN.broker, readOnly: true },
+    ],
+    network: false,
+    argv: ['mksh', path.join(FETCH_IN.app, 'chroot', path.basename(RUNNER_SCRIPT)), 'f'],
     env: {
       ...runnerEnv(),
-      PATH: `${shims}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-      HOME: process.env.HOME ?? '/root',
-      IGLU_RECIPE: recipe.file,
-      IGLU_BUILD_DIR: dir,
-      IGLU_SOURCE_CACHE: opts.cache.dir,
-      IGLU_OFFLINE: opts.offline ? '1' : '0',
-      IGLU_SOURCES_USED: used,
-      IGLU_SHIM_DIR: shims,
+      ...SANDBOX_ENV,
+      PATH: `${FETCH_IN.shims}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: '/tmp',
+      IGLU_RECIPE: `${FETCH_IN.recipe}/${path.basename(recipe.file)}`,
+      IGLU_BUILD_DIR: FETCH_IN.build,
+      IGLU_SOURCE_CACHE: FETCH_IN.sources,
+      IGLU_BROKER: `${FETCH_IN.broker}/sock`,
+      IGLU_SHIM_DIR: FETCH_IN.shims,
     },
-    extendEnv: false,
-    stdin: 'ignore',
-    stdout: to,
-    stderr: to,
-    reject: false,
-    cancelSignal: opts.signal,
-  });
-  if (res.failed) throw await phaseFailed(recipe, 'fetch', logFile, res.isCanceled);
-  await writeFile(stamp, `${recipeSha256}\n`);
-  return { sources: parseUsed(await readFile(used, 'utf8').catch(() => '')), reused: false };
+    hostname: 'iglu-fetch',
+  };
+}
+
+/** Node as the fetch sandbox sees it: the host's own path when it is under /usr, else bound at /iglu/node. */
+function nodeInside(): string {
+  return process.execPath.startsWith('/usr/') ? process.execPath : path.join(FETCH_IN.node, path.basename(process.execPath));
+}
+
+async function readStamp(file: string): Promise<{ recipe: string; sources: UsedSource[] } | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as { recipe: string; sources: UsedSource[] };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Lines "URL SHA256 SIZE" written by the shims; the last line for a URL wins. */

@@ -1,24 +1,39 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IgluError } from '../errors.js';
+import { inside, isPathComponent } from '../util/names.js';
 import type { Workdir } from '../workdir.js';
 
 /** iglu's package runner script (chroot/iglupkg.sh in the repository). */
 export const RUNNER_SCRIPT = path.resolve(fileURLToPath(new URL('../../../chroot/iglupkg.sh', import.meta.url)));
 
 /**
- * Where packages live in the work directory: `build/<pkgname>/` (src/, pkg/, stamps),
+ * Where packages live in the work directory: `build/<pkgname>/` (iglu's own stamps,
+ * which no sandbox sees) holding `ws/` (the workspace a sandbox gets, with src/ and pkg/),
  * `logs/<pkgname>.log`, and the outputs `out/<pkgname>.<pkgver>.tar.zst` and
- * `out/<pkgname>.<pkgver>.json` (the manifest).
+ * `out/<pkgname>.<pkgver>.json` (the manifest). Every name is checked to be one path
+ * component and every path to stay inside the work directory.
  */
 export class PackagePaths {
   constructor(readonly workdir: Workdir) {}
 
+  /** build/<name>. @throws IgluError for a name that is not one path component */
   buildDir(name: string): string {
-    return path.join(this.workdir.root, 'build', name);
+    return inside(this.workdir.root, 'build', component(name));
+  }
+
+  /** build/<name>/ws: the sandbox's workspace (src/, pkg/). */
+  workspace(name: string): string {
+    return path.join(this.buildDir(name), 'ws');
+  }
+
+  /** build/<name>/fetched.json: which recipe fetched ws/src and what it used; gone once a build starts in it. */
+  fetchStamp(name: string): string {
+    return path.join(this.buildDir(name), 'fetched.json');
   }
 
   logFile(name: string): string {
-    return path.join(this.workdir.root, 'logs', `${name}.log`);
+    return inside(this.workdir.root, 'logs', `${component(name)}.log`);
   }
 
   get outDir(): string {
@@ -29,11 +44,21 @@ export class PackagePaths {
     return path.join(this.workdir.root, 'shims');
   }
 
+  /** run/: sockets of running commands (the source broker). */
+  get runDir(): string {
+    return path.join(this.workdir.root, 'run');
+  }
+
   tarball(name: string, version: string): string {
-    return path.join(this.outDir, `${name}.${version}.tar.zst`);
+    return inside(this.outDir, `${component(name)}.${component(version)}.tar.zst`);
   }
 
   manifest(name: string, version: string): string {
-    return path.join(this.outDir, `${name}.${version}.json`);
+    return inside(this.outDir, `${component(name)}.${component(version)}.json`);
   }
+}
+
+function component(name: string): string {
+  if (!isPathComponent(name)) throw new IgluError(`"${name}" is not a valid package name or version: it must be one path component (letters, digits, ._+~-)`, { hint: 'fix pkgname/pkgver in the recipe (iglu chroot plan lists every bad one)' });
+  return name;
 }

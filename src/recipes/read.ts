@@ -1,8 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { IgluError } from '../errors.js';
+import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
+import { isPathComponent } from '../util/names.js';
 import { splitDeps, type RecipeDeps } from './plan.js';
 
 /** A recipe's metadata, read by sourcing its build.sh. */
@@ -43,19 +44,29 @@ done
 for f in fetch build package license; do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
 exit 0`;
 
+/** Where the recipe's directory is inside the reading sandbox. */
+const RECIPE_IN = '/iglu/recipe';
+
 /**
- * Reads one recipe's metadata without running any of its phases. As root, the recipe is
- * sourced in its own network namespace, so top-level code in build.sh has no network.
+ * Reads one recipe's metadata without running any of its phases. The recipe is sourced
+ * in a sandbox (sandbox/argv.ts) that sees only the recipe's own directory (read-only)
+ * and the host's tools, with no network and no writable place but a tmpfs /tmp, as an
+ * unprivileged uid; it gets 10 seconds.
  * @param file absolute path of `<category>/<pkg>/build.sh`
  * @param categories the tree's category names (to read `bad:gmake` style names)
- * @throws IgluError naming the file for a shell error, or a missing pkgname/pkgver
+ * @throws IgluError naming the file for a shell error, a missing pkgname/pkgver, or a
+ *   pkgname, pkgver, pkgrel or subpackage name that is not one path component
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
-  // as root, in a new network namespace (unshare(1) -n): a recipe's top level reaches no network
-  const argv = ['mksh', '-c', READER, 'iglu-read', file];
-  const [cmd, ...args] = process.getuid?.() === 0 ? ['unshare', '--net', '--', ...argv] : argv;
-  const res = await execa(cmd!, args, { env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin` }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 });
-  if (res.exitCode === undefined) throw new IgluError(`cannot run mksh to read ${file}`, { hint: 'apt-get install mksh' });
+  const res = await runSandboxed({
+    root: 'host',
+    binds: [{ host: path.dirname(file), inside: RECIPE_IN, readOnly: true }],
+    network: false,
+    argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`],
+    env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
+    hostname: 'iglu-read',
+  }, 'capture', { timeoutMs: 10_000 });
+  if (res.timedOut) throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
   if (res.exitCode !== 0) {
     throw new IgluError(`${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`, { hint: 'fix the shell syntax (mksh -n build.sh shows it)' });
   }
@@ -71,6 +82,13 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
   }
   for (const required of ['pkgname', 'pkgver']) {
     if (!vars.get(required)) throw new IgluError(`${file}: no ${required}`, { hint: `set ${required}= at the top of build.sh` });
+  }
+  for (const key of ['pkgname', 'pkgver', 'pkgrel']) {
+    const value = vars.get(key);
+    if (value && !isPathComponent(value)) throw new IgluError(`${file}: ${key} ${JSON.stringify(value)} is not one path component`, { hint: `${key} becomes a file name: use letters, digits and ._+~- only` });
+  }
+  for (const sub of [...splitDeps(vars.get('ext') ?? '', new Set()), ...splitDeps(vars.get('subpkgs') ?? '', new Set())]) {
+    if (!isPathComponent(sub)) throw new IgluError(`${file}: subpackage name ${JSON.stringify(sub)} (ext/subpkgs) is not one path component`, { hint: 'subpackage names become file names: use letters, digits and ._+~- only' });
   }
   const category = path.basename(path.dirname(path.dirname(file)));
   const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
@@ -92,7 +110,8 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
 
 /**
  * Reads every `<category>/<pkg>/build.sh` under `tree`, a few at a time.
- * @throws IgluError for the first recipe that cannot be read, or a tree without recipes
+ * @throws IgluError listing every recipe that cannot be read (each with its file) and
+ *   every pkgname two recipes share (naming both files), or for a tree without recipes
  */
 export async function readTree(tree: string): Promise<RecipeMeta[]> {
   const root = path.resolve(tree);
@@ -109,6 +128,24 @@ export async function readTree(tree: string): Promise<RecipeMeta[]> {
   }
   if (files.length === 0) throw new IgluError(`no recipes under ${root}`, { hint: 'a tree holds <category>/<pkg>/build.sh files' });
   const out: RecipeMeta[] = [];
-  for (let i = 0; i < files.length; i += 8) out.push(...(await Promise.all(files.slice(i, i + 8).map((f) => readRecipe(f, names)))));
+  const problems: string[] = [];
+  for (let i = 0; i < files.length; i += 8) {
+    for (const r of await Promise.allSettled(files.slice(i, i + 8).map((f) => readRecipe(f, names)))) {
+      if (r.status === 'fulfilled') out.push(r.value);
+      else if (r.reason instanceof IgluError) problems.push(r.reason.message);
+      else throw r.reason;
+    }
+  }
+  problems.push(...duplicateNames(out));
+  if (problems.length === 1) throw new IgluError(problems[0]!, { hint: 'fix the recipe named' });
+  if (problems.length) throw new IgluError(`${problems.length} problems in the recipe tree ${root}:\n${problems.map((p) => `- ${p}`).join('\n')}`, { hint: 'fix the recipes named' });
   return out;
+}
+
+/** One message per pkgname (or subpackage name) that more than one recipe claims, naming the files. Pure. */
+export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'provides'>[]): string[] {
+  const byName = new Map<string, string[]>();
+  for (const r of recipes) for (const n of new Set([r.name, ...r.provides])) byName.set(n, [...(byName.get(n) ?? []), r.file]);
+  return [...byName].filter(([, files]) => files.length > 1).sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, files]) => `pkgname "${name}" is given by ${files.length} recipes: ${files.sort().join(' and ')}; one would shadow the other`);
 }

@@ -112,18 +112,28 @@ export class SourceCache {
   }
 
   /**
-   * Copies the content of `url` to `dest`: from the cache when pinned and present
-   * (verified on every read), else downloaded once, stored and pinned.
+   * Copies the content of `url` to `dest` (see `ensure`).
+   * @throws IgluError as `ensure` does
+   */
+  async fetch(url: string, dest: string, opts: { offline?: boolean } = {}): Promise<FetchedSource> {
+    const got = await this.ensure(url, opts);
+    await copyFile(this.blob(got.sha256), dest);
+    return got;
+  }
+
+  /**
+   * Makes sure the content of `url` is in the cache: when pinned and present it is
+   * verified (on every read), else downloaded once, stored and pinned.
    * @param opts.offline never download
+   * @returns where it came from, its sha256 and size; the content is at `blob(sha256)`
    * @throws IgluError for a URL not in the cache while offline, a download failure, or a
    *   content mismatch (naming the URL, expected and actual SHA-256); nothing good is deleted
    */
-  async fetch(url: string, dest: string, opts: { offline?: boolean } = {}): Promise<FetchedSource> {
+  async ensure(url: string, opts: { offline?: boolean } = {}): Promise<FetchedSource> {
     const pinned = (await this.readLock()).sources[url];
     if (pinned && (await exists(this.blob(pinned.sha256)))) {
       const got = await hashFile(this.blob(pinned.sha256));
       if (got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, this.blob(pinned.sha256), 'the cached file is damaged: `iglu sources verify` lists all; re-import a good copy with `iglu sources import FILE --url URL --force`');
-      await copyFile(this.blob(pinned.sha256), dest);
       log.sources('%s from cache (%s)', url, pinned.sha256.slice(0, 12));
       return { url, ...pinned, from: 'cache' };
     }
@@ -140,7 +150,6 @@ export class SourceCache {
         await this.store(tmp, got.sha256);
         lock.sources[url] = got;
       });
-      await copyFile(this.blob(got.sha256), dest);
       log.sources('%s downloaded (%s, %d bytes)', url, got.sha256.slice(0, 12), got.size);
       return { url, ...got, from: 'network' };
     } finally {

@@ -1,21 +1,23 @@
 #!/usr/bin/env node
 /**
  * The program behind the `curl`, `wget` and `git` shims that a recipe's fetch() finds
- * first on PATH: downloads are answered from the source cache (see cache.ts), and every
- * URL served is appended as "URL SHA256 SIZE" to $IGLU_SOURCES_USED so the package
- * manifest can name its sources. Local git subcommands run the real git.
+ * first on PATH, inside the fetch sandbox (no network): each download is asked of the
+ * source broker on the host (broker.ts), which puts the URL's content into the source
+ * cache and records it for the manifest; the shim copies it from the cache, which the
+ * sandbox sees read-only. Local git subcommands run the real git.
  *
- * Environment: IGLU_SOURCE_CACHE (cache directory), IGLU_OFFLINE=1 (never download),
- * IGLU_SOURCES_USED (file to append to), IGLU_SHIM_DIR (removed from PATH for git).
+ * Environment: IGLU_BROKER (the broker's socket), IGLU_SOURCE_CACHE (the cache directory,
+ * read-only), IGLU_SHIM_DIR (removed from PATH for git).
  * Exit: 0, or 1 with "iglu: …" and a hint on stderr.
  */
-import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { describe, IgluError } from '../errors.js';
+import { askBroker } from './broker.js';
 import { SourceCache } from './cache.js';
 import { parseShim } from './shim-args.js';
 
@@ -29,9 +31,9 @@ async function main(tool: string, args: string[]): Promise<number> {
     return res.exitCode ?? 1;
   }
   const cacheDir = process.env.IGLU_SOURCE_CACHE;
-  if (!cacheDir) throw new IgluError(`${tool}: IGLU_SOURCE_CACHE is not set`, { hint: 'the shim runs only inside iglu\'s fetch phase' });
+  const socket = process.env.IGLU_BROKER;
+  if (!cacheDir || !socket) throw new IgluError(`${tool}: IGLU_SOURCE_CACHE or IGLU_BROKER is not set`, { hint: 'the shim runs only inside iglu\'s fetch phase' });
   const cache = new SourceCache(cacheDir);
-  const offline = process.env.IGLU_OFFLINE === '1';
   for (const { url, output } of req.urls) {
     let dest = output;
     let scratch: string | undefined;
@@ -42,8 +44,9 @@ async function main(tool: string, args: string[]): Promise<number> {
       await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
     }
     try {
-      const got = await cache.fetch(url, dest, { offline });
-      if (process.env.IGLU_SOURCES_USED) await appendFile(process.env.IGLU_SOURCES_USED, `${url} ${got.sha256} ${got.size}\n`);
+      const got = await askBroker(socket, url);
+      if (!got.ok) throw new IgluError(got.error, { hint: got.hint });
+      await copyFile(cache.blob(got.sha256), dest);
       if (scratch) await pipeline(createReadStream(dest), process.stdout, { end: false });
     } finally {
       if (scratch) await rm(scratch, { recursive: true, force: true });

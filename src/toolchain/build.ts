@@ -6,7 +6,7 @@ import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/dis
 import { farmForBuilds } from '../farm/for-builds.js';
 import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
-import { fetchPackage, phaseFailed } from '../packages/fetch.js';
+import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { manifestOf, readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
 import { packPkgdir, writeManifest } from '../packages/pack.js';
 import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
@@ -125,12 +125,13 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
     s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
     const client = s.client;
-    const build = paths.buildDir(recipe.name);
+    const ws = paths.workspace(recipe.name);
     const inBuild = `${IN.build}/${recipe.name}`;
     output('copy the runner, recipe and sources into the client container');
     await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
     await client.copyIn(path.dirname(recipe.file), `${IN.recipes}/${recipe.name}`);
-    await client.copyIn(path.join(build, 'src'), `${inBuild}/src`);
+    await client.copyIn(path.join(ws, 'src'), `${inBuild}/src`);
+    await startBuildIn(paths, recipe.name);
     const jobs = o.local ? 2 : Math.max(1, s.farm!.slots);
     output(o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`);
     const env: Record<string, string> = {
@@ -146,7 +147,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const code = await client.run(['mksh', `${IN.runner}/${path.basename(RUNNER_SCRIPT)}`, 'bp'], env, logFile);
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
     output('copy the pkgdir back and pack it');
-    await client.copyOut(`${inBuild}/pkg`, path.join(build, 'pkg'));
+    await client.copyOut(`${inBuild}/pkg`, path.join(ws, 'pkg'));
     const names = new Map(s.farm!.hosts.map((h) => [h.ip, h.hostname]));
     let compiles: CompileCounts | null = null;
     if (!o.local) {
@@ -154,7 +155,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       await writeFile(logFile.replace(/\.log$/, '.distcc.log'), distccLog);
       compiles = countCompiles(distccLog, (ip) => names.get(ip) ?? ip);
     }
-    const packed = await packPkgdir(path.join(build, 'pkg'), tarball, SOURCE_DATE_EPOCH);
+    const packed = await packPkgdir(path.join(ws, 'pkg'), tarball, SOURCE_DATE_EPOCH);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const manifest = manifestOf(recipe, sha, fetched.sources, tarball, packed, { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) });
     await writeManifest(manifestFile, manifest);

@@ -9,3 +9,13 @@ export async function tailOf(file: string, lines = 20): Promise<string> {
     return '';
   }
 }
+
+/**
+ * The last `lines` lines of `text`, each cut to 300 characters: what an error message
+ * quotes of a tool's stderr (a full disk makes GNU tar print one line per file). Pure.
+ */
+export function tailLines(text: string, lines = 5): string {
+  const all = text.trimEnd().split('\n');
+  const tail = all.slice(-lines).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
+  return `${all.length > lines ? `(${all.length - lines} earlier lines left out) ` : ''}${tail.join('\n')}`;
+}

@@ -2,22 +2,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { chrootEnv } from '../../src/chroot/build.js';
-import { mountPlan, mountPoints, mountsFile, mountsUnder } from '../../src/chroot/mounts.js';
+import { mountPlan, mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
 import { statStart } from '../../src/chroot/process.js';
 import { describeReleased } from '../../src/chroot/recover.js';
 import { rootArgv } from '../../src/chroot/run.js';
+import { SANDBOX_ID, STAGE } from '../../src/sandbox/argv.js';
 import { inspectElf } from '../../src/packages/elf.js';
 import { inputsHash, toolchainIdentity } from '../../src/packages/inputs.js';
 
-test('mountPlan: proc, sys, dev, devpts, tmp, then the binds; refuses binds over them', () => {
-  const plan = mountPlan([{ host: '/w/build/zlib', inside: '/iglu/build/zlib', readOnly: false }, { host: '/r', inside: '/iglu/runner', readOnly: true }]);
-  assert.deepEqual(plan.map((m) => `${m.type}:${m.target}`), ['proc:/proc', 'sysfs:/sys', 'tmpfs:/dev', 'devpts:/dev/pts', 'tmpfs:/tmp', 'bind:/iglu/build/zlib', 'bind:/iglu/runner']);
-  assert.equal(plan.find((m) => m.target === '/sys')?.options.split(',')[0], 'ro');
-  assert.equal(mountsFile(plan.slice(-1)), 'bind /r /iglu/runner ro\n');
+test('mountPlan: proc, dev, tmp, /root, /var/tmp, then the binds; refuses binds over them', () => {
+  const plan = mountPlan([{ host: '/w/build/zlib', inside: '/iglu/build', readOnly: false }, { host: '/r', inside: '/iglu/runner', readOnly: true }]);
+  assert.deepEqual(plan.map((m) => `${m.type}:${m.target}`), ['proc:/proc', 'devtmpfs:/dev', 'tmpfs:/tmp', 'tmpfs:/root', 'tmpfs:/var/tmp', 'bind:/iglu/build', 'bind:/iglu/runner']);
+  assert.equal(plan.at(-1)?.options, 'ro');
   assert.throws(() => mountPlan([{ host: '/x', inside: '/dev/sda', readOnly: true }]), /would hide a system mount/);
+  assert.throws(() => mountPlan([{ host: '/x', inside: '/root/x', readOnly: true }]), /would hide a system mount/);
   assert.throws(() => mountPlan([{ host: '/x', inside: '/', readOnly: true }]), /would hide the root/);
   assert.throws(() => mountPlan([{ host: '/x', inside: 'rel', readOnly: true }]), /absolute/);
-  assert.throws(() => mountPlan([{ host: '/a b', inside: '/c', readOnly: true }]), /white space/);
+  assert.throws(() => mountPlan([{ host: '/x', inside: '/a/../proc', readOnly: true }]), /normalised/);
 });
 
 test('mountPoints decodes mountinfo escapes; mountsUnder lists a directory\'s mounts deepest first', () => {
@@ -76,14 +77,27 @@ test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text',
   assert.deepEqual(inspectElf(elf), { type: 'exec', interpreter: undefined, static: true, libc: 'musl' });
 });
 
-test('rootArgv: parent-death signal, private mounts, a new network namespace unless kept', () => {
-  const argv = rootArgv('/w/root', '/w/mounts', { argv: ['mksh', 'x'], env: { A: '1 2' } }, false);
-  assert.deepEqual(argv.slice(0, 4), ['setpriv', '--pdeathsig', 'KILL', '--']);
-  assert.ok(argv.includes('--net') && argv.includes('--kill-child') && argv.includes('private'));
-  assert.deepEqual(argv.slice(-5), ['/usr/bin/env', '-i', 'A=1 2', 'mksh', 'x']);
-  const inContainer = rootArgv('/w/root', '/w/mounts', { argv: ['true'], env: {} }, true, false);
-  assert.ok(!inContainer.includes('--net'));
-  assert.equal(inContainer[0], 'unshare', 'no parent-death signal under docker exec: its parent (runc) exits at once');
+test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace new, no network unless kept', () => {
+  const cmd = { argv: ['mksh', 'x'], env: { A: '1 2' }, binds: [{ host: '/w/build/ws', inside: '/iglu/build', readOnly: false }], output: { file: '/w/log' } };
+  const argv = rootArgv('/w/root', cmd, false);
+  // as root: a private mount namespace where sandbox-enter.sh stages the sources, then bwrap
+  assert.deepEqual(argv.slice(0, 5), ['unshare', '--mount', '--propagation', 'private', '--']);
+  const sep = argv.indexOf('--', 5);
+  assert.deepEqual(argv.slice(7, sep), [STAGE, String(SANDBOX_ID), String(SANDBOX_ID), '2', '/w/root', '/w/build/ws']);
+  const bwrap = argv.slice(sep + 1);
+  assert.ok(bwrap.includes('--unshare-all') && !bwrap.includes('--share-net'));
+  assert.ok(bwrap.includes('--die-with-parent') && bwrap.includes('--new-session'));
+  assert.deepEqual(bwrap.slice(bwrap.indexOf('--cap-drop'), bwrap.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
+  assert.deepEqual(bwrap.slice(bwrap.indexOf('--ro-bind'), bwrap.indexOf('--ro-bind') + 3), ['--ro-bind', `${STAGE}/0`, '/']);
+  assert.deepEqual(bwrap.slice(bwrap.indexOf('--bind'), bwrap.indexOf('--bind') + 3), ['--bind', `${STAGE}/1`, '/iglu/build']);
+  assert.ok(!bwrap.includes('chroot'), 'pivot_root through bwrap, never chroot');
+  assert.deepEqual(bwrap.slice(-7), ['--clearenv', '--setenv', 'A', '1 2', '--', 'mksh', 'x']);
+  const inContainer = rootArgv('/w/root', cmd, true, false);
+  assert.ok(inContainer.includes('--share-net'));
+  assert.ok(!inContainer.includes('--die-with-parent'), 'no parent-death signal under docker exec: its parent (runc) exits at once');
+  const asUser = rootArgv('/w/root', cmd, false, true, false);
+  assert.equal(asUser[0], 'bwrap');
+  assert.deepEqual(asUser.slice(asUser.indexOf('--ro-bind'), asUser.indexOf('--ro-bind') + 3), ['--ro-bind', '/w/root', '/']);
 });
 
 test('chrootEnv: CC aims clang at musl in the sysroot; extras win', () => {
