@@ -10,7 +10,7 @@ import { registerSources } from './commands/sources.js';
 import { registerToolchain } from './commands/toolchain.js';
 import { interruption, makeContext, terminal, type GlobalOptions } from './context.js';
 import { releaseBeforeAnything } from './chroot/session.js';
-import { ExitCode, IgluError, describe } from './errors.js';
+import { ExitCode, IgluError, describe, fileSystemError } from './errors.js';
 import { IGLU_VERSION } from './labels.js';
 import { log } from './log.js';
 
@@ -80,6 +80,11 @@ function report(err: unknown): number {
     process.stderr.write(`iglu: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     return err.exitCode;
+  }
+  const fs = fileSystemError(err);
+  if (fs) {
+    process.stderr.write(`iglu: ${fs.message}\nhint: ${fs.hint}\n`);
+    return ExitCode.failure;
   }
   process.stderr.write(`iglu: unexpected error: ${describe(err)}\n(run with DEBUG=iglu:* for details)\n`);
   return ExitCode.failure;

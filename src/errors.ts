@@ -31,3 +31,23 @@ export function describe(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** What a file system errno (errno(3)) means for the work directory, and what to do. */
+const FS_ERRORS: Record<string, { what: string; hint: string }> = {
+  EROFS: { what: 'is on a read-only file system', hint: 'give --workdir a writable directory' },
+  ENOSPC: { what: 'cannot be written: the disk is full', hint: 'free space on that file system (df -h shows it), or give --workdir another one' },
+  EDQUOT: { what: 'cannot be written: the disk quota is exceeded', hint: 'free space, or give --workdir another file system' },
+  EACCES: { what: 'is not writable by this user', hint: 'run iglu as root, or give --workdir a directory you own' },
+  EPERM: { what: 'may not be changed by this user', hint: 'run iglu as root, or give --workdir a directory you own' },
+};
+
+/**
+ * A Node file system error (ENOSPC, EROFS, EDQUOT, EACCES, EPERM with a path) as a message
+ * naming the path and the cause, and a hint; undefined for anything else. Pure.
+ */
+export function fileSystemError(err: unknown): { message: string; hint: string } | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const known = e?.code ? FS_ERRORS[e.code] : undefined;
+  if (!known || !e?.path) return undefined;
+  return { message: `${e.path} ${known.what} (${e.code}, during ${e.syscall ?? 'a file operation'})`, hint: known.hint };
+}

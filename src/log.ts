@@ -1,3 +1,4 @@
+import { formatWithOptions, type InspectOptions } from 'node:util';
 import createDebug from 'debug';
 
 /**
@@ -19,3 +20,12 @@ export const log = {
 export function mask(text: string): string {
   return text.replace(/SWMTKN-1-[A-Za-z0-9-]+/g, 'SWMTKN-1-****');
 }
+
+/**
+ * Every debug namespace — iglu's and its libraries' (docker-modem logs each Engine API
+ * request and response under DEBUG=modem, join tokens included) — writes through this
+ * one sink, which masks join tokens: debug's shared `log` function (debug's README,
+ * "Output streams"), set once when this module loads.
+ */
+createDebug.log = (...args: unknown[]): boolean =>
+  process.stderr.write(`${mask(formatWithOptions((createDebug as unknown as { inspectOpts?: InspectOptions }).inspectOpts ?? {}, ...args))}\n`);

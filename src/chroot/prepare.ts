@@ -4,7 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
-import { IgluError } from '../errors.js';
+import { describe, IgluError } from '../errors.js';
+import { tailLines } from '../util/tail.js';
 import { resolveFarmImage } from '../image/build.js';
 import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
@@ -125,13 +126,16 @@ async function imageBase(engine: Engine, ref: string | undefined): Promise<NonNu
 /** GNU tar rather than node-tar: device nodes, hard links and numeric owners come out exactly. */
 async function untarFile(file: string, dir: string): Promise<void> {
   const res = await execa('tar', ['-x', '-p', '--numeric-owner', '-f', file, '-C', dir], { reject: false });
-  if (res.failed) throw new IgluError(`cannot unpack ${file}: ${res.stderr || res.shortMessage}`, { hint: 'check the tarball and free space in the work directory' });
+  if (res.failed) throw new IgluError(`cannot unpack ${file}: ${tailLines(String(res.stderr) || res.shortMessage || 'tar failed', 5)}`, { hint: 'check the tarball and free space in the work directory (df -h)' });
 }
 
 async function untarStream(tar: NodeJS.ReadableStream, dir: string): Promise<void> {
   const untar = execa('tar', ['-x', '-p', '--numeric-owner', '-C', dir], { stdin: 'pipe', reject: false });
-  await pipeline(tar, untar.stdin!);
+  const piped = await pipeline(tar, untar.stdin!).catch((err: unknown) => err);
   const res = await untar;
-  if (res.failed) throw new IgluError(`cannot unpack the farm image into ${dir}: ${res.stderr || res.shortMessage}`, { hint: 'check free space in the work directory' });
+  // Docker Engine 20.10 may close the export's connection without ending the response;
+  // GNU tar exits 0 only after a whole archive (its end-of-archive blocks), so that is fine
+  const premature = (piped as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+  if (res.failed || (piped && !premature)) throw new IgluError(`cannot unpack the farm image into ${dir}: ${tailLines(String(res.stderr) || res.shortMessage || describe(piped), 5)}`, { hint: 'check free space in the work directory (df -h)' });
 }
 

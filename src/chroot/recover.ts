@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
+import { sweepDeadPidEntries } from '../util/leftovers.js';
 import { mountPoints, mountsUnder } from './mounts.js';
 import type { ChrootPaths } from './paths.js';
 import { isRunning } from './process.js';
@@ -56,6 +57,8 @@ export async function releaseLeftovers(paths: ChrootPaths, engine?: () => Promis
     });
     released.sessions = dead.length;
   }
+  // mount lists of the runner before the sandbox, one per killed build
+  await sweepDeadPidEntries(paths.dir, /^mounts\.(\d+)$/);
   for (const point of mountsUnder(mountPoints(await readFile('/proc/self/mountinfo', 'utf8')), paths.root)) {
     const res = await execa('umount', ['--lazy', point], { reject: false });
     if (res.failed) throw new IgluError(`cannot unmount ${point}, left under the build root: ${res.stderr}`, { hint: `unmount it by hand (umount -l ${point}) and run the command again` });

@@ -1,6 +1,6 @@
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
-import { labelsFor } from '../labels.js';
+import { LABEL, labelsFor } from '../labels.js';
 import type { FarmHost } from './hosts.js';
 
 /**
@@ -23,12 +23,15 @@ exit $rc`;
 /**
  * Proves every farm host accepts distcc connections and compiles: a labelled container
  * from the farm image on the overlay network compiles through each host in turn.
- * The container is removed afterwards, also on failure.
+ * The container is removed afterwards, also on failure; probe containers of the same
+ * farm that a killed iglu left are removed first.
  * @param deadlineS seconds the probe may keep retrying a host
  * @throws IgluError naming the hosts that never answered
  */
 export async function probeHosts(engine: Engine, opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number }): Promise<void> {
   if (opts.hosts.length === 0) return;
+  // a probe container a killed `farm up` left would also hold the name
+  for (const old of await engine.containers.list({ [LABEL.role]: 'probe', [LABEL.farm]: opts.farm })) await engine.containers.remove(old.id);
   const hostSpecs = opts.hosts.map((h) => (opts.port === 3632 ? h.ip : `${h.ip}:${opts.port}`));
   const res = await engine.containers.runOnce({
     image: opts.imageId,

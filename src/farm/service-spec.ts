@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LABEL } from '../labels.js';
+import { compileGuardScript, GUARD_DIR } from './compile-guard.js';
 
 /** What the distccd service is made from. */
 export interface DistccdServiceInput {
@@ -16,12 +17,15 @@ export interface DistccdServiceInput {
 }
 
 /**
- * distccd's start script. It writes the compiler allow-list for DISTCC_CMDLIST (distccd(1):
- * a file of command paths; the last DISTCC_CMDLIST_NUMWORDS=1 path component must match)
- * and runs distccd in the foreground with one job slot per CPU of its node.
+ * distccd's start script. It writes the compile guard (compile-guard.ts) once per
+ * compiler and the allow-list for DISTCC_CMDLIST naming those copies (distccd(1): a file
+ * of command paths; the last DISTCC_CMDLIST_NUMWORDS=1 path component must match, and
+ * the command run is the listed path), and runs distccd in the foreground with one job
+ * slot per CPU of its node.
  */
 const START = [
-  'for c in $IGLU_COMPILERS; do echo "/usr/bin/$c"; done > /tmp/distcc-cmdlist',
+  `mkdir -p ${GUARD_DIR}`,
+  `for c in $IGLU_COMPILERS; do printf '%s' "$IGLU_GUARD" > ${GUARD_DIR}/$c; chmod 755 ${GUARD_DIR}/$c; echo "${GUARD_DIR}/$c"; done > /tmp/distcc-cmdlist`,
   'allow=""; for a in $IGLU_ALLOW; do allow="$allow --allow $a"; done',
   'exec distccd --daemon --no-detach --log-stderr --port "$IGLU_PORT" --jobs "$(nproc)" $allow',
 ].join('\n');
@@ -30,7 +34,8 @@ const START = [
  * The Engine API ServiceSpec (API 1.41) of the farm's distccd service. Pure.
  * Endpoint mode dnsrr (kernels without IP_VS cannot route to a VIP), Init true (distccd as
  * PID 1 ignores SIGTERM), short stop grace. Service labels: `labels` plus iglu.spec =
- * specHash; task containers get `labels` without iglu.run.
+ * specHash; task containers get `labels` with iglu.run "service:<name>" (not the per-run
+ * ID, which would make every `farm up` a spec change) and iglu.spec "task:<name>".
  * @throws Error when `allow` is empty (a bug in the caller: the overlay has a subnet)
  */
 export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<string, string>): Record<string, unknown> {
@@ -49,9 +54,12 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
           `IGLU_COMPILERS=${input.compilers.join(' ')}`,
           `IGLU_ALLOW=${input.allow.join(' ')}`,
           `IGLU_PORT=${input.port}`,
+          `IGLU_GUARD=${compileGuardScript()}`,
           'DISTCC_CMDLIST=/tmp/distcc-cmdlist',
         ],
-        Labels: containerLabels,
+        // set, not inherited: a container carries its image's labels (the farm image's
+        // iglu.run and iglu.spec) unless its own spec gives the same keys
+        Labels: { ...containerLabels, [LABEL.run]: `service:${input.name}`, [LABEL.spec]: `task:${input.name}` },
         Init: true,
         StopGracePeriod: 2_000_000_000,
       },
