@@ -1,3 +1,6 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
+
 /**
  * The one user-facing error type. Every failure a user can act on is an IgluError with a
  * description (message), a hint saying what to do, and the underlying cause when there
@@ -47,7 +50,27 @@ const FS_ERRORS: Record<string, { what: string; hint: string }> = {
  */
 export function fileSystemError(err: unknown): { message: string; hint: string } | undefined {
   const e = err as NodeJS.ErrnoException | undefined;
+  // mkdir(…, { recursive: true }) on a read-only file system reports ENOENT: ask the
+  // nearest existing ancestor why (access(2) W_OK answers EROFS, EACCES, …)
+  if (e?.code === 'ENOENT' && e.syscall === 'mkdir' && e.path) {
+    const cause = whyNotWritable(e.path);
+    if (cause) return fileSystemError(Object.assign(new Error(e.message), { code: cause, path: e.path, syscall: 'mkdir' }));
+  }
   const known = e?.code ? FS_ERRORS[e.code] : undefined;
   if (!known || !e?.path) return undefined;
   return { message: `${e.path} ${known.what} (${e.code}, during ${e.syscall ?? 'a file operation'})`, hint: known.hint };
+}
+
+function whyNotWritable(p: string): string | undefined {
+  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
+    if (existsSync(dir)) {
+      try {
+        accessSync(dir, constants.W_OK);
+        return undefined;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code;
+      }
+    }
+    if (dir === path.dirname(dir)) return undefined;
+  }
 }
