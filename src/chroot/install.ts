@@ -1,10 +1,11 @@
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import * as tar from 'tar';
 import { tailLines } from '../util/tail.js';
-import { IgluError } from '../errors.js';
+import { describe, IgluError } from '../errors.js';
+import { noLinksBelow } from '../util/safe-fs.js';
 import { exists } from '../util/exists.js';
 
 /**
@@ -19,9 +20,18 @@ export async function installTarball(tarball: string, dir: string): Promise<void
   await mkdir(dir, { recursive: true });
   const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
   const refused: string[] = [];
+  // node-tar would strip the / of an absolute symlink target (a guest's /bin/busybox):
+  // such links are made last, by hand, below real directories only
+  const absoluteLinks: { path: string; target: string }[] = [];
   const extract = tar.x({
     cwd: dir,
     preservePaths: false,
+    filter: (p, entry) => {
+      const e = entry as tar.ReadEntry;
+      if (e.type !== 'SymbolicLink' || !e.linkpath?.startsWith('/')) return true;
+      absoluteLinks.push({ path: p, target: e.linkpath });
+      return false;
+    },
     preserveOwner: process.getuid?.() === 0,
     unlink: true,
     umask: 0,
@@ -35,6 +45,16 @@ export async function installTarball(tarball: string, dir: string): Promise<void
     throw new IgluError(`cannot install ${tarball} into ${dir}: ${tailLines(String(z.stderr ?? '') || (err as Error).message, 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged', cause: err });
   }
   if (refused.length) throw new IgluError(`cannot install ${tarball} into ${dir}: ${refused.slice(0, 3).join('; ')}`, { hint: 'the package holds entries iglu refuses (absolute names, .., or files under a symbolic link): fix the recipe\'s package()' });
+  for (const link of absoluteLinks) {
+    const rel = link.path.replace(/^(\.\/)+/, '');
+    const parent = await noLinksBelow(dir, path.dirname(rel) === '.' ? '' : path.dirname(rel), true).catch((err: unknown) => {
+      throw new IgluError(`cannot install ${tarball} into ${dir}: ${rel}: ${describe(err)}`, { hint: 'the package holds a link under a symbolic link: fix the recipe\'s package()' });
+    });
+    await mkdir(parent, { recursive: true });
+    const at = path.join(parent, path.basename(rel));
+    await rm(at, { force: true });
+    await symlink(link.target, at);
+  }
 }
 
 /** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */
