@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import type { FarmDownResult } from '../../src/farm/down.js';
@@ -71,6 +73,35 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.equal(res.placements.length, 6, res.output);
     const taskIps = new Set(up.hosts.map((h) => h.ip));
     for (const p of res.placements) assert.ok(taskIps.has(p.host), `${p.file} compiled on ${p.host}, not a farm task`);
+  });
+
+  test('distccd runs compiles only: plugins, -save-temps, -specs, -B and response files are refused through the protocol', async () => {
+    const raw = readFileSync(path.resolve(import.meta.dirname, '../../../test/support/distcc-raw.py'), 'utf8');
+    const host = up.hosts[0]!.ip;
+    const cases = [
+      ['clang', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-Xclang', '-load', '-Xclang', '/tmp/p.so', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-fplugin=/tmp/p.so', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-fpass-plugin=/tmp/p.so', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-save-temps', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-specs=/tmp/s', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '-B/tmp', '-c', 'x.i', '-o', 'x.o'],
+      ['clang', '@/tmp/args', '-c', 'x.i', '-o', 'x.o'],
+    ];
+    const script = cases.map((c) => `echo "== ${c.join(' ')}"; python3 -c "$IGLU_RAW" ${host} 3632 ${c.join(' ')}`).join('\n');
+    const res = await engine.containers.runOnce({ image: image.id, cmd: ['/bin/sh', '-c', script], env: { IGLU_RAW: raw }, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' }, network, name: 'iglu-test-raw', timeoutMs: 120_000 });
+    const answers = res.output.split('== ').slice(1);
+    assert.equal(answers.length, cases.length, res.output);
+    assert.match(answers[0]!, /status 0\s+stderr\s+object [1-9]/, 'a plain compile is served');
+    for (const a of answers.slice(1)) {
+      assert.match(a, /iglu compile guard: refused/, a);
+      assert.match(a, /object 0/, a);
+    }
+    // task containers carry their own labels, not the farm image's
+    const tasks = await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
+    assert.ok(tasks.length > 0);
+    for (const t of tasks) assert.equal(t.labels[LABEL.run], `service:${farm}-distccd`);
+    assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'abyss' })).length, 0);
   });
 
   test('a second farm up with nothing changed changes nothing', async () => {

@@ -1,0 +1,30 @@
+# A bare distcc protocol 1 client (distcc's doc/protocol-1.txt): sends ARGV and a
+# preprocessed source to HOST:PORT, prints the status, stderr and object size it gets.
+#   python3 distcc-raw.py HOST PORT ARG...
+import socket, sys
+
+def tok(name, n): return name.encode() + b'%08x' % n
+
+def main():
+    host, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    src = b'int f(void) { return 42; }\n'
+    msg = tok('DIST', 1) + tok('ARGC', len(argv))
+    for a in argv: msg += tok('ARGV', len(a.encode())) + a.encode()
+    msg += tok('DOTI', len(src)) + src
+    s = socket.create_connection((host, port), timeout=60)
+    s.sendall(msg)
+    data = b''
+    while True:
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+    out, i = {}, 0
+    while i + 12 <= len(data):
+        name, n = data[i:i+4].decode(), int(data[i+4:i+12], 16); i += 12
+        if name in ('DONE', 'STAT'): out[name] = n; continue
+        out[name] = data[i:i+n]; i += n
+    print('status', out.get('STAT'))
+    print('stderr', out.get('SERR', b'').decode(errors='replace').replace('\n', ' | '))
+    print('object', len(out.get('DOTO', b'')))
+
+main()
