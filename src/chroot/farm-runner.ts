@@ -25,10 +25,13 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
   const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot',
-    // mount(2) and unshare(2) inside need CAP_SYS_ADMIN (capabilities(7)); Docker's AppArmor
+    // The sandbox (bwrap) inside needs CAP_SYS_ADMIN for its staging mounts (capabilities(7)),
+    // no seccomp filter (Docker's default one refuses bwrap's pivot_root: EPERM); Docker's AppArmor
     // profile would still deny mount. Not --privileged: only this one capability is added.
     capAdd: ['SYS_ADMIN'],
-    securityOpt: ['apparmor=unconfined'],
+    securityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
+    // the sandbox (bwrap) mounts its own /proc inside a user namespace
+    unmaskedProc: true,
     binds,
   });
   const names = new Map(farm.hosts.map((h) => [h.ip, h.hostname]));

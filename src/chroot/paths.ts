@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workdir } from '../workdir.js';
 
-/** iglu's chroot/ directory in the repository (run-in-root.sh, iglupkg.sh). */
+/** iglu's chroot/ directory in the repository (sandbox-enter.sh, iglupkg.sh). */
 export const CHROOT_SCRIPTS = path.resolve(fileURLToPath(new URL('../../../chroot', import.meta.url)));
 
 /** Inside the build root: where packages are installed, the sysroot of the Iglunix target. */

@@ -67,8 +67,8 @@ export const ChrootSchema = z.strictObject({
 });
 
 export const ToolchainSchema = z.strictObject({
-  /** Packages `iglu toolchain build` builds on the farm when none are named. */
-  packages: z.array(z.string().min(1)).min(1).default(['musl']),
+  /** Packages `iglu toolchain build` builds on the farm when none are named; empty for a build root that needs none (its sysroot gets nothing from the farm). */
+  packages: z.array(z.string().min(1)).default(['musl']),
 });
 
 export const SourcesSchema = z.strictObject({

@@ -39,6 +39,13 @@ export interface LongRunning {
   capAdd?: string[];
   /** Security options (SecurityOpt), e.g. apparmor=unconfined. */
   securityOpt?: string[];
+  /**
+   * No masked or read-only /proc paths (HostConfig MaskedPaths and ReadonlyPaths empty,
+   * `--security-opt systempaths=unconfined`): a new procfs cannot be mounted in a user
+   * namespace while parts of the container's /proc are covered (the kernel's
+   * mount_too_revealing check), and bubblewrap mounts one for its sandbox.
+   */
+  unmaskedProc?: boolean;
   /** Bind mounts, "host:container[:ro]". */
   binds?: string[];
 }
@@ -99,7 +106,7 @@ export class ContainersClient {
       Cmd: ['sleep', 'infinity'],
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      HostConfig: { NetworkMode: spec.network, Init: true, CapAdd: spec.capAdd, SecurityOpt: spec.securityOpt, Binds: spec.binds },
+      HostConfig: { NetworkMode: spec.network, Init: true, CapAdd: spec.capAdd, SecurityOpt: spec.securityOpt, Binds: spec.binds, ...(spec.unmaskedProc ? { MaskedPaths: [], ReadonlyPaths: [] } : {}) },
     });
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
     try {

@@ -94,7 +94,8 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.equal(answers.length, cases.length, res.output);
     assert.match(answers[0]!, /status 0\s+stderr\s+object [1-9]/, 'a plain compile is served');
     for (const a of answers.slice(1)) {
-      assert.match(a, /iglu compile guard: refused/, a);
+      // refused by the guard, or (-fplugin=) by distccd's own check, which drops the connection
+      assert.ok(/iglu compile guard: refused/.test(a) || (a.startsWith('clang -fplugin=') && /status None/.test(a)), a);
       assert.match(a, /object 0/, a);
     }
     // task containers carry their own labels, not the farm image's

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { CLI, iglu, igluJson, writeConfig } from '../support/cli.js';
+import { canary, hostileTree } from '../support/hostile.js';
+
+// Hostile recipes in the build root (the farm image's filesystem; no farm needed): build()
+// must not reach the host, must not leave anything for later packages, and a killed build
+// must never be packaged half-done.
+const config = writeConfig('toolchain:\n  packages: []\n');
+const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-build-'));
+const args = ['--config', config, '--workdir', wd];
+const c = canary('build');
+const marker = `iglu-hostile-sleep-${process.pid}`;
+const t = hostileTree();
+t.add('base/escape', [
+  'pkgname=escape', 'pkgver=1',
+  'fetch() { echo src > a; }',
+  'build() {',
+  `  echo x > /proc/1/root${c.made} 2>/dev/null && echo ESCAPED-THROUGH-PROC1`,
+  `  ls /proc/1/root${c.dir} >/dev/null 2>&1 && echo HOST-ROOT-VISIBLE`,
+  '  mkdir -p jail && chroot jail /bin/true 2>/dev/null && echo CHROOT-ALLOWED',
+  `  touch ${c.made} 2>/dev/null && echo HOST-WRITE`,
+  '  grep -E "^(CapEff|NoNewPrivs)" /proc/self/status',
+  '  echo "uid map: $(cat /proc/self/uid_map)"',
+  '}',
+  'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/escape"; }', '',
+].join('\n'));
+t.add('base/polluter', [
+  'pkgname=polluter', 'pkgver=1',
+  'fetch() { :; }',
+  'build() { { echo polluted > /etc/iglu-polluted; } 2>/dev/null || echo "write to /etc refused"; echo polluted > /root/polluted; echo polluted > /tmp/polluted; }',
+  'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/polluter"; }', '',
+].join('\n'));
+t.add('base/victim', [
+  'pkgname=victim', 'pkgver=1', 'mkdeps="polluter"',
+  'fetch() { :; }',
+  'build() { for f in /etc/iglu-polluted /root/polluted /tmp/polluted; do [ ! -e $f ] || { echo "saw $f"; exit 9; }; done; }',
+  'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/victim"; }', '',
+].join('\n'));
+t.add('base/half', [
+  'pkgname=half', 'pkgver=1',
+  'fetch() { echo src > a; }',
+  `build() { if [ -e half ]; then echo REUSED-HALF-BUILT; else echo half > half; echo "fresh: started"; exec sleep 600 ${marker}; fi; }`,
+  'package() { mkdir -p "$pkgdir"; cp half "$pkgdir/"; }', '',
+].join('\n'));
+
+type Built = { packages: { name: string; action: string }[] };
+
+async function waitFor(file: string, re: RegExp, ms = 120_000): Promise<string> {
+  for (let i = 0; i < ms / 200; i++) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (re.test(text)) return text;
+    await sleep(200);
+  }
+  throw new Error(`${re} never appeared in ${file}`);
+}
+
+describe('hostile recipes in the build root', { timeout: 900_000, skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  before(async () => {
+    await igluJson(['--config', config, 'image', 'build']);
+    await igluJson([...args, 'chroot', 'prepare']);
+  });
+
+  test('build() cannot reach the host: no /proc/1/root, no chroot, no capabilities, root inside is not root outside', async () => {
+    const r = await igluJson<Built>([...args, 'chroot', 'build', '--tree', t.dir, 'escape']);
+    assert.deepEqual(r.packages.map((p) => p.action), ['built']);
+    const log = readFileSync(path.join(wd, 'logs/escape.log'), 'utf8');
+    for (const bad of ['ESCAPED-THROUGH-PROC1', 'HOST-ROOT-VISIBLE', 'CHROOT-ALLOWED', 'HOST-WRITE']) assert.ok(!log.includes(bad), `${bad}:\n${log}`);
+    assert.match(log, /CapEff:\s+0000000000000000/);
+    assert.match(log, /NoNewPrivs:\s+1/);
+    assert.match(log, /uid map:\s+0\s+99999\s+1/);
+    assert.ok(c.intact());
+  });
+
+  test('writes outside $pkgdir never reach the next package nor the build root', async () => {
+    const r = await igluJson<Built>([...args, 'chroot', 'build', '--tree', t.dir, 'victim']);
+    assert.deepEqual(Object.fromEntries(r.packages.map((p) => [p.name, p.action])), { polluter: 'built', victim: 'built' });
+    assert.match(readFileSync(path.join(wd, 'logs/polluter.log'), 'utf8'), /write to \/etc refused/);
+    assert.ok(!existsSync(path.join(wd, 'chroot/root/etc/iglu-polluted')));
+  });
+
+  test('a build killed mid-way is never packaged half-done, with or without --rebuild', async () => {
+    const log = path.join(wd, 'logs/half.log');
+    for (const extra of [[], ['--rebuild']]) {
+      rmSync(log, { force: true });
+      const first = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', t.dir, 'half'], { reject: false, stdin: 'ignore' });
+      await waitFor(log, /fresh: started/);
+      first.kill('SIGKILL');
+      await first;
+      let left = '';
+      for (let i = 0; i < 50 && (left = (await execa('pgrep', ['-f', marker], { reject: false })).stdout.trim()); i++) await sleep(100);
+      assert.equal(left, '', 'the build died with iglu');
+      rmSync(log, { force: true });
+      const again = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', t.dir, ...extra, 'half'], { reject: false, stdin: 'ignore' });
+      const text = await waitFor(log, /fresh: started|REUSED-HALF-BUILT/);
+      again.kill('SIGKILL');
+      await again;
+      assert.match(text, /fresh: started/, 'the rerun started from pristine sources');
+      assert.doesNotMatch(text, /REUSED-HALF-BUILT/);
+      assert.ok(!existsSync(path.join(wd, 'out/half.1.tar.zst')), 'nothing was packaged');
+    }
+    const after = await iglu([...args, 'chroot', 'plan', '--tree', t.dir]);
+    assert.equal(after.code, 0, 'the work directory is usable after the kills');
+  });
+});
