@@ -47,7 +47,7 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const sha = await recipeHash(recipe.file);
     const got = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.deepEqual(got, { sources: [{ url: MUSL, sha256: MUSL_SHA, size: 1058642 }], reused: false });
-    assert.ok(existsSync(path.join(paths.buildDir('musl'), 'src/musl-1.2.3/configure')));
+    assert.ok(existsSync(path.join(paths.workspace('musl'), 'src/musl-1.2.3/configure')));
     const again = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.equal(again.reused, true);
   });

@@ -46,7 +46,7 @@ test('the distccd spec: image by ID, dnsrr, Init, network, allow-list, labels an
   assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('DISTCC_CMDLIST=/tmp/distcc-cmdlist'));
   assert.equal(spec.Labels['iglu.farm'], 'f');
   assert.equal(spec.Labels['iglu.spec'], specHash(spec));
-  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], undefined, 'task labels carry no run ID');
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], 'service:f-distccd', 'task labels carry the service, not a run ID nor the image\'s');
 });
 
 test('the spec hash ignores the run ID but sees image, mode and compilers', () => {
