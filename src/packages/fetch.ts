@@ -117,16 +117,6 @@ async function readStamp(file: string): Promise<{ recipe: string; sources: UsedS
   }
 }
 
-/** Lines "URL SHA256 SIZE" written by the shims; the last line for a URL wins. */
-export function parseUsed(text: string): UsedSource[] {
-  const byUrl = new Map<string, UsedSource>();
-  for (const line of text.split('\n')) {
-    const [url, sha256, size] = line.trim().split(/\s+/);
-    if (url && sha256 && size) byUrl.set(url, { url, sha256, size: Number(size) });
-  }
-  return [...byUrl.values()].sort((a, b) => a.url.localeCompare(b.url));
-}
-
 /** The error for a failed phase: the log's tail, and the whole log's path as the hint. */
 export async function phaseFailed(recipe: RecipeMeta, phase: string, logFile: string, canceled = false): Promise<IgluError> {
   if (canceled) return new IgluError(`${recipe.name}: ${phase} interrupted`, { hint: `the log so far is ${logFile}`, exitCode: ExitCode.interrupted });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
-import { parseUsed } from '../../src/packages/fetch.js';
 import { upToDate, type PackageManifest } from '../../src/packages/manifest.js';
 import { parseLock, serializeLock } from '../../src/sources/lock-file.js';
 import { parseCurl, parseGit, parseWget, remoteName } from '../../src/sources/shim-args.js';
@@ -46,11 +45,6 @@ test('lock file: sorted on write, damaged text names the file and field', () => 
   assert.deepEqual(parseLock(text, 'L').sources['https://a'], { sha256: 'a'.repeat(64), size: 1 });
   assert.throws(() => parseLock('{', '/w/sources.lock.json'), (e: unknown) => e instanceof IgluError && /\/w\/sources\.lock\.json: not valid JSON/.test(e.message));
   assert.throws(() => parseLock('{"version":1,"sources":{"u":{"sha256":"xyz","size":1}}}', 'L'), (e: unknown) => e instanceof IgluError && /L: sources\.u\.sha256/.test(e.message));
-});
-
-test('sources used: last line per URL wins, sorted', () => {
-  const used = parseUsed(`https://b ${'1'.repeat(64)} 5\nhttps://a ${'2'.repeat(64)} 7\nhttps://b ${'3'.repeat(64)} 9\n\n`);
-  assert.deepEqual(used.map((u) => [u.url, u.sha256[0], u.size]), [['https://a', '2', 7], ['https://b', '3', 9]]);
 });
 
 test('a package is up to date only with the same recipe and the same pinned sources', () => {
