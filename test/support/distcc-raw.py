@@ -14,10 +14,14 @@ def main():
     s = socket.create_connection((host, port), timeout=60)
     s.sendall(msg)
     data = b''
-    while True:
-        chunk = s.recv(65536)
-        if not chunk: break
-        data += chunk
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+    except ConnectionResetError:
+        # distccd closed without reading all of the request (its own argument check)
+        print('dropped')
     out, i = {}, 0
     while i + 12 <= len(data):
         name, n = data[i:i+4].decode(), int(data[i+4:i+12], 16); i += 12
