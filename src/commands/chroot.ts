@@ -13,7 +13,7 @@ import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
 import { runSteps } from '../progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { planBuild } from '../recipes/plan.js';
+import { analysePlan, planBuild, planError } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 
@@ -31,9 +31,14 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
-      const plan = planBuild(recipes, pkgs, providedNames(ctx.config));
+      const { problems, ...plan } = analysePlan(recipes, pkgs, providedNames(ctx.config));
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
-      printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan }, () =>
+      if (problems.length && ctx.json) {
+        printResult(true, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () => '');
+        throw new IgluError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the plan (listed in the JSON output)`, { hint: planError(problems).hint });
+      }
+      if (problems.length) throw planError(problems);
+      printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () =>
         [...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
           plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : ''].filter(Boolean).join('\n'));
     });

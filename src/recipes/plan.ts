@@ -43,59 +43,190 @@ export function splitDeps(value: string, categories: ReadonlySet<string>): strin
   return words.filter((w, i) => !(categories.has(w) && i + 1 < words.length));
 }
 
+/** One thing that keeps a plan from being built (`chroot plan --json` lists them). */
+export type PlanProblem =
+  | { kind: 'unknown-package'; name: string; message: string }
+  | { kind: 'missing'; name: string; askedBy: string[]; message: string }
+  | { kind: 'cycle'; cycle: string[]; message: string };
+
+/** Options of planning. */
+export interface PlanOptions {
+  /**
+   * Every `bad` GNU tool comes from the build environment, even when a recipe provides
+   * it (the toolchain phase: the farm image has GNU make; the tree's gmake needs musl).
+   */
+  badFromBuildEnv?: boolean;
+}
+
 /**
- * A build order over recipes: a topological order of deps + mkdeps (dependencies first),
- * stable for equal inputs (ties broken by name). Names in `base` are provided by the base
- * sysroot: they satisfy dependencies and are not built (unless selected), which breaks
- * the cycles real trees have (musl ↔ gmake, llvm ↔ cmake). A `bad` GNU tool that no
- * recipe provides is taken from the build environment. Pure.
- * @param selected pkgnames to build; empty means every recipe
- * @throws IgluError naming an unknown selected package, a dependency no recipe provides
- *   (with the recipe asking for it), or the packages on a remaining cycle
+ * Plans a build and reports every problem at once: each unknown selected package, each
+ * dependency no recipe provides (with every recipe asking for it), each cycle (one per
+ * strongly connected component of the dependency graph, Tarjan's algorithm). `order` is
+ * empty when there are problems. Pure. See planBuild for the rules.
  */
-export function planBuild(recipes: RecipeDeps[], selected: string[], base: string[]): Plan {
+export function analysePlan(recipes: RecipeDeps[], selected: string[], base: string[], options: PlanOptions = {}): Plan & { problems: PlanProblem[] } {
   const provider = new Map<string, RecipeDeps>();
   for (const r of [...recipes].sort((a, b) => a.name.localeCompare(b.name))) {
     for (const name of [r.name, ...r.provides]) if (!provider.has(name) || name === r.name) provider.set(name, r);
   }
+  // a base package's subpackages are in the base too (llvm's libcxx when llvm is)
   const baseSet = new Set(base);
-  for (const name of selected) {
-    if (!provider.has(name)) throw new IgluError(`no recipe provides "${name}"`, { hint: 'see the tree with "iglu chroot plan --json", or check --tree' });
+  for (const name of base) {
+    const r = provider.get(name);
+    if (r?.name === name) for (const sub of r.provides) baseSet.add(sub);
   }
-  const roots = (selected.length ? selected : recipes.map((r) => r.name)).map((n) => provider.get(n)!.name);
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
+  const problems: PlanProblem[] = [];
+  for (const name of selected) {
+    if (!provider.has(name)) problems.push({ kind: 'unknown-package', name, message: `no recipe provides "${name}"` });
+  }
+  const roots = (selected.length ? selected : recipes.map((r) => r.name)).filter((n) => provider.has(n)).map((n) => provider.get(n)!.name);
   const fromBase = new Set<string>();
   const gnu = new Set<string>();
-  const stack: string[] = [];
-  const visit = (name: string): void => {
-    if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') {
-      const cycle = [...stack.slice(stack.indexOf(name)), name];
-      throw new IgluError(`dependency cycle: ${cycle.join(' → ')}`, { hint: 'list one of these packages under the base sysroot (chroot.base in iglu.yaml) to break it, as Iglunix bootstraps it' });
-    }
+  const missing = new Map<string, Set<string>>();
+  /** recipe → the recipes it needs built first (sorted), over everything reachable */
+  const edges = new Map<string, string[]>();
+  const walk = (name: string): void => {
+    if (edges.has(name)) return;
     const r = provider.get(name)!;
-    state.set(name, 'visiting');
-    stack.push(name);
+    const needs = new Set<string>();
+    edges.set(name, []);
     for (const dep of [...new Set([...r.deps, ...r.mkdeps])].sort()) {
       if (baseSet.has(dep)) {
         fromBase.add(dep);
         continue;
       }
-      const p = provider.get(dep);
-      if (!p && r.bad?.includes(dep)) {
+      const fromEnv = r.bad?.includes(dep) && (options.badFromBuildEnv || !provider.has(dep));
+      if (fromEnv) {
         gnu.add(dep);
         continue;
       }
-      if (!p) throw new IgluError(`${r.file}: depends on "${dep}", which no recipe provides`, { hint: `add a recipe for ${dep}, or list it under the base sysroot if the base already has it` });
-      if (p.name !== name) visit(p.name);
+      const p = provider.get(dep);
+      if (!p) {
+        missing.set(dep, (missing.get(dep) ?? new Set()).add(r.file));
+        continue;
+      }
+      if (p.name !== name) needs.add(p.name);
     }
-    stack.pop();
-    state.set(name, 'done');
-    order.push(name);
+    edges.set(name, [...needs].sort());
+    for (const n of needs) walk(n);
   };
   // an explicitly selected package is built even when the base provides it
-  for (const root of [...new Set(roots)].sort()) if (selected.length || !baseSet.has(root)) visit(root);
+  const starts = [...new Set(roots)].sort().filter((n) => selected.length || !baseSet.has(n));
+  for (const root of starts) walk(root);
+  for (const [name, askers] of [...missing].sort(([a], [b]) => a.localeCompare(b))) {
+    const files = [...askers].sort();
+    problems.push({ kind: 'missing', name, askedBy: files, message: `${files.join(', ')}: depend${files.length === 1 ? 's' : ''} on "${name}", which no recipe provides` });
+  }
+  for (const cycle of cycles(edges)) problems.push({ kind: 'cycle', cycle, message: `dependency cycle: ${cycle.join(' → ')}` });
+  const order: string[] = [];
+  if (problems.length === 0) {
+    const done = new Set<string>();
+    const visit = (name: string): void => {
+      if (done.has(name)) return;
+      done.add(name);
+      for (const n of edges.get(name)!) visit(n);
+      order.push(name);
+    };
+    for (const root of starts) visit(root);
+  }
   const selectedSet = new Set(roots);
-  return { order, selected: [...selectedSet], pulledIn: order.filter((n) => !selectedSet.has(n)), fromBase: [...fromBase].sort(), gnuFromBuildEnv: [...gnu].sort() };
+  return { order, selected: [...selectedSet], pulledIn: order.filter((n) => !selectedSet.has(n)), fromBase: [...fromBase].sort(), gnuFromBuildEnv: [...gnu].sort(), problems };
+}
+
+/**
+ * One cycle per strongly connected component with more than one member (Tarjan's
+ * algorithm), as a path from its first member by name back to itself. Pure.
+ * @param edges node → nodes it needs (every node reached is a key)
+ */
+export function cycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const strong = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const members = new Set<string>();
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      members.add(w);
+    } while (w !== v);
+    if (members.size > 1) out.push(pathWithin(edges, members));
+  };
+  for (const v of [...edges.keys()].sort()) if (!index.has(v)) strong(v);
+  return out.sort((a, b) => a[0]!.localeCompare(b[0]!));
+}
+
+/** The shortest path from the first member (by name) back to itself, staying in `members` (breadth first). */
+function pathWithin(edges: ReadonlyMap<string, readonly string[]>, members: ReadonlySet<string>): string[] {
+  const start = [...members].sort()[0]!;
+  const parent = new Map<string, string>();
+  const queue = [start];
+  while (queue.length) {
+    const v = queue.shift()!;
+    for (const w of edges.get(v) ?? []) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const chain: string[] = [];
+        for (let u = v; u !== start; u = parent.get(u)!) chain.unshift(u);
+        return [start, ...chain, start];
+      }
+      if (!parent.has(w)) {
+        parent.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start, start];
+}
+
+/**
+ * The names a dependency list gives with the category `bad` (`mkdeps="bad:gmake"`):
+ * GNU tools, as a `bad=` list names them. Pure.
+ */
+export function badCategoryNames(value: string, categories: ReadonlySet<string>): string[] {
+  if (!categories.has('bad')) return [];
+  const words = value.split(/[\s:]+/).filter(Boolean);
+  return words.filter((w, i) => i > 0 && words[i - 1] === 'bad');
+}
+
+/**
+ * A build order over recipes: a topological order of deps + mkdeps (dependencies first),
+ * stable for equal inputs (ties broken by name). Names in `base` — and the subpackages of
+ * a base recipe — are provided by the base sysroot: they satisfy dependencies and are not
+ * built (unless selected), which breaks the cycles real trees have (musl ↔ gmake, llvm ↔
+ * cmake). A `bad` GNU tool that no recipe provides (or any, with badFromBuildEnv) is
+ * taken from the build environment. Pure.
+ * @param selected pkgnames to build; empty means every recipe
+ * @throws IgluError listing every problem analysePlan finds: unknown selected packages,
+ *   dependencies no recipe provides (with the recipes asking), cycles
+ */
+export function planBuild(recipes: RecipeDeps[], selected: string[], base: string[], options: PlanOptions = {}): Plan {
+  const { problems, ...plan } = analysePlan(recipes, selected, base, options);
+  if (problems.length) throw planError(problems);
+  return plan;
+}
+
+/** The IgluError for a plan's problems: one line each, with a hint for what is most likely wrong. Pure. */
+export function planError(problems: PlanProblem[]): IgluError {
+  const hint = problems.some((p) => p.kind === 'cycle')
+    ? 'list one package of each cycle under the base sysroot (chroot.base in iglu.yaml) to break it, as Iglunix bootstraps it'
+    : problems.some((p) => p.kind === 'missing')
+      ? 'add recipes for the missing names, or list them under chroot.base if the base already has them'
+      : 'see the tree with "iglu chroot plan --json", or check --tree';
+  if (problems.length === 1) return new IgluError(problems[0]!.message, { hint });
+  return new IgluError(`${problems.length} problems in the plan:\n${problems.map((p) => `- ${p.message}`).join('\n')}`, { hint });
 }

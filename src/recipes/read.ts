@@ -4,7 +4,7 @@ import { IgluError } from '../errors.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { isPathComponent } from '../util/names.js';
-import { splitDeps, type RecipeDeps } from './plan.js';
+import { badCategoryNames, splitDeps, type RecipeDeps } from './plan.js';
 
 /** A recipe's metadata, read by sourcing its build.sh. */
 export interface RecipeMeta extends RecipeDeps {
@@ -92,7 +92,7 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
   }
   const category = path.basename(path.dirname(path.dirname(file)));
   const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
-  const bad = list('bad');
+  const bad = [...new Set([...list('bad'), ...['deps', 'mkdeps'].flatMap((k) => badCategoryNames(vars.get(k) ?? '', categories))])];
   return {
     name: vars.get('pkgname')!,
     file,

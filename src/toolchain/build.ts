@@ -87,7 +87,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
   const paths = new PackagePaths(o.workdir);
   const cache = SourceCache.of(o.workdir);
   const recipes = await readTree(o.tree);
-  const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, []);
+  const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, [], { badFromBuildEnv: true });
   const byName = new Map(recipes.map((r) => [r.name, r]));
   state.order = plan.order.map((n) => byName.get(n)!);
   const steps: Step<ToolchainState>[] = [

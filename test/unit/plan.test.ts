@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
-import { planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
+import { analysePlan, badCategoryNames, cycles, planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
 
 const r = (name: string, deps: string[] = [], mkdeps: string[] = [], provides: string[] = []): RecipeDeps => ({ name, file: `base/${name}/build.sh`, deps, mkdeps, provides });
 const cats = new Set(['base', 'bad', 'linux', 'extra']);
@@ -48,4 +48,55 @@ test('a bad GNU tool no recipe provides comes from the build environment', () =>
   assert.deepEqual(plan.order, ['musl']);
   assert.deepEqual(plan.gnuFromBuildEnv, ['gmake']);
   assert.throws(() => planBuild([r('musl', [], ['gmake'])], ['musl'], []), /depends on "gmake", which no recipe provides/);
+});
+
+test('a base package provides its subpackages too (llvm in the base gives libcxx)', () => {
+  const tree = [r('llvm', [], ['cmake'], ['libcxx', 'clang']), r('cmake', ['libcxx'])];
+  assert.throws(() => planBuild(tree, ['cmake'], []), /dependency cycle: cmake → llvm → cmake/);
+  const plan = planBuild(tree, ['cmake'], ['llvm']);
+  assert.deepEqual(plan.order, ['cmake']);
+  assert.deepEqual(plan.fromBase, ['libcxx']);
+});
+
+test('every problem is reported at once: unknown packages, each missing name with all who ask, each cycle', () => {
+  const tree = [
+    r('a', ['ghost']), r('b', ['ghost', 'spook']),
+    r('c', ['d']), r('d', ['c']),
+    r('e', ['f']), r('f', ['g']), r('g', ['e']),
+    r('ok'),
+  ];
+  const { problems, order } = analysePlan(tree, ['a', 'b', 'c', 'e', 'ok', 'nope'], []);
+  assert.deepEqual(order, [], 'no order while there are problems');
+  assert.deepEqual(problems.map((p) => p.message), [
+    'no recipe provides "nope"',
+    'base/a/build.sh, base/b/build.sh: depend on "ghost", which no recipe provides',
+    'base/b/build.sh: depends on "spook", which no recipe provides',
+    'dependency cycle: c → d → c',
+    'dependency cycle: e → f → g → e',
+  ]);
+  const err = (() => { try { planBuild(tree, ['a', 'c'], []); } catch (e) { return e; } })();
+  assert.ok(err instanceof IgluError);
+  assert.match(err.message, /^2 problems in the plan:\n- base\/a\/build.sh: depends on "ghost".*\n- dependency cycle: c → d → c$/);
+  assert.match(err.hint ?? '', /chroot\.base/);
+});
+
+test('cycles: one per strongly connected component, the shortest way round from its first name', () => {
+  const edges = new Map([['a', ['b']], ['b', ['c', 'a']], ['c', ['a']], ['x', ['y']], ['y', []]]);
+  assert.deepEqual(cycles(edges), [['a', 'b', 'a']]);
+  assert.deepEqual(cycles(new Map([['a', ['b']], ['b', []]])), []);
+});
+
+test('the toolchain phase takes every bad GNU tool from the build environment, even with a gmake recipe in the tree', () => {
+  const musl: RecipeDeps = { ...r('musl', [], ['gmake']), bad: ['gmake'] };
+  const tree = [musl, r('gmake', ['musl'])];
+  assert.throws(() => planBuild(tree, ['musl'], []), /dependency cycle: gmake → musl → gmake/);
+  const plan = planBuild(tree, ['musl'], [], { badFromBuildEnv: true });
+  assert.deepEqual(plan.order, ['musl']);
+  assert.deepEqual(plan.gnuFromBuildEnv, ['gmake']);
+});
+
+test('names given with the category bad are GNU tools', () => {
+  assert.deepEqual(badCategoryNames('bad:gmake musl', cats), ['gmake']);
+  assert.deepEqual(badCategoryNames('gmake', cats), []);
+  assert.deepEqual(badCategoryNames('bad:gmake', new Set(['base'])), [], 'only when the tree has a bad category');
 });
