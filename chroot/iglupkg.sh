@@ -1,39 +1,78 @@
 # iglupkg.sh — iglu's package runner. Runs the phases of one Iglunix recipe the way
-# Iglunix's iglupkg does; iglu runs it on the host (fetch), in the farm's client
-# container (toolchain phase) and inside the chroot (chroot phase). Needs mksh.
+# Iglunix's iglupkg does: in the recipe's own directory, with srcdir=./src and
+# pkgdir=./out/$pkgname.$pkgver, so recipes reach the files beside build.sh as ../x.
+# iglu runs it in a sandbox on the host (fetch), in the farm's client container
+# (toolchain phase) and in the build root (chroot phase), always with the tree seen
+# through an overlay whose upper layer is the package's workspace. Needs mksh.
 #
 #   mksh iglupkg.sh PHASES        PHASES: any of f (fetch), b (build), p (package)
 #
-# Environment: IGLU_RECIPE (path of build.sh), IGLU_BUILD_DIR (holds src/ and pkg/),
-# and the runner's variables iglu sets: ARCH TRIPLE HOST_TRIPLE CC CXX AR RANLIB CFLAGS
-# CXXFLAGS JOBS SOURCE_DATE_EPOCH.
+# Environment: IGLU_RECIPE (path of build.sh) and the runner's variables iglu sets
+# (runnerEnv in src/recipes/read.ts): ARCH TRIPLE HOST_TRIPLE HOST_ARCH CC CXX AR RANLIB
+# CFLAGS CXXFLAGS JOBS FOR_CROSS WITH_CROSS CROSS_EXTRA_* muon_base_args SOURCE_DATE_EPOCH.
 # Stamps src/.fetched, src/.built and src/.packaged let a rerun skip finished phases;
-# f starts over (wipes src/ and pkg/).
+# f starts over (wipes src/ and the pkgdir).
 set -e
-: "${IGLU_RECIPE:?IGLU_RECIPE is not set}" "${IGLU_BUILD_DIR:?IGLU_BUILD_DIR is not set}"
-srcdir=$IGLU_BUILD_DIR/src
-pkgdir=$IGLU_BUILD_DIR/pkg
+: "${IGLU_RECIPE:?IGLU_RECIPE is not set}"
 MAKEFLAGS=-j${JOBS:-1}
-export srcdir pkgdir MAKEFLAGS
+export MAKEFLAGS
 
 die() { print -r -- "iglupkg: $*" >&2; exit 1; }
 say() { print -r -- "iglupkg: $*"; }
 
-# `bad --gmake gmake ARGS` runs a GNU tool; without Iglunix's bad and gmake, the GNU
-# tools of the build environment stand in (iglupkg stubs them the same way).
-command -v bad >/dev/null 2>&1 || bad() {
-	while [ $# -gt 0 ]; do case $1 in --*) shift ;; *) break ;; esac; done
-	"$@"
-}
-command -v gmake >/dev/null 2>&1 || gmake() { make "$@"; }
-# Native builds only: auto_cross has nothing to add.
-auto_cross() { :; }
+. "${0%/*}/recipe-env.sh"
 
 cd "${IGLU_RECIPE%/*}"
-. "$IGLU_RECIPE"
 recipedir=$PWD
+. "$IGLU_RECIPE"
+srcdir=$recipedir/src
+pkgdir=$recipedir/out/$pkgname.$pkgver
+export srcdir pkgdir
 
 need() { typeset -f "$1" >/dev/null 2>&1 || die "$IGLU_RECIPE has no $1() function"; }
+
+# meta_of NAME DIR DEPS SHLIBS: iglupkg's metadata, DIR/usr/share/iglupkg/NAME, with
+# [pkg], [license], [backup] and [fs] sections.
+meta_of() {
+	typeset meta=$2/usr/share/iglupkg/$1
+	mkdir -p "${meta%/*}"
+	{
+		print -r -- "[pkg]"
+		print -r -- "name=$1"
+		print -r -- "ver=$pkgver"
+		print -r -- "rel=${pkgrel:-0}"
+		print -r -- "deps=$3"
+		print -r -- "shlibs=$4"
+		print -r -- "[license]"
+		if typeset -f license >/dev/null 2>&1; then (cd "$srcdir" && license); fi
+		print -r -- "[backup]"
+		if typeset -f backup >/dev/null 2>&1; then (cd "$srcdir" && backup); fi
+		print -r -- "[fs]"
+		(cd "$2" && find . ! -type d | sed 's|^\./||' | LC_ALL=C sort)
+	} >"$meta"
+}
+
+# move_listed LIST FROM TO: moves each path LIST names (relative to FROM, as find prints
+# them) to the same place under TO; directories are made there and, once emptied,
+# removed from FROM.
+move_listed() {
+	typeset p dirs=
+	mkdir -p "$3"
+	while IFS= read -r p; do
+		p=${p#./}
+		[ -n "$p" ] || continue
+		case /$p/ in */../*) die "subpackage path $p leaves the package" ;; esac
+		if [ -d "$2/$p" ] && [ ! -L "$2/$p" ]; then
+			mkdir -p "$3/$p"
+			dirs="$p
+$dirs"
+		elif [ -e "$2/$p" ] || [ -L "$2/$p" ]; then
+			case $p in */*) mkdir -p "$3/${p%/*}" ;; esac
+			mv "$2/$p" "$3/$p"
+		fi
+	done <"$1"
+	print -r -- "$dirs" | while IFS= read -r p; do [ -z "$p" ] || rmdir "$2/$p" 2>/dev/null || :; done
+}
 
 phases=$1
 while [ -n "$phases" ]; do
@@ -66,23 +105,34 @@ while [ -n "$phases" ]; do
 			say "$pkgname $pkgver: package: done before, skipped"
 		else
 			say "$pkgname $pkgver: package"
-			rm -rf "$pkgdir"
+			rm -rf "$recipedir/out"
 			mkdir -p "$pkgdir"
 			(set -e; cd "$srcdir"; package)
-			# iglupkg's metadata: usr/share/iglupkg/<pkgname> with [pkg], [license], [fs]
-			meta=$pkgdir/usr/share/iglupkg/$pkgname
-			mkdir -p "${meta%/*}"
-			{
-				print -r -- "[pkg]"
-				print -r -- "name=$pkgname"
-				print -r -- "ver=$pkgver"
-				print -r -- "rel=${pkgrel:-0}"
-				print -r -- "deps=${deps:-}"
-				print -r -- "[license]"
-				if typeset -f license >/dev/null 2>&1; then (cd "$srcdir" && license); fi
-				print -r -- "[fs]"
-				(cd "$pkgdir" && find . ! -type d | sed 's|^\./||' | LC_ALL=C sort)
-			} >"$meta"
+			# ext="dev:doc": package_dev() fills its own pkgdir, out/<pkgname>-dev.<pkgver>
+			for e in $(print -r -- "${ext:-}" | tr ':' ' '); do
+				need "package_$e"
+				say "$pkgname $pkgver: package_$e"
+				mkdir -p "$recipedir/out/$pkgname-$e.$pkgver"
+				(set -e; pkgdir=$recipedir/out/$pkgname-$e.$pkgver; cd "$srcdir"; "package_$e")
+				meta_of "$pkgname-$e" "$recipedir/out/$pkgname-$e.$pkgver" "" ""
+			done
+			# subpkgs="a b": function a runs in the main pkgdir and prints the paths that move
+			# into subpackage a; it may set deps and shlibs for it
+			main_deps=${deps:-} main_shlibs=${shlibs:-}
+			for sub in ${subpkgs:-}; do
+				need "$sub"
+				list=$recipedir/out/.$sub.list
+				(set -e; cd "$pkgdir"; deps= shlibs=; "$sub" >"$list"; print -r -- "$deps" >"$list.deps"; print -r -- "$shlibs" >"$list.shlibs")
+				if [ "$sub" = "$pkgname" ]; then
+					main_deps=$(cat "$list.deps") main_shlibs=$(cat "$list.shlibs")
+				else
+					say "$pkgname $pkgver: subpackage $sub"
+					move_listed "$list" "$pkgdir" "$recipedir/out/$sub.$pkgver"
+					meta_of "$sub" "$recipedir/out/$sub.$pkgver" "$(cat "$list.deps")" "$(cat "$list.shlibs")"
+				fi
+				rm -f "$list" "$list.deps" "$list.shlibs"
+			done
+			meta_of "$pkgname" "$pkgdir" "$main_deps" "$main_shlibs"
 			: >"$srcdir/.packaged"
 		fi
 		;;

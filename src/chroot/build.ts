@@ -7,9 +7,10 @@ import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
-import { manifestOf, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
-import { packPkgdir, writeManifest } from '../packages/pack.js';
+import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
+import { dropWorkspace, packageWorkspace, RUN_IN, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
+import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
 import { planBuild, type Plan } from '../recipes/plan.js';
@@ -19,7 +20,6 @@ import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
 import { abortable } from '../util/abort.js';
 import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
-import { checkBinaries } from './binaries.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
 import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT } from './paths.js';
@@ -61,6 +61,8 @@ export interface ChrootPackage {
   seconds: number;
   binaries: NonNullable<PackageManifest['binaries']>;
   compiles: CompileCounts | null;
+  /** The subpackages the build made (ext, subpkgs), each its own tarball. */
+  subpackages: string[];
 }
 
 /** What the chroot build steps share. */
@@ -83,25 +85,34 @@ export interface ChrootBuildOptions {
   signal?: AbortSignal;
 }
 
-/** Inside the build root: the runner, recipes and build directories (bind mounts). */
-const IN = { runner: '/iglu/runner', recipe: '/iglu/recipe', build: '/iglu/build' };
+/** Inside the build root: iglu's runner scripts (the tree and workspace: packages/workspace.ts). */
+const IN = { runner: '/iglu/runner' };
+
+/** The bind of iglu's runner scripts (chroot/: iglupkg.sh, recipe-env.sh, target-bin/) into the build root. */
+export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true };
+
+/** Where the build root's `cc` and `c++` for the Iglunix target are (chroot/target-bin), first in PATH. */
+export const TARGET_BIN = '/iglu/runner/target-bin';
+
+/** PATH in the build root: the target's cc and c++ first. */
+export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 /**
- * The environment of a package build in the build root: the runner's variables, with CC
- * and CXX the base's clang aimed at musl in the sysroot (`--target=TRIPLE
- * --sysroot=/sysroot -static`: the sysroot has musl's libc.a and crt files but no shared
- * compiler runtime, so programs are linked statically). Pure.
+ * The environment of a package build in the build root: the runner's variables with
+ * CC=cc and CXX=c++, as Iglunix's iglupkg sets them; `cc` and `c++` (chroot/target-bin,
+ * first in PATH) are the base's clang aimed at musl in the sysroot (`--target=TRIPLE
+ * --sysroot=/sysroot -static`: the sysroot has musl's libc.a and crt files but no
+ * compiler runtime yet, so programs are linked statically). Pure.
  */
 export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Record<string, string> {
-  const base = runnerEnv();
-  const target = `--target=${base.TRIPLE} --sysroot=${SYSROOT} -static`;
   return {
-    ...base,
+    ...runnerEnv(),
     ...SANDBOX_ENV,
-    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    PATH: ROOT_PATH,
     HOME: '/root',
-    CC: `clang ${target}`,
-    CXX: `clang++ ${target}`,
+    CC: 'cc',
+    CXX: 'c++',
+    IGLU_COMPILER_LAUNCHER: '',
     JOBS: String(jobs),
     SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
     ...extra,
@@ -164,67 +175,70 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const logFile = pkgPaths.logFile(recipe.name);
     const sha = await recipeHash(recipe.file);
     const deps = depIdentities(recipe);
-    const result: ChrootPackage = { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'up to date', tarball, log: logFile, seconds: 0, binaries: [], compiles: null };
+    const result: ChrootPackage = { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'up to date', tarball, log: logFile, seconds: 0, binaries: [], compiles: null, subpackages: [] };
     const old = await readManifest(manifestFile);
     const pins = (await cache.readLock()).sources;
-    if (!o.rebuild && old?.inputs && upToDate(old, sha, pins) && (await exists(tarball))) {
+    const subs = outputNames(recipe).slice(1);
+    const subManifests = await Promise.all(subs.map((n) => readManifest(pkgPaths.manifest(n, recipe.pkgver))));
+    const complete = (await exists(tarball)) && subManifests.every((m) => m?.inputs === old?.inputs) && (await Promise.all(subs.map((n) => exists(pkgPaths.tarball(n, recipe.pkgver))))).every(Boolean);
+    if (!o.rebuild && old?.inputs && upToDate(old, sha, pins) && complete) {
       const expected = inputsHash({ recipe: sha, sources: Object.fromEntries(old.sources.map((x) => [x.url, x.sha256])), base, deps });
       if (expected === old.inputs) {
         identity.set(recipe.name, old.inputs);
-        const installed = (await readState(paths.state)).installed[recipe.name];
-        if (installed?.tarballSha256 !== old.tarball.sha256) {
-          await install(recipe, tarball, old);
+        const all = [old, ...(subManifests as PackageManifest[])];
+        const installed = (await readState(paths.state)).installed;
+        if (all.some((m) => installed[m.name]?.tarballSha256 !== m.tarball.sha256)) {
+          await install(all);
           result.action = 'installed';
         }
-        s.packages.push({ ...result, binaries: old.binaries ?? [] });
+        s.packages.push({ ...result, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: subs });
         return result.action === 'installed' ? `up to date; installed into ${SYSROOT}` : 'up to date';
       }
     }
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal });
-    const ws = pkgPaths.workspace(recipe.name);
-    const inBuild = IN.build;
-    const binds: Bind[] = [
-      { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true },
-      { host: path.dirname(recipe.file), inside: IN.recipe, readOnly: true },
-      { host: ws, inside: inBuild, readOnly: false },
-    ];
+    const ws = packageWorkspace(pkgPaths, recipe);
+    const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws)];
     await startBuildIn(pkgPaths, recipe.name);
     const runner = o.runner();
     const farm = runner.mode === 'farm';
     output(`build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`);
     const env = chrootEnv(runner.jobs, {
       ...runner.env,
-      IGLU_RECIPE: `${IN.recipe}/${path.basename(recipe.file)}`,
-      IGLU_BUILD_DIR: inBuild,
-      ...(farm ? { DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
+      ...workspaceEnv(ws),
+      ...(farm ? { DISTCC_LOG: `${RUN_IN}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
     });
     const code = await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-    const pkgdir = path.join(ws, 'pkg');
-    const binaries = await checkBinaries(recipe.name, pkgdir);
     let compiles: CompileCounts | null = null;
     if (farm && runner.counts) {
-      compiles = runner.counts(await readRegularFile(path.join(ws, 'distcc.log')).catch(() => ''));
+      compiles = runner.counts(await readRegularFile(path.join(ws.run, 'distcc.log')).catch(() => ''));
     }
-    output('pack');
-    const packed = await packPkgdir(pkgdir, tarball, SOURCE_DATE_EPOCH);
+    output('check and pack');
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
-    const manifest: PackageManifest = { ...manifestOf(recipe, sha, fetched.sources, tarball, packed, { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) }), inputs, binaries };
-    await writeManifest(manifestFile, manifest);
+    const manifests = await packOutputs(recipe, {
+      paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
+      build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) },
+    });
     identity.set(recipe.name, inputs);
     output(`install into ${SYSROOT}`);
-    await install(recipe, tarball, manifest);
-    s.packages.push({ ...result, action: 'built', seconds, binaries, compiles });
+    await install(manifests);
+    await dropWorkspace(pkgPaths, recipe.name);
+    const binaries = manifests.flatMap((m) => m.binaries ?? []);
+    const subpackages = manifests.slice(1).map((m) => m.name);
+    s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
     const statics = binaries.filter((b) => b.static && b.libc === 'musl').length;
-    return `built in ${seconds} s${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
+    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
   }
 
-  async function install(recipe: RecipeMeta, tarball: string, m: PackageManifest): Promise<void> {
-    await installTarball(tarball, paths.inRoot(SYSROOT));
-    await updateState(paths.state, (st) => {
-      st.installed[recipe.name] = { version: recipe.pkgver, tarballSha256: m.tarball.sha256, identity: m.inputs ?? m.tarball.sha256 };
-    });
+  /** Installs a build's packages (the main one and its subpackages) into the sysroot, recording each. */
+  async function install(manifests: PackageManifest[]): Promise<void> {
+    for (const m of manifests) {
+      await installTarball(pkgPaths.tarball(m.name, m.version), paths.inRoot(SYSROOT));
+      await updateState(paths.state, (st) => {
+        st.installed[m.name] = { version: m.version, tarballSha256: m.tarball.sha256, identity: m.inputs ?? m.tarball.sha256 };
+      });
+    }
   }
 }

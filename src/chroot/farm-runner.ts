@@ -6,7 +6,7 @@ import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import type { RootRunner } from './build.js';
+import { ROOT_PATH, TARGET_BIN, type RootRunner } from './build.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { runInRoot, type Launcher } from './run.js';
 
@@ -53,7 +53,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   };
   return {
     mode: 'farm',
-    env: { DISTCC_HOSTS: farm.distccHosts, PATH: '/usr/lib/distcc:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    env: { DISTCC_HOSTS: farm.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
     jobs: Math.max(availableParallelism(), farm.slots),
     run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (text) => countCompiles(text, (ip) => names.get(ip) ?? ip),

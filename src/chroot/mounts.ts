@@ -19,6 +19,8 @@ export interface Bind {
   /** Absolute path inside the build root. */
   inside: string;
   readOnly: boolean;
+  /** `host` is the lower layer of an overlay with its upper layer in `<overlay>/upper` (SandboxBind.overlay). */
+  overlay?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export function mountPlan(binds: Bind[]): RootMount[] {
     checkBindTarget(b.inside);
     if (fixed.some((m) => b.inside === m.target || b.inside.startsWith(`${m.target}/`))) throw new Error(`bind target ${b.inside} would hide a system mount`);
   }
-  return [...fixed, ...binds.map((b) => ({ type: 'bind', source: b.host, target: b.inside, options: b.readOnly ? 'ro' : 'rw' }))];
+  return [...fixed, ...binds.map((b) => (b.overlay ? { type: 'overlay', source: `${b.host} under ${b.overlay}/upper`, target: b.inside, options: 'rw' } : { type: 'bind', source: b.host, target: b.inside, options: b.readOnly ? 'ro' : 'rw' }))];
 }
 
 /**

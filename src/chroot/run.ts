@@ -16,6 +16,8 @@ export interface RootCommand {
   binds: Bind[];
   /** Output: appended to this file, or the terminal's own stdin/stdout/stderr. */
   output: { file: string } | 'terminal';
+  /** Working directory inside (default: bwrap's, the root). */
+  cwd?: string;
   /** Ends the command (and its namespaces) when aborted. */
   signal?: AbortSignal;
 }
@@ -50,15 +52,16 @@ export const ROOT_TMPFS = ['/root', '/var/tmp'];
  * chroot), `cmd.binds` over it, tmpfs /tmp, /root and /var/tmp, no network unless
  * `keepNetwork` (the farm's internal overlay), root inside mapped to SANDBOX_ID. Pure.
  */
-export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output'>, keepNetwork: boolean, parentDeath = true): SandboxSpec {
+export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd'>, keepNetwork: boolean, parentDeath = true): SandboxSpec {
   return {
     root: { dir: root },
-    binds: cmd.binds.map((b) => ({ host: b.host, inside: b.inside, readOnly: b.readOnly })),
+    binds: cmd.binds.map((b) => ({ host: b.host, inside: b.inside, readOnly: b.readOnly, ...(b.overlay ? { overlay: b.overlay } : {}) })),
     tmpfs: ROOT_TMPFS,
     network: keepNetwork,
     argv: cmd.argv,
     env: cmd.env,
     hostname: 'iglu-chroot',
+    ...(cmd.cwd ? { cwd: cmd.cwd } : {}),
     terminal: cmd.output === 'terminal',
     dieWithParent: parentDeath,
   };
@@ -68,7 +71,7 @@ export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | '
  * The argv that enters the build root: the bubblewrap sandbox of rootSpec (see
  * sandbox/argv.ts), staged by sandbox-enter.sh when `asRoot`. Pure.
  */
-export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
+export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
   return sandboxArgv(rootSpec(root, cmd, keepNetwork, parentDeath), { asRoot, scripts: CHROOT_SCRIPTS });
 }
 

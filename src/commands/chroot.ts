@@ -1,7 +1,11 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, localRunner, providedNames, type ChrootBuildState } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState } from '../chroot/build.js';
+import type { Bind } from '../chroot/mounts.js';
+import { PackagePaths } from '../packages/paths.js';
+import { packageWorkspace, srcdirOf, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
+import { exists } from '../util/exists.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -33,11 +37,11 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       const recipes = await readTree(flags.tree);
       const { problems, ...plan } = analysePlan(recipes, pkgs, providedNames(ctx.config));
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
-      if (problems.length && ctx.json) {
-        printResult(true, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () => '');
-        throw new IgluError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in the plan (listed in the JSON output)`, { hint: planError(problems).hint });
+      if (problems.length) {
+        // --json: the problems go to stdout for scripts as well
+        if (ctx.json) printResult(true, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () => '');
+        throw planError(problems);
       }
-      if (problems.length) throw planError(problems);
       printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () =>
         [...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
           plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : ''].filter(Boolean).join('\n'));
@@ -101,14 +105,18 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .command('enter')
     .description('open a shell (or run CMD) in the build root with the build\'s mounts and environment; they are released when it exits')
     .argument('[cmd...]', 'command to run instead of a shell (put it after --)')
-    .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n')
-    .action(async (cmd: string[]) => {
+    .option('--package <pkg>', 'also show that package\'s workspace (kept after a failed build) and start in its srcdir')
+    .option(...TREE, DEFAULT_TREE)
+    .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n  iglu chroot enter --tree ~/iglunix --package toybox\n')
+    .action(async (cmd: string[], flags: { package?: string; tree: string }) => {
       const ctx = await makeContext(globals());
+      const view = flags.package ? await packageView(ctx, flags.tree, flags.package) : undefined;
       const code = await withChroot(ctx, 'iglu chroot enter', async (paths) => {
         terminal.handsOff = true;
         try {
           // +m: no job control — the terminal's process groups belong to the namespace outside
-          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l', '+m'], env: { ...chrootEnv(availableParallelism()), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' }, binds: [], output: 'terminal' });
+          const env = { ...chrootEnv(availableParallelism()), ...(view?.env ?? {}), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' };
+          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l', '+m'], env, binds: [RUNNER_BIND, ...(view?.binds ?? [])], cwd: view?.cwd, output: 'terminal' });
         } finally {
           terminal.handsOff = false;
         }
@@ -118,6 +126,22 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
 }
 
 
+
+/**
+ * What `chroot enter --package P` adds: P's workspace over the tree (packages/workspace.ts),
+ * srcdir and pkgdir set, and srcdir (or the recipe's directory) as the working directory.
+ * @throws IgluError when no recipe provides P or P has no workspace (built and dropped, or never fetched)
+ */
+async function packageView(ctx: Context, tree: string, name: string): Promise<{ binds: Bind[]; env: Record<string, string>; cwd: string }> {
+  const recipes = await readTree(tree);
+  const recipe = recipes.find((r) => r.name === name) ?? recipes.find((r) => r.provides.includes(name));
+  if (!recipe) throw new IgluError(`no recipe in ${path.resolve(tree)} provides "${name}"`, { hint: 'check --tree and the package name (iglu chroot plan lists them)' });
+  const ws = packageWorkspace(new PackagePaths(ctx.workdir), recipe);
+  if (!(await exists(ws.layers))) throw new IgluError(`${recipe.name} has no workspace in ${ctx.workdir.root}`, { hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first' });
+  const dir = path.posix.dirname(ws.recipeIn);
+  const srcdir = `${dir}/src`;
+  return { binds: workspaceBinds(ws), env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
+}
 
 async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
   const state: { result?: PrepareResult } = {};

@@ -7,12 +7,13 @@ import type { SourceCache } from '../sources/cache.js';
 import type { LockedSource } from '../sources/lock-file.js';
 import { SourceBroker } from '../sources/broker.js';
 import { SHIM_JS, writeShims } from '../sources/shims.js';
-import { SANDBOX_ENV, sandboxOwned } from '../sandbox/workspace.js';
+import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import type { SandboxSpec } from '../sandbox/argv.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { tailOf } from '../util/tail.js';
 import { RUNNER_SCRIPT, type PackagePaths } from './paths.js';
+import { makeWorkspace, packageWorkspace, srcdirOf, workspaceBinds, workspaceEnv, type PackageWorkspace } from './workspace.js';
 
 /** A source a recipe's fetch() used. */
 export type UsedSource = { url: string } & LockedSource;
@@ -25,7 +26,7 @@ export interface FetchOutcome {
 }
 
 /** Inside the fetch sandbox: where iglu's own files, the recipe and the workspace are. */
-export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', recipe: '/iglu/recipe', build: '/iglu/build', sources: '/iglu/sources', shims: '/iglu/shims', broker: '/iglu/broker' };
+export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', sources: '/iglu/sources', shims: '/iglu/shims', broker: '/iglu/broker' };
 
 /** iglu's installation (the repository: dist/, node_modules/, chroot/, package.json). */
 const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
@@ -33,8 +34,8 @@ const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
 /**
  * The fetch phase, in a sandbox (sandbox/argv.ts): the recipe's fetch() runs through the
  * package runner (`iglupkg.sh f`) as an unprivileged uid with the host's /usr and /etc
- * read-only, the recipe's directory read-only, its workspace `build/<pkgname>/ws`
- * writable, and no network at all: `curl`, `wget` and `git` are shims that ask the source
+ * read-only, the recipe tree through an overlay whose upper layer is the package's
+ * workspace (packages/workspace.ts: whatever fetch() writes lands there), and no network at all: `curl`, `wget` and `git` are shims that ask the source
  * broker on the host (sources/broker.ts) for each URL, which alone downloads (never when
  * offline) and records what was served. A src/ fetched by the same recipe is reused only
  * while no build has started in it (fetched.json is removed before a build starts), so a
@@ -45,12 +46,12 @@ const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
  */
 export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; signal?: AbortSignal }): Promise<FetchOutcome> {
   const dir = opts.paths.buildDir(recipe.name);
-  const ws = opts.paths.workspace(recipe.name);
+  const ws = packageWorkspace(opts.paths, recipe);
   const stamp = await readStamp(opts.paths.fetchStamp(recipe.name));
-  if (stamp?.recipe === recipeSha256 && (await exists(path.join(ws, 'src', '.fetched')))) return { sources: stamp.sources, reused: true };
+  if (stamp?.recipe === recipeSha256 && (await exists(path.join(srcdirOf(ws), '.fetched')))) return { sources: stamp.sources, reused: true };
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  await sandboxOwned(ws);
+  await makeWorkspace(ws);
   const shims = await writeShims(opts.paths.shimDir, nodeInside(), path.join(FETCH_IN.app, path.relative(APP_ROOT, SHIM_JS)));
   const logFile = opts.paths.logFile(recipe.name);
   await mkdir(path.dirname(logFile), { recursive: true });
@@ -73,7 +74,7 @@ export async function startBuildIn(paths: PackagePaths, name: string): Promise<v
 }
 
 /** The fetch sandbox of one recipe (see fetchPackage). Pure but for process.execPath. */
-export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: string; shims: string; cache: string; broker: string }): SandboxSpec {
+export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: PackageWorkspace; shims: string; cache: string; broker: string }): SandboxSpec {
   const app = ['dist', 'node_modules', 'chroot', 'package.json'].map((p) => ({ host: path.join(APP_ROOT, p), inside: path.join(FETCH_IN.app, p), readOnly: true }));
   const node = nodeInside() === process.execPath ? [] : [{ host: path.dirname(process.execPath), inside: FETCH_IN.node, readOnly: true }];
   return {
@@ -81,8 +82,7 @@ export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: string;
     binds: [
       ...app,
       ...node,
-      { host: path.dirname(recipe.file), inside: FETCH_IN.recipe, readOnly: true },
-      { host: where.ws, inside: FETCH_IN.build, readOnly: false },
+      ...workspaceBinds(where.ws),
       { host: where.shims, inside: FETCH_IN.shims, readOnly: true },
       { host: where.cache, inside: FETCH_IN.sources, readOnly: true },
       { host: where.broker, inside: FETCH_IN.broker, readOnly: true },
@@ -94,8 +94,7 @@ export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: string;
       ...SANDBOX_ENV,
       PATH: `${FETCH_IN.shims}:/usr/local/bin:/usr/bin:/bin`,
       HOME: '/tmp',
-      IGLU_RECIPE: `${FETCH_IN.recipe}/${path.basename(recipe.file)}`,
-      IGLU_BUILD_DIR: FETCH_IN.build,
+      ...workspaceEnv(where.ws),
       IGLU_SOURCE_CACHE: FETCH_IN.sources,
       IGLU_BROKER: `${FETCH_IN.broker}/sock`,
       IGLU_SHIM_DIR: FETCH_IN.shims,

@@ -40,6 +40,18 @@ export interface PackageManifest {
   inputs?: string;
   /** Chroot phase: the ELF programs and libraries it ships, as elf.ts reads them. */
   binaries?: { path: string; static: boolean; libc: string; interpreter?: string }[];
+  /** Runtime dependencies (the recipe's deps; a subpackage's as its function set them). */
+  deps?: string[];
+  /** Shared libraries it provides (`shlibs`). */
+  shlibs?: string[];
+  /** Configuration files to keep on upgrade (backup()). */
+  backup?: string[];
+  /** The license text license() printed: its sha256, and the SPDX id when it names one. */
+  license?: { sha256: string; spdx?: string };
+  /** Main package: the subpackages the same build made (ext, subpkgs). */
+  subpackages?: string[];
+  /** Subpackage: the pkgname of the recipe that made it. */
+  subpackageOf?: string;
 }
 
 /** Reads a manifest, or undefined when there is none or it cannot be parsed. */

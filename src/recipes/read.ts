@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
+import { CHROOT_SCRIPTS } from '../chroot/paths.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { isPathComponent } from '../util/names.js';
@@ -14,38 +15,54 @@ export interface RecipeMeta extends RecipeDeps {
   desc: string;
   /** GNU packages the build needs through the `bad` wrapper. */
   bad: string[];
-  /** Which of fetch, build, package, license the recipe defines. */
+  /** Which of fetch, build, package, license, backup the recipe defines. */
   functions: string[];
+  /** Shared libraries the package provides (`shlibs="libc.so"`). */
+  shlibs: string[];
 }
 
-/** The runner's variables a recipe may read at top level (RECIPES.md, "Environment"). */
+/**
+ * The runner's variables a recipe may read at top level (RECIPES.md, "Environment"; as
+ * Iglunix's iglupkg sets them for a native build: FOR_CROSS and WITH_CROSS empty, the
+ * cross flags aimed at the target's sysroot). Pure.
+ */
 export function runnerEnv(arch = 'x86_64'): Record<string, string> {
+  const triple = `${arch}-unknown-linux-musl`;
+  const crossDir = `/usr/${arch}-linux-musl`;
+  const cross = `--target=${triple} --sysroot=${crossDir}`;
   return {
     ARCH: arch,
-    TRIPLE: `${arch}-unknown-linux-musl`,
-    HOST_TRIPLE: `${arch}-unknown-linux-musl`,
+    HOST_ARCH: arch,
+    TRIPLE: triple,
+    HOST_TRIPLE: triple,
     CC: 'cc', CXX: 'c++', AR: 'ar', RANLIB: 'ranlib', CFLAGS: '-O3', CXXFLAGS: '-O3',
+    FOR_CROSS: '', WITH_CROSS: '', FOR_CROSS_DIR: crossDir, WITH_CROSS_DIR: crossDir,
+    CROSS_EXTRA_CFLAGS: cross, CROSS_EXTRA_LDFLAGS: cross,
+    CROSS_EXTRA_CXXFLAGS: `${cross} -nostdinc++ -isystem ${crossDir}/include/c++/v1/`,
+    muon_base_args: '-Dbuildtype=release -Dprefix=/usr -Dlibexecdir=lib -Ddefault_library=shared -Dwarning_level=0 -Dwerror=false',
     JOBS: '1', PATH: '/usr/bin:/bin',
   };
 }
 
 /**
  * Sources a build.sh in mksh — the shell Iglunix uses; real recipes use syntax dash
- * rejects — with the runner's variables set and `auto_cross` stubbed, and prints the
- * variables and which phase functions exist. Stdout of the recipe itself is discarded.
+ * rejects — with the runner's variables and helpers (chroot/recipe-env.sh) set, and
+ * prints the variables and which phase functions exist. Stdout of the recipe itself is
+ * discarded.
  */
 const READER = `
-auto_cross() { :; }
+. "$2/recipe-env.sh"
 cd "\${1%/*}" || exit 3
 . "$1" >/dev/null </dev/null || exit 4
-for v in pkgname pkgver pkgrel deps mkdeps rdeps bad ext subpkgs desc; do
+for v in pkgname pkgver pkgrel deps mkdeps rdeps bad ext subpkgs shlibs desc; do
   eval "val=\\\${$v-}"; print -r -- "$v=$(print -r -- "$val" | tr '\\n' ' ')"
 done
-for f in fetch build package license; do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
+for f in fetch build package license backup; do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
 exit 0`;
 
-/** Where the recipe's directory is inside the reading sandbox. */
+/** Where the recipe's directory and iglu's runner scripts are inside the reading sandbox. */
 const RECIPE_IN = '/iglu/recipe';
+const RUNNER_IN = '/iglu/runner';
 
 /**
  * Reads one recipe's metadata without running any of its phases. The recipe is sourced
@@ -60,9 +77,9 @@ const RECIPE_IN = '/iglu/recipe';
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
   const res = await runSandboxed({
     root: 'host',
-    binds: [{ host: path.dirname(file), inside: RECIPE_IN, readOnly: true }],
+    binds: [{ host: path.dirname(file), inside: RECIPE_IN, readOnly: true }, { host: CHROOT_SCRIPTS, inside: RUNNER_IN, readOnly: true }],
     network: false,
-    argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`],
+    argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
     env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
     hostname: 'iglu-read',
   }, 'capture', { timeoutMs: 10_000 });
@@ -105,6 +122,7 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
     bad,
     provides: [...list('ext').map((e) => `${vars.get('pkgname')}-${e}`), ...list('subpkgs')],
     functions,
+    shlibs: (vars.get('shlibs') ?? '').split(/\s+/).filter(Boolean),
   };
 }
 

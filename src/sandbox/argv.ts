@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { IgluError } from '../errors.js';
 
 /**
  * The host uid and gid every sandbox runs as when iglu runs as root: root inside the
@@ -17,7 +18,17 @@ export interface SandboxBind {
   /** Absolute, normalised path inside the sandbox. */
   inside: string;
   readOnly: boolean;
+  /**
+   * Show `host` as the read-only lower layer of an overlay (overlayfs, mounted as root
+   * by sandbox-enter.sh) whose upper layer is `<overlay>/upper`, with `<overlay>/work` as
+   * overlayfs' work directory: writes land in the upper layer, never in `host`.
+   * Needs root (`asRoot`); `readOnly` must be false.
+   */
+  overlay?: string;
 }
+
+/** What sandbox-enter.sh stages: a directory or file bound as it is, or an overlay over a lower directory. */
+export type SandboxSource = string | { lower: string; layers: string };
 
 /** What one sandboxed command sees and runs. */
 export interface SandboxSpec {
@@ -87,20 +98,29 @@ export function bwrapArgs(spec: SandboxSpec, sources: string[]): string[] {
 }
 
 /** The host directories a spec shows, in bwrapArgs' order (the root directory first). Pure. */
-export function sandboxSources(spec: SandboxSpec): string[] {
-  return [...(spec.root === 'host' ? [] : [spec.root.dir]), ...spec.binds.map((b) => b.host)];
+export function sandboxSources(spec: SandboxSpec): SandboxSource[] {
+  return [...(spec.root === 'host' ? [] : [spec.root.dir]), ...spec.binds.map((b) => (b.overlay ? { lower: b.host, layers: b.overlay } : b.host))];
+}
+
+/** sandbox-enter.sh's words for the sources: `b PATH` or `o LOWER LAYERS` each. Pure. */
+export function stageWords(sources: SandboxSource[]): string[] {
+  return sources.flatMap((s) => (typeof s === 'string' ? ['b', s] : ['o', s.lower, s.layers]));
 }
 
 /**
  * The whole argv that runs `spec`. As root (`asRoot`): unshare(1) a private mount
  * namespace, where `sandbox-enter.sh` (in `scripts`) stages the sources under STAGE and
- * drops to SANDBOX_ID before exec'ing bwrap. Otherwise bwrap runs directly as the calling
+ * drops to SANDBOX_ID before exec'ing bwrap; overlay binds are mounted there. Otherwise bwrap runs directly as the calling
  * user (root inside is that user). Pure.
  */
 export function sandboxArgv(spec: SandboxSpec, opts: { asRoot: boolean; scripts: string; id?: number }): string[] {
   const sources = sandboxSources(spec);
-  if (!opts.asRoot) return ['bwrap', ...bwrapArgs(spec, sources)];
+  if (spec.binds.some((b) => b.overlay && b.readOnly)) throw new Error('an overlay bind is writable: readOnly must be false');
+  if (!opts.asRoot) {
+    if (sources.some((s) => typeof s !== 'string')) throw new IgluError('an overlay view of the recipe tree needs root', { hint: 'run iglu as root (sudo)' });
+    return ['bwrap', ...bwrapArgs(spec, sources as string[])];
+  }
   const id = String(opts.id ?? SANDBOX_ID);
   const staged = sources.map((_, i) => `${STAGE}/${i}`);
-  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', path.join(opts.scripts, 'sandbox-enter.sh'), STAGE, id, id, String(sources.length), ...sources, '--', ...bwrapArgs(spec, staged)];
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', path.join(opts.scripts, 'sandbox-enter.sh'), STAGE, id, id, String(sources.length), ...stageWords(sources), '--', ...bwrapArgs(spec, staged)];
 }

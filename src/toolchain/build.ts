@@ -7,9 +7,10 @@ import { farmForBuilds } from '../farm/for-builds.js';
 import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
-import { manifestOf, readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
-import { packPkgdir, writeManifest } from '../packages/pack.js';
+import { readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
 import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
+import { packOutputs } from '../packages/outputs.js';
+import { dropWorkspace, packageWorkspace, RUN_IN, TREE_IN, treeOutputs, workspaceEnv } from '../packages/workspace.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
 import { planBuild } from '../recipes/plan.js';
@@ -72,7 +73,7 @@ export interface ToolchainOptions {
 }
 
 /** Where things are inside the client container. */
-const IN = { runner: '/iglu/runner', recipes: '/iglu/recipes', build: '/iglu/build' };
+const IN = { runner: '/iglu/runner' };
 
 /**
  * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
@@ -125,12 +126,12 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
     s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
     const client = s.client;
-    const ws = paths.workspace(recipe.name);
-    const inBuild = `${IN.build}/${recipe.name}`;
-    output('copy the runner, recipe and sources into the client container');
+    const ws = packageWorkspace(paths, recipe);
+    output('copy the runner, the recipe tree and the workspace into the client container');
+    await client.clear([TREE_IN, RUN_IN]);
     await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
-    await client.copyIn(path.dirname(recipe.file), `${IN.recipes}/${recipe.name}`);
-    await client.copyIn(path.join(ws, 'src'), `${inBuild}/src`);
+    await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
+    await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
     await startBuildIn(paths, recipe.name);
     const jobs = o.local ? 2 : Math.max(1, s.farm!.slots);
     output(o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`);
@@ -140,25 +141,27 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       PATH: `${o.local ? '' : '/usr/lib/distcc:'}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
-      IGLU_RECIPE: `${IN.recipes}/${recipe.name}/build.sh`,
-      IGLU_BUILD_DIR: inBuild,
-      ...(o.local ? {} : { DISTCC_HOSTS: s.farm!.distccHosts, DISTCC_LOG: `${inBuild}/distcc.log`, DISTCC_VERBOSE: '1' }),
+      ...workspaceEnv(ws),
+      ...(o.local ? {} : { DISTCC_HOSTS: s.farm!.distccHosts, DISTCC_LOG: `${RUN_IN}/distcc.log`, DISTCC_VERBOSE: '1' }),
     };
-    const code = await client.run(['mksh', `${IN.runner}/${path.basename(RUNNER_SCRIPT)}`, 'bp'], env, logFile);
+    const code = await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
-    output('copy the pkgdir back and pack it');
-    await client.copyOut(`${inBuild}/pkg`, path.join(ws, 'pkg'));
+    output('copy the packages back and pack them');
+    const outRoot = path.join(ws.dir, 'out');
+    await client.copyOut(path.posix.join(TREE_IN, ws.rel, 'out'), outRoot);
     const names = new Map(s.farm!.hosts.map((h) => [h.ip, h.hostname]));
     let compiles: CompileCounts | null = null;
     if (!o.local) {
-      const distccLog = await client.readText(`${inBuild}/distcc.log`);
+      const distccLog = await client.readText(`${RUN_IN}/distcc.log`);
       await writeFile(logFile.replace(/\.log$/, '.distcc.log'), distccLog);
       compiles = countCompiles(distccLog, (ip) => names.get(ip) ?? ip);
     }
-    const packed = await packPkgdir(path.join(ws, 'pkg'), tarball, SOURCE_DATE_EPOCH);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const manifest = manifestOf(recipe, sha, fetched.sources, tarball, packed, { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) });
-    await writeManifest(manifestFile, manifest);
+    await packOutputs(recipe, {
+      paths, outRoot, recipeSha256: sha, sources: fetched.sources, checkElf: false, epoch: SOURCE_DATE_EPOCH,
+      build: { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) },
+    });
+    await dropWorkspace(paths, recipe.name);
     s.packages.push({ ...result, action: 'built', seconds, compiles });
     return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}`;
   }

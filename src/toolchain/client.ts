@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, Stats } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,9 +24,15 @@ export class BuildClient implements AsyncDisposable {
     return new BuildClient(engine, id);
   }
 
-  /** Copies host directory `from` (its contents) to `to` in the container. */
-  async copyIn(from: string, to: string): Promise<void> {
-    const stream = tar.c({ cwd: from, prefix: to.replace(/^\//, ''), portable: true }, ['.']);
+  /**
+   * Copies host directory `from` (its contents) to `to` in the container, over what is
+   * there. Only directories, regular files and symbolic links go (an overlay's whiteouts,
+   * character devices, stay behind); `skip` leaves out paths (`./a/b`, relative to `from`).
+   */
+  async copyIn(from: string, to: string, opts: { skip?: (rel: string) => boolean } = {}): Promise<void> {
+    const filter = (rel: string, st: Stats | tar.ReadEntry) =>
+      (!(st instanceof Stats) || st.isFile() || st.isDirectory() || st.isSymbolicLink()) && !opts.skip?.(rel);
+    const stream = tar.c({ cwd: from, prefix: to.replace(/^\//, ''), portable: true, filter }, ['.']);
     await this.engine.containers.putArchive(this.id, '/', stream as unknown as NodeJS.ReadableStream as import('node:stream').Readable);
   }
 
@@ -59,6 +66,11 @@ export class BuildClient implements AsyncDisposable {
       log.build('read %s in %s: %s', file, this.id.slice(0, 12), (err as Error).message);
       return '';
     }
+  }
+
+  /** Removes paths in the container (what an earlier package left). */
+  async clear(paths: string[]): Promise<void> {
+    await this.engine.containers.exec(this.id, ['rm', '-rf', '--', ...paths], { output: new PassThrough().resume() });
   }
 
   /** Runs a command, appending its output to `logFile`. @returns its exit code */

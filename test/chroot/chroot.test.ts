@@ -12,6 +12,7 @@ import type { ChrootState } from '../../src/chroot/state.js';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { LABEL } from '../../src/labels.js';
 import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { treeHash } from '../support/hostile.js';
 
 // The chroot phase on real parts: musl from the toolchain phase on a real farm, then
 // busybox, mksh and zlib from their pristine tarballs (seeded offline from Debian's source
@@ -94,6 +95,47 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     appendFileSync(path.join(tree, 'fix/fixa/build.sh'), '# a changed recipe\n');
     const second = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixb', 'fixc']);
     assert.deepEqual(actions(second), { fixa: 'built', fixb: 'built', fixc: 'up to date' });
+  });
+
+  test('a recipe as Iglunix writes them: a patch from ../../, a file from ../, plain cc, auto_cross, license, backup; the tree is unchanged', async () => {
+    const before = treeHash(tree);
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'faithful']);
+    assert.deepEqual(actions(res), { faithful: 'built' });
+    assert.deepEqual(res.packages[0]!.binaries, [{ path: 'usr/bin/faithful', static: true, libc: 'musl' }], 'plain cc is aimed at musl in the sysroot');
+    const run = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/faithful']);
+    assert.equal(run.stdout.trim(), 'faithful: patched from ../../hello.patch', run.stderr);
+    assert.equal(readFileSync(path.join(sysroot, 'etc/faithful.motd'), 'utf8'), 'welcome to a faithful build\n');
+    const meta = readFileSync(path.join(sysroot, 'usr/share/iglupkg/faithful'), 'utf8');
+    assert.match(meta, /\[license\]\nFaithful fixture licence/);
+    assert.match(meta, /\[backup\]\netc\/faithful\.motd/);
+    assert.ok(!existsSync(path.join(root, 'build/faithful')), 'the workspace is dropped after a good build');
+    // subpackages: ext and subpkgs, each its own tarball and manifest; a dependency on one builds its recipe
+    const sp = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'usesplit']);
+    assert.deepEqual(sp.order, ['split', 'usesplit']);
+    assert.deepEqual(sp.packages.find((p) => p.name === 'split')?.subpackages, ['split-dev', 'libsplit', 'split-tools']);
+    const manifest = (n: string) => JSON.parse(readFileSync(path.join(root, `out/${n}.2.json`), 'utf8')) as { files: { path: string }[]; deps: string[]; shlibs: string[]; subpackageOf?: string; subpackages?: string[]; license?: { spdx?: string } };
+    const files = (n: string) => manifest(n).files.filter((f) => !f.path.endsWith('/') && !f.path.startsWith('usr/share/iglupkg')).map((f) => f.path).filter((f) => /\.|split-/.test(path.basename(f))).sort();
+    assert.deepEqual(files('split'), ['usr/bin/split-main']);
+    assert.deepEqual(files('libsplit'), ['usr/lib/libsplit.so.1']);
+    assert.deepEqual(files('split-tools'), ['usr/bin/split-tool', 'usr/include/split/split.h']);
+    assert.deepEqual(files('split-dev'), ['usr/share/split/recipe.txt']);
+    assert.deepEqual(manifest('libsplit').shlibs, ['libsplit.so.1']);
+    assert.deepEqual(manifest('split-tools').deps, ['libsplit']);
+    assert.deepEqual(manifest('split').deps, ['libsplit'], 'the subpkgs function named like the package sets its deps');
+    assert.equal(manifest('split-tools').subpackageOf, 'split');
+    assert.equal(manifest('split').license?.spdx, '0BSD');
+    for (const n of ['split', 'split-dev', 'libsplit', 'split-tools']) assert.ok(existsSync(path.join(root, `out/${n}.2.tar.zst`)), n);
+    assert.ok(existsSync(path.join(sysroot, 'usr/lib/libsplit.so.1')) && existsSync(path.join(sysroot, 'usr/share/split/recipe.txt')));
+    // fatal stops the build; the workspace stays for chroot enter --package
+    const r = await iglu([...args, 'chroot', 'build', '--tree', tree, 'fatal']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERROR: this recipe refuses to build/);
+    assert.ok(existsSync(path.join(root, 'build/fatal/ws/layers/upper/fix/fatal/src/.fetched')), 'the failed workspace is kept');
+    const inside = await iglu([...args, 'chroot', 'enter', '--tree', tree, '--package', 'fatal', '--', 'sh', '-c', 'pwd; ls -A; ls ..']);
+    assert.equal(inside.code, 0, inside.stderr);
+    assert.deepEqual(inside.stdout.trim().split('\n'), ['/iglu/tree/fix/fatal/src', '.fetched', 'build.sh', 'src']);
+    assert.equal(treeHash(tree), before, 'the user\'s tree is byte-for-byte unchanged');
+    assert.deepEqual(mountedUnderWorkdir(), []);
   });
 
   test('a failing build: its log tail, exit 1; the packages before it stay built', async () => {

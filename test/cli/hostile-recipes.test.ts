@@ -88,7 +88,7 @@ test('fetch(): no network at all, not even by /usr/bin/curl; writes only its wor
   assert.match(log, /host write refused/);
   assert.match(log, /host overwrite refused/);
   assert.ok(c.intact());
-  assert.equal(readFileSync(path.join(wd, 'build/sneaky/ws/src/payload.txt'), 'utf8'), 'payload\n');
+  assert.equal(readFileSync(path.join(wd, 'build/sneaky/ws/layers/upper/base/sneaky/src/payload.txt'), 'utf8'), 'payload\n');
   const stamp = JSON.parse(readFileSync(path.join(wd, 'build/sneaky/fetched.json'), 'utf8')) as { sources: { url: string }[] };
   assert.deepEqual(stamp.sources.map((s) => s.url), ['https://example.invalid/payload.txt']);
 });

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -27,4 +28,21 @@ export function canary(name: string): { dir: string; keep: string; made: string;
   const mtime = statSync(keep).mtimeMs;
   const made = path.join(dir, 'made');
   return { dir, keep, made, intact: () => existsSync(keep) && statSync(keep).mtimeMs === mtime && !existsSync(made) };
+}
+
+/** A sha256 over every path, type, mode and content under `dir` (links by their target), to show a tree was not changed. */
+export function treeHash(dir: string): string {
+  const h = createHash('sha256');
+  const walk = (rel: string): void => {
+    for (const name of readdirSync(path.join(dir, rel)).sort()) {
+      const r = path.join(rel, name);
+      const st = lstatSync(path.join(dir, r));
+      h.update(`${r}\0${st.mode}\0`);
+      if (st.isSymbolicLink()) h.update(readlinkSync(path.join(dir, r)));
+      else if (st.isFile()) h.update(readFileSync(path.join(dir, r)));
+      else if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  return h.digest('hex');
 }

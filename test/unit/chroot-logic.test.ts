@@ -78,31 +78,40 @@ test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text',
 });
 
 test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace new, no network unless kept', () => {
-  const cmd = { argv: ['mksh', 'x'], env: { A: '1 2' }, binds: [{ host: '/w/build/ws', inside: '/iglu/build', readOnly: false }], output: { file: '/w/log' } };
+  const cmd = { argv: ['mksh', 'x'], env: { A: '1 2' }, binds: [{ host: '/w/build/ws', inside: '/iglu/build', readOnly: false }, { host: '/tree', inside: '/iglu/tree', readOnly: false, overlay: '/w/build/ws/layers' }], output: { file: '/w/log' } };
   const argv = rootArgv('/w/root', cmd, false);
   // as root: a private mount namespace where sandbox-enter.sh stages the sources, then bwrap
   assert.deepEqual(argv.slice(0, 5), ['unshare', '--mount', '--propagation', 'private', '--']);
   const sep = argv.indexOf('--', 5);
-  assert.deepEqual(argv.slice(7, sep), [STAGE, String(SANDBOX_ID), String(SANDBOX_ID), '2', '/w/root', '/w/build/ws']);
+  assert.deepEqual(argv.slice(7, sep), [STAGE, String(SANDBOX_ID), String(SANDBOX_ID), '3', 'b', '/w/root', 'b', '/w/build/ws', 'o', '/tree', '/w/build/ws/layers']);
   const bwrap = argv.slice(sep + 1);
   assert.ok(bwrap.includes('--unshare-all') && !bwrap.includes('--share-net'));
   assert.ok(bwrap.includes('--die-with-parent') && bwrap.includes('--new-session'));
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--cap-drop'), bwrap.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--ro-bind'), bwrap.indexOf('--ro-bind') + 3), ['--ro-bind', `${STAGE}/0`, '/']);
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--bind'), bwrap.indexOf('--bind') + 3), ['--bind', `${STAGE}/1`, '/iglu/build']);
+  assert.deepEqual(bwrap.slice(bwrap.lastIndexOf('--bind'), bwrap.lastIndexOf('--bind') + 3), ['--bind', `${STAGE}/2`, '/iglu/tree'], 'the overlay is staged, then bound writable');
   assert.ok(!bwrap.includes('chroot'), 'pivot_root through bwrap, never chroot');
   assert.deepEqual(bwrap.slice(-7), ['--clearenv', '--setenv', 'A', '1 2', '--', 'mksh', 'x']);
   const inContainer = rootArgv('/w/root', cmd, true, false);
   assert.ok(inContainer.includes('--share-net'));
   assert.ok(!inContainer.includes('--die-with-parent'), 'no parent-death signal under docker exec: its parent (runc) exits at once');
-  const asUser = rootArgv('/w/root', cmd, false, true, false);
+  assert.throws(() => rootArgv('/w/root', cmd, false, true, false), /overlay view of the recipe tree needs root/);
+  const asUser = rootArgv('/w/root', { ...cmd, binds: cmd.binds.slice(0, 1) }, false, true, false);
   assert.equal(asUser[0], 'bwrap');
   assert.deepEqual(asUser.slice(asUser.indexOf('--ro-bind'), asUser.indexOf('--ro-bind') + 3), ['--ro-bind', '/w/root', '/']);
 });
 
-test('chrootEnv: CC aims clang at musl in the sysroot; extras win', () => {
+test('chrootEnv: CC=cc as iglupkg sets it, the target\'s cc first in PATH; iglupkg\'s cross variables; extras win', () => {
+  const plain = chrootEnv(2);
+  assert.equal(plain.CC, 'cc');
+  assert.equal(plain.CXX, 'c++');
+  assert.ok(plain.PATH!.startsWith('/iglu/runner/target-bin:'), plain.PATH);
+  assert.equal(plain.FOR_CROSS, '');
+  assert.equal(plain.HOST_ARCH, 'x86_64');
+  assert.match(plain.CROSS_EXTRA_CFLAGS!, /--target=x86_64-unknown-linux-musl/);
+  assert.match(plain.muon_base_args!, /-Dprefix=\/usr/);
   const env = chrootEnv(4, { PATH: '/usr/lib/distcc:/usr/bin' });
-  assert.equal(env.CC, 'clang --target=x86_64-unknown-linux-musl --sysroot=/sysroot -static');
   assert.equal(env.JOBS, '4');
   assert.equal(env.PATH, '/usr/lib/distcc:/usr/bin');
   assert.equal(env.SOURCE_DATE_EPOCH, '946684800');

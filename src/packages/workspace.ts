@@ -1,0 +1,98 @@
+import { chown, mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Bind } from '../chroot/mounts.js';
+import type { RecipeMeta } from '../recipes/read.js';
+import { SANDBOX_ID } from '../sandbox/argv.js';
+import { sandboxOwned } from '../sandbox/workspace.js';
+import type { PackagePaths } from './paths.js';
+
+/** Where every phase of a package sees the recipe tree: the tree below, the workspace's upper layer above. */
+export const TREE_IN = '/iglu/tree';
+
+/** Where a phase finds iglu's own writable files (distcc.log): the workspace's run/ directory. */
+export const RUN_IN = '/iglu/build';
+
+/**
+ * One package's workspace, `build/<pkgname>/ws/` in the work directory. Recipes run in
+ * `<tree>/<category>/<dir>` as Iglunix's iglupkg runs them (srcdir `./src`, pkgdir
+ * `./out/<pkgname>.<pkgver>`, patches reached as `../x` and `../../x.patch`), but they see
+ * the tree through an overlay: the user's tree read-only below, `layers/upper` above, so
+ * everything a recipe writes lands here and never in the tree (aoinb's base / workspace
+ * layering). `run/` holds iglu's own files of the build (distcc.log).
+ */
+export interface PackageWorkspace {
+  /** build/<pkgname>/ws */
+  dir: string;
+  /** The recipe tree's root on the host (the overlay's lower layer). */
+  tree: string;
+  /** `<category>/<dir>`: the recipe's directory relative to the tree. */
+  rel: string;
+  /** ws/layers: holds upper/ and work/ (SandboxBind.overlay). */
+  layers: string;
+  /** ws/layers/upper/<rel>: what the recipe wrote into its own directory, on the host. */
+  recipeDir: string;
+  /** ws/run: iglu's own writable files of the build. */
+  run: string;
+  /** The recipe's build.sh as every phase sees it. */
+  recipeIn: string;
+}
+
+/**
+ * The workspace of `recipe` (a `<tree>/<category>/<dir>/build.sh` as readTree finds it).
+ * Pure but for the name checks of PackagePaths.
+ * @throws IgluError for a pkgname that is not one path component
+ */
+export function packageWorkspace(paths: PackagePaths, recipe: Pick<RecipeMeta, 'name' | 'file'>): PackageWorkspace {
+  const dir = paths.workspace(recipe.name);
+  const recipeDir = path.dirname(recipe.file);
+  const tree = path.resolve(recipeDir, '../..');
+  const rel = path.relative(tree, recipeDir);
+  const layers = path.join(dir, 'layers');
+  return { dir, tree, rel, layers, recipeDir: path.join(layers, 'upper', rel), run: path.join(dir, 'run'), recipeIn: path.posix.join(TREE_IN, rel, 'build.sh') };
+}
+
+/**
+ * Makes the workspace afresh: ws/ emptied, overlayfs' upper and work directories, and
+ * the recipe's own directory in the upper layer owned by the sandbox's uid (SANDBOX_ID,
+ * when iglu runs as root), so a recipe may create src/ and out/ beside its build.sh and
+ * nothing else of the tree. run/ is the sandbox's too.
+ */
+export async function makeWorkspace(ws: PackageWorkspace): Promise<void> {
+  await rm(ws.dir, { recursive: true, force: true });
+  await mkdir(path.join(ws.layers, 'work'), { recursive: true, mode: 0o755 });
+  await mkdir(ws.recipeDir, { recursive: true, mode: 0o755 });
+  if (process.getuid?.() === 0) await chown(ws.recipeDir, SANDBOX_ID, SANDBOX_ID);
+  await sandboxOwned(ws.run);
+}
+
+/** The binds that give a phase the tree's overlay view and run/ (see PackageWorkspace). Pure. */
+export function workspaceBinds(ws: PackageWorkspace): Bind[] {
+  return [
+    { host: ws.tree, inside: TREE_IN, readOnly: false, overlay: ws.layers },
+    { host: ws.run, inside: RUN_IN, readOnly: false },
+  ];
+}
+
+/** The runner's variables that place a phase in the workspace: the recipe's path inside. Pure. */
+export function workspaceEnv(ws: PackageWorkspace): Record<string, string> {
+  return { IGLU_RECIPE: ws.recipeIn };
+}
+
+/** The recipe's srcdir on the host (`<rel>/src` in the upper layer). Pure. */
+export function srcdirOf(ws: PackageWorkspace): string {
+  return path.join(ws.recipeDir, 'src');
+}
+
+/**
+ * Whether a path of a tree (`./<category>/<dir>/…`, as node-tar's filter gives it) is
+ * not recipe input: the version control directory, or the `src/` and `out/` a run of
+ * Iglunix's own iglupkg leaves beside a build.sh. Pure.
+ */
+export function treeOutputs(rel: string): boolean {
+  return /^(\.git(\/|$)|[^/]+\/[^/]+\/(src|out)(\/|$))/.test(rel.replace(/^\.\//, ''));
+}
+
+/** Removes the workspace (after a package is packed: the next build fetches afresh from the cache). */
+export async function dropWorkspace(paths: PackagePaths, name: string): Promise<void> {
+  await rm(paths.buildDir(name), { recursive: true, force: true });
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { outputNames, parseIglupkgMeta, spdxOf } from '../../src/packages/outputs.js';
+import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
+import { PackagePaths } from '../../src/packages/paths.js';
+import { Workdir } from '../../src/workdir.js';
+
+test('a build makes the main package, then ext and subpkgs ones; a subpkgs entry with the main name is the main package', () => {
+  assert.deepEqual(outputNames({ name: 'llvm', provides: ['llvm-dev', 'libcxx', 'clang', 'llvm'] }), ['llvm', 'llvm-dev', 'libcxx', 'clang']);
+  assert.deepEqual(outputNames({ name: 'mksh', provides: [] }), ['mksh']);
+});
+
+test('iglupkg metadata: [pkg] keys, the license text, backup and fs lists', () => {
+  const m = parseIglupkgMeta('[pkg]\nname=libsplit\nver=2\ndeps=musl libsplit\nshlibs=libsplit.so.1\n[license]\nCopyright X\n\nSPDX-License-Identifier: MIT\n[backup]\netc/a.conf\n[fs]\nusr/lib/libsplit.so.1\n');
+  assert.deepEqual(m.pkg, { name: 'libsplit', ver: '2', deps: 'musl libsplit', shlibs: 'libsplit.so.1' });
+  assert.equal(m.license, 'Copyright X\n\nSPDX-License-Identifier: MIT');
+  assert.deepEqual(m.backup, ['etc/a.conf']);
+  assert.deepEqual(m.fs, ['usr/lib/libsplit.so.1']);
+  assert.equal(spdxOf(m.license), 'MIT');
+  assert.equal(spdxOf('/* SPDX-License-Identifier: GPL-2.0-only */'), 'GPL-2.0-only');
+  assert.equal(spdxOf('Permission is hereby granted'), undefined);
+});
+
+test('the workspace of a recipe: the tree is the overlay\'s lower layer, the recipe dir its path inside', () => {
+  const ws = packageWorkspace(new PackagePaths(new Workdir('/w')), { name: 'toybox', file: '/src/iglunix/base/toybox/build.sh' });
+  assert.equal(ws.tree, '/src/iglunix');
+  assert.equal(ws.rel, 'base/toybox');
+  assert.equal(ws.recipeIn, '/iglu/tree/base/toybox/build.sh');
+  assert.equal(ws.recipeDir, '/w/build/toybox/ws/layers/upper/base/toybox');
+  assert.throws(() => packageWorkspace(new PackagePaths(new Workdir('/w')), { name: '../x', file: '/t/a/b/build.sh' }), /one path component/);
+});
+
+test('copying a tree leaves out .git and the src/ and out/ of an earlier iglupkg run', () => {
+  assert.ok(treeOutputs('./.git/config'));
+  assert.ok(treeOutputs('./base/toybox/src'));
+  assert.ok(treeOutputs('./base/toybox/out/toybox.1/usr'));
+  assert.ok(!treeOutputs('./base/toybox/ls-colour.patch'));
+  assert.ok(!treeOutputs('./base/src'), 'a category may be called src');
+  assert.ok(!treeOutputs('./scripts/iglu.sh'));
+});
