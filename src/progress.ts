@@ -6,6 +6,8 @@ export interface Step<C> {
   run(ctx: C, output: (line: string) => void): Promise<string | void>;
   /** Skip the step when this returns a reason. */
   skip?(ctx: C): string | false;
+  /** A failure of this step is shown as failed, and the steps after it still run (--keep-going). */
+  keepGoing?: boolean;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Prom
   const tasks: ListrTask<C>[] = steps.map((step) => ({
     title: step.title,
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
+    ...(step.keepGoing ? { exitOnError: false } : {}),
     task: async (c, task) => {
       const title = await step.run(c, (line) => (task.output = line));
       if (title) task.title = `${step.title}: ${title}`;
@@ -47,5 +50,6 @@ export function nest<C, S>(steps: Step<S>[], pick: (c: C) => S, prefix = ''): St
     title: `${prefix}${s.title}`,
     run: (c: C, output: (line: string) => void) => s.run(pick(c), output),
     ...(s.skip ? { skip: (c: C) => s.skip!(pick(c)) } : {}),
+    ...(s.keepGoing ? { keepGoing: true } : {}),
   }));
 }

@@ -55,7 +55,11 @@ export function localRunner(paths: ChrootPaths): RootRunner & AsyncDisposable {
 export interface ChrootPackage {
   name: string;
   version: string;
-  action: 'built' | 'up to date' | 'installed';
+  /** failed: its build failed (see log); blocked: a package it needs failed or was blocked (--keep-going). */
+  action: 'built' | 'up to date' | 'installed' | 'failed' | 'blocked';
+  /** failed: the error; blocked: which packages it waited for. */
+  error?: string;
+  blockedBy?: string[];
   tarball: string;
   log: string;
   seconds: number;
@@ -80,6 +84,8 @@ export interface ChrootBuildOptions {
   packages: string[];
   offline: boolean;
   rebuild: boolean;
+  /** A failed package does not stop those that do not need it (Alpine buildrepo's -k). */
+  keepGoing?: boolean;
   /** Where packages build; asked for when the first one builds (in `iglu build`, after prepare). */
   runner: () => RootRunner;
   signal?: AbortSignal;
@@ -152,9 +158,33 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     for (const [name, inst] of Object.entries(initial.installed)) if (!identity.has(name)) identity.set(name, inst.identity);
     return (baseId = initial.base.id);
   };
+  /** pkgname → why it did not build (failed, or blocked by these), for --keep-going. */
+  const notBuilt = new Map<string, string[]>();
   return plan.order.map((name) => {
     const recipe = byName.get(name)!;
-    return { title: `${name} ${recipe.pkgver}`, run: (s, output) => abortable(buildOne(recipe, s, output), o.signal, `chroot build of ${name}`) };
+    const needs = [...new Set([...recipe.deps, ...recipe.mkdeps].map((d) => provider.get(d) ?? d))].filter((d) => d !== name);
+    return {
+      title: `${name} ${recipe.pkgver}`,
+      keepGoing: Boolean(o.keepGoing),
+      skip: (s) => {
+        const blockers = needs.filter((d) => notBuilt.has(d)).sort();
+        if (!blockers.length) return false;
+        notBuilt.set(name, blockers);
+        s.packages.push({ name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'blocked', blockedBy: blockers, tarball: '', log: '', seconds: 0, binaries: [], compiles: null, subpackages: [] });
+        return `blocked by ${blockers.join(', ')}`;
+      },
+      run: async (s, output) => {
+        try {
+          return await abortable(buildOne(recipe, s, output), o.signal, `chroot build of ${name}`);
+        } catch (err) {
+          if (o.keepGoing && !o.signal?.aborted) {
+            notBuilt.set(name, []);
+            s.packages.push({ name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'failed', error: err instanceof Error ? err.message.split('\n')[0]! : String(err), tarball: '', log: pkgPaths.logFile(name), seconds: 0, binaries: [], compiles: null, subpackages: [] });
+          }
+          throw err;
+        }
+      },
+    };
   });
 
   function depIdentities(recipe: RecipeMeta): Record<string, string> {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
 import type { Bind } from '../chroot/mounts.js';
 import { PackagePaths } from '../packages/paths.js';
 import { packageWorkspace, srcdirOf, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
@@ -87,18 +87,24 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .option('--offline', 'never download: every source must be in the cache')
     .option('--rebuild', 'build even when a package is up to date')
     .option('--farm', 'compile through the farm\'s distccd tasks (runs in a container with CAP_SYS_ADMIN on the overlay)')
-    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n')
-    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean }) => {
+    .option('-k, --keep-going', 'a failed package does not stop those that do not need it; its dependents are reported blocked (exit 1 when any failed)')
+    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq \'.packages[] | select(.action != "built")\'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n')
+    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
         await prepareStep(ctx, paths, { base: flags.base });
         await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
         const state: ChrootBuildState = { packages: [] };
-        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), runner: () => runner, signal: ctx.signal }, state), state);
+        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, signal: ctx.signal }, state), state);
         return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [] };
       });
-      printResult(ctx.json, result, () => result.packages.map((p) => `${p.action.padEnd(10)} ${p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`).join('\n'));
+      printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
+      const failed = result.packages.filter((p) => p.action === 'failed');
+      if (failed.length) {
+        const blocked = result.packages.filter((p) => p.action === 'blocked').length;
+        throw new IgluError(`${failed.length} package${failed.length === 1 ? '' : 's'} failed (${failed.map((p) => p.name).join(', ')})${blocked ? `; ${blocked} blocked` : ''}`, { hint: `the logs: ${failed.map((p) => p.log).join(' ')}` });
+      }
     });
 
   chroot
@@ -126,6 +132,12 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
 }
 
 
+
+/** One line of `chroot build`'s summary: the state, and the tarball, log or blockers. Pure. */
+function describePackage(p: ChrootPackage): string {
+  const what = p.action === 'failed' ? `${p.name}: ${p.error ?? ''} (log: ${p.log})` : p.action === 'blocked' ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}` : p.tarball;
+  return `${p.action.padEnd(10)} ${what}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`;
+}
 
 /**
  * What `chroot enter --package P` adds: P's workspace over the tree (packages/workspace.ts),

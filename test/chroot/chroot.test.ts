@@ -147,6 +147,14 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.ok(state().installed.fixa, 'fixa stays installed');
     const again = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixa']);
     assert.deepEqual(actions(again), { fixa: 'up to date' });
+    // --keep-going: what does not need the failed package still builds; its dependents are blocked
+    const k = await iglu([...args, 'chroot', 'build', '--tree', tree, '--keep-going', '--json', 'needsfails', 'fixc']);
+    assert.equal(k.code, 1, k.stderr);
+    const res = JSON.parse(k.stdout) as BuildResult;
+    assert.deepEqual(actions(res), { fixa: 'up to date', fails: 'failed', needsfails: 'blocked', fixc: 'up to date' });
+    assert.deepEqual(res.packages.find((p) => p.name === 'needsfails')?.blockedBy, ['fails']);
+    assert.match(res.packages.find((p) => p.name === 'fails')?.log ?? '', /logs\/fails\.log$/);
+    assert.match(k.stderr, /1 package failed \(fails\); 1 blocked/);
     assert.deepEqual(mountedUnderWorkdir(), []);
   });
 
