@@ -102,10 +102,10 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
   }
   for (const key of ['pkgname', 'pkgver', 'pkgrel']) {
     const value = vars.get(key);
-    if (value && !isPathComponent(value)) throw new IgluError(`${file}: ${key} ${JSON.stringify(value)} is not one path component`, { hint: `${key} becomes a file name: use letters, digits and ._+~- only` });
+    if (value && !isPathComponent(value)) throw new IgluError(`${file}: ${key} ${JSON.stringify(value)} is not one path component`, { hint: `${key} becomes a file name: no "/", spaces or control characters, and not . or ..` });
   }
   for (const sub of [...splitDeps(vars.get('ext') ?? '', new Set()), ...splitDeps(vars.get('subpkgs') ?? '', new Set())]) {
-    if (!isPathComponent(sub)) throw new IgluError(`${file}: subpackage name ${JSON.stringify(sub)} (ext/subpkgs) is not one path component`, { hint: 'subpackage names become file names: use letters, digits and ._+~- only' });
+    if (!isPathComponent(sub)) throw new IgluError(`${file}: subpackage name ${JSON.stringify(sub)} (ext/subpkgs) is not one path component`, { hint: 'subpackage names become file names: no "/", spaces or control characters, and not . or ..' });
   }
   const category = path.basename(path.dirname(path.dirname(file)));
   const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
@@ -128,10 +128,12 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
 
 /**
  * Reads every `<category>/<pkg>/build.sh` under `tree`, a few at a time.
- * @throws IgluError listing every recipe that cannot be read (each with its file) and
- *   every pkgname two recipes share (naming both files), or for a tree without recipes
+ * A pkgname two recipes share is a warning (naming both files, through `onWarning`); the
+ * first recipe by path is used.
+ * @throws IgluError listing every recipe that cannot be read (each with its file), or
+ *   for a tree without recipes
  */
-export async function readTree(tree: string): Promise<RecipeMeta[]> {
+export async function readTree(tree: string, onWarning: (message: string) => void = (m) => process.stderr.write(`iglu: warning: ${m}\n`)): Promise<RecipeMeta[]> {
   const root = path.resolve(tree);
   const categories = await readdir(root, { withFileTypes: true }).catch((err: unknown) => {
     throw new IgluError(`cannot read the recipe tree ${root}`, { hint: 'point --tree at an Iglunix-format tree (<category>/<pkg>/build.sh)', cause: err });
@@ -154,10 +156,13 @@ export async function readTree(tree: string): Promise<RecipeMeta[]> {
       else throw r.reason;
     }
   }
-  problems.push(...duplicateNames(out));
+  // the public tree has a few (bootstrap/rust and extra/rust): the first by path is used
+  for (const w of duplicateNames(out)) onWarning(w);
+  const chosen = new Set<string>();
+  const kept = out.sort((a, b) => a.file.localeCompare(b.file)).filter((r) => !chosen.has(r.name) && chosen.add(r.name));
   if (problems.length === 1) throw new IgluError(problems[0]!, { hint: 'fix the recipe named' });
   if (problems.length) throw new IgluError(`${problems.length} problems in the recipe tree ${root}:\n${problems.map((p) => `- ${p}`).join('\n')}`, { hint: 'fix the recipes named' });
-  return out;
+  return kept;
 }
 
 /** One message per pkgname (or subpackage name) that more than one recipe claims, naming the files. Pure. */
@@ -165,5 +170,5 @@ export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'prov
   const byName = new Map<string, string[]>();
   for (const r of recipes) for (const n of new Set([r.name, ...r.provides])) byName.set(n, [...(byName.get(n) ?? []), r.file]);
   return [...byName].filter(([, files]) => files.length > 1).sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, files]) => `pkgname "${name}" is given by ${files.length} recipes: ${files.sort().join(' and ')}; one would shadow the other`);
+    .map(([name, files]) => `pkgname "${name}" is given by ${files.length} recipes: ${files.sort().join(' and ')}; iglu uses the first`);
 }

@@ -2,13 +2,15 @@ import path from 'node:path';
 import { IgluError } from '../errors.js';
 
 /**
- * Whether `name` can be one path component of the work directory's layout: letters,
- * digits and `._+~-`, starting with a letter or digit (so never "", ".", ".." and never
- * containing "/"). pkgname, pkgver, pkgrel and subpackage names become file names
- * (build/<pkgname>, out/<pkgname>.<pkgver>.tar.zst), so only such names are accepted. Pure.
+ * Whether `name` can be one path component of the work directory's layout: ASCII letters,
+ * digits and `._+~-`, and any non-ASCII character but spaces and control characters (the
+ * public Iglunix tree has a package named 🦆), starting with a letter, digit or non-ASCII
+ * character — so never "", ".", "..", never "-x", never containing "/". pkgname, pkgver,
+ * pkgrel and subpackage names become file names (build/<pkgname>,
+ * out/<pkgname>.<pkgver>.tar.zst), so only such names are accepted. Pure.
  */
 export function isPathComponent(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/.test(name) && name.length <= 128;
+  return /^(?:[A-Za-z0-9]|[^\x00-\x7f\p{C}\p{Z}])(?:[A-Za-z0-9._+~-]|[^\x00-\x7f\p{C}\p{Z}])*$/u.test(name) && name.length <= 128;
 }
 
 /**

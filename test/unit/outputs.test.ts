@@ -4,6 +4,7 @@ import { outputNames, parseIglupkgMeta, spdxOf } from '../../src/packages/output
 import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
 import { PackagePaths } from '../../src/packages/paths.js';
 import { Workdir } from '../../src/workdir.js';
+import { isPathComponent } from '../../src/util/names.js';
 
 test('a build makes the main package, then ext and subpkgs ones; a subpkgs entry with the main name is the main package', () => {
   assert.deepEqual(outputNames({ name: 'llvm', provides: ['llvm-dev', 'libcxx', 'clang', 'llvm'] }), ['llvm', 'llvm-dev', 'libcxx', 'clang']);
@@ -37,4 +38,9 @@ test('copying a tree leaves out .git and the src/ and out/ of an earlier iglupkg
   assert.ok(!treeOutputs('./base/toybox/ls-colour.patch'));
   assert.ok(!treeOutputs('./base/src'), 'a category may be called src');
   assert.ok(!treeOutputs('./scripts/iglu.sh'));
+});
+
+test('path components: 🦆 and ordinary names are; ., .., -x, a/b, spaces, controls and empty are not', () => {
+  for (const ok of ['musl', 'libc++', 'R59c', '1.2.5', '🦆', 'naïve']) assert.ok(isPathComponent(ok), ok);
+  for (const bad of ['', '.', '..', '-rf', 'a/b', 'a b', 'a\nb', 'a\u0000b', '.hidden', 'a\u2028b', 'x'.repeat(129)]) assert.ok(!isPathComponent(bad), JSON.stringify(bad));
 });
