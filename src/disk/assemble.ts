@@ -125,6 +125,16 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
 }
 
 /**
+ * Whether a line of `busybox --list-full` is an applet path: at most three components
+ * (`usr/sbin/x`), each a plain name — letters, digits and `._+-` — or the applets `[`
+ * and `[[`. Pure.
+ */
+export function isAppletPath(rel: string): boolean {
+  const parts = rel.split('/');
+  return parts.length <= 3 && parts.every((p) => p === '[' || p === '[[' || /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(p));
+}
+
+/**
  * Links busybox's applets (`busybox --list-full`: "bin/ls", "usr/bin/awk", …) to
  * /bin/busybox where no other package put a file, as `busybox --install -s` would inside
  * the guest. busybox runs in a sandbox whose root is the staged tree (read-only, no
@@ -140,8 +150,7 @@ async function linkBusyboxApplets(stage: string): Promise<number> {
   if (list.exitCode !== 0) return 0;
   let made = 0;
   for (const rel of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
-    const parts = rel.split('/');
-    if (parts.length > 3 || parts.some((p) => !/^[A-Za-z0-9][A-Za-z0-9._+\[-]*$/.test(p))) throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, { hint: 'the busybox package is not a real busybox: rebuild it' });
+    if (!isAppletPath(rel)) throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, { hint: 'the busybox package is not a real busybox: rebuild it' });
     if (await lexists(path.join(stage, rel))) continue;
     const dir = await noLinksBelow(stage, path.dirname(rel), true);
     await mkdir(dir, { recursive: true });

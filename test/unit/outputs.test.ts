@@ -5,6 +5,7 @@ import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
 import { PackagePaths } from '../../src/packages/paths.js';
 import { Workdir } from '../../src/workdir.js';
 import { isPathComponent } from '../../src/util/names.js';
+import { isAppletPath } from '../../src/disk/assemble.js';
 
 test('a build makes the main package, then ext and subpkgs ones; a subpkgs entry with the main name is the main package', () => {
   assert.deepEqual(outputNames({ name: 'llvm', provides: ['llvm-dev', 'libcxx', 'clang', 'llvm'] }), ['llvm', 'llvm-dev', 'libcxx', 'clang']);
@@ -43,4 +44,9 @@ test('copying a tree leaves out .git and the src/ and out/ of an earlier iglupkg
 test('path components: 🦆 and ordinary names are; ., .., -x, a/b, spaces, controls and empty are not', () => {
   for (const ok of ['musl', 'libc++', 'R59c', '1.2.5', '🦆', 'naïve']) assert.ok(isPathComponent(ok), ok);
   for (const bad of ['', '.', '..', '-rf', 'a/b', 'a b', 'a\nb', 'a\u0000b', '.hidden', 'a\u2028b', 'x'.repeat(129)]) assert.ok(!isPathComponent(bad), JSON.stringify(bad));
+});
+
+test('busybox applet paths: usr/bin/[ and [[ are applets; links out of the stage are not', () => {
+  for (const ok of ['bin/sh', 'usr/bin/[', 'usr/bin/[[', 'sbin/mdev', 'usr/sbin/ubirename', 'linuxrc']) assert.ok(isAppletPath(ok), ok);
+  for (const bad of ['../etc/passwd', '/etc/passwd', 'usr/bin/../../x', 'a/b/c/d', 'usr/bin/[x', 'usr/bin/.hidden', '']) assert.ok(!isAppletPath(bad), bad);
 });
