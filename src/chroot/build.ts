@@ -131,11 +131,16 @@ export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Rec
  * inputs hash (recipe, pinned sources, base, dependencies' identities) matches its
  * manifest; else fetched on the host through the source cache, built and packaged by the
  * package runner in the build root (runInRoot: own namespaces, no network, no mount
- * left), its ELF files checked to be musl's, packed, and installed into the sysroot so
- * later packages use it. The caller holds the chroot lock and has prepared the root.
- * @throws IgluError for an unknown package, a missing dependency or cycle (plan), a
- *   failed phase (log tail; earlier packages stay built and installed), a pack failure
- *   (nothing half-written kept), a binary linked against glibc
+ * left) with the tree seen through the package's workspace (packages/workspace.ts), its
+ * packages — the main one and each subpackage — ELF-checked to be musl's, packed, and
+ * installed into the sysroot so later packages use them. The workspace is dropped after
+ * a good build and kept after a failure. With `keepGoing`, a failed package is recorded
+ * (state "failed") and the packages needing it are skipped as "blocked".
+ * The caller holds the chroot lock and has prepared the root.
+ * @throws IgluError for an unknown package, a missing dependency or cycle (plan, every
+ *   problem listed), a failed phase (log tail; earlier packages stay built and
+ *   installed; without keepGoing), a pack failure (nothing half-written kept), a binary
+ *   linked against glibc
  */
 export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuildState): Promise<Step<ChrootBuildState>[]> {
   const paths = new ChrootPaths(o.workdir);
