@@ -14,6 +14,7 @@ import { readRecipe } from '../../src/recipes/read.js';
 import { SourceCache } from '../../src/sources/cache.js';
 import type { SeedResult } from '../../src/sources/seed.js';
 import { Workdir } from '../../src/workdir.js';
+import { packageWorkspace, srcdirOf } from '../../src/packages/workspace.js';
 import { iglu, igluJson } from '../support/cli.js';
 
 // The source cache and the fetch phase on the host, with real upstream tarballs from
@@ -47,7 +48,7 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const sha = await recipeHash(recipe.file);
     const got = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.deepEqual(got, { sources: [{ url: MUSL, sha256: MUSL_SHA, size: 1058642 }], reused: false });
-    assert.ok(existsSync(path.join(paths.workspace('musl'), 'src/musl-1.2.3/configure')));
+    assert.ok(existsSync(path.join(srcdirOf(packageWorkspace(paths, recipe)), 'musl-1.2.3/configure')), 'unpacked in the workspace\'s upper layer');
     const again = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.equal(again.reused, true);
   });
