@@ -1,10 +1,10 @@
-import { chmod, lstat, mkdir, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { installTarball } from '../chroot/install.js';
 import type { Config } from '../config/schema.js';
 import { IgluError } from '../errors.js';
-import { newestManifest } from '../packages/manifest.js';
+import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
 import { hashFile } from '../util/hash.js';
@@ -35,6 +35,32 @@ export interface ImageResult {
   seconds: number;
 }
 
+/** `<image>.manifest.json`: what went into an image, for audits and licences. */
+export interface ImageManifest {
+  image: { file: string; sha256: string; sizeMiB: number };
+  packages: {
+    name: string;
+    version: string;
+    release: string;
+    role: 'kernel' | 'root';
+    tarballSha256: string;
+    recipe: { file: string; sha256: string };
+    sources: { url: string; sha256: string }[];
+    license?: { sha256: string; spdx?: string };
+  }[];
+}
+
+/** The manifest of an image made from these packages (the kernel first). Pure. */
+export function imageManifest(image: ImageManifest['image'], kernel: PackageManifest, root: PackageManifest[]): ImageManifest {
+  const entry = (m: PackageManifest, role: 'kernel' | 'root'): ImageManifest['packages'][number] => ({
+    name: m.name, version: m.version, release: m.release, role, tarballSha256: m.tarball.sha256,
+    recipe: { file: m.recipe.file, sha256: m.recipe.sha256 },
+    sources: m.sources.map((x) => ({ url: x.url, sha256: x.sha256 })),
+    ...(m.license ? { license: m.license } : {}),
+  });
+  return { image, packages: [entry(kernel, 'kernel'), ...root.map((m) => entry(m, 'root'))] };
+}
+
 /** Inputs of `iglu image`. */
 export interface ImageOptions {
   workdir: Workdir;
@@ -54,7 +80,9 @@ export interface ImageOptions {
  * does not depend on who runs iglu), checks it with e2fsck -fn; makes a FAT ESP with
  * mkfs.fat --invariant and mtools holding the kernel as \\EFI\\BOOT\\BOOTX64.EFI; writes a
  * GPT with sfdisk on the image file and splices both filesystems in with dd conv=notrunc.
- * Everything happens in a scratch directory; the image is renamed into place at the end.
+ * Everything happens in a scratch directory; the image is renamed into place at the end,
+ * with `<image>.manifest.json` beside it (imageManifest: every package, version, recipe
+ * hash, source URLs and sha256, license).
  * @throws IgluError naming a package that has not been built, or the tool that failed
  */
 export async function assembleImage(o: ImageOptions, output: (line: string) => void): Promise<ImageResult> {
@@ -77,6 +105,7 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   const tmpImage = `${out}.${process.pid}.tmp`;
+  const tmpManifest = `${out}.manifest.json.${process.pid}.tmp`;
   try {
     const stage = path.join(scratch, 'root');
     output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
@@ -116,10 +145,14 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
       await tool('dd', [`if=${file}`, `of=${tmpImage}`, `bs=${SECTOR}`, `seek=${part.start}`, 'conv=notrunc,sparse', 'status=none'], env);
     }
     const { sha256 } = await hashFile(tmpImage);
+    const manifest = imageManifest({ file: path.basename(out), sha256, sizeMiB }, kernel.m, packages.map((p) => p.m));
+    await writeFile(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(tmpImage, out);
+    await rename(tmpManifest, `${out}.manifest.json`);
     return { file: out, sha256, sizeMiB, kernel: kernel.info, packages: packages.map((p) => p.info), layout, seconds: Math.round((Date.now() - started) / 100) / 10 };
   } finally {
     await rm(tmpImage, { force: true });
+    await rm(tmpManifest, { force: true });
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { assembleImage } from '../../src/disk/assemble.js';
+import { assembleImage, type ImageManifest } from '../../src/disk/assemble.js';
 import { DISK_IDS, PART_TYPES, SECTOR, diskLayout } from '../../src/disk/layout.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
@@ -97,6 +97,11 @@ test('two builds of the same packages give the same image', async () => {
   const a = await assembleImage({ workdir: wd, config, out: path.join(wd.root, 'a.img'), expect: 'X' }, () => undefined);
   const b = await assembleImage({ workdir: wd, config, out: path.join(wd.root, 'b.img'), expect: 'X' }, () => undefined);
   assert.equal(a.sha256, b.sha256);
+  // beside each image, its manifest: the kernel and every root package with its recipe and sources
+  const manifest = JSON.parse(readFileSync(path.join(wd.root, 'a.img.manifest.json'), 'utf8')) as ImageManifest;
+  assert.deepEqual(manifest.image, { file: 'a.img', sha256: a.sha256, sizeMiB: a.sizeMiB });
+  assert.deepEqual(manifest.packages.map((p) => `${p.role}:${p.name}`), [`kernel:${a.kernel.name}`, ...a.packages.map((p) => `root:${p.name}`)]);
+  assert.deepEqual(manifest.packages.map((p) => p.tarballSha256), [a.kernel.tarballSha256, ...a.packages.map((p) => p.tarballSha256)]);
 });
 
 test('a package that has not been built, or a size too small: clear errors, no image left', async () => {

@@ -5,7 +5,7 @@ import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
 import { PackagePaths } from '../../src/packages/paths.js';
 import { Workdir } from '../../src/workdir.js';
 import { isPathComponent } from '../../src/util/names.js';
-import { isAppletPath } from '../../src/disk/assemble.js';
+import { imageManifest, isAppletPath } from '../../src/disk/assemble.js';
 
 test('a build makes the main package, then ext and subpkgs ones; a subpkgs entry with the main name is the main package', () => {
   assert.deepEqual(outputNames({ name: 'llvm', provides: ['llvm-dev', 'libcxx', 'clang', 'llvm'] }), ['llvm', 'llvm-dev', 'libcxx', 'clang']);
@@ -49,4 +49,19 @@ test('path components: 🦆 and ordinary names are; ., .., -x, a/b, spaces, cont
 test('busybox applet paths: usr/bin/[ and [[ are applets; links out of the stage are not', () => {
   for (const ok of ['bin/sh', 'usr/bin/[', 'usr/bin/[[', 'sbin/mdev', 'usr/sbin/ubirename', 'linuxrc']) assert.ok(isAppletPath(ok), ok);
   for (const bad of ['../etc/passwd', '/etc/passwd', 'usr/bin/../../x', 'a/b/c/d', 'usr/bin/[x', 'usr/bin/.hidden', '']) assert.ok(!isAppletPath(bad), bad);
+});
+
+test('an image manifest lists the kernel, then the root packages, with recipes, sources and licences', () => {
+  const m = (name: string, license?: { sha256: string; spdx?: string }) => ({
+    name, version: '1', release: '0', recipe: { file: `/t/base/${name}/build.sh`, sha256: `r-${name}` },
+    sources: [{ url: `https://example.invalid/${name}.tar.gz`, sha256: `s-${name}`, size: 3 }],
+    tarball: { file: `${name}.1.tar.zst`, sha256: `t-${name}`, size: 1 }, files: [], installedSize: 0,
+    build: { at: '2026-01-01T00:00:00Z', seconds: 1, where: 'chroot' as const }, ...(license ? { license } : {}),
+  });
+  const out = imageManifest({ file: 'iglunix.img', sha256: 'i', sizeMiB: 64 }, m('linux', { sha256: 'l', spdx: 'GPL-2.0-only' }), [m('musl'), m('mksh')]);
+  assert.deepEqual(out.packages.map((p) => `${p.role}:${p.name}`), ['kernel:linux', 'root:musl', 'root:mksh']);
+  assert.deepEqual(out.packages[0]!.license, { sha256: 'l', spdx: 'GPL-2.0-only' });
+  assert.deepEqual(out.packages[1]!.sources, [{ url: 'https://example.invalid/musl.tar.gz', sha256: 's-musl' }]);
+  assert.equal(out.packages[2]!.recipe.sha256, 'r-mksh');
+  assert.equal(out.image.sizeMiB, 64);
 });
