@@ -69,6 +69,11 @@ export interface ChrootPackage {
   subpackages: string[];
 }
 
+/** A ChrootPackage for `recipe` with nothing built yet, then `fields`. Pure. */
+function packageEntry(recipe: RecipeMeta, fields: Partial<ChrootPackage> & Pick<ChrootPackage, 'action'>): ChrootPackage {
+  return { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, tarball: '', log: '', seconds: 0, binaries: [], compiles: null, subpackages: [], ...fields };
+}
+
 /** What the chroot build steps share. */
 export interface ChrootBuildState {
   plan?: Plan;
@@ -175,7 +180,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
         const blockers = needs.filter((d) => notBuilt.has(d)).sort();
         if (!blockers.length) return false;
         notBuilt.set(name, blockers);
-        s.packages.push({ name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'blocked', blockedBy: blockers, tarball: '', log: '', seconds: 0, binaries: [], compiles: null, subpackages: [] });
+        s.packages.push(packageEntry(recipe, { action: 'blocked', blockedBy: blockers }));
         return `blocked by ${blockers.join(', ')}`;
       },
       run: async (s, output) => {
@@ -184,7 +189,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
         } catch (err) {
           if (o.keepGoing && !o.signal?.aborted) {
             notBuilt.set(name, []);
-            s.packages.push({ name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'failed', error: err instanceof Error ? err.message.split('\n')[0]! : String(err), tarball: '', log: pkgPaths.logFile(name), seconds: 0, binaries: [], compiles: null, subpackages: [] });
+            s.packages.push(packageEntry(recipe, { action: 'failed', error: err instanceof Error ? err.message.split('\n')[0]! : String(err), log: pkgPaths.logFile(name) }));
           }
           throw err;
         }
@@ -210,23 +215,20 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const logFile = pkgPaths.logFile(recipe.name);
     const sha = await recipeHash(recipe.file);
     const deps = depIdentities(recipe);
-    const result: ChrootPackage = { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, action: 'up to date', tarball, log: logFile, seconds: 0, binaries: [], compiles: null, subpackages: [] };
+    const result = packageEntry(recipe, { action: 'up to date', tarball, log: logFile });
     const old = await readManifest(manifestFile);
     const pins = (await cache.readLock()).sources;
-    const subs = outputNames(recipe).slice(1);
-    const subManifests = await Promise.all(subs.map((n) => readManifest(pkgPaths.manifest(n, recipe.pkgver))));
-    const complete = (await exists(tarball)) && subManifests.every((m) => m?.inputs === old?.inputs) && (await Promise.all(subs.map((n) => exists(pkgPaths.tarball(n, recipe.pkgver))))).every(Boolean);
-    if (!o.rebuild && old?.inputs && upToDate(old, sha, pins) && complete) {
+    if (!o.rebuild && old?.inputs && upToDate(old, sha, pins)) {
       const expected = inputsHash({ recipe: sha, sources: Object.fromEntries(old.sources.map((x) => [x.url, x.sha256])), base, deps });
-      if (expected === old.inputs) {
+      const all = expected === old.inputs ? await builtOutputs(recipe, old) : undefined;
+      if (all) {
         identity.set(recipe.name, old.inputs);
-        const all = [old, ...(subManifests as PackageManifest[])];
         const installed = (await readState(paths.state)).installed;
         if (all.some((m) => installed[m.name]?.tarballSha256 !== m.tarball.sha256)) {
           await install(all);
           result.action = 'installed';
         }
-        s.packages.push({ ...result, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: subs });
+        s.packages.push({ ...result, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
         return result.action === 'installed' ? `up to date; installed into ${SYSROOT}` : 'up to date';
       }
     }
@@ -265,6 +267,20 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
     const statics = binaries.filter((b) => b.static && b.libc === 'musl').length;
     return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
+  }
+
+  /**
+   * The manifests of every output of `recipe` (outputNames) when each was built from the
+   * same inputs as `main` and its tarball is there; undefined when one is missing.
+   */
+  async function builtOutputs(recipe: RecipeMeta, main: PackageManifest): Promise<PackageManifest[] | undefined> {
+    const all: PackageManifest[] = [];
+    for (const name of outputNames(recipe)) {
+      const m = name === recipe.name ? main : await readManifest(pkgPaths.manifest(name, recipe.pkgver));
+      if (!m || m.inputs !== main.inputs || !(await exists(pkgPaths.tarball(name, recipe.pkgver)))) return undefined;
+      all.push(m);
+    }
+    return all;
   }
 
   /** Installs a build's packages (the main one and its subpackages) into the sysroot, recording each. */

@@ -2,10 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { chrootBuildSteps, chrootEnv, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
-import type { Bind } from '../chroot/mounts.js';
-import { PackagePaths } from '../packages/paths.js';
-import { packageWorkspace, srcdirOf, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
-import { exists } from '../util/exists.js';
+import { workspaceView } from '../packages/workspace.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -116,7 +113,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n  iglu chroot enter --tree ~/iglunix --package toybox\n')
     .action(async (cmd: string[], flags: { package?: string; tree: string }) => {
       const ctx = await makeContext(globals());
-      const view = flags.package ? await packageView(ctx, flags.tree, flags.package) : undefined;
+      const view = flags.package ? await workspaceView(ctx.workdir, await readTree(flags.tree), flags.package) : undefined;
       const code = await withChroot(ctx, 'iglu chroot enter', async (paths) => {
         terminal.handsOff = true;
         try {
@@ -137,22 +134,6 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
 function describePackage(p: ChrootPackage): string {
   const what = p.action === 'failed' ? `${p.name}: ${p.error ?? ''} (log: ${p.log})` : p.action === 'blocked' ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}` : p.tarball;
   return `${p.action.padEnd(10)} ${what}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`;
-}
-
-/**
- * What `chroot enter --package P` adds: P's workspace over the tree (packages/workspace.ts),
- * srcdir and pkgdir set, and srcdir (or the recipe's directory) as the working directory.
- * @throws IgluError when no recipe provides P or P has no workspace (built and dropped, or never fetched)
- */
-async function packageView(ctx: Context, tree: string, name: string): Promise<{ binds: Bind[]; env: Record<string, string>; cwd: string }> {
-  const recipes = await readTree(tree);
-  const recipe = recipes.find((r) => r.name === name) ?? recipes.find((r) => r.provides.includes(name));
-  if (!recipe) throw new IgluError(`no recipe in ${path.resolve(tree)} provides "${name}"`, { hint: 'check --tree and the package name (iglu chroot plan lists them)' });
-  const ws = packageWorkspace(new PackagePaths(ctx.workdir), recipe);
-  if (!(await exists(ws.layers))) throw new IgluError(`${recipe.name} has no workspace in ${ctx.workdir.root}`, { hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first' });
-  const dir = path.posix.dirname(ws.recipeIn);
-  const srcdir = `${dir}/src`;
-  return { binds: workspaceBinds(ws), env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
 }
 
 async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {

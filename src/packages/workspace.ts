@@ -4,7 +4,10 @@ import type { Bind } from '../chroot/mounts.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
 import { sandboxOwned } from '../sandbox/workspace.js';
-import type { PackagePaths } from './paths.js';
+import { IgluError } from '../errors.js';
+import { exists } from '../util/exists.js';
+import type { Workdir } from '../workdir.js';
+import { PackagePaths } from './paths.js';
 
 /** Where every phase of a package sees the recipe tree: the tree below, the workspace's upper layer above. */
 export const TREE_IN = '/iglu/tree';
@@ -90,6 +93,24 @@ export function srcdirOf(ws: PackageWorkspace): string {
  */
 export function treeOutputs(rel: string): boolean {
   return /^(\.git(\/|$)|[^/]+\/[^/]+\/(src|out)(\/|$))/.test(rel.replace(/^\.\//, ''));
+}
+
+/**
+ * What `chroot enter --package P` adds to the build root: P's workspace over the tree
+ * (binds), IGLU_RECIPE, srcdir and pkgdir (env), and its srcdir — or the recipe's
+ * directory before a fetch — as the working directory, all as paths inside.
+ * @param recipes the tree's recipes (readTree); P may be a pkgname or a subpackage name
+ * @throws IgluError when no recipe provides P, or P has no workspace (dropped after a
+ *   good build, or never fetched)
+ */
+export async function workspaceView(workdir: Workdir, recipes: RecipeMeta[], name: string): Promise<{ binds: Bind[]; env: Record<string, string>; cwd: string }> {
+  const recipe = recipes.find((r) => r.name === name) ?? recipes.find((r) => r.provides.includes(name));
+  if (!recipe) throw new IgluError(`no recipe in the tree provides "${name}"`, { hint: 'check --tree and the package name (iglu chroot plan lists them)' });
+  const ws = packageWorkspace(new PackagePaths(workdir), recipe);
+  if (!(await exists(ws.layers))) throw new IgluError(`${recipe.name} has no workspace in ${workdir.root}`, { hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first' });
+  const dir = path.posix.dirname(ws.recipeIn);
+  const srcdir = `${dir}/src`;
+  return { binds: workspaceBinds(ws), env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
 }
 
 /** Removes the workspace (after a package is packed: the next build fetches afresh from the cache). */
