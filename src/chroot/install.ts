@@ -1,4 +1,4 @@
-import { cp, mkdir, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -85,4 +85,27 @@ export async function copyKernelHeaders(root: string, sysroot: string, multiarch
     }
   }
   return copied;
+}
+
+/**
+ * Lets the build root run programs built for the target, as Iglunix runs them: when the
+ * sysroot holds musl's dynamic libc (`usr/lib/libc.so`, which is also musl's dynamic
+ * loader), the build root gets `/lib/ld-musl-ARCH.so.1` pointing at it and
+ * `/etc/ld-musl-ARCH.path` naming the sysroot's library directories (musl's loader reads
+ * that file for its search path: musl's ldso/dynlink.c). So a build's own helpers (a
+ * kernel's HOSTCC tools, a configure test) and its finished programs run in the build
+ * root without touching the base's glibc. Links and the path file are replaced each time.
+ * @returns true when musl's loader was set up, false when the sysroot has no dynamic musl
+ */
+export async function exposeTargetLoader(root: string, sysroot: string, arch = 'x86_64'): Promise<boolean> {
+  const libc = path.join(sysroot, 'usr/lib/libc.so');
+  if (!(await exists(libc))) return false;
+  const inside = `/${path.relative(root, sysroot)}`;
+  await mkdir(path.join(root, 'lib'), { recursive: true });
+  const loader = path.join(root, 'lib', `ld-musl-${arch}.so.1`);
+  await rm(loader, { force: true });
+  await symlink(`${inside}/usr/lib/libc.so`, loader);
+  await mkdir(path.join(root, 'etc'), { recursive: true });
+  await writeFile(path.join(root, 'etc', `ld-musl-${arch}.path`), `${inside}/lib\n${inside}/usr/lib\n`);
+  return true;
 }

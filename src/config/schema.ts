@@ -63,12 +63,12 @@ export const ChrootSchema = z.strictObject({
    * Packages the base sysroot already provides: they satisfy dependencies and are not
    * built, as Iglunix's own bootstrap did with empty placeholder packages.
    */
-  base: z.array(z.string()).default(['compiler-rt', 'toybox', 'llvm']),
+  base: z.array(z.string()).default(['llvm']),
 });
 
 export const ToolchainSchema = z.strictObject({
   /** Packages `iglu toolchain build` builds on the farm when none are named; empty for a build root that needs none (its sysroot gets nothing from the farm). */
-  packages: z.array(z.string().min(1)).default(['musl']),
+  packages: z.array(z.string().min(1)).default(['compiler-rt', 'musl']),
 });
 
 export const SourcesSchema = z.strictObject({

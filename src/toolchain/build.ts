@@ -73,7 +73,7 @@ export interface ToolchainOptions {
 }
 
 /** Where things are inside the client container. */
-const IN = { runner: '/iglu/runner' };
+const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
 
 /**
  * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
@@ -130,7 +130,13 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const client = s.client;
     const ws = packageWorkspace(paths, recipe);
     output('copy the runner, the recipe tree and the workspace into the client container');
-    await client.clear([TREE_IN, RUN_IN]);
+    await client.clear([TREE_IN, RUN_IN, IN.sysroot]);
+    // the toolchain grows its sysroot as the build root's does: every package built before
+    // this one (compiler-rt before musl, whose libc.so links against its builtins)
+    for (const earlier of s.packages) {
+      output(`install ${earlier.name} ${earlier.version} into ${IN.sysroot}`);
+      await client.installTarball(earlier.tarball, IN.sysroot);
+    }
     await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
     await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
     await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);

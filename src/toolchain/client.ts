@@ -7,7 +7,9 @@ import { execa } from 'execa';
 import * as tar from 'tar';
 import type { Engine } from '../docker/index.js';
 import type { Labels } from '../docker/types.js';
+import { IgluError } from '../errors.js';
 import { log } from '../log.js';
+import { tailLines } from '../util/tail.js';
 
 /**
  * The client container of the toolchain phase: a container from the farm image on the
@@ -66,6 +68,20 @@ export class BuildClient implements AsyncDisposable {
       log.build('read %s in %s: %s', file, this.id.slice(0, 12), (err as Error).message);
       return '';
     }
+  }
+
+  /**
+   * Unpacks a package tarball (.tar.zst, from out/) into directory `dir` of the container,
+   * which it creates: zstd -dc on the host, the Engine extracts (PUT /containers/{id}/archive,
+   * confined to the container's root filesystem).
+   * @throws IgluError naming the tarball when zstd fails; the Engine's error otherwise
+   */
+  async installTarball(tarball: string, dir: string): Promise<void> {
+    await this.engine.containers.exec(this.id, ['mkdir', '-p', '--', dir], { output: new PassThrough().resume() });
+    const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
+    const put = this.engine.containers.putArchive(this.id, dir, zstd.stdout!);
+    const [z] = await Promise.all([zstd, put]);
+    if (z.exitCode !== 0) throw new IgluError(`cannot unpack ${tarball}: ${tailLines(String(z.stderr ?? ''), 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged' });
   }
 
   /** Removes paths in the container (what an earlier package left). */

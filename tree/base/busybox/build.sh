@@ -1,4 +1,4 @@
-# busybox, static, against musl. Written for iglu in the Iglunix recipe format.
+# busybox, dynamically linked against musl. Written for iglu in the Iglunix recipe format.
 pkgname=busybox
 pkgver=1.35.0
 pkgrel=0
@@ -15,7 +15,6 @@ fetch() {
 build() {
 	cd "$pkgname-$pkgver"
 	bad --gmake gmake CC="$CC" HOSTCC="$CC" defconfig
-	sed -i 's/^# CONFIG_STATIC is not set$/CONFIG_STATIC=y/' .config
 	bad --gmake gmake CC="$CC" HOSTCC="$CC"
 }
 

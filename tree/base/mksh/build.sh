@@ -13,7 +13,7 @@ fetch() {
 
 build() {
 	cd mksh
-	LDFLAGS="${LDFLAGS-} -static" sh ./Build.sh -r
+	sh ./Build.sh -r
 }
 
 package() {

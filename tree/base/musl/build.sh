@@ -4,7 +4,7 @@ pkgver=1.2.3
 pkgrel=0
 desc="musl C standard library"
 deps=""
-mkdeps=""
+mkdeps="compiler-rt"
 bad="gmake"
 
 fetch() {
@@ -14,10 +14,15 @@ fetch() {
 
 build() {
 	cd "$pkgname-$pkgver"
+	# libc.so's compiler runtime: compiler-rt's builtins (the toolchain phase installed
+	# them into /sysroot), never GNU's libgcc
+	for libcc in /sysroot/usr/lib/clang/*/lib/linux/libclang_rt.builtins-$ARCH.a; do :; done
+	[ -f "$libcc" ] || fatal "no compiler-rt builtins in /sysroot (build compiler-rt first)"
 	./configure \
 		--prefix=/usr \
 		--syslibdir=/lib \
-		--disable-wrapper
+		--disable-wrapper \
+		LIBCC="$libcc"
 	bad --gmake gmake
 }
 
