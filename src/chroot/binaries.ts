@@ -7,7 +7,8 @@ import type { PackageManifest } from '../packages/manifest.js';
 type Binary = NonNullable<PackageManifest['binaries']>[number];
 
 /**
- * The ELF files in a pkgdir with what they link against (elf.ts). A chroot-built program
+ * The ELF files in a pkgdir with what they link against (elf.ts): the loader, the
+ * DT_NEEDED libraries, a library's DT_SONAME. A chroot-built program
  * must use musl: one that names glibc, or a dynamic loader other than musl's, means the
  * build reached past the sysroot into the build root's own C library.
  * @throws IgluError naming the package and the file when one does
@@ -31,7 +32,7 @@ export async function checkBinaries(pkgname: string, pkgdir: string): Promise<Bi
     if (info.libc === 'glibc' || (info.interpreter && !info.interpreter.includes('ld-musl'))) {
       throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, { hint: 'the build used the build root\'s compiler defaults: make the recipe use $CC (it carries --sysroot)' });
     }
-    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}) });
+    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}), ...(info.needed.length ? { needed: info.needed } : {}), ...(info.soname ? { soname: info.soname } : {}) });
   }
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -265,8 +265,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
-    const statics = binaries.filter((b) => b.static && b.libc === 'musl').length;
-    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${statics}/${binaries.length} ELF files static musl` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
+    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
   }
 
   /**
@@ -292,4 +291,21 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       });
     }
   }
+}
+
+/**
+ * One phrase for a build's ELF files: how many are dynamic programs (with their loader),
+ * shared libraries, static, e.g. "ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1; needs libc.so),
+ * 0 static". Pure.
+ */
+export function elfSummary(binaries: { static: boolean; interpreter?: string; needed?: string[]; soname?: string }[]): string {
+  const dynamic = binaries.filter((b) => b.interpreter);
+  const libraries = binaries.filter((b) => !b.interpreter && b.soname);
+  const statics = binaries.filter((b) => b.static && !b.soname);
+  const loaders = [...new Set(dynamic.map((b) => b.interpreter!))];
+  const needed = [...new Set(binaries.flatMap((b) => b.needed ?? []))].sort();
+  const parts = [`${dynamic.length} dynamic${loaders.length ? ` (${loaders.join(', ')})` : ''}`];
+  if (libraries.length) parts.push(`${libraries.length} shared ${libraries.length === 1 ? 'library' : 'libraries'}`);
+  parts.push(`${statics.length} static`);
+  return `ELF: ${parts.join(', ')}${needed.length ? `; needs ${needed.join(' ')}` : ''}`;
 }

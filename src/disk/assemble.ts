@@ -15,6 +15,7 @@ import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
 import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
 import { inodesInUse, normaliseInodeCommands } from './inodes.js';
+import { checkImageLinkage } from './linkage.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
 
 /** A package that went into the image. */
@@ -74,7 +75,8 @@ export interface ImageOptions {
 
 /**
  * Assembles iglunix.img from built packages without loop mounts or root-only tools:
- * stages a root directory (disk.packages unpacked, plus /sbin/init), makes an ext4 image
+ * stages a root directory (disk.packages unpacked, plus /sbin/init), checks that every
+ * dynamically linked program finds its loader and DT_NEEDED libraries in it (linkage.ts), makes an ext4 image
  * of it with mke2fs -d (fixed UUID and hash seed, E2FSPROGS_FAKE_TIME), sets every
  * inode's owner to 0:0 and its times to SOURCE_DATE_EPOCH with debugfs -w (so ownership
  * does not depend on who runs iglu), checks it with e2fsck -fn; makes a FAT ESP with
@@ -83,7 +85,8 @@ export interface ImageOptions {
  * Everything happens in a scratch directory; the image is renamed into place at the end,
  * with `<image>.manifest.json` beside it (imageManifest: every package, version, recipe
  * hash, source URLs and sha256, license).
- * @throws IgluError naming a package that has not been built, or the tool that failed
+ * @throws IgluError naming a package that has not been built, a program whose loader or
+ *   library no package in the image provides, or the tool that failed
  */
 export async function assembleImage(o: ImageOptions, output: (line: string) => void): Promise<ImageResult> {
   const started = Date.now();
@@ -117,6 +120,8 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     await utimes(init, SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
     const applets = await linkBusyboxApplets(stage);
     if (applets) output(`${applets} busybox applet links`);
+    const linked = await checkImageLinkage(stage);
+    output(`${linked.length} dynamically linked ELF files find their loader and libraries`);
     const kdir = path.join(scratch, 'kernel');
     await installTarball(kernel.tarball, kdir);
     const vmlinuz = await noLinksBelow(kdir, 'boot/vmlinuz');

@@ -59,6 +59,11 @@ test('inspectElf: a dynamic glibc program from the host; not-ELF input', () => {
   assert.equal(ls?.static, false);
   assert.match(ls?.interpreter ?? '', /ld-linux-x86-64\.so\.2$/);
   assert.equal(ls?.libc, 'glibc');
+  assert.ok(ls?.needed.includes('libc.so.6'), `DT_NEEDED of /bin/ls: ${ls?.needed.join(' ')}`);
+  assert.equal(ls?.soname, undefined);
+  const libc = inspectElf(readFileSync('/lib/x86_64-linux-gnu/libc.so.6'));
+  assert.equal(libc?.soname, 'libc.so.6');
+  assert.deepEqual(libc?.needed, ['ld-linux-x86-64.so.2']);
   assert.equal(inspectElf(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80))), undefined);
 });
 
@@ -74,7 +79,7 @@ test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text',
   elf.writeUInt16LE(1, 56); // e_phnum
   elf.writeUInt32LE(1, 64); // PT_LOAD
   elf.write('No error information', 130, 'latin1');
-  assert.deepEqual(inspectElf(elf), { type: 'exec', interpreter: undefined, static: true, libc: 'musl' });
+  assert.deepEqual(inspectElf(elf), { type: 'exec', interpreter: undefined, static: true, libc: 'musl', needed: [] });
 });
 
 test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace new, no network unless kept', () => {
