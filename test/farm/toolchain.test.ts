@@ -10,7 +10,7 @@ import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
-import type { ToolchainResult } from '../../src/toolchain/build.js';
+import type { ToolchainPackage, ToolchainResult } from '../../src/toolchain/build.js';
 import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
 
@@ -47,14 +47,17 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.match(r.stderr, /hint: start it with iglu farm up/);
   });
 
-  test('musl 1.2.3 built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
+  test('compiler-rt, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
     assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
     assert.equal(res.jobs, up.slots, '-j is the farm\'s slots');
-    const [musl] = res.packages;
-    assert.equal(musl?.name, 'musl');
-    assert.equal(musl.action, 'built');
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['compiler-rt', 'built'], ['musl', 'built']]);
+    const [rt, musl] = res.packages as [ToolchainPackage, ToolchainPackage];
+    const rtFiles = (JSON.parse(readFileSync(rt.manifest, 'utf8')) as PackageManifest).files.map((f) => f.path);
+    for (const f of ['libclang_rt.builtins-x86_64.a', 'clang_rt.crtbegin-x86_64.o', 'clang_rt.crtend-x86_64.o']) assert.ok(rtFiles.includes(`usr/lib/clang/14.0.6/lib/linux/${f}`), f);
+    // musl's libc.so links against compiler-rt's builtins, never GNU's libgcc
+    assert.match(readFileSync(musl.log, 'utf8'), /using compiler runtime libraries: \/sysroot\/usr\/lib\/clang\/14\.0\.6\/lib\/linux\/libclang_rt\.builtins-x86_64\.a\n/);
     const taskIps = new Set(up.hosts.map((h) => h.ip));
     const remote = Object.entries(res.compiles.remote);
     assert.ok(remote.length > 0 && remote.every(([ip]) => taskIps.has(ip)), `remote hosts ${remote.map(([ip]) => ip).join(' ')} are farm tasks`);
@@ -75,7 +78,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
 
   test('a rerun with nothing changed is up to date', async () => {
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
-    assert.deepEqual(res.packages.map((p) => p.action), ['up to date']);
+    assert.deepEqual(res.packages.map((p) => p.action), ['up to date', 'up to date']);
   });
 
   test('a failing recipe: its log tail and log path, exit 1, the package before it kept', async () => {
@@ -94,7 +97,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   test('a source missing from the cache while offline: exit 1, named', async () => {
     const r = await iglu(['--config', config, '--workdir', mkdtempSync(path.join(tmpdir(), 'iglu-empty-')), 'toolchain', 'build', '--offline']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /source not in the cache, and iglu is offline: https:\/\/musl\.libc\.org\/releases\/musl-1\.2\.3\.tar\.gz/);
+    assert.match(r.stderr, /source not in the cache, and iglu is offline: https:\/\/github\.com\/llvm\/llvm-project\/releases\/download\/llvmorg-14\.0\.6\/llvm-project-14\.0\.6\.src\.tar\.xz/);
   });
 
   test('Ctrl-C during the build: exit 130, the client container is removed', async () => {

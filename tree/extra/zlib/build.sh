@@ -16,7 +16,7 @@ fetch() {
 
 build() {
 	cd "zlib-$pkgver"
-	./configure --prefix=/usr --static
+	./configure --prefix=/usr
 	make
 }
 
