@@ -1,5 +1,5 @@
 /** How a boot ended, read from the serial console and qemu's exit. */
-export type BootStatus = 'booted' | 'panic' | 'timeout' | 'qemu-died' | 'no-marker';
+export type BootStatus = 'booted' | 'check-failed' | 'panic' | 'timeout' | 'qemu-died' | 'no-marker';
 
 /** What happened to the qemu process. */
 export interface QemuEnd {
@@ -16,6 +16,8 @@ export interface BootOutcome {
   line?: string;
   /** The kernel's panic line (status "panic"). */
   panic?: string;
+  /** The guest's failure line (status "check-failed"), e.g. "IGLUNIX BOOT FAILED: smoke test: zstd". */
+  failure?: string;
 }
 
 /** Serial console text: CRLF line ends, ANSI escapes and other control bytes dropped. Pure. */
@@ -31,16 +33,20 @@ export function findExpected(console: string, expect: string): string | undefine
 /**
  * Judges a boot (pure): "booted" when the expected line appeared and qemu then exited 0
  * by itself (the guest powered off — qemu's -no-reboot turns a reboot into an exit too);
- * "panic" when the kernel printed "Kernel panic"; "timeout" when iglu had to stop qemu;
- * "qemu-died" when qemu exited non-zero; "no-marker" when qemu exited cleanly without the
- * line. A panic wins over everything but a clean boot.
+ * "check-failed" when the guest printed its failure line (`fail`: the init's smoke test
+ * named the checks that failed); "panic" when the kernel printed "Kernel panic";
+ * "timeout" when iglu had to stop qemu; "qemu-died" when qemu exited non-zero;
+ * "no-marker" when qemu exited cleanly without the line. A panic wins over everything but
+ * a clean boot.
  */
-export function bootOutcome(console: string, expect: string, end: QemuEnd): BootOutcome {
+export function bootOutcome(console: string, expect: string, end: QemuEnd, fail?: string): BootOutcome {
   const text = cleanConsole(console);
   const line = findExpected(text, expect);
   const panic = text.split('\n').find((l) => /Kernel panic/.test(l))?.trim();
-  if (line && !panic && !end.timedOut && end.code === 0) return { status: 'booted', line };
+  const failure = fail ? findExpected(text, fail) : undefined;
+  if (line && !failure && !panic && !end.timedOut && end.code === 0) return { status: 'booted', line };
   if (panic) return { status: 'panic', panic };
+  if (failure) return { status: 'check-failed', failure };
   if (end.timedOut) return { status: 'timeout', ...(line ? { line } : {}) };
   if (end.code !== 0) return { status: 'qemu-died' };
   return { status: 'no-marker' };

@@ -22,6 +22,8 @@ export interface BootOptions {
   firmware: 'efi' | 'direct';
   timeoutS: number;
   expect: string;
+  /** The line a guest prints when its own checks failed (boot.fail). */
+  fail?: string;
   interactive: boolean;
   /** Console output as it comes (the live view); not called with --interactive. */
   live?: (chunk: string) => void;
@@ -50,8 +52,9 @@ export interface BootResult {
  * it (accel.ts), TCG otherwise. Succeeds when init prints `expect` and the guest then
  * powers off. qemu runs under setpriv --pdeathsig KILL and is killed in a finally, so it
  * never outlives iglu. `interactive` hands the console to the terminal instead.
- * @throws IgluError with the console's tail for a timeout, a kernel panic, qemu dying or
- *   the line never coming; for a missing image, OVMF or qemu
+ * @throws IgluError with the console's tail for a guest's failure line (its smoke test
+ *   naming the failed checks), a timeout, a kernel panic, qemu dying or the line never
+ *   coming; for a missing image, OVMF or qemu
  */
 export async function bootImage(o: BootOptions): Promise<BootResult> {
   if (!(await exists(o.image))) throw new IgluError(`no image at ${o.image}`, { hint: 'make it with iglu image (or iglu build)' });
@@ -112,9 +115,9 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
     await new Promise((resolve) => logStream.end(resolve));
   }
   const seconds = Math.round((Date.now() - started) / 100) / 10;
-  const outcome = bootOutcome(text, o.expect, { code, timedOut });
+  const outcome = bootOutcome(text, o.expect, { code, timedOut }, o.fail);
   if (outcome.status !== 'booted') {
-    const why = { panic: `the kernel panicked (${outcome.panic})`, timeout: `no power-off within ${o.timeoutS} s${outcome.line ? ' (the line came, the power-off did not)' : ''}`, 'qemu-died': `qemu exited with ${code}`, 'no-marker': `the guest powered off without printing "${o.expect}"` }[outcome.status];
+    const why = { 'check-failed': `the guest's checks failed (${outcome.failure})`, panic: `the kernel panicked (${outcome.panic})`, timeout: `no power-off within ${o.timeoutS} s${outcome.line ? ' (the line came, the power-off did not)' : ''}`, 'qemu-died': `qemu exited with ${code}`, 'no-marker': `the guest powered off without printing "${o.expect}"` }[outcome.status];
     throw new IgluError(`${o.image} did not boot: ${why}; the console's last lines:\n${consoleTail(text)}`, { hint: `the whole console is in ${logFile}` });
   }
   return { ...base, status: 'booted', line: outcome.line, secondsToLine: secondsToLine && Math.round(secondsToLine * 10) / 10, seconds };

@@ -29,6 +29,7 @@ export function registerBoot(program: Command, globals: () => GlobalOptions): vo
         firmware: flags.firmware,
         timeoutS: flags.timeout ?? ctx.config.boot.timeout,
         expect: flags.expect ?? ctx.config.boot.expect,
+        fail: ctx.config.boot.fail,
         interactive: Boolean(flags.interactive),
         live: (s) => process.stderr.write(s),
         signal: ctx.signal,

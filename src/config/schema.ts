@@ -78,7 +78,7 @@ export const SourcesSchema = z.strictObject({
 
 export const DiskSchema = z.strictObject({
   /** Packages (from out/) unpacked into the image's root filesystem. */
-  packages: z.array(z.string().min(1)).min(1).default(['musl', 'busybox', 'mksh']),
+  packages: z.array(z.string().min(1)).min(1).default(['musl', 'toybox', 'busybox', 'mksh', 'zlib', 'zstd', 'iglunix']),
   /** The package whose boot/vmlinuz (an EFI-stub bzImage) boots the image. */
   kernel: z.string().min(1).default('linux'),
   /** Size of iglunix.img, MiB (32 of them are the ESP). */
@@ -88,6 +88,8 @@ export const DiskSchema = z.strictObject({
 export const BootSchema = z.strictObject({
   /** The line the image's init prints once the system is up. */
   expect: z.string().min(1).default('IGLUNIX BOOT OK'),
+  /** The line the image's init prints when its smoke test failed (a failed boot, with the checks named). */
+  fail: z.string().min(1).default('IGLUNIX BOOT FAILED'),
   /** Seconds before a boot counts as failed. */
   timeout: z.number().positive().default(120),
   /** RAM of the guest, MiB. */

@@ -105,7 +105,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
     } },
     { title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`, run: async (s, output) => {
       let line = '';
-      s.boot = await bootImage({ workdir: ctx.workdir, config: ctx.config, image: s.image!.file, firmware: o.firmware, timeoutS: ctx.config.boot.timeout, expect: ctx.config.boot.expect, interactive: false, signal: ctx.signal,
+      s.boot = await bootImage({ workdir: ctx.workdir, config: ctx.config, image: s.image!.file, firmware: o.firmware, timeoutS: ctx.config.boot.timeout, expect: ctx.config.boot.expect, fail: ctx.config.boot.fail, interactive: false, signal: ctx.signal,
         live: (chunk) => {
           line += chunk;
           const lines = line.split(/\r?\n/);

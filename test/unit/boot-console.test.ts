@@ -69,3 +69,10 @@ test('diskLayout: 1 MiB, 32 MiB ESP, root to 1 MiB before the end; too small is 
   assert.throws(() => diskLayout(40), /too small/);
   assert.match(sfdiskScript(l), /label: gpt\nlabel-id: [0-9A-F-]{36}\n/);
 });
+
+test('bootOutcome: the guest\'s failure line is a failed boot naming the checks, even when it powered off cleanly', () => {
+  const text = 'smoke: ok loader\nsmoke: FAIL zstd\nIGLUNIX BOOT FAILED: smoke test: zstd\nreboot: Power down\n';
+  assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }, 'IGLUNIX BOOT FAILED'), { status: 'check-failed', failure: 'IGLUNIX BOOT FAILED: smoke test: zstd' });
+  // without a failure marker configured, the same console is a boot without the line
+  assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }), { status: 'no-marker' });
+});
