@@ -76,7 +76,7 @@ export interface ImageOptions {
 /**
  * Assembles iglunix.img from built packages without loop mounts or root-only tools:
  * stages a root directory (disk.packages unpacked, plus iglu's /sbin/init when no package
- * has one), checks that every
+ * has one as a regular file), checks that every
  * dynamically linked program finds its loader and DT_NEEDED libraries in it (linkage.ts), makes an ext4 image
  * of it with mke2fs -d (fixed UUID and hash seed, E2FSPROGS_FAKE_TIME), sets every
  * inode's owner to 0:0 and its times to SOURCE_DATE_EPOCH with debugfs -w (so ownership
@@ -117,9 +117,9 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     // never through a link a package put there: links in the stage point into the guest
     for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
     await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);
-    // a package's /sbin/init (the iglunix base package's, with its smoke test) wins;
-    // iglu writes its own only into a root without one
-    if (await lexists(path.join(await noLinksBelow(stage, 'sbin'), 'init'))) output('/sbin/init from the packages');
+    // a package's /sbin/init as a regular file (the iglunix base package's, with its smoke
+    // test) wins; iglu writes its own into a root without one, replacing anything else there
+    if ((await lstat(path.join(await noLinksBelow(stage, 'sbin'), 'init')).catch(() => undefined))?.isFile()) output('/sbin/init from the packages');
     else await utimes(await writeFileBelow(stage, 'sbin/init', initScript(o.expect), 0o755), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
     const applets = await linkBusyboxApplets(stage);
     if (applets) output(`${applets} busybox applet links`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -16,7 +16,7 @@ import { Workdir } from '../../src/workdir.js';
 // back with sfdisk, the root filesystem checked with e2fsck -fn, owners with debugfs.
 
 /** Packs `files` (path → content) as package `name` into the work directory's out/. */
-async function fakePackage(wd: Workdir, name: string, files: Record<string, string>, uid: number): Promise<void> {
+async function fakePackage(wd: Workdir, name: string, files: Record<string, string | Buffer>, uid: number): Promise<void> {
   const pkgdir = mkdtempSync(path.join(tmpdir(), `iglu-pkg-${name}-`));
   for (const [p, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(pkgdir, p)), { recursive: true });
@@ -39,7 +39,7 @@ async function workdirWithPackages(): Promise<Workdir> {
   return wd;
 }
 
-const config = ConfigSchema.parse({});
+const config = ConfigSchema.parse({ disk: { packages: ['musl', 'busybox', 'mksh'] } });
 
 test('iglunix.img: GPT with the fixed ESP and root partitions, a clean ext4 owned by root, the kernel on the ESP', async () => {
   const wd = await workdirWithPackages();
@@ -90,6 +90,30 @@ test('a package whose /sbin/init is a link to an absolute path: the link is repl
   await writeManifest(path.join(wd.root, 'out/mksh.1.json'), { ...m, tarball: { ...m.tarball, sha256: packed.sha256, size: packed.size } });
   await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
   assert.equal(readFileSync(victim, 'utf8'), 'host file\n');
+});
+
+test('a package\'s /sbin/init as a regular file is the image\'s init; iglu writes its own only without one', async () => {
+  const wd = await workdirWithPackages();
+  await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n', 'sbin/init': '#!/bin/mksh\necho the package init\n' }, 0);
+  const img = await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
+  const root = path.join(wd.root, 'root.ext4');
+  const layout = diskLayout(img.sizeMiB);
+  await execa('dd', [`if=${img.file}`, `of=${root}`, `bs=${SECTOR}`, `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
+  assert.equal((await execa('debugfs', ['-R', 'cat /sbin/init', root])).stdout, '#!/bin/mksh\necho the package init');
+});
+
+test('a program whose loader or DT_NEEDED library no package provides: the image is refused, the program and library named, no image left', async () => {
+  const wd = await workdirWithPackages();
+  // a real dynamic program (the host's ls: glibc's loader and libraries, none in the image)
+  await fakePackage(wd, 'mksh', { 'bin/mksh': readFileSync('/bin/ls') }, 0);
+  const out = path.join(wd.root, 'refused.img');
+  await assert.rejects(assembleImage({ workdir: wd, config, out, expect: 'X' }, () => undefined), (err: Error) => {
+    assert.match(err.message, /the image would not run its programs/);
+    assert.match(err.message, /\/bin\/mksh needs the loader \/lib64\/ld-linux-x86-64\.so\.2, which no package in the image provides/);
+    assert.match(err.message, /\/bin\/mksh needs the library libc\.so\.6/);
+    return true;
+  });
+  assert.equal(existsSync(out), false);
 });
 
 test('two builds of the same packages give the same image', async () => {
