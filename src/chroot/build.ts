@@ -22,7 +22,9 @@ import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
-import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT } from './paths.js';
+import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT, TARGET_BIN } from './paths.js';
+
+export { TARGET_BIN } from './paths.js';
 import { runInRoot, type RootCommand } from './run.js';
 import { readState, updateState } from './state.js';
 
@@ -102,8 +104,6 @@ const IN = { runner: '/iglu/runner' };
 /** The bind of iglu's runner scripts (chroot/: iglupkg.sh, recipe-env.sh, target-bin/) into the build root. */
 export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true };
 
-/** Where the build root's `cc` and `c++` for the Iglunix target are (chroot/target-bin), first in PATH. */
-export const TARGET_BIN = '/iglu/runner/target-bin';
 
 /** PATH in the build root: the target's cc and c++ first. */
 export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;

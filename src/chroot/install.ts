@@ -109,3 +109,23 @@ export async function exposeTargetLoader(root: string, sysroot: string, arch = '
   await writeFile(path.join(root, 'etc', `ld-musl-${arch}.path`), `${inside}/lib\n${inside}/usr/lib\n`);
   return true;
 }
+
+/**
+ * Points the build root's `/usr/bin/cc` and `/usr/bin/c++` at the target's compiler
+ * wrapper (`targetBin`/cc, clang aimed at musl in the sysroot), so a recipe that calls the
+ * compiler by absolute path — Iglunix's musl links `/usr/bin/cc` as `$ARCH-linux-musl-cc`
+ * — gets the Iglunix target too, as on Iglunix itself. `/usr/bin/clang` stays the base's
+ * compiler: the wrapper runs it. The links lead into the runner's bind mount and resolve
+ * only inside the sandbox. Replaced each time (never followed).
+ * @returns the paths relinked, relative to the root
+ */
+export async function linkTargetCompilers(root: string, targetBin: string): Promise<string[]> {
+  const linked: string[] = [];
+  for (const name of ['cc', 'c++']) {
+    const at = path.join(await noLinksBelow(root, 'usr/bin', true), name);
+    await rm(at, { force: true });
+    await symlink(path.posix.join(targetBin, name), at);
+    linked.push(`usr/bin/${name}`);
+  }
+  return linked;
+}

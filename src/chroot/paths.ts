@@ -8,6 +8,9 @@ export const CHROOT_SCRIPTS = path.resolve(fileURLToPath(new URL('../../../chroo
 /** Inside the build root: where packages are installed, the sysroot of the Iglunix target. */
 export const SYSROOT = '/sysroot';
 
+/** Where the build root's compilers for the Iglunix target are (chroot/target-bin in the runner's bind mount), first in PATH. */
+export const TARGET_BIN = '/iglu/runner/target-bin';
+
 /**
  * The chroot phase's places in the work directory: `chroot/root` (the build root),
  * `chroot/state.json` (base, installed packages, running sessions and their mounts),

@@ -14,9 +14,9 @@ import { newestManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
-import { copyKernelHeaders, exposeTargetLoader, installTarball } from './install.js';
+import { copyKernelHeaders, exposeTargetLoader, installTarball, linkTargetCompilers } from './install.js';
 import { mountPoints, mountsUnder } from './mounts.js';
-import { SYSROOT, type ChrootPaths } from './paths.js';
+import { SYSROOT, TARGET_BIN, type ChrootPaths } from './paths.js';
 import { readState, updateState, type ChrootState } from './state.js';
 
 /** Inputs of `iglu chroot prepare`. */
@@ -48,7 +48,8 @@ export interface PrepareResult {
  * GNU tar into a temporary directory and renamed into place, so a failure leaves the
  * previous root untouched. The sysroot (/sysroot inside) gets the base's kernel headers
  * and the toolchain phase's packages (config.toolchain.packages); with musl's dynamic
- * libc among them, the root runs the target's programs (exposeTargetLoader). A root already made
+ * libc among them, the root runs the target's programs (exposeTargetLoader); its
+ * /usr/bin/cc and c++ are the target's compiler (linkTargetCompilers). A root already made
  * from the same base is kept, and so is one made from a tarball when no tarball is given
  * (unless `fresh`); only changed toolchain packages are installed again.
  * Mounts nothing. The caller holds the chroot lock and has released leftovers.
@@ -108,6 +109,7 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
     installed.push(name);
   }
   await exposeTargetLoader(paths.root, paths.inRoot(SYSROOT));
+  await linkTargetCompilers(paths.root, TARGET_BIN);
   return { root: paths.root, sysroot: paths.inRoot(SYSROOT), base: state.base!, reused, headers, installed };
 }
 

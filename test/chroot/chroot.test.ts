@@ -105,7 +105,8 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     const before = treeHash(tree);
     const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'faithful']);
     assert.deepEqual(actions(res), { faithful: 'built' });
-    assert.deepEqual(res.packages[0]!.binaries, [{ path: 'usr/bin/faithful', static: false, libc: 'musl', interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so'] }], 'plain cc is aimed at musl in the sysroot');
+    const musl = (p: string) => ({ path: p, static: false, libc: 'musl', interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so'] });
+    assert.deepEqual(res.packages[0]!.binaries, [musl('usr/bin/faithful'), musl('usr/bin/faithful-abs')], 'plain cc and /usr/bin/cc are aimed at musl in the sysroot');
     const run = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/faithful']);
     // musl's strerror(0) (glibc would say "Success")
     assert.equal(run.stdout.trim(), 'faithful: patched from ../../hello.patch\nNo error information', run.stderr);
