@@ -110,7 +110,11 @@ while [ -n "$phases" ]; do
 			(set -e; cd "$srcdir"; package)
 			# ext="dev:doc": package_dev() fills its own pkgdir, out/<pkgname>-dev.<pkgver>
 			for e in $(print -r -- "${ext:-}" | tr ':' ' '); do
-				need "package_$e"
+				# an ext entry without its function makes no subpackage, as iglupkg ignores it
+				if ! typeset -f "package_$e" >/dev/null 2>&1; then
+					say "$pkgname $pkgver: ext $e has no package_$e(): no subpackage $pkgname-$e"
+					continue
+				fi
 				say "$pkgname $pkgver: package_$e"
 				mkdir -p "$recipedir/out/$pkgname-$e.$pkgver"
 				(set -e; pkgdir=$recipedir/out/$pkgname-$e.$pkgver; cd "$srcdir"; "package_$e")

@@ -15,7 +15,7 @@ export interface RecipeMeta extends RecipeDeps {
   desc: string;
   /** GNU packages the build needs through the `bad` wrapper. */
   bad: string[];
-  /** Which of fetch, build, package, license, backup the recipe defines. */
+  /** Which of fetch, build, package, license, backup and package_<e> (for each ext entry) the recipe defines. */
   functions: string[];
   /** Shared libraries the package provides (`shlibs="libc.so"`). */
   shlibs: string[];
@@ -57,7 +57,7 @@ cd "\${1%/*}" || exit 3
 for v in pkgname pkgver pkgrel deps mkdeps rdeps bad ext subpkgs shlibs desc; do
   eval "val=\\\${$v-}"; print -r -- "$v=$(print -r -- "$val" | tr '\\n' ' ')"
 done
-for f in fetch build package license backup; do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
+for f in fetch build package license backup $(print -r -- "\${ext:-}" | tr ':' '\\n' | sed 's/^/package_/'); do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
 exit 0`;
 
 /** Where the recipe's directory and iglu's runner scripts are inside the reading sandbox. */
@@ -120,7 +120,8 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
     deps: list('deps'),
     mkdeps: [...new Set([...list('mkdeps'), ...bad])],
     bad,
-    provides: [...list('ext').map((e) => `${vars.get('pkgname')}-${e}`), ...list('subpkgs')],
+    // an ext entry without its package_<e>() makes no subpackage (iglupkg ignores it)
+    provides: [...list('ext').filter((e) => functions.includes(`package_${e}`)).map((e) => `${vars.get('pkgname')}-${e}`), ...list('subpkgs')],
     functions,
     shlibs: (vars.get('shlibs') ?? '').split(/\s+/).filter(Boolean),
   };

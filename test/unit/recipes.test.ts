@@ -18,6 +18,12 @@ test('metadata is read by sourcing build.sh in mksh: variables, bad:, subpkgs, f
   const llvm = await readRecipe(`${fixtures}tree/extra/llvm/build.sh`, cats);
   assert.deepEqual(llvm.provides, ['clang', 'lld', 'libcxx', 'libunwind'], 'mksh-only function names (libunwind-dev) are fine');
   assert.deepEqual(llvm.deps, ['musl', 'libcxx']);
+  // ext entries make subpackages only with their package_<e>() (the real mksh lists doc without one)
+  const mksh = await readRecipe(`${fixtures}tree/base/mksh/build.sh`, cats);
+  assert.deepEqual(mksh.provides, []);
+  const split = await readRecipe(`${fixtures}chroot-tree/fix/split/build.sh`, new Set(['fix']));
+  assert.deepEqual(split.provides, ['split-dev', 'libsplit', 'split-tools', 'split']);
+  assert.ok(split.functions.includes('package_dev'));
 });
 
 test('a shell syntax error or a missing pkgver names the file', async () => {
