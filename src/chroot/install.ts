@@ -1,4 +1,4 @@
-import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -111,17 +111,20 @@ export async function exposeTargetLoader(root: string, sysroot: string, arch = '
 }
 
 /**
- * Points the build root's `/usr/bin/cc` and `/usr/bin/c++` at the target's compiler
- * wrapper (`targetBin`/cc, clang aimed at musl in the sysroot), so a recipe that calls the
- * compiler by absolute path — Iglunix's musl links `/usr/bin/cc` as `$ARCH-linux-musl-cc`
- * — gets the Iglunix target too, as on Iglunix itself. `/usr/bin/clang` stays the base's
- * compiler: the wrapper runs it. The links lead into the runner's bind mount and resolve
- * only inside the sandbox. Replaced each time (never followed).
+ * Points the build root's `/usr/bin/cc` and `/usr/bin/c++` — and `/usr/bin/clang` and
+ * `clang++` when the base keeps its real clang in `/usr/lib/llvm-VERSION/bin`, as Debian
+ * does — at the target's compiler wrapper (`targetBin`/cc, clang aimed at musl in the
+ * sysroot), so a recipe that calls the compiler by absolute path (Iglunix's musl links
+ * `/usr/bin/cc` as `$ARCH-linux-musl-cc`) gets the Iglunix target too, as on Iglunix
+ * itself. The links lead into the runner's bind mount and resolve only inside the
+ * sandbox. Replaced each time (never followed).
  * @returns the paths relinked, relative to the root
  */
 export async function linkTargetCompilers(root: string, targetBin: string): Promise<string[]> {
   const linked: string[] = [];
-  for (const name of ['cc', 'c++']) {
+  const llvmDirs = (await readdir(path.join(root, 'usr/lib')).catch(() => [] as string[])).filter((d) => /^llvm-\d+$/.test(d));
+  const realClang = (await Promise.all(llvmDirs.map((d) => exists(path.join(root, 'usr/lib', d, 'bin/clang'))))).some(Boolean);
+  for (const name of realClang ? ['cc', 'c++', 'clang', 'clang++'] : ['cc', 'c++']) {
     const at = path.join(await noLinksBelow(root, 'usr/bin', true), name);
     await rm(at, { force: true });
     await symlink(path.posix.join(targetBin, name), at);
