@@ -76,6 +76,17 @@ function packageEntry(recipe: RecipeMeta, fields: Partial<ChrootPackage> & Pick<
   return { name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, tarball: '', log: '', seconds: 0, binaries: [], compiles: null, subpackages: [], ...fields };
 }
 
+/**
+ * The error a keep-going build ends with when packages failed: how many, which, how many
+ * were blocked, and the failed packages' logs as the hint; undefined when none failed. Pure.
+ */
+export function keepGoingFailure(packages: ChrootPackage[]): IgluError | undefined {
+  const failed = packages.filter((p) => p.action === 'failed');
+  if (!failed.length) return undefined;
+  const blocked = packages.filter((p) => p.action === 'blocked');
+  return new IgluError(`${failed.length} package${failed.length === 1 ? '' : 's'} failed (${failed.map((p) => p.name).join(', ')})${blocked.length ? `; ${blocked.length} blocked (${blocked.map((p) => p.name).join(', ')})` : ''}`, { hint: `the logs: ${failed.map((p) => p.log).join(' ')}` });
+}
+
 /** What the chroot build steps share. */
 export interface ChrootBuildState {
   plan?: Plan;

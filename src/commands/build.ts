@@ -13,11 +13,12 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .description('everything, end to end: farm image, farm up, sources seeded offline, toolchain phase on the farm, chroot phase, iglunix.img, boot under QEMU')
     .option('--tree <dir>', 'Iglunix-format package tree', DEFAULT_TREE)
     .option('--chroot-farm', 'compile the chroot phase through the farm too (chroot build --farm)')
+    .option('-k, --keep-going', 'the chroot phase builds every package it can past a failed one (chroot build --keep-going); then exit 1 before the image')
     .addOption(new Option('--firmware <kind>', 'how the final boot starts the kernel').choices(['efi', 'direct']).default('efi'))
-    .addHelpText('after', '\nExamples:\n  iglu build\n  iglu build --workdir /var/tmp/iglu --json | jq .boot\n  iglu build --chroot-farm --firmware direct\n')
-    .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct' }) => {
+    .addHelpText('after', '\nExamples:\n  iglu build\n  iglu build --workdir /var/tmp/iglu --json | jq .boot\n  iglu build --chroot-farm --firmware direct\n  iglu build --tree ~/iglunix --keep-going\n')
+    .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct'; keepGoing?: boolean }) => {
       const ctx = await makeContext(globals());
-      const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware }));
+      const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware, keepGoing: Boolean(flags.keepGoing) }));
       const built = (phase: string) => r.packages.some((p) => p.phase === phase && p.action === 'built');
       printResult(ctx.json, r, () => [
         `image   ${r.image.file}`,

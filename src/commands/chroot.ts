@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, keepGoingFailure, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
 import { workspaceView } from '../packages/workspace.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
@@ -97,11 +97,8 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [] };
       });
       printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
-      const failed = result.packages.filter((p) => p.action === 'failed');
-      if (failed.length) {
-        const blocked = result.packages.filter((p) => p.action === 'blocked').length;
-        throw new IgluError(`${failed.length} package${failed.length === 1 ? '' : 's'} failed (${failed.map((p) => p.name).join(', ')})${blocked ? `; ${blocked} blocked` : ''}`, { hint: `the logs: ${failed.map((p) => p.log).join(' ')}` });
-      }
+      const failure = keepGoingFailure(result.packages);
+      if (failure) throw failure;
     });
 
   chroot

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { chrootBuildSteps, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -26,6 +26,8 @@ export interface BuildOptions {
   chrootFarm: boolean;
   /** Boot with OVMF (efi) or QEMU's direct kernel boot. */
   firmware: 'efi' | 'direct';
+  /** The chroot phase goes on past a failed package (chroot build --keep-going); the build then stops before the image. */
+  keepGoing?: boolean;
 }
 
 /** What every step of `iglu build` shares. */
@@ -95,11 +97,14 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
       return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}`;
     } },
-    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, runner: () => {
+    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, keepGoing: Boolean(o.keepGoing), runner: () => {
       if (!runner) throw new Error('the chroot runner is made by the prepare step');
       return runner;
     }, signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
     { title: 'image: iglunix.img', run: async (s, output) => {
+      // --keep-going built all it could; an image of what failed is not made
+      const failure = keepGoingFailure(s.chroot.packages);
+      if (failure) throw failure;
       s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect }, output);
       return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
     } },

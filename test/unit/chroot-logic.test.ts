@@ -8,6 +8,7 @@ import { describeReleased } from '../../src/chroot/recover.js';
 import { rootArgv } from '../../src/chroot/run.js';
 import { SANDBOX_ID, STAGE } from '../../src/sandbox/argv.js';
 import { inspectElf } from '../../src/packages/elf.js';
+import { elfSummary, keepGoingFailure, type ChrootPackage } from '../../src/chroot/build.js';
 import { inputsHash, toolchainIdentity } from '../../src/packages/inputs.js';
 
 test('mountPlan: proc, dev, tmp, /root, /var/tmp, then the binds; refuses binds over them', () => {
@@ -126,4 +127,20 @@ test('describeReleased: silent when nothing was left', () => {
   assert.equal(describeReleased({ sessions: 0, killed: [], containers: [], unmounted: [] }), '');
   assert.equal(describeReleased({ sessions: 1, killed: [], containers: [], unmounted: [] }), 'released what an interrupted iglu left (1 session)');
   assert.match(describeReleased({ sessions: 2, killed: [7], containers: ['c'], unmounted: ['/w/root/proc'] }), /2 sessions: killed 1 orphaned build namespace; removed 1 container; unmounted \/w\/root\/proc/);
+});
+
+test('elfSummary: dynamic programs with their loader, shared libraries, static files, what they need', () => {
+  assert.equal(elfSummary([
+    { static: false, interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
+    { static: true, soname: 'libzstd.so.1', needed: ['libc.so'] },
+    { static: true },
+  ]), 'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 1 shared library, 1 static; needs libc.so libzstd.so.1');
+});
+
+test('keepGoingFailure: failed and blocked packages named, the failed logs as the hint; nothing when none failed', () => {
+  const p = (name: string, action: ChrootPackage['action'], log = '') => ({ name, version: '1-0', action, tarball: '', log, seconds: 0, binaries: [], compiles: null, subpackages: [] });
+  const err = keepGoingFailure([p('a', 'built'), p('b', 'failed', '/w/logs/b.log'), p('c', 'blocked'), p('d', 'up to date')]);
+  assert.equal(err?.message, '1 package failed (b); 1 blocked (c)');
+  assert.equal(err?.hint, 'the logs: /w/logs/b.log');
+  assert.equal(keepGoingFailure([p('a', 'built'), p('d', 'up to date')]), undefined);
 });

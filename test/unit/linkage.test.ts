@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { elfSummary } from '../../src/chroot/build.js';
 import { missingLinks, resolveInRoot } from '../../src/disk/linkage.js';
 
 test('missingLinks: a loader or a DT_NEEDED library the root lacks is named with its program', () => {
@@ -42,12 +41,4 @@ test('resolveInRoot: links are followed inside the root, never out of it', async
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-});
-
-test('elfSummary: dynamic programs with their loader, shared libraries, static files, what they need', () => {
-  assert.equal(elfSummary([
-    { static: false, interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
-    { static: true, soname: 'libzstd.so.1', needed: ['libc.so'] },
-    { static: true },
-  ]), 'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 1 shared library, 1 static; needs libc.so libzstd.so.1');
 });

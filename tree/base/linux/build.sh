@@ -14,10 +14,11 @@ fetch() {
 	tar -xf "linux-$pkgver.tar.xz"
 }
 
-# kbuild with LLVM: clang, ld.lld and the llvm tools of the build root; the kernel uses
-# no C library, so CC (aimed at musl) does not apply.
+# kbuild with LLVM: clang, ld.lld and the llvm tools, as on Iglunix (the kernel uses no C
+# library). Its host programs (objtool, fixdep, kconfig) link the build root's own
+# libraries (libelf), so HOSTCC is the build machine's compiler, build-cc.
 kmake() {
-	bad --gmake gmake ARCH=x86_64 LLVM=1 \
+	bad --gmake gmake ARCH=x86_64 LLVM=1 HOSTCC=build-cc HOSTCXX=build-c++ \
 		KBUILD_BUILD_TIMESTAMP="@${SOURCE_DATE_EPOCH:-0}" \
 		KBUILD_BUILD_USER=iglu KBUILD_BUILD_HOST=iglunix KBUILD_BUILD_VERSION=1 "$@"
 }
