@@ -79,7 +79,8 @@ const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
  * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
  * one step per package — fetch on the host through the source cache, copy the tree and
  * the package's workspace into the client container (/iglu/tree, as every phase sees the
- * tree: packages/workspace.ts), build and package there (compiles through distcc to the
+ * tree: packages/workspace.ts) and the packages built before it into its /sysroot
+ * (compiler-rt before musl), build and package there (compiles through distcc to the
  * farm's live tasks, `-j` the farm's slots), copy its out/ back through the Engine API,
  * pack the main package and each subpackage (packages/outputs.ts). `bad` GNU tools come
  * from the farm image. The caller disposes `state.client` in a finally (see `runToolchain`).
