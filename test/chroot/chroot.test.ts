@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +10,7 @@ import { isRunning } from '../../src/chroot/process.js';
 import type { ChrootState } from '../../src/chroot/state.js';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { LABEL } from '../../src/labels.js';
-import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { treeHash } from '../support/hostile.js';
 
 // The chroot phase on real parts: musl from the toolchain phase on a real farm, then
@@ -21,9 +20,9 @@ import { treeHash } from '../support/hostile.js';
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('ch');
 const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
-const root = mkdtempSync(path.join(tmpdir(), 'iglu-chroot-'));
+const root = scratchDir('iglu-chroot-');
 const args = ['--config', config, '--workdir', root];
-const tree = mkdtempSync(path.join(tmpdir(), 'iglu-chroot-tree-'));
+const tree = scratchDir('iglu-chroot-tree-');
 cpSync(path.resolve(import.meta.dirname, '../../../test/fixtures/chroot-tree'), tree, { recursive: true });
 const sysroot = path.join(root, 'chroot/root/sysroot');
 let swarmBefore = 'inactive';
@@ -188,7 +187,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     const out = path.join(root, 'out');
     const keep = readdirSync(out).filter((f) => f.startsWith('musl.') || f.startsWith('compiler-rt.'));
     const size = keep.reduce((n, f) => n + statSync(path.join(out, f)).size, 0) + 1024 * 1024;
-    const saved = mkdtempSync(path.join(tmpdir(), 'iglu-out-'));
+    const saved = scratchDir('iglu-out-');
     for (const f of keep) cpSync(path.join(out, f), path.join(saved, f));
     // a disk with room for the toolchain packages and 1 MiB more, over out/
     await execa('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(size / 4096) * 4096}`, 'iglu-test-full', out]);
@@ -256,7 +255,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
   });
 
   test('--base: a root filesystem tarball instead of the farm image; a new base rebuilds', async () => {
-    const base = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-base-')), 'base.tar.zst');
+    const base = path.join(scratchDir('iglu-base-'), 'base.tar.zst');
     await execa('sh', ['-c', `tar -C ${path.join(root, 'chroot/root')} --exclude=./sysroot --numeric-owner -cf - . | zstd -q -T0 -1 -o ${base}`]);
     const prepared = await igluJson<{ base: { kind: string }; reused: boolean; installed: string[] }>([...args, 'chroot', 'prepare', '--base', base]);
     assert.equal(prepared.base.kind, 'tarball');

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import { CLI, iglu, igluJson, writeConfig } from '../support/cli.js';
+import { CLI, iglu, igluJson, scratchDir, writeConfig } from '../support/cli.js';
 import { canary, hostileTree } from '../support/hostile.js';
 
 // Hostile recipes in the build root (the farm image's filesystem; no farm needed): build()
 // must not reach the host, must not leave anything for later packages, and a killed build
 // must never be packaged half-done.
 const config = writeConfig('toolchain:\n  packages: []\n');
-const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-build-'));
+const wd = scratchDir('iglu-hostile-build-');
 const args = ['--config', config, '--workdir', wd];
 const c = canary('build');
 const marker = `iglu-hostile-sleep-${process.pid}`;

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
 import { isRunning, processRef } from '../../src/chroot/process.js';
 import type { ChrootState } from '../../src/chroot/state.js';
-import { iglu } from '../support/cli.js';
+import { iglu, scratchDir } from '../support/cli.js';
 
 // The chroot lock and the release of leftovers, without Docker: `iglu chroot fetch` on
 // fixture recipes takes the same lock and makes the same first check as every command.
 const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/chroot-tree');
-const workdir = () => mkdtempSync(path.join(tmpdir(), 'iglu-lock-'));
+const workdir = () => scratchDir('iglu-lock-');
 const fetch = (wd: string) => iglu(['--workdir', wd, 'chroot', 'fetch', '--tree', FIXTURES, 'fixc']);
 
 test('chroot --help commands carry examples', async () => {

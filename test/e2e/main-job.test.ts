@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -8,7 +7,7 @@ import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import type { BuildResult } from '../../src/pipeline/build.js';
-import { iglu, uniqueName, writeConfig } from '../support/cli.js';
+import { iglu, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 
 // The README's main-job command, as a new user runs it: scripts/run.sh (setup, then
 // `iglu build`) on a fresh work directory, from the farm to a booted Iglunix; then again
@@ -17,7 +16,7 @@ const REPO = path.resolve(import.meta.dirname, '../../..');
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('e2e');
 const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
-const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-e2e-'));
+const workdir = scratchDir('iglu-e2e-');
 const args = ['--config', config, '--workdir', workdir];
 const BOOT_LINE = /IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59 smoke=8 passed/;
 const SMOKE_CHECKS = ['os-release', 'loader', 'dynamic', 'mksh', 'toybox', 'busybox', 'zstd', 'users'];
@@ -97,7 +96,7 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
   });
 
   test('a smoke check that fails in the guest is a failed boot naming the check', async () => {
-    const tree = mkdtempSync(path.join(tmpdir(), 'iglu-e2e-tree-'));
+    const tree = scratchDir('iglu-e2e-tree-');
     cpSync(path.join(REPO, 'tree'), tree, { recursive: true });
     writeFileSync(path.join(tree, 'base/iglunix/os-release'), 'NAME="Not Iglunix"\nID=other\n');
     assert.equal((await iglu([...args, 'chroot', 'build', '--offline', '--tree', tree, 'iglunix'])).code, 0);

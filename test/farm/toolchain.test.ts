@@ -11,7 +11,7 @@ import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import type { ToolchainPackage, ToolchainResult } from '../../src/toolchain/build.js';
-import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
 
 // The toolchain phase on a real single-node farm: musl 1.2.3 from its pristine tarball
@@ -20,7 +20,7 @@ import { linkStaticHello } from '../support/hello.js';
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('tc');
 const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
-const root = mkdtempSync(path.join(tmpdir(), 'iglu-tc-'));
+const root = scratchDir('iglu-tc-');
 const args = ['--config', config, '--workdir', root];
 const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');
 let swarmBefore = 'inactive';

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +37,25 @@ export function writeConfig(text: string): string {
 /** A short unique name for this test run's objects. */
 export function uniqueName(prefix: string): string {
   return `${prefix}${Math.random().toString(36).slice(2, 7)}`;
+}
+
+const scratch: string[] = [];
+process.on('exit', () => {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const dir of scratch) {
+    // never through something a failed test left mounted (rm -r would follow into it)
+    if (mountinfo.split('\n').some((l) => (l.split(' ')[4] ?? '').startsWith(`${dir}/`))) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A new directory under the system's temporary directory, removed when the test process
+ * exits unless something is still mounted under it (work directories hold build roots
+ * of some 700 MB; a CI machine must not keep them run after run).
+ */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
 }
