@@ -15,6 +15,7 @@ import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
 import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
 import { inodesInUse, normaliseInodeCommands } from './inodes.js';
+import { imageClosure } from './closure.js';
 import { checkImageLinkage } from './linkage.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
 
@@ -75,7 +76,7 @@ export interface ImageOptions {
 
 /**
  * Assembles iglunix.img from built packages without loop mounts or root-only tools:
- * stages a root directory (disk.packages unpacked, plus iglu's /sbin/init when no package
+ * stages a root directory (disk.packages and the packages they need, unpacked; plus iglu's /sbin/init when no package
  * has one as a regular file), checks that every
  * dynamically linked program finds its loader and DT_NEEDED libraries in it (linkage.ts), makes an ext4 image
  * of it with mke2fs -d (fixed UUID and hash seed, E2FSPROGS_FAKE_TIME), sets every
@@ -101,7 +102,7 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     return { m, tarball: path.join(pkgPaths.outDir, m.tarball.file), info: { name, version: m.version, tarballSha256: m.tarball.sha256 } };
   };
   const kernel = await find(o.config.disk.kernel);
-  const packages = await Promise.all(o.config.disk.packages.map(find));
+  const packages = await Promise.all((await packagesWithDeps(pkgPaths, o.config.disk.packages)).map(find));
   // what a killed `iglu image` left: its scratch directory and temporary image
   await sweepDeadPidEntries(path.join(o.workdir.root, 'disk'), /^build\.(\d+)$/);
   await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
@@ -163,6 +164,32 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     await rm(tmpManifest, { force: true });
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * disk.packages and, after them, every package they need at run time (their manifests'
+ * deps, breadth first: imageClosure), so an image holds what its programs depend on.
+ * @throws IgluError naming each dependency that has not been built and who needs it; a
+ *   listed package that has not been built is left to `find` (its own message)
+ */
+async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<string[]> {
+  const loaded = new Map<string, PackageManifest | null>();
+  for (let pending = [...listed]; pending.length;) {
+    const next: string[] = [];
+    for (const name of pending) {
+      if (loaded.has(name)) continue;
+      const m = (await newestManifest(paths.outDir, name)) ?? null;
+      loaded.set(name, m);
+      next.push(...(m?.deps ?? []));
+    }
+    pending = next;
+  }
+  const closure = imageClosure(listed, (n) => { const m = loaded.get(n); return m ? m.deps ?? [] : undefined; });
+  const unbuiltDeps = closure.missing.filter((m) => m.neededBy.length && !listed.includes(m.name));
+  if (unbuiltDeps.length) {
+    throw new IgluError(`the image's packages need packages that have not been built: ${unbuiltDeps.map((m) => `${m.name} (needed by ${m.neededBy.join(', ')})`).join('; ')}`, { hint: 'build them with iglu chroot build (or iglu toolchain build)' });
+  }
+  return [...closure.order, ...listed.filter((n) => !closure.order.includes(n))];
 }
 
 /**

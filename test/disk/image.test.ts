@@ -16,7 +16,7 @@ import { Workdir } from '../../src/workdir.js';
 // back with sfdisk, the root filesystem checked with e2fsck -fn, owners with debugfs.
 
 /** Packs `files` (path → content) as package `name` into the work directory's out/. */
-async function fakePackage(wd: Workdir, name: string, files: Record<string, string | Buffer>, uid: number): Promise<void> {
+async function fakePackage(wd: Workdir, name: string, files: Record<string, string | Buffer>, uid: number, deps: string[] = []): Promise<void> {
   const pkgdir = mkdtempSync(path.join(tmpdir(), `iglu-pkg-${name}-`));
   for (const [p, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(pkgdir, p)), { recursive: true });
@@ -25,7 +25,7 @@ async function fakePackage(wd: Workdir, name: string, files: Record<string, stri
   await execa('chown', ['-R', `${uid}:${uid}`, pkgdir]);
   const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
   const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' } };
+  const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' }, deps };
   await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
 }
 
@@ -132,4 +132,15 @@ test('a package that has not been built, or a size too small: clear errors, no i
   const wd = new Workdir(mkdtempSync(path.join(tmpdir(), 'iglu-disk-')));
   await assert.rejects(assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined), /linux has not been built: no out\/linux\.\*\.json/);
   await assert.rejects(assembleImage({ workdir: await workdirWithPackages(), config, sizeMiB: 40, expect: 'X' }, () => undefined), /too small/);
+});
+
+test('the packages the listed ones need come along; a needed package that has not been built is named', async () => {
+  const wd = await workdirWithPackages();
+  await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n' }, 0, ['musl', 'libedit']);
+  await fakePackage(wd, 'libedit', { 'usr/lib/libedit.so.0': 'lib\n' }, 0, ['musl']);
+  const only = ConfigSchema.parse({ disk: { packages: ['mksh'] } });
+  const img = await assembleImage({ workdir: wd, config: only, expect: 'X' }, () => undefined);
+  assert.deepEqual(img.packages.map((p) => p.name), ['mksh', 'musl', 'libedit']);
+  await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n' }, 0, ['musl', 'ncurses']);
+  await assert.rejects(assembleImage({ workdir: wd, config: only, expect: 'X' }, () => undefined), /need packages that have not been built: ncurses \(needed by mksh\)/);
 });

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
+import { imageClosure } from '../../src/disk/closure.js';
 import { missingLinks, resolveInRoot } from '../../src/disk/linkage.js';
 
 test('missingLinks: a loader or a DT_NEEDED library the root lacks is named with its program', () => {
@@ -41,4 +42,12 @@ test('resolveInRoot: links are followed inside the root, never out of it', async
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('imageClosure: the listed packages, then what they need, each once; unbuilt dependencies named with who needs them', () => {
+  const deps: Record<string, string[]> = { iglunix: ['musl', 'mksh', 'toybox'], mksh: ['musl'], toybox: ['musl'], musl: [], zstd: ['musl', 'libzstd'], 'llvm-libcxx': ['musl'] };
+  const depsOf = (n: string) => deps[n];
+  assert.deepEqual(imageClosure(['iglunix'], depsOf), { order: ['iglunix', 'musl', 'mksh', 'toybox'], missing: [] });
+  assert.deepEqual(imageClosure(['mksh', 'iglunix'], depsOf).order, ['mksh', 'iglunix', 'musl', 'toybox']);
+  assert.deepEqual(imageClosure(['zstd', 'nosuch'], depsOf), { order: ['zstd', 'musl'], missing: [{ name: 'nosuch', neededBy: [] }, { name: 'libzstd', neededBy: ['zstd'] }] });
 });
