@@ -7,8 +7,9 @@ import type { PackageManifest } from '../packages/manifest.js';
 type Binary = NonNullable<PackageManifest['binaries']>[number];
 
 /**
- * The ELF files in a pkgdir with what they link against (elf.ts): the loader, the
- * DT_NEEDED libraries, a library's DT_SONAME. A chroot-built program
+ * The linked ELF files in a pkgdir (relocatable objects are skipped) with what they link
+ * against (elf.ts): the loader, the DT_NEEDED libraries, a library's DT_SONAME, and
+ * `shared` for a shared object without a loader (a library, musl's libc.so). A chroot-built program
  * must use musl: one that names glibc, or a dynamic loader other than musl's, means the
  * build reached past the sysroot into the build root's own C library.
  * @throws IgluError naming the package and the file when one does
@@ -27,12 +28,13 @@ export async function checkBinaries(pkgname: string, pkgdir: string): Promise<Bi
     }
     if (head.readUInt32BE(0) !== 0x7f454c46) continue;
     const info = inspectElf(await readFile(file));
-    if (!info) continue;
+    // relocatable objects (crt1.o) are not linked: nothing to check
+    if (!info || info.type === '1') continue;
     const rel = path.relative(pkgdir, file);
     if (info.libc === 'glibc' || (info.interpreter && !info.interpreter.includes('ld-musl'))) {
       throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, { hint: 'the build used the build root\'s compiler defaults: make the recipe use $CC (it carries --sysroot)' });
     }
-    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}), ...(info.needed.length ? { needed: info.needed } : {}), ...(info.soname ? { soname: info.soname } : {}) });
+    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}), ...(info.needed.length ? { needed: info.needed } : {}), ...(info.soname ? { soname: info.soname } : {}), ...(!info.interpreter && info.type === 'dyn' ? { shared: true } : {}) });
   }
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -309,10 +309,10 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
  * shared libraries, static, e.g. "ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1; needs libc.so),
  * 0 static". Pure.
  */
-export function elfSummary(binaries: { static: boolean; interpreter?: string; needed?: string[]; soname?: string }[]): string {
+export function elfSummary(binaries: { static: boolean; interpreter?: string; needed?: string[]; soname?: string; shared?: boolean }[]): string {
   const dynamic = binaries.filter((b) => b.interpreter);
-  const libraries = binaries.filter((b) => !b.interpreter && b.soname);
-  const statics = binaries.filter((b) => b.static && !b.soname);
+  const libraries = binaries.filter((b) => !b.interpreter && (b.soname || b.shared));
+  const statics = binaries.filter((b) => b.static && !b.soname && !b.shared);
   const loaders = [...new Set(dynamic.map((b) => b.interpreter!))];
   const needed = [...new Set(binaries.flatMap((b) => b.needed ?? []))].sort();
   const parts = [`${dynamic.length} dynamic${loaders.length ? ` (${loaders.join(', ')})` : ''}`];

@@ -39,7 +39,7 @@ export interface PackageManifest {
   /** Chroot phase: the inputs hash (packages/inputs.ts) this package was built from. */
   inputs?: string;
   /** Chroot phase: the ELF programs and libraries it ships, as elf.ts reads them. */
-  binaries?: { path: string; static: boolean; libc: string; interpreter?: string; needed?: string[]; soname?: string }[];
+  binaries?: { path: string; static: boolean; libc: string; interpreter?: string; needed?: string[]; soname?: string; shared?: boolean }[];
   /** Runtime dependencies (the recipe's deps; a subpackage's as its function set them). */
   deps?: string[];
   /** Shared libraries it provides (`shlibs`). */

@@ -132,9 +132,10 @@ test('describeReleased: silent when nothing was left', () => {
 test('elfSummary: dynamic programs with their loader, shared libraries, static files, what they need', () => {
   assert.equal(elfSummary([
     { static: false, interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
-    { static: true, soname: 'libzstd.so.1', needed: ['libc.so'] },
+    { static: true, soname: 'libzstd.so.1', needed: ['libc.so'], shared: true },
+    { static: true, shared: true }, // musl's libc.so: no DT_SONAME
     { static: true },
-  ]), 'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 1 shared library, 1 static; needs libc.so libzstd.so.1');
+  ]), 'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 2 shared libraries, 1 static; needs libc.so libzstd.so.1');
 });
 
 test('keepGoingFailure: failed and blocked packages named, the failed logs as the hint; nothing when none failed', () => {
