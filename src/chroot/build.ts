@@ -7,7 +7,7 @@ import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
-import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { dropWorkspace, packageWorkspace, RUN_IN, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
@@ -23,6 +23,7 @@ import type { Workdir } from '../workdir.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
 import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT, TARGET_BIN } from './paths.js';
+import { makePackageSysroot, packageSysrootDir, sysrootPackages } from './sysroot.js';
 
 export { TARGET_BIN } from './paths.js';
 import { runInRoot, type RootCommand } from './run.js';
@@ -147,9 +148,11 @@ export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Rec
  * inputs hash (recipe, pinned sources, base, dependencies' identities) matches its
  * manifest; else fetched on the host through the source cache, built and packaged by the
  * package runner in the build root (runInRoot: own namespaces, no network, no mount
- * left) with the tree seen through the package's workspace (packages/workspace.ts), its
- * packages — the main one and each subpackage — ELF-checked to be musl's, packed, and
- * installed into the sysroot so later packages use them. The workspace is dropped after
+ * left) with the tree seen through the package's workspace (packages/workspace.ts) and
+ * its own sysroot at /sysroot — the toolchain and the packages it declares, nothing else
+ * (chroot/sysroot.ts) — its packages — the main one and each subpackage — ELF-checked to
+ * be musl's, packed, and installed into the build root's /sysroot (what `chroot enter`
+ * shows). The workspace is dropped after
  * a good build and kept after a failure. With `keepGoing`, a failed package is recorded
  * (state "failed") and the packages needing it are skipped as "blocked".
  * The caller holds the chroot lock and has prepared the root.
@@ -172,13 +175,21 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const identity = new Map<string, string>();
   // read when the first package runs: in `iglu build`, prepare runs after these steps are made
   let baseId: string | undefined;
+  /** The toolchain phase's package tarballs, the start of every build's sysroot. */
+  const toolchainTarballs: string[] = [];
   const start = async (): Promise<string> => {
     if (baseId) return baseId;
     const initial = await readState(paths.state);
     if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
     for (const [name, inst] of Object.entries(initial.installed)) if (!identity.has(name)) identity.set(name, inst.identity);
+    for (const name of o.config.toolchain.packages) {
+      const m = await newestManifest(pkgPaths.outDir, name, 'farm');
+      if (m) toolchainTarballs.push(path.join(pkgPaths.outDir, m.tarball.file));
+    }
     return (baseId = initial.base.id);
   };
+  /** Names a build's sysroot never gets as packages: the base's, the toolchain's, and those no recipe provides (GNU tools of the build environment). */
+  const notPackages = (n: string) => provided.includes(n) || !provider.has(n);
   /** pkgname → why it did not build (failed, or blocked by these), for --keep-going. */
   const notBuilt = new Map<string, string[]>();
   return plan.order.map((name) => {
@@ -246,7 +257,13 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal });
     const ws = packageWorkspace(pkgPaths, recipe);
-    const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws)];
+    // the build's own sysroot: the toolchain and what the recipe declares, nothing else
+    const needs = [...new Set([...recipe.deps, ...recipe.mkdeps])].filter((d) => d !== recipe.name && provider.get(d) !== recipe.name);
+    const sysPkgs = await sysrootPackages(pkgPaths, recipe.name, needs, { has: notPackages });
+    const sysroot = packageSysrootDir(pkgPaths, recipe.name);
+    output(`sysroot: the toolchain${sysPkgs.length ? `, ${sysPkgs.map((m) => m.name).join(' ')}` : ''}`);
+    await makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]);
+    const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: sysroot, inside: SYSROOT, readOnly: true }];
     await startBuildIn(pkgPaths, recipe.name);
     const runner = o.runner();
     const farm = runner.mode === 'farm';

@@ -98,7 +98,8 @@ export function treeOutputs(rel: string): boolean {
 /**
  * What `chroot enter --package P` adds to the build root: P's workspace over the tree
  * (binds), IGLU_RECIPE, srcdir and pkgdir (env), and its srcdir — or the recipe's
- * directory before a fetch — as the working directory, all as paths inside.
+ * directory before a fetch — as the working directory, all as paths inside; and the
+ * sysroot that build saw at /sysroot when it is kept (build/<pkg>/sysroot).
  * @param recipes the tree's recipes (readTree); P may be a pkgname or a subpackage name
  * @throws IgluError when no recipe provides P, or P has no workspace (dropped after a
  *   good build, or never fetched)
@@ -110,7 +111,10 @@ export async function workspaceView(workdir: Workdir, recipes: RecipeMeta[], nam
   if (!(await exists(ws.layers))) throw new IgluError(`${recipe.name} has no workspace in ${workdir.root}`, { hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first' });
   const dir = path.posix.dirname(ws.recipeIn);
   const srcdir = `${dir}/src`;
-  return { binds: workspaceBinds(ws), env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
+  // the sysroot the failed build saw, when it is still there
+  const sysroot = path.join(new PackagePaths(workdir).buildDir(recipe.name), 'sysroot');
+  const sysrootBind: Bind[] = (await exists(sysroot)) ? [{ host: sysroot, inside: '/sysroot', readOnly: true }] : [];
+  return { binds: [...workspaceBinds(ws), ...sysrootBind], env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
 }
 
 /** Removes the workspace (after a package is packed: the next build fetches afresh from the cache). */
