@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
@@ -8,7 +8,7 @@ import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
 import { chooseAccel } from './accel.js';
 import { bootOutcome, consoleTail, findExpected, type BootStatus } from './console.js';
-import { kernelFromImage } from './kernel.js';
+import { checkImageFile, kernelFromImage } from './kernel.js';
 import { qemuArgs } from './qemu-args.js';
 
 /** OVMF as Debian's ovmf package installs it. */
@@ -52,7 +52,8 @@ export interface BootResult {
  * it (accel.ts), TCG otherwise. Succeeds when init prints `expect` and the guest then
  * powers off. qemu runs under setpriv --pdeathsig KILL and is killed in a finally, so it
  * never outlives iglu. `interactive` hands the console to the terminal instead.
- * @throws IgluError with the console's tail for a guest's failure line (its smoke test
+ * @throws IgluError for a file that is not an iglunix.img (checkImageFile); with the
+ *   console's tail for a guest's failure line (its smoke test
  *   naming the failed checks), a timeout, a kernel panic, qemu dying or the line never
  *   coming; for a missing image, OVMF or qemu
  */
@@ -60,7 +61,7 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   if (!(await exists(o.image))) throw new IgluError(`no image at ${o.image}`, { hint: 'make it with iglu image (or iglu build)' });
   if (o.firmware === 'efi' && !(await exists(OVMF))) throw new IgluError(`EFI firmware ${OVMF} is missing`, { hint: 'apt-get install ovmf, or boot with --firmware direct' });
   const bootDir = await o.workdir.dir('boot');
-  const sizeMiB = Math.round((await stat(o.image)).size / (1024 * 1024));
+  const sizeMiB = await checkImageFile(o.image);
   const kernel = await kernelFromImage(o.image, sizeMiB, bootDir);
   const { accel, reason } = await chooseAccel(kernel, bootDir);
   const args = qemuArgs({ image: o.image, firmware: o.firmware, accel, kernel, ovmf: OVMF, memoryMiB: o.config.boot.memoryMiB, interactive: o.interactive });

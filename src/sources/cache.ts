@@ -91,6 +91,7 @@ export class SourceCache {
    *   or the file does not have `expect`
    */
   async import(url: string, file: string, opts: { force?: boolean; expect?: string } = {}): Promise<LockedSource & { added: boolean }> {
+    checkSourceUrl(url);
     await mkdir(this.dir, { recursive: true });
     const tmp = await this.tempFile();
     try {
@@ -191,4 +192,21 @@ export class SourceCache {
 
 function mismatch(url: string, expected: string, actual: string, where: string, hint = 'check where the file came from; a changed upstream file needs a new pin (`iglu sources import … --force`)'): IgluError {
   return new IgluError(`sha256 mismatch for ${url}: expected ${expected}, got ${actual} (${where})`, { hint });
+}
+
+/**
+ * Checks that `url` is one a recipe can fetch — an absolute http://, https:// or ftp://
+ * URL with a host (WHATWG URL parsing, as Node's URL does) — before it is pinned.
+ * @throws IgluError naming the value and what a URL looks like
+ */
+export function checkSourceUrl(url: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !['http:', 'https:', 'ftp:'].includes(parsed.protocol) || !parsed.hostname) {
+    throw new IgluError(`${JSON.stringify(url)} is not a URL a recipe can fetch: expected http://, https:// or ftp:// with a host`, { hint: 'pass the URL the recipe downloads the file from, e.g. --url https://musl.libc.org/releases/musl-1.2.3.tar.gz' });
+  }
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { CLI, iglu, writeConfig } from '../support/cli.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CLI, iglu, scratchDir, writeConfig } from '../support/cli.js';
 
 test('--help lists the commands with examples; exit 0', async () => {
   const r = await iglu(['--help']);
@@ -83,4 +85,19 @@ test('output into a pipe closed early (iglu … | head) ends quietly, exit 0', a
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
   assert.equal(code, 0);
+});
+
+test('iglu boot --image on a file that is not an iglunix.img says so and why, exit 1', async () => {
+  const dir = scratchDir('iglu-notimg-');
+  const small = path.join(dir, 'small.img');
+  writeFileSync(small, 'not a disk image\n');
+  const r = await iglu(['--workdir', dir, 'boot', '--image', small]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /small\.img is not an iglunix\.img: it is 17 bytes, smaller than the smallest iglunix\.img \(42 MiB\)/);
+  assert.doesNotMatch(r.stderr, /--size/);
+  const blank = path.join(dir, 'blank.img');
+  writeFileSync(blank, Buffer.alloc(64 * 1024 * 1024));
+  const b = await iglu(['--workdir', dir, 'boot', '--image', blank]);
+  assert.equal(b.code, 1);
+  assert.match(b.stderr, /blank\.img is not an iglunix\.img: it has no GPT header/);
 });

@@ -62,6 +62,16 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     assert.equal((await cache.readLock()).sources[MUSL]?.sha256, MUSL_SHA, 'the pin is unchanged');
   });
 
+  test('importing under something that is not a URL is refused; nothing is pinned', async () => {
+    const file = path.join(root, 'some.tar.gz');
+    writeFileSync(file, 'some file');
+    const before = Object.keys((await cache.readLock()).sources).length;
+    const r = await iglu([...wd, 'sources', 'import', file, '--url', 'not a url']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /"not a url" is not a URL a recipe can fetch: expected http:\/\/, https:\/\/ or ftp:\/\/ with a host/);
+    assert.equal(Object.keys((await cache.readLock()).sources).length, before);
+  });
+
   test('a URL not in the cache while offline is a clear error with the log path', async () => {
     const recipe = await readRecipe(path.join(FIXTURES, 'base/offline/build.sh'), cats);
     await assert.rejects(fetchPackage(recipe, await recipeHash(recipe.file), { paths, cache, offline: true }), (e: unknown) =>

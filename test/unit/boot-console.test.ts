@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { bootOutcome, cleanConsole, consoleTail } from '../../src/boot/console.js';
+import { whyNotAnImage } from '../../src/boot/kernel.js';
 import { qemuArgs } from '../../src/boot/qemu-args.js';
 import { diskLayout, sfdiskScript } from '../../src/disk/layout.js';
 
@@ -75,4 +76,14 @@ test('bootOutcome: the guest\'s failure line is a failed boot naming the checks,
   assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }, 'IGLUNIX BOOT FAILED'), { status: 'check-failed', failure: 'IGLUNIX BOOT FAILED: smoke test: zstd' });
   // without a failure marker configured, the same console is a boot without the line
   assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }), { status: 'no-marker' });
+});
+
+test('whyNotAnImage: too small, not whole MiB, no GPT header; an image-shaped file passes', () => {
+  const gpt = Buffer.alloc(520);
+  gpt.write('EFI PART', 512, 'latin1');
+  const MiB = 1024 * 1024;
+  assert.equal(whyNotAnImage(0, Buffer.alloc(520)), 'it is 0 bytes, smaller than the smallest iglunix.img (42 MiB)');
+  assert.equal(whyNotAnImage(64 * MiB + 1, gpt), `its size, ${64 * MiB + 1} bytes, is not a whole number of MiB`);
+  assert.equal(whyNotAnImage(64 * MiB, Buffer.alloc(520)), 'it has no GPT header ("EFI PART" at byte 512)');
+  assert.equal(whyNotAnImage(64 * MiB, gpt), undefined);
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import { upToDate, type PackageManifest } from '../../src/packages/manifest.js';
+import { checkSourceUrl } from '../../src/sources/cache.js';
 import { parseLock, serializeLock } from '../../src/sources/lock-file.js';
 import { parseCurl, parseGit, parseWget, remoteName } from '../../src/sources/shim-args.js';
 
@@ -54,4 +55,11 @@ test('a package is up to date only with the same recipe and the same pinned sour
   assert.equal(upToDate(m, 'r1', { [U]: { sha256: 's2', size: 1 } }), false, 'source re-pinned');
   assert.equal(upToDate(m, 'r1', {}), false, 'source no longer pinned');
   assert.equal(upToDate(undefined, 'r1', {}), false);
+});
+
+test('checkSourceUrl: http, https and ftp URLs with a host pass; anything else is refused, named', () => {
+  for (const ok of ['https://musl.libc.org/releases/musl-1.2.3.tar.gz', 'http://www.mirbsd.org/TaC-mksh.txt', 'ftp://ftp.example.org/x.tar.gz']) assert.doesNotThrow(() => checkSourceUrl(ok));
+  for (const bad of ['not a url', 'musl-1.2.3.tar.gz', '/tmp/x.tar.gz', 'file:///etc/passwd', 'https://', 'git://example.org/x.git']) {
+    assert.throws(() => checkSourceUrl(bad), (err: IgluError) => err.message.startsWith(`${JSON.stringify(bad)} is not a URL a recipe can fetch`) && /--url https:/.test(err.hint ?? ''));
+  }
 });
