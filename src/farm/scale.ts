@@ -1,15 +1,18 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
-import { LABEL } from '../labels.js';
+import { labelsFor } from '../labels.js';
 import { waitForFarm } from './ready.js';
-import { specHash } from './service-spec.js';
+import { distccdServiceSpec } from './service-spec.js';
 import { serviceName } from './settings.js';
 import type { FarmHost } from './hosts.js';
 
 /**
- * Sets the distccd service's replica count and waits as `farm up` does.
- * @throws IgluError when there is no farm, or it runs in global mode
+ * Sets the distccd service's replica count and waits as `farm up` does. The new spec is
+ * the one `farm up --replicas N` would make (distccdServiceSpec from the farm's settings,
+ * its image and its overlay's subnets), so its iglu.spec hash is the same and a later
+ * `farm up --replicas N` finds nothing to change.
+ * @throws IgluError when there is no farm, it runs in global mode, or its network is gone
  */
 export async function scaleFarm(engine: Engine, farm: FarmConfig, replicas: number): Promise<FarmHost[]> {
   const name = serviceName(farm);
@@ -18,8 +21,12 @@ export async function scaleFarm(engine: Engine, farm: FarmConfig, replicas: numb
   if (service.global) throw new IgluError(`farm "${farm.name}" runs one task per node (global mode)`, { hint: 'use "iglu farm up --replicas N" to switch it to N replicas' });
   const image = (service.spec.TaskTemplate as { ContainerSpec: { Image: string } }).ContainerSpec.Image;
   if (service.replicas !== replicas) {
-    const spec: Record<string, unknown> = { ...service.spec, Mode: { Replicated: { Replicas: replicas } } };
-    spec.Labels = { ...(spec.Labels as Record<string, string>), [LABEL.spec]: specHash(spec) };
+    const network = await engine.networks.get(farm.network);
+    if (!network?.subnets.length) throw new IgluError(`farm "${farm.name}" has no overlay network ${farm.network}`, { hint: 'run "iglu farm up" to repair the farm' });
+    const spec = distccdServiceSpec(
+      { name, imageId: image, network: farm.network, allow: network.subnets, compilers: farm.compilers, port: farm.port, mode: { replicas } },
+      labelsFor('distccd', farm.name),
+    );
     await engine.services.update(service.id, service.version, spec);
   }
   return waitForFarm(engine, { ...farm, global: false, replicas }, image);

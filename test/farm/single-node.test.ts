@@ -124,6 +124,9 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.equal(status.distccHosts, scaled.distccHosts);
     assert.equal(status.service?.replicas, 3);
     assert.ok(status.nodes.length >= 1);
+    // scale wrote the spec farm up would: the same settings are no change for farm up
+    const up3 = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '3']);
+    assert.equal(up3.service.change, 'unchanged');
   });
 
   test('scale 0 and a negative count are usage errors that change nothing', async () => {
