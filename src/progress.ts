@@ -1,4 +1,6 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { interruption } from './context.js';
+import { abortable, interrupted } from './util/abort.js';
 
 /** One step of a command's progress; `output` shows a line under the step's title. */
 export interface Step<C> {
@@ -14,10 +16,14 @@ export interface Step<C> {
  * Runs steps in order with listr2 progress on stderr: the default renderer on a TTY,
  * the plain "simple" renderer when stdout or stderr is not a TTY (pipes, CI, --json).
  * A step's return string replaces its title when it finishes (e.g. "3 tasks running").
+ * The first Ctrl-C (`signal`, by default the process's interruption) ends the running
+ * step at once with an "interrupted" error (exit 130), so the caller's rollback and
+ * finally blocks run now, not when the step would have ended (a readiness wait, an
+ * image build, seeding, image assembly).
  * @returns the context after all steps
  * @throws the first step's error, after the renderer has shown it failed
  */
-export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Promise<C> {
+export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signal: AbortSignal = interruption.signal): Promise<C> {
   // progress goes to stderr only: stdout carries results (and --json)
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
   const tasks: ListrTask<C>[] = steps.map((step) => ({
@@ -25,7 +31,7 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Prom
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
     ...(step.keepGoing ? { exitOnError: false } : {}),
     task: async (c, task) => {
-      const title = await step.run(c, (line) => (task.output = line));
+      const title = await abortable(step.run(c, (line) => (task.output = line)), signal, step.title);
       if (title) task.title = `${step.title}: ${title}`;
     },
   }));
@@ -38,7 +44,10 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C): Prom
     fallbackRendererOptions: { logger },
     fallbackRendererCondition: () => !process.stdout.isTTY || !process.stderr.isTTY,
   });
-  return list.run();
+  const done = await list.run();
+  // steps that keep going past a failure (--keep-going) also end on Ctrl-C: never report success then
+  if (signal.aborted) throw interrupted(steps.map((st) => st.title).find(Boolean) ?? 'iglu');
+  return done;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { interruption } from '../context.js';
 import { IgluError } from '../errors.js';
+import { interrupted } from './abort.js';
 
 /** Time source for waiting; tests pass a fake one. */
 export interface Clock {
@@ -15,16 +17,21 @@ export const realClock: Clock = { now: () => performance.now(), sleep: (ms) => s
  * @param probe returns the awaited value, or undefined to keep waiting; may throw to stop
  * @param what describes what is awaited, for the timeout message
  * @param lastState describes the state at the time of the timeout (shown to the user)
+ * @param signal stops the wait between probes (default: the process's Ctrl-C), so an
+ *   interrupted command does not keep polling until the timeout
  * @returns the probe's value
- * @throws IgluError on timeout (with `hint`), or whatever the probe throws
+ * @throws IgluError on timeout (with `hint`), "interrupted" once `signal` aborts, or
+ *   whatever the probe throws
  */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined>,
-  opts: { timeoutMs: number; intervalMs?: number; what: string; hint: string; lastState?: () => string; clock?: Clock },
+  opts: { timeoutMs: number; intervalMs?: number; what: string; hint: string; lastState?: () => string; clock?: Clock; signal?: AbortSignal },
 ): Promise<T> {
   const clock = opts.clock ?? realClock;
+  const signal = opts.signal ?? interruption.signal;
   const deadline = clock.now() + opts.timeoutMs;
   for (;;) {
+    if (signal.aborted) throw interrupted(`waiting for ${opts.what}`);
     const value = await probe();
     if (value !== undefined) return value;
     if (clock.now() >= deadline) {

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import type { FarmDownResult } from '../../src/farm/down.js';
 import type { FarmStatus } from '../../src/farm/status.js';
 import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
-import { iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
 import { compileThroughFarm } from '../support/compile.js';
 
 // A real single-node farm on the host's Docker Engine. The test makes its own uniquely
@@ -127,6 +129,23 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     // scale wrote the spec farm up would: the same settings are no change for farm up
     const up3 = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '3']);
     assert.equal(up3.service.change, 'unchanged');
+  });
+
+  test('Ctrl-C during a farm up\'s readiness wait: exit 130 at once, its service and network rolled back', async () => {
+    const other = uniqueName('int');
+    const cfg = writeConfig(`farm:\n  name: ${other}\n  network: ${other}-net\n  readyTimeout: 90\n`);
+    const child = execa('node', [CLI, '--config', cfg, 'farm', 'up', '--replicas', '6'], { reject: false, stdin: 'ignore' });
+    for (let i = 0; i < 600 && !(await engine.services.get(`${other}-distccd`)); i++) await sleep(100);
+    assert.ok(await engine.services.get(`${other}-distccd`), 'farm up made its service and waits for its tasks');
+    const interruptedAt = Date.now();
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.match(String(r.stderr), /interrupted/);
+    const seconds = (Date.now() - interruptedAt) / 1000;
+    assert.ok(seconds < 30, `exited ${seconds} s after Ctrl-C (the readiness wait allows 90)`);
+    assert.equal(await engine.services.get(`${other}-distccd`), undefined, 'the service is removed');
+    assert.deepEqual(await engine.networks.list({ [LABEL.farm]: other }), [], 'the network is removed');
   });
 
   test('scale 0 and a negative count are usage errors that change nothing', async () => {

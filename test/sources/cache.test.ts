@@ -33,11 +33,13 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
 
   test('seed fills the cache from Debian source packages, checked against the pins; a rerun does nothing', async () => {
     const first = await igluJson<{ sources: SeedResult[] }>([...wd, 'sources', 'seed']);
-    assert.deepEqual(first.sources.map((s) => s.action), ['seeded', 'seeded', 'seeded', 'seeded', 'seeded']);
+    assert.equal(first.sources.length, 8, 'compiler-rt (LLVM), musl, busybox, mksh, zlib, linux, toybox, zstd');
+    assert.ok(first.sources.every((s) => s.action === 'seeded'));
+    for (const repack of ['llvm-project', 'toybox', 'zstd']) assert.equal(first.sources.find((s) => s.url.includes(repack))?.upstream, 'repack', repack);
     assert.equal(first.sources.find((s) => s.url.includes('zlib'))?.upstream, 'repack');
     assert.equal(first.sources.find((s) => s.url.includes('linux-6.1'))?.upstream, 'repack');
     const again = await igluJson<{ sources: SeedResult[] }>([...wd, 'sources', 'seed']);
-    assert.deepEqual(again.sources.map((s) => s.action), ['present', 'present', 'present', 'present', 'present']);
+    assert.ok(again.sources.length === 8 && again.sources.every((s) => s.action === 'present'));
     const list = await igluJson<{ sources: { url: string; sha256: string; present: boolean }[] }>([...wd, 'sources', 'list']);
     assert.equal(list.sources.find((s) => s.url === MUSL)?.sha256, MUSL_SHA);
     assert.equal((await iglu([...wd, 'sources', 'verify'])).code, 0);
