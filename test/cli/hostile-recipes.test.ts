@@ -67,6 +67,17 @@ test('reading a recipe: its top level sees only its own directory, read-only, wi
   assert.ok(!existsSync(path.join(t.dir, 'made')) && !existsSync(path.join(t.dir, 'base/reader/build.sh.new')), 'the tree is read-only');
 });
 
+test('a recipe whose top level never ends is stopped after 10 s and reported as timed out, naming the file', { skip: !root && 'needs root' }, async () => {
+  const t = hostileTree();
+  t.add('base/forever', ['pkgname=forever', 'pkgver=1', 'while :; do :; done', ''].join('\n'));
+  const started = Date.now();
+  const r = await iglu(['chroot', 'plan', '--tree', t.dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /base\/forever\/build\.sh: reading the recipe took over 10 s/);
+  assert.doesNotMatch(r.stderr, /exit 143|does not source cleanly/);
+  assert.ok(Date.now() - started < 30_000);
+});
+
 test('fetch(): no network at all, not even by /usr/bin/curl; writes only its workspace; sources come through the cache and are recorded', { skip: !root && 'needs root' }, async () => {
   const c = canary('fetch');
   const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
