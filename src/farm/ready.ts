@@ -1,5 +1,6 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
+import { interruption } from '../context.js';
 import { IgluError } from '../errors.js';
 import { waitFor } from '../util/wait.js';
 import { convergence, type Convergence } from './converge.js';
@@ -29,6 +30,8 @@ export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: str
     },
     {
       timeoutMs,
+      // Ctrl-C ends the wait (farm up then rolls back); without it the poll would go on to the timeout
+      signal: interruption.signal,
       what: `${service} tasks to run`,
       hint: `inspect them with "docker service ps --no-trunc ${service}"`,
       lastState: () => describeConvergence(last),

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { interruption } from '../context.js';
 import { IgluError } from '../errors.js';
 import { interrupted } from './abort.js';
 
@@ -17,8 +16,8 @@ export const realClock: Clock = { now: () => performance.now(), sleep: (ms) => s
  * @param probe returns the awaited value, or undefined to keep waiting; may throw to stop
  * @param what describes what is awaited, for the timeout message
  * @param lastState describes the state at the time of the timeout (shown to the user)
- * @param signal stops the wait between probes (default: the process's Ctrl-C), so an
- *   interrupted command does not keep polling until the timeout
+ * @param signal stops the wait between probes, so an interrupted command does not keep
+ *   polling until the timeout (never given to the waits of a cleanup, which must finish)
  * @returns the probe's value
  * @throws IgluError on timeout (with `hint`), "interrupted" once `signal` aborts, or
  *   whatever the probe throws
@@ -28,10 +27,10 @@ export async function waitFor<T>(
   opts: { timeoutMs: number; intervalMs?: number; what: string; hint: string; lastState?: () => string; clock?: Clock; signal?: AbortSignal },
 ): Promise<T> {
   const clock = opts.clock ?? realClock;
-  const signal = opts.signal ?? interruption.signal;
+  const signal = opts.signal;
   const deadline = clock.now() + opts.timeoutMs;
   for (;;) {
-    if (signal.aborted) throw interrupted(`waiting for ${opts.what}`);
+    if (signal?.aborted) throw interrupted(`waiting for ${opts.what}`);
     const value = await probe();
     if (value !== undefined) return value;
     if (clock.now() >= deadline) {
