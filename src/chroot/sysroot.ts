@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { imageClosure } from '../disk/closure.js';
+import { manifestClosure } from '../packages/closure.js';
 import { IgluError } from '../errors.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 import type { PackagePaths } from '../packages/paths.js';
@@ -21,25 +21,11 @@ export function packageSysrootDir(paths: PackagePaths, name: string): string {
  * @throws IgluError naming a needed package that has no built manifest (and who needs it)
  */
 export async function sysrootPackages(paths: PackagePaths, pkgname: string, needs: string[], provided: Pick<ReadonlySet<string>, 'has'>): Promise<PackageManifest[]> {
-  const loaded = new Map<string, PackageManifest | null>();
-  for (let pending = needs.filter((n) => !provided.has(n)); pending.length;) {
-    const next: string[] = [];
-    for (const name of pending) {
-      if (loaded.has(name)) continue;
-      const m = (await newestManifest(paths.outDir, name, 'chroot')) ?? null;
-      loaded.set(name, m);
-      next.push(...(m?.deps ?? []).filter((d) => !provided.has(d)));
-    }
-    pending = next;
-  }
-  const closure = imageClosure(needs.filter((n) => !provided.has(n)), (n) => {
-    const m = loaded.get(n);
-    return m ? (m.deps ?? []).filter((d) => !provided.has(d)) : undefined;
-  });
+  const { closure, manifests } = await manifestClosure(needs, (name) => newestManifest(paths.outDir, name, 'chroot'), (n) => provided.has(n));
   if (closure.missing.length) {
     throw new IgluError(`${pkgname}: needs ${closure.missing.map((m) => `${m.name}${m.neededBy.length ? ` (through ${m.neededBy.join(', ')})` : ''}`).join(', ')}, which has not been built`, { hint: 'build it first (iglu chroot build builds what a package needs, in order)' });
   }
-  return closure.order.map((n) => loaded.get(n)!);
+  return closure.order.map((n) => manifests.get(n)!);
 }
 
 /**

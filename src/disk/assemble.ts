@@ -15,7 +15,7 @@ import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
 import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
 import { inodesInUse, normaliseInodeCommands } from './inodes.js';
-import { imageClosure } from './closure.js';
+import { manifestClosure } from '../packages/closure.js';
 import { checkImageLinkage } from './linkage.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
 
@@ -168,23 +168,12 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
 
 /**
  * disk.packages and, after them, every package they need at run time (their manifests'
- * deps, breadth first: imageClosure), so an image holds what its programs depend on.
+ * deps, breadth first: depsClosure), so an image holds what its programs depend on.
  * @throws IgluError naming each dependency that has not been built and who needs it; a
  *   listed package that has not been built is left to `find` (its own message)
  */
 async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<string[]> {
-  const loaded = new Map<string, PackageManifest | null>();
-  for (let pending = [...listed]; pending.length;) {
-    const next: string[] = [];
-    for (const name of pending) {
-      if (loaded.has(name)) continue;
-      const m = (await newestManifest(paths.outDir, name)) ?? null;
-      loaded.set(name, m);
-      next.push(...(m?.deps ?? []));
-    }
-    pending = next;
-  }
-  const closure = imageClosure(listed, (n) => { const m = loaded.get(n); return m ? m.deps ?? [] : undefined; });
+  const { closure } = await manifestClosure(listed, (name) => newestManifest(paths.outDir, name));
   const unbuiltDeps = closure.missing.filter((m) => m.neededBy.length && !listed.includes(m.name));
   if (unbuiltDeps.length) {
     throw new IgluError(`the image's packages need packages that have not been built: ${unbuiltDeps.map((m) => `${m.name} (needed by ${m.neededBy.join(', ')})`).join('; ')}`, { hint: 'build them with iglu chroot build (or iglu toolchain build)' });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { imageClosure } from '../../src/disk/closure.js';
+import { depsClosure, manifestClosure } from '../../src/packages/closure.js';
 import { missingLinks, resolveInRoot } from '../../src/disk/linkage.js';
 
 test('missingLinks: a loader or a DT_NEEDED library the root lacks is named with its program', () => {
@@ -44,10 +44,20 @@ test('resolveInRoot: links are followed inside the root, never out of it', async
   }
 });
 
-test('imageClosure: the listed packages, then what they need, each once; unbuilt dependencies named with who needs them', () => {
+test('depsClosure: the listed packages, then what they need, each once; unbuilt dependencies named with who needs them', () => {
   const deps: Record<string, string[]> = { iglunix: ['musl', 'mksh', 'toybox'], mksh: ['musl'], toybox: ['musl'], musl: [], zstd: ['musl', 'libzstd'], 'llvm-libcxx': ['musl'] };
   const depsOf = (n: string) => deps[n];
-  assert.deepEqual(imageClosure(['iglunix'], depsOf), { order: ['iglunix', 'musl', 'mksh', 'toybox'], missing: [] });
-  assert.deepEqual(imageClosure(['mksh', 'iglunix'], depsOf).order, ['mksh', 'iglunix', 'musl', 'toybox']);
-  assert.deepEqual(imageClosure(['zstd', 'nosuch'], depsOf), { order: ['zstd', 'musl'], missing: [{ name: 'nosuch', neededBy: [] }, { name: 'libzstd', neededBy: ['zstd'] }] });
+  assert.deepEqual(depsClosure(['iglunix'], depsOf), { order: ['iglunix', 'musl', 'mksh', 'toybox'], missing: [] });
+  assert.deepEqual(depsClosure(['mksh', 'iglunix'], depsOf).order, ['mksh', 'iglunix', 'musl', 'toybox']);
+  assert.deepEqual(depsClosure(['zstd', 'nosuch'], depsOf), { order: ['zstd', 'musl'], missing: [{ name: 'nosuch', neededBy: [] }, { name: 'libzstd', neededBy: ['zstd'] }] });
+});
+
+test('manifestClosure: manifests read on demand, skipped names (base, toolchain) left out of the walk', async () => {
+  const deps: Record<string, string[]> = { busybox: ['musl', 'toybox'], toybox: ['musl'], musl: ['compiler-rt'] };
+  const read: string[] = [];
+  const load = async (n: string) => { read.push(n); return deps[n] ? { deps: deps[n] } : undefined; };
+  const { closure, manifests } = await manifestClosure(['busybox'], load, (n) => n === 'musl');
+  assert.deepEqual(closure, { order: ['busybox', 'toybox'], missing: [] });
+  assert.deepEqual([...manifests.keys()], ['busybox', 'toybox']);
+  assert.deepEqual(read, ['busybox', 'toybox'], 'musl (skipped) is never read');
 });
