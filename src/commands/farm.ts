@@ -116,5 +116,8 @@ function formatStatus(s: FarmStatus): string {
   lines.push('', 'TASK                        NODE                 IP               STATE');
   for (const t of s.tasks) lines.push(`${t.id.padEnd(27)} ${t.node.padEnd(20)} ${(t.ip ?? '-').padEnd(16)} ${t.state}`);
   lines.push('', `DISTCC_HOSTS="${s.distccHosts}"  (${s.slots} slots)`);
+  for (const o of s.oversubscribed) {
+    lines.push(`warning: node ${o.hostname} runs ${o.tasks} tasks offering ${o.slots} slots on ${o.cpus} CPUs: replicas oversubscribe it (global mode runs one task per node)`);
+  }
   return lines.join('\n');
 }

@@ -16,12 +16,41 @@ export interface FarmStatus {
   distccHosts: string;
   /** Total job slots (sum of the hosts' limits). */
   slots: number;
+  /** Nodes whose tasks offer more slots than the node has CPUs (replicas on too few nodes). */
+  oversubscribed: OversubscribedNode[];
+}
+
+/** A node whose distccd tasks together accept more jobs than it has CPUs. */
+export interface OversubscribedNode {
+  hostname: string;
+  tasks: number;
+  /** Sum of its tasks' limits (each task runs distccd --jobs $(nproc)). */
+  slots: number;
+  cpus: number;
+}
+
+/**
+ * The nodes that run more distccd slots than CPUs: with `replicas` above the node count,
+ * swarm puts several tasks on one node and each runs `--jobs $(nproc)`, so DISTCC_HOSTS
+ * promises the node's CPUs once per task (distcc(1): a host's limit should be its CPUs).
+ * Pure.
+ */
+export function oversubscribedNodes(hosts: FarmHost[], cpusOf: (nodeId: string) => number | undefined): OversubscribedNode[] {
+  const byNode = new Map<string, FarmHost[]>();
+  for (const h of hosts) byNode.set(h.nodeId, [...(byNode.get(h.nodeId) ?? []), h]);
+  const out: OversubscribedNode[] = [];
+  for (const [nodeId, on] of byNode) {
+    const cpus = cpusOf(nodeId);
+    const slots = on.reduce((n, h) => n + h.limit, 0);
+    if (cpus !== undefined && slots > cpus) out.push({ hostname: on[0]!.hostname, tasks: on.length, slots, cpus });
+  }
+  return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
 }
 
 /** Reads the farm's nodes, service and tasks from the manager. Never changes anything. */
 export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<FarmStatus> {
   const info = await engine.info();
-  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0 };
+  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [] };
   if (info.swarm.state !== 'active' || !info.swarm.isManager) return empty;
   const name = serviceName(farm);
   const [nodes, service] = await Promise.all([engine.nodes.list(), engine.services.get(name)]);
@@ -36,5 +65,6 @@ export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<Farm
     hosts,
     distccHosts: distccHosts(hosts, farm.port),
     slots: farmSlots(hosts),
+    oversubscribed: oversubscribedNodes(hosts, (id) => nodes.find((n) => n.id === id)?.cpus),
   };
 }

@@ -6,6 +6,7 @@ import { IgluError } from '../../src/errors.js';
 import { convergence } from '../../src/farm/converge.js';
 import { distccdServiceSpec, specHash } from '../../src/farm/service-spec.js';
 import { farmSettings } from '../../src/farm/settings.js';
+import { oversubscribedNodes } from '../../src/farm/status.js';
 
 const defaults = parseConfig('', 'iglu.yaml').farm;
 const t = (state: string, desiredState = 'running', message = ''): TaskInfo => ({ id: Math.random().toString(), serviceId: 's', nodeId: 'n', slot: 1, state, desiredState, message, createdAt: '', addresses: {} });
@@ -60,4 +61,12 @@ test('the spec hash ignores the run ID but sees image, mode and compilers', () =
 
 test('the spec refuses an empty --allow list (distccd would allow every private address)', () => {
   assert.throws(() => distccdServiceSpec({ ...input, allow: [] }, {}), /at least one --allow/);
+});
+
+test('oversubscribedNodes: tasks on one node offering more slots than its CPUs are named; one task per node is fine', () => {
+  const h = (ip: string, nodeId: string, hostname: string, limit: number) => ({ ip, limit, nodeId, hostname, taskId: ip });
+  const cpus = (id: string) => ({ n1: 2, n2: 8 } as Record<string, number>)[id];
+  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [{ hostname: 'vm', tasks: 2, slots: 4, cpus: 2 }]);
+  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), []);
+  assert.deepEqual(oversubscribedNodes([h('10.0.0.9', 'gone', 'x', 4)], cpus), [], 'a node iglu cannot see is not judged');
 });
