@@ -1,7 +1,5 @@
-import { open, readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { IgluError } from '../errors.js';
-import { inspectElf } from '../packages/elf.js';
+import { elfFilesBelow } from '../packages/elf.js';
 import type { PackageManifest } from '../packages/manifest.js';
 
 type Binary = NonNullable<PackageManifest['binaries']>[number];
@@ -9,28 +7,18 @@ type Binary = NonNullable<PackageManifest['binaries']>[number];
 /**
  * The linked ELF files in a pkgdir (relocatable objects are skipped) with what they link
  * against (elf.ts): the loader, the DT_NEEDED libraries, a library's DT_SONAME, and
- * `shared` for a shared object without a loader (a library, musl's libc.so). A chroot-built program
- * must use musl: one that names glibc, or a dynamic loader other than musl's, means the
- * build reached past the sysroot into the build root's own C library.
+ * `shared` for a shared object without a loader (a library, musl's libc.so). A
+ * chroot-built program must use musl: one that names glibc, or a dynamic loader other
+ * than musl's, means the build reached past the sysroot into the build root's own C
+ * library.
+ * @returns the files sorted by path, relative to `pkgdir`
  * @throws IgluError naming the package and the file when one does
  */
 export async function checkBinaries(pkgname: string, pkgdir: string): Promise<Binary[]> {
   const found: Binary[] = [];
-  for (const e of await readdir(pkgdir, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    const head = Buffer.alloc(4);
-    const fh = await open(file, 'r');
-    try {
-      await fh.read(head, 0, 4, 0);
-    } finally {
-      await fh.close();
-    }
-    if (head.readUInt32BE(0) !== 0x7f454c46) continue;
-    const info = inspectElf(await readFile(file));
+  for (const { rel, info } of await elfFilesBelow(pkgdir)) {
     // relocatable objects (crt1.o) are not linked: nothing to check
-    if (!info || info.type === '1') continue;
-    const rel = path.relative(pkgdir, file);
+    if (info.type === '1') continue;
     if (info.libc === 'glibc' || (info.interpreter && !info.interpreter.includes('ld-musl'))) {
       throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, { hint: 'the build used the build root\'s compiler defaults: make the recipe use $CC (it carries --sysroot)' });
     }

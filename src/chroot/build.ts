@@ -7,7 +7,7 @@ import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
-import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { dropWorkspace, packageWorkspace, RUN_IN, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
@@ -23,11 +23,12 @@ import type { Workdir } from '../workdir.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
 import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT, TARGET_BIN } from './paths.js';
+import { toolchainPackages } from './prepare.js';
+import { runInRoot, type RootCommand } from './run.js';
+import { readState, updateState } from './state.js';
 import { makePackageSysroot, packageSysrootDir, sysrootPackages } from './sysroot.js';
 
 export { TARGET_BIN } from './paths.js';
-import { runInRoot, type RootCommand } from './run.js';
-import { readState, updateState } from './state.js';
 
 /** Where a chroot command runs: on this host, or in a container on the farm's overlay (--farm). */
 export interface RootRunner {
@@ -116,7 +117,6 @@ const IN = { runner: '/iglu/runner' };
 /** The bind of iglu's runner scripts (chroot/: iglupkg.sh, recipe-env.sh, target-bin/) into the build root. */
 export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true };
 
-
 /** PATH in the build root: the target's cc and c++ first. */
 export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
@@ -149,11 +149,10 @@ export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Rec
  * manifest; else fetched on the host through the source cache, built and packaged by the
  * package runner in the build root (runInRoot: own namespaces, no network, no mount
  * left) with the tree seen through the package's workspace (packages/workspace.ts) and
- * its own sysroot at /sysroot — the toolchain and the packages it declares, nothing else
- * (chroot/sysroot.ts) — its packages — the main one and each subpackage — ELF-checked to
- * be musl's, packed, and installed into the build root's /sysroot (what `chroot enter`
- * shows). The workspace is dropped after
- * a good build and kept after a failure. With `keepGoing`, a failed package is recorded
+ * its own sysroot at /sysroot (the toolchain and the packages it declares, nothing else:
+ * chroot/sysroot.ts); its packages — the main one and each subpackage — are ELF-checked
+ * to be musl's, packed, and installed into the build root's /sysroot (what `chroot
+ * enter` shows). The workspace is dropped after a good build and kept after a failure. With `keepGoing`, a failed package is recorded
  * (state "failed") and the packages needing it are skipped as "blocked".
  * The caller holds the chroot lock and has prepared the root.
  * @throws IgluError for an unknown package, a missing dependency or cycle (plan, every
@@ -182,10 +181,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const initial = await readState(paths.state);
     if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
     for (const [name, inst] of Object.entries(initial.installed)) if (!identity.has(name)) identity.set(name, inst.identity);
-    for (const name of o.config.toolchain.packages) {
-      const m = await newestManifest(pkgPaths.outDir, name, 'farm');
-      if (m) toolchainTarballs.push(path.join(pkgPaths.outDir, m.tarball.file));
-    }
+    toolchainTarballs.push(...(await toolchainPackages(pkgPaths, o.config.toolchain.packages)).map((t) => t.tarball));
     return (baseId = initial.base.id);
   };
   /** Names a build's sysroot never gets as packages: the base's, the toolchain's, and those no recipe provides (GNU tools of the build environment). */

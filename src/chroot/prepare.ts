@@ -9,7 +9,7 @@ import { tailLines } from '../util/tail.js';
 import { resolveFarmImage } from '../image/build.js';
 import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
-import { newestManifest } from '../packages/manifest.js';
+import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 
 import { PackagePaths } from '../packages/paths.js';
 import { exists } from '../util/exists.js';
@@ -94,12 +94,7 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
   }
   const installed: string[] = [];
   const pkgPaths = new PackagePaths(paths.workdir);
-  for (const name of o.config.toolchain.packages) {
-    const manifest = await newestManifest(pkgPaths.outDir, name, 'farm');
-    const tarball = manifest && path.join(pkgPaths.outDir, manifest.tarball.file);
-    if (!manifest || !tarball || !(await exists(tarball))) {
-      throw new IgluError(`${name} has not been built by the toolchain phase (no out/${name}.*.json from the farm)`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
-    }
+  for (const { name, manifest, tarball } of await toolchainPackages(pkgPaths, o.config.toolchain.packages)) {
     if (state.installed[name]?.tarballSha256 === manifest.tarball.sha256) continue;
     output(`install ${name} ${manifest.version} into ${SYSROOT}`);
     await installTarball(tarball, paths.inRoot(SYSROOT));
@@ -111,6 +106,24 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
   await exposeTargetLoader(paths.root, paths.inRoot(SYSROOT));
   await linkTargetCompilers(paths.root, TARGET_BIN);
   return { root: paths.root, sysroot: paths.inRoot(SYSROOT), base: state.base!, reused, headers, installed };
+}
+
+/**
+ * The toolchain phase's newest build of each of `names` (config.toolchain.packages): its
+ * manifest (out/<name>.<ver>.json built on the farm) and tarball path.
+ * @throws IgluError naming the first package the toolchain phase has not built
+ */
+export async function toolchainPackages(pkgPaths: PackagePaths, names: string[]): Promise<{ name: string; manifest: PackageManifest; tarball: string }[]> {
+  const found: { name: string; manifest: PackageManifest; tarball: string }[] = [];
+  for (const name of names) {
+    const manifest = await newestManifest(pkgPaths.outDir, name, 'farm');
+    const tarball = manifest && path.join(pkgPaths.outDir, manifest.tarball.file);
+    if (!manifest || !tarball || !(await exists(tarball))) {
+      throw new IgluError(`${name} has not been built by the toolchain phase (no out/${name}.*.json from the farm)`, { hint: 'run iglu toolchain build first (it needs the farm: iglu farm up)' });
+    }
+    found.push({ name, manifest, tarball });
+  }
+  return found;
 }
 
 async function tarballBase(file: string): Promise<NonNullable<ChrootState['base']>> {

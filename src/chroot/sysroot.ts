@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { manifestClosure } from '../packages/closure.js';
 import { IgluError } from '../errors.js';
+import { manifestClosure } from '../packages/closure.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 import type { PackagePaths } from '../packages/paths.js';
 import { copyKernelHeaders, installTarball } from './install.js';

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { installTarball } from '../chroot/install.js';
 import type { Config } from '../config/schema.js';
 import { IgluError } from '../errors.js';
+import { manifestClosure } from '../packages/closure.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
@@ -15,7 +16,6 @@ import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
 import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
 import { inodesInUse, normaliseInodeCommands } from './inodes.js';
-import { manifestClosure } from '../packages/closure.js';
 import { checkImageLinkage } from './linkage.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
 
@@ -76,10 +76,10 @@ export interface ImageOptions {
 
 /**
  * Assembles iglunix.img from built packages without loop mounts or root-only tools:
- * stages a root directory (disk.packages and the packages they need, unpacked; plus iglu's /sbin/init when no package
- * has one as a regular file), checks that every
- * dynamically linked program finds its loader and DT_NEEDED libraries in it (linkage.ts), makes an ext4 image
- * of it with mke2fs -d (fixed UUID and hash seed, E2FSPROGS_FAKE_TIME), sets every
+ * stages a root directory (disk.packages and the packages they need, unpacked, plus
+ * iglu's /sbin/init when no package has one as a regular file), checks that every
+ * dynamically linked program finds its loader and DT_NEEDED libraries in it
+ * (linkage.ts), makes an ext4 image of it with mke2fs -d (fixed UUID and hash seed, E2FSPROGS_FAKE_TIME), sets every
  * inode's owner to 0:0 and its times to SOURCE_DATE_EPOCH with debugfs -w (so ownership
  * does not depend on who runs iglu), checks it with e2fsck -fn; makes a FAT ESP with
  * mkfs.fat --invariant and mtools holding the kernel as \\EFI\\BOOT\\BOOTX64.EFI; writes a
@@ -96,13 +96,14 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   const layout = diskLayout(sizeMiB);
   const out = path.resolve(o.out ?? path.join(o.workdir.root, 'iglunix.img'));
   const pkgPaths = new PackagePaths(o.workdir);
+  const { names, manifests } = await packagesWithDeps(pkgPaths, o.config.disk.packages);
   const find = async (name: string) => {
-    const m = await newestManifest(pkgPaths.outDir, name);
+    const m = manifests.get(name) ?? (await newestManifest(pkgPaths.outDir, name));
     if (!m) throw new IgluError(`${name} has not been built: no out/${name}.*.json`, { hint: name === o.config.disk.kernel ? `build it with iglu chroot build ${name}` : 'build it with iglu toolchain build / iglu chroot build' });
     return { m, tarball: path.join(pkgPaths.outDir, m.tarball.file), info: { name, version: m.version, tarballSha256: m.tarball.sha256 } };
   };
   const kernel = await find(o.config.disk.kernel);
-  const packages = await Promise.all((await packagesWithDeps(pkgPaths, o.config.disk.packages)).map(find));
+  const packages = await Promise.all(names.map(find));
   // what a killed `iglu image` left: its scratch directory and temporary image
   await sweepDeadPidEntries(path.join(o.workdir.root, 'disk'), /^build\.(\d+)$/);
   await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
@@ -168,17 +169,18 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
 
 /**
  * disk.packages and, after them, every package they need at run time (their manifests'
- * deps, breadth first: depsClosure), so an image holds what its programs depend on.
+ * deps, breadth first: manifestClosure), so an image holds what its programs depend on.
+ * @returns the package names in install order, and the manifests read on the way
  * @throws IgluError naming each dependency that has not been built and who needs it; a
  *   listed package that has not been built is left to `find` (its own message)
  */
-async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<string[]> {
-  const { closure } = await manifestClosure(listed, (name) => newestManifest(paths.outDir, name));
+async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<{ names: string[]; manifests: Map<string, PackageManifest> }> {
+  const { closure, manifests } = await manifestClosure(listed, (name) => newestManifest(paths.outDir, name));
   const unbuiltDeps = closure.missing.filter((m) => m.neededBy.length && !listed.includes(m.name));
   if (unbuiltDeps.length) {
     throw new IgluError(`the image's packages need packages that have not been built: ${unbuiltDeps.map((m) => `${m.name} (needed by ${m.neededBy.join(', ')})`).join('; ')}`, { hint: 'build them with iglu chroot build (or iglu toolchain build)' });
   }
-  return [...closure.order, ...listed.filter((n) => !closure.order.includes(n))];
+  return { names: [...closure.order, ...listed.filter((n) => !closure.order.includes(n))], manifests };
 }
 
 /**

@@ -1,7 +1,7 @@
-import { lstat, open, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
-import { inspectElf } from '../packages/elf.js';
+import { elfFilesBelow } from '../packages/elf.js';
 
 /** A dynamically linked ELF file of a staged root: its path below the root, loader and DT_NEEDED. */
 export interface LinkedProgram {
@@ -34,11 +34,15 @@ export function missingLinks(programs: LinkedProgram[], resolves: (p: string) =>
   for (const p of programs) {
     if (p.interpreter && !resolves(p.interpreter)) missing.push({ program: p.path, kind: 'interpreter', name: p.interpreter });
     for (const lib of p.needed) {
-      const found = lib.includes('/') ? resolves(lib.startsWith('/') ? lib : `/${lib}`) : searchPath.some((d) => resolves(path.posix.join(d, lib)));
-      if (!found) missing.push({ program: p.path, kind: 'library', name: lib });
+      if (!libraryPaths(lib, searchPath).some(resolves)) missing.push({ program: p.path, kind: 'library', name: lib });
     }
   }
   return missing;
+}
+
+/** Where the loader looks for DT_NEEDED `lib`: the name itself when it has a slash, else in each directory of `searchPath`. Pure. */
+function libraryPaths(lib: string, searchPath: string[]): string[] {
+  return lib.includes('/') ? [lib.startsWith('/') ? lib : `/${lib}`] : searchPath.map((d) => path.posix.join(d, lib));
 }
 
 /**
@@ -51,20 +55,14 @@ export function missingLinks(programs: LinkedProgram[], resolves: (p: string) =>
  * @throws IgluError naming each program and what it lacks, with the packages to add
  */
 export async function checkImageLinkage(root: string, arch = 'x86_64'): Promise<LinkedProgram[]> {
-  const programs: LinkedProgram[] = [];
-  for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!e.isFile()) continue;
-    const file = path.join(e.parentPath, e.name);
-    if (!(await isElf(file))) continue;
-    const info = inspectElf(await readFile(file));
-    if (!info || (!info.interpreter && !info.needed.length)) continue;
-    programs.push({ path: `/${path.relative(root, file)}`, ...(info.interpreter ? { interpreter: info.interpreter } : {}), needed: info.needed });
-  }
+  const programs: LinkedProgram[] = (await elfFilesBelow(root))
+    .filter(({ info }) => info.interpreter || info.needed.length)
+    .map(({ rel, info }) => ({ path: `/${rel}`, ...(info.interpreter ? { interpreter: info.interpreter } : {}), needed: info.needed }));
   const pathFile = await resolveInRoot(root, `/etc/ld-musl-${arch}.path`);
   const searchPath = pathFile ? (await readFile(pathFile, 'utf8')).split(/[\s:]+/).filter((d) => d.startsWith('/')) : MUSL_DEFAULT_PATH;
   const resolved = new Map<string, boolean>();
   for (const p of programs) {
-    const wanted = [...(p.interpreter ? [p.interpreter] : []), ...p.needed.flatMap((n) => (n.includes('/') ? [n.startsWith('/') ? n : `/${n}`] : searchPath.map((d) => path.posix.join(d, n))))];
+    const wanted = [...(p.interpreter ? [p.interpreter] : []), ...p.needed.flatMap((n) => libraryPaths(n, searchPath))];
     for (const w of wanted) if (!resolved.has(w)) resolved.set(w, (await resolveInRoot(root, w)) !== undefined);
   }
   const missing = missingLinks(programs, (p) => resolved.get(p) ?? false, searchPath);
@@ -73,17 +71,6 @@ export async function checkImageLinkage(root: string, arch = 'x86_64'): Promise<
     throw new IgluError(`the image would not run its programs:\n${lines.map((l) => `- ${l}`).join('\n')}${missing.length > 10 ? `\n- and ${missing.length - 10} more` : ''}`, { hint: 'add the packages that provide them to disk.packages in iglu.yaml (musl provides the loader and libc.so)' });
   }
   return programs;
-}
-
-async function isElf(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(head, 0, 4, 0);
-    return bytesRead === 4 && head.readUInt32BE(0) === 0x7f454c46;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**

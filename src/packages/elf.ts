@@ -1,3 +1,6 @@
+import { open, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+
 /** What `inspectElf` reads from an ELF file. */
 export interface ElfInfo {
   /** "exec" (ET_EXEC), "dyn" (ET_DYN: PIE or shared object), or another e_type number. */
@@ -73,4 +76,28 @@ function dynamicStrings(bytes: Buffer, dynamic: { off: number; size: number }, l
   const str = (v: number) => cString(bytes, strtab + v);
   const soname = entries.find(([t]) => t === 14);
   return { needed: entries.filter(([t]) => t === 1).map(([, v]) => str(v)), ...(soname ? { soname: str(soname[1]) } : {}) };
+}
+
+/**
+ * Every regular file below `dir` that is a 64-bit little-endian ELF file, with what
+ * inspectElf reads from it; only files starting with the ELF magic (0x7f 'E' 'L' 'F') are
+ * read whole. Links are not followed (readdir's entries, lstat semantics).
+ * @returns the files as paths relative to `dir`, in readdir's order
+ */
+export async function elfFilesBelow(dir: string): Promise<{ rel: string; info: ElfInfo }[]> {
+  const found: { rel: string; info: ElfInfo }[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath, e.name);
+    const fh = await open(file, 'r');
+    const head = Buffer.alloc(4);
+    try {
+      if ((await fh.read(head, 0, 4, 0)).bytesRead < 4 || head.readUInt32BE(0) !== 0x7f454c46) continue;
+    } finally {
+      await fh.close();
+    }
+    const info = inspectElf(await readFile(file));
+    if (info) found.push({ rel: path.relative(dir, file), info });
+  }
+  return found;
 }

@@ -79,8 +79,8 @@ const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
  * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
  * one step per package — fetch on the host through the source cache, copy the tree and
  * the package's workspace into the client container (/iglu/tree, as every phase sees the
- * tree: packages/workspace.ts) and the packages built before it into its /sysroot
- * (compiler-rt before musl), build and package there (compiles through distcc to the
+ * tree: packages/workspace.ts) and the packages it declares, built before it, into its
+ * /sysroot (compiler-rt for musl), build and package there (compiles through distcc to the
  * farm's live tasks, `-j` the farm's slots), copy its out/ back through the Engine API,
  * pack the main package and each subpackage (packages/outputs.ts). `bad` GNU tools come
  * from the farm image. The caller disposes `state.client` in a finally (see `runToolchain`).
@@ -132,9 +132,10 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const ws = packageWorkspace(paths, recipe);
     output('copy the runner, the recipe tree and the workspace into the client container');
     await client.clear([TREE_IN, RUN_IN, IN.sysroot]);
-    // the toolchain grows its sysroot as the build root's does: every package built before
-    // this one (compiler-rt before musl, whose libc.so links against its builtins)
-    for (const earlier of s.packages) {
+    // the client's sysroot holds what the recipe declares among the packages built before
+    // it, as a chroot build's does (musl's mkdeps: compiler-rt, whose builtins libc.so links)
+    const wants = new Set([...recipe.deps, ...recipe.mkdeps]);
+    for (const earlier of s.packages.filter((p) => wants.has(p.name))) {
       output(`install ${earlier.name} ${earlier.version} into ${IN.sysroot}`);
       await client.installTarball(earlier.tarball, IN.sysroot);
     }
