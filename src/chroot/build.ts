@@ -9,7 +9,7 @@ import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
 import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
-import { dropWorkspace, packageWorkspace, RUN_IN, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
+import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
@@ -40,7 +40,7 @@ export interface RootRunner {
   jobs: number;
   run(cmd: RootCommand): Promise<number>;
   /** Counts this build's compile jobs from its distcc log (farm mode). */
-  counts?: (distccLog: string) => ReturnType<typeof countCompiles>;
+  counts?: (distccLog: string, wrapperLog: string) => ReturnType<typeof countCompiles>;
   /** Node names by task address, for the progress line. */
   nodeOf?: (ip: string) => string | undefined;
 }
@@ -267,13 +267,14 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const env = chrootEnv(runner.jobs, {
       ...runner.env,
       ...workspaceEnv(ws),
-      ...(farm ? { DISTCC_LOG: `${RUN_IN}/distcc.log`, DISTCC_VERBOSE: '1' } : {}),
+      ...(farm ? compileLogEnv() : {}),
     });
     const code = await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     let compiles: CompileCounts | null = null;
     if (farm && runner.counts) {
-      compiles = runner.counts(await readRegularFile(path.join(ws.run, 'distcc.log')).catch(() => ''));
+      const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
+      compiles = runner.counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
     }
     output('check and pack');
     const seconds = Math.round((Date.now() - started) / 100) / 10;

@@ -56,7 +56,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
     env: { DISTCC_HOSTS: farm.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
     jobs: Math.max(availableParallelism(), farm.slots),
     run: (cmd) => runInRoot(paths, cmd, launcher),
-    counts: (text) => countCompiles(text, (ip) => names.get(ip) ?? ip),
+    counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
     async [Symbol.asyncDispose]() {
       await engine.containers.remove(container);

@@ -68,7 +68,7 @@ export const ChrootSchema = z.strictObject({
 
 export const ToolchainSchema = z.strictObject({
   /** Packages `iglu toolchain build` builds on the farm when none are named; empty for a build root that needs none (its sysroot gets nothing from the farm). */
-  packages: z.array(z.string().min(1)).default(['compiler-rt', 'musl']),
+  packages: z.array(z.string().min(1)).default(['musl-headers', 'compiler-rt', 'musl']),
 });
 
 export const SourcesSchema = z.strictObject({

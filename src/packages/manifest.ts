@@ -12,7 +12,7 @@ export interface ManifestFile {
   mode: number;
 }
 
-/** Compile jobs of one build: where distcc ran them (see distcc-log.ts). */
+/** Compile jobs of one build: where they ran (see farm/distcc-log.ts); remote + local + bypassed is every compile. */
 export interface CompileCounts {
   /** Jobs per farm host (a distccd task), keyed by its overlay address. */
   remote: Record<string, number>;
@@ -22,6 +22,8 @@ export interface CompileCounts {
   local: number;
   /** Of those, how many fell back after a failed remote try. */
   fellBack: number;
+  /** Compiles that never reached distcc (the compiler wrapper ran without it); absent in manifests before iglu counted them. */
+  bypassed?: number;
 }
 
 /** out/<pkgname>.<pkgver>.json: what a package is and what it was built from. */

@@ -15,6 +15,18 @@ export const TREE_IN = '/iglu/tree';
 /** Where a phase finds iglu's own writable files (distcc.log): the workspace's run/ directory. */
 export const RUN_IN = '/iglu/build';
 
+/** The two logs a farm build counts its compiles from (farm/distcc-log.ts), in RUN_IN. */
+export const COMPILE_LOGS = { distcc: 'distcc.log', wrapper: 'compiles.log' } as const;
+
+/**
+ * The environment that makes a farm build write COMPILE_LOGS into RUN_IN: distcc's client
+ * log (DISTCC_LOG with DISTCC_VERBOSE=1, distcc(1) "ENVIRONMENT VARIABLES") and the target
+ * compiler wrapper's count (IGLU_COMPILE_LOG, chroot/target-bin/cc).
+ */
+export function compileLogEnv(): Record<string, string> {
+  return { DISTCC_LOG: `${RUN_IN}/${COMPILE_LOGS.distcc}`, DISTCC_VERBOSE: '1', IGLU_COMPILE_LOG: `${RUN_IN}/${COMPILE_LOGS.wrapper}` };
+}
+
 /**
  * One package's workspace, `build/<pkgname>/ws/` in the work directory. Recipes run in
  * `<tree>/<category>/<dir>` as Iglunix's iglupkg runs them (srcdir `./src`, pkgdir

@@ -10,7 +10,8 @@ import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
 import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
 import { packOutputs } from '../packages/outputs.js';
-import { dropWorkspace, packageWorkspace, RUN_IN, TREE_IN, treeOutputs, workspaceEnv } from '../packages/workspace.js';
+import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, RUN_IN, TREE_IN, treeOutputs, workspaceEnv } from '../packages/workspace.js';
+import { TARGET_BIN } from '../chroot/paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
 import { planBuild } from '../recipes/plan.js';
@@ -140,6 +141,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       await client.installTarball(earlier.tarball, IN.sysroot);
     }
     await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
+    await client.useTargetCompilers(TARGET_BIN, IN.sysroot);
     await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
     await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
     await startBuildIn(paths, recipe.name);
@@ -148,11 +150,13 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const env: Record<string, string> = {
       ...runnerEnv(),
       JOBS: String(jobs),
-      PATH: `${o.local ? '' : '/usr/lib/distcc:'}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      // the target's compilers first (cc, c++, clang, clang++, ld, ar), as in the build
+      // root; they reach the farm through distcc (IGLU_COMPILER_LAUNCHER)
+      PATH: `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
       ...workspaceEnv(ws),
-      ...(o.local ? {} : { DISTCC_HOSTS: s.farm!.distccHosts, DISTCC_LOG: `${RUN_IN}/distcc.log`, DISTCC_VERBOSE: '1' }),
+      ...(o.local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', DISTCC_HOSTS: s.farm!.distccHosts, ...compileLogEnv() }),
     };
     const code = await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
@@ -162,9 +166,9 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const names = new Map(s.farm!.hosts.map((h) => [h.ip, h.hostname]));
     let compiles: CompileCounts | null = null;
     if (!o.local) {
-      const distccLog = await client.readText(`${RUN_IN}/distcc.log`);
+      const distccLog = await client.readText(`${RUN_IN}/${COMPILE_LOGS.distcc}`);
       await writeFile(logFile.replace(/\.log$/, '.distcc.log'), distccLog);
-      compiles = countCompiles(distccLog, (ip) => names.get(ip) ?? ip);
+      compiles = countCompiles(distccLog, await client.readText(`${RUN_IN}/${COMPILE_LOGS.wrapper}`), (ip) => names.get(ip) ?? ip);
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     await packOutputs(recipe, {

@@ -84,6 +84,33 @@ export class BuildClient implements AsyncDisposable {
     if (z.exitCode !== 0) throw new IgluError(`cannot unpack ${tarball}: ${tailLines(String(z.stderr ?? ''), 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged' });
   }
 
+  /**
+   * Makes the target's compiler the only one a recipe reaches, as `chroot prepare` does for
+   * the build root (chroot/install.ts: linkTargetCompilers, exposeTargetLoader): the
+   * container's /usr/bin/cc, c++, clang and clang++ become links to the wrappers in
+   * `targetBin` (clang aimed at musl in `sysroot`, through IGLU_COMPILER_LAUNCHER), so a
+   * call by absolute path reaches distcc too; and when `sysroot` holds musl's libc.so, the
+   * container gets musl's loader (/lib/ld-musl-ARCH.so.1) and its search path
+   * (/etc/ld-musl-ARCH.path), so configure tests run the target's programs. Run it after
+   * the sysroot changes. The container is iglu's own, made from the farm image for this run.
+   * @throws IgluError when the container's shell fails (the farm image lacks ln or sh)
+   */
+  async useTargetCompilers(targetBin: string, sysroot: string, arch = 'x86_64'): Promise<void> {
+    const script = [
+      'set -e',
+      `for n in cc c++ clang clang++; do ln -sfn "${targetBin}/$n" "/usr/bin/$n"; done`,
+      `if [ -f "${sysroot}/usr/lib/libc.so" ]; then`,
+      `  ln -sfn "${sysroot}/usr/lib/libc.so" /lib/ld-musl-${arch}.so.1`,
+      `  printf '%s\\n' "${sysroot}/lib" "${sysroot}/usr/lib" >/etc/ld-musl-${arch}.path`,
+      'fi',
+    ].join('\n');
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const code = await this.engine.containers.exec(this.id, ['sh', '-c', script], { output: out });
+    if (code !== 0) throw new IgluError(`cannot point the client container's compilers at ${targetBin}: ${tailLines(Buffer.concat(chunks).toString('utf8'), 3)}`, { hint: 'the farm image needs sh and ln (coreutils); rebuild it with iglu image build' });
+  }
+
   /** Removes paths in the container (what an earlier package left). */
   async clear(paths: string[]): Promise<void> {
     await this.engine.containers.exec(this.id, ['rm', '-rf', '--', ...paths], { output: new PassThrough().resume() });

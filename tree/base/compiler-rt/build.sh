@@ -1,15 +1,16 @@
 # compiler-rt for the Iglunix target: the builtins library and the crt objects clang
 # links instead of GNU's libgcc and crtbegin.o. Iglunix's llvm recipe builds them as one
-# of LLVM's runtimes; here the toolchain phase builds them first, before musl (whose
-# libc.so links against the builtins), from the compiler-rt part of LLVM's source tree.
-# The builtins are freestanding code: they need no C library for the target yet.
+# of LLVM's runtimes; here the toolchain phase builds them before musl (whose libc.so
+# links against the builtins), from the compiler-rt part of LLVM's source tree. They
+# compile against musl's headers (musl-headers, in /sysroot) but link nothing: there is
+# no C library for the target yet.
 # Written for iglu in the Iglunix recipe format.
 pkgname=compiler-rt
 pkgver=14.0.6
 pkgrel=0
 desc="LLVM compiler runtime: builtins and crt objects"
 deps=""
-mkdeps=""
+mkdeps="musl-headers"
 
 fetch() {
 	curl -L "https://github.com/llvm/llvm-project/releases/download/llvmorg-$pkgver/llvm-project-$pkgver.src.tar.xz" -o "llvm-project-$pkgver.tar.xz"
@@ -26,8 +27,10 @@ fetch() {
 build() {
 	mkdir -p build
 	cd build
-	# nothing can link for the target yet (no C library): CMake must not try
+	# nothing can link for the target yet (no C library): CMake's checks only compile
+	# (a static library as try_compile's target), and it must not test the compiler by linking
 	cmake -G Ninja ../llvm/compiler-rt \
+		-DCMAKE_TRY_COMPILE_TARGET_TYPE=STATIC_LIBRARY \
 		-DCMAKE_BUILD_TYPE=Release \
 		-DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_ASM_COMPILER="$CC" \
 		-DCMAKE_C_COMPILER_TARGET="$TRIPLE" -DCMAKE_CXX_COMPILER_TARGET="$TRIPLE" -DCMAKE_ASM_COMPILER_TARGET="$TRIPLE" \
