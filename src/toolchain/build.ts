@@ -80,9 +80,11 @@ const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
  * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
  * one step per package — fetch on the host through the source cache, copy the tree and
  * the package's workspace into the client container (/iglu/tree, as every phase sees the
- * tree: packages/workspace.ts) and the packages it declares, built before it, into its
- * /sysroot (compiler-rt for musl), build and package there (compiles through distcc to the
- * farm's live tasks, `-j` the farm's slots), copy its out/ back through the Engine API,
+ * tree: packages/workspace.ts) and, of the packages built before it, the toolchain ones and
+ * those it declares into its /sysroot (musl's headers for compiler-rt, compiler-rt for
+ * musl), build and package there with the target's compilers (chroot/target-bin, also at
+ * /usr/bin/cc and the rest) reaching the farm's live tasks through distcc, `-j` the farm's
+ * slots, count its compiles (farm/distcc-log.ts), copy its out/ back through the Engine API,
  * pack the main package and each subpackage (packages/outputs.ts). `bad` GNU tools come
  * from the farm image. The caller disposes `state.client` in a finally (see `runToolchain`).
  * @throws IgluError for no farm, a farm without running tasks, an unknown package, a
@@ -133,9 +135,11 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const ws = packageWorkspace(paths, recipe);
     output('copy the runner, the recipe tree and the workspace into the client container');
     await client.clear([TREE_IN, RUN_IN, IN.sysroot]);
-    // the client's sysroot holds what the recipe declares among the packages built before
-    // it, as a chroot build's does (musl's mkdeps: compiler-rt, whose builtins libc.so links)
-    const wants = new Set([...recipe.deps, ...recipe.mkdeps]);
+    // the client's sysroot holds, among the packages built before it, the toolchain
+    // (config.toolchain.packages: musl's headers for compiler-rt, compiler-rt's builtins for
+    // musl's libc.so) and what the recipe declares — as a chroot build's sysroot holds the
+    // toolchain and its declared deps. Iglunix's own musl declares no compiler-rt.
+    const wants = new Set([...o.config.toolchain.packages, ...recipe.deps, ...recipe.mkdeps]);
     for (const earlier of s.packages.filter((p) => wants.has(p.name))) {
       output(`install ${earlier.name} ${earlier.version} into ${IN.sysroot}`);
       await client.installTarball(earlier.tarball, IN.sysroot);

@@ -47,13 +47,13 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.match(r.stderr, /hint: start it with iglu farm up/);
   });
 
-  test('compiler-rt, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
+  test('musl\'s headers, compiler-rt against them, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
     assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
     assert.equal(res.jobs, up.slots, '-j is the farm\'s slots');
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['compiler-rt', 'built'], ['musl', 'built']]);
-    const [rt, musl] = res.packages as [ToolchainPackage, ToolchainPackage];
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['musl-headers', 'built'], ['compiler-rt', 'built'], ['musl', 'built']]);
+    const [, rt, musl] = res.packages as [ToolchainPackage, ToolchainPackage, ToolchainPackage];
     const rtFiles = (JSON.parse(readFileSync(rt.manifest, 'utf8')) as PackageManifest).files.map((f) => f.path);
     for (const f of ['libclang_rt.builtins-x86_64.a', 'clang_rt.crtbegin-x86_64.o', 'clang_rt.crtend-x86_64.o']) assert.ok(rtFiles.includes(`usr/lib/clang/14.0.6/lib/linux/${f}`), f);
     // musl's libc.so links against compiler-rt's builtins, never GNU's libgcc
@@ -63,12 +63,13 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.ok(remote.length > 0 && remote.every(([ip]) => taskIps.has(ip)), `remote hosts ${remote.map(([ip]) => ip).join(' ')} are farm tasks`);
     assert.ok(remote.reduce((n, [, c]) => n + c, 0) > 1000, 'musl has over a thousand C files');
     assert.ok(remoteFraction(res.compiles) > 0.95, `remote fraction ${remoteFraction(res.compiles)}`);
+    assert.equal(res.compiles.bypassed, 0, 'every compile went through distcc');
 
     const manifest = JSON.parse(readFileSync(musl.manifest, 'utf8')) as PackageManifest;
     assert.deepEqual(manifest.sources.map((s) => s.sha256), ['7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4']);
     const files = new Set(manifest.files.map((f) => f.path));
     for (const f of ['usr/lib/libc.a', 'usr/lib/libc.so', 'usr/include/stdio.h', 'lib/ld-musl-x86_64.so.1', 'usr/share/iglupkg/musl']) assert.ok(files.has(f), f);
-    assert.equal(manifest.build.compiles?.local, res.compiles.local);
+    assert.deepEqual(manifest.build.compiles, musl.compiles, 'the manifest records the counts the run reports');
 
     const hello = await linkStaticHello(engine, image.id, musl.tarball);
     assert.match(hello.file, /statically linked/);
@@ -78,7 +79,17 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
 
   test('a rerun with nothing changed is up to date', async () => {
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
-    assert.deepEqual(res.packages.map((p) => p.action), ['up to date', 'up to date']);
+    assert.deepEqual(res.packages.map((p) => p.action), ['up to date', 'up to date', 'up to date']);
+  });
+
+  test('a compiler reached by absolute path through a link goes to the farm; one run past distcc is counted as bypassed', async () => {
+    const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline', '--tree', FIXTURES, 'abscc']);
+    const c = res.compiles;
+    const remote = Object.values(c.remote).reduce((a, b) => a + b, 0);
+    assert.equal(remote + c.local, 5, `the five compiles through $ARCH-linux-musl-cc -> /usr/bin/cc reached distcc: ${JSON.stringify(c)}`);
+    assert.ok(remote >= 4, `they ran on the farm: ${JSON.stringify(c)}`);
+    assert.equal(c.bypassed, 1, 'the compile with IGLU_COMPILER_LAUNCHER emptied');
+    assert.ok(Object.keys(c.remote).every((ip) => up.hosts.some((h) => h.ip === ip)));
   });
 
   test('a failing recipe: its log tail and log path, exit 1, the package before it kept', async () => {
@@ -97,7 +108,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   test('a source missing from the cache while offline: exit 1, named', async () => {
     const r = await iglu(['--config', config, '--workdir', mkdtempSync(path.join(tmpdir(), 'iglu-empty-')), 'toolchain', 'build', '--offline']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /source not in the cache, and iglu is offline: https:\/\/github\.com\/llvm\/llvm-project\/releases\/download\/llvmorg-14\.0\.6\/llvm-project-14\.0\.6\.src\.tar\.xz/);
+    assert.match(r.stderr, /source not in the cache, and iglu is offline: https:\/\/musl\.libc\.org\/releases\/musl-1\.2\.3\.tar\.gz/);
   });
 
   test('Ctrl-C during the build: exit 130, the client container is removed', async () => {
