@@ -1,9 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import type { Context } from '../context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
+import { farmJobs } from '../farm/hosts.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { ROOT_PATH, TARGET_BIN, type RootRunner } from './build.js';
@@ -54,7 +54,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   return {
     mode: 'farm',
     env: { DISTCC_HOSTS: farm.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
-    jobs: Math.max(availableParallelism(), farm.slots),
+    jobs: farmJobs(farm.slots),
     run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { makeContext, type GlobalOptions } from '../context.js';
 import { CLEANUP_TIMEOUT_MS, farmDown } from '../farm/down.js';
-import { distccHosts, farmSlots } from '../farm/hosts.js';
+import { farmSlots } from '../farm/hosts.js';
 import { joinSwarm, joinToken } from '../farm/join.js';
 import { scaleFarm } from '../farm/scale.js';
 import { farmSettings, type FarmFlags } from '../farm/settings.js';
-import { farmStatus, type FarmStatus } from '../farm/status.js';
+import { farmStatus, managerHostList, type FarmStatus } from '../farm/status.js';
 import { farmUpSteps, rollbackUp, upResult, type UpState } from '../farm/up.js';
 import { printResult } from '../output.js';
 import { runSteps } from '../progress.js';
@@ -68,7 +68,7 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
         {},
       );
       const hosts = state.hosts!;
-      const result = { farm: settings.name, replicas: n, hosts, distccHosts: distccHosts(hosts, settings.port), slots: farmSlots(hosts) };
+      const result = { farm: settings.name, replicas: n, hosts, distccHosts: await managerHostList(engine, settings, hosts), slots: farmSlots(hosts) };
       printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
     });
 
@@ -117,7 +117,7 @@ function formatStatus(s: FarmStatus): string {
   for (const t of s.tasks) lines.push(`${t.id.padEnd(27)} ${t.node.padEnd(20)} ${(t.ip ?? '-').padEnd(16)} ${t.state}`);
   lines.push('', `DISTCC_HOSTS="${s.distccHosts}"  (${s.slots} slots)`);
   for (const o of s.oversubscribed) {
-    lines.push(`warning: node ${o.hostname} runs ${o.tasks} tasks offering ${o.slots} slots on ${o.cpus} CPUs: replicas oversubscribe it (global mode runs one task per node)`);
+    lines.push(`warning: node ${o.hostname} runs ${o.tasks} tasks whose daemons accept ${o.accepts} jobs on ${o.cpus} CPUs: replicas oversubscribe it (DISTCC_HOSTS gives each task ${Math.max(1, Math.floor(o.cpus / o.tasks))}; global mode, the default, runs one task per node)`);
   }
   return lines.join('\n');
 }

@@ -26,10 +26,14 @@ export const FarmSchema = z.strictObject({
   network: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('iglu-farm'),
   /** Encrypt the overlay (IPsec ESP); refused where the kernel lacks CONFIG_INET_ESP. */
   encrypted: z.boolean().default(false),
-  /** Replicated tasks; absent with `global: true`. */
-  replicas: z.int().min(1, 'must be at least 1').default(2),
-  /** One task on every node instead of `replicas`. */
-  global: z.boolean().default(false),
+  /**
+   * Replicated tasks instead of one per node. Absent (the default), the farm is global:
+   * one distccd task on every node, each with its node's CPUs — what a farm of whole
+   * machines wants; replicas can put several tasks on one node (they share its CPUs).
+   */
+  replicas: z.int().min(1, 'must be at least 1').optional(),
+  /** One task on every node (the default when `replicas` is absent). */
+  global: z.boolean().optional(),
   /** Farm image reference (tag or sha256 ID); default: the newest image from `iglu image build`. */
   image: z.string().optional(),
   /** Address this engine advertises when iglu initialises the swarm. */
@@ -45,7 +49,16 @@ export const FarmSchema = z.strictObject({
   readyTimeout: z.number().positive().default(120),
   /** Extra engines (swarm nodes) iglu joins and puts the image on. */
   nodes: z.array(NodeSchema).default([]),
-});
+  /**
+   * LZO compression of what distcc sends (`,lzo` on a DISTCC_HOSTS entry, distcc(1)
+   * "COMPRESSION": worth it on networks slower than 100 Mbit/s). `auto`: for the tasks on
+   * other machines than the manager, whose traffic crosses a real network; `lzo`: all;
+   * `none`: never.
+   */
+  compression: z.enum(['auto', 'lzo', 'none']).default('auto'),
+}).superRefine((f, ctx) => {
+  if (f.global === true && f.replicas !== undefined) ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas and global: true exclude each other; drop one' });
+}).transform((f) => ({ ...f, global: f.global ?? f.replicas === undefined, replicas: f.replicas ?? 1 }));
 
 export const ImageSchema = z.strictObject({
   /** Debian suite debootstrap installs. */

@@ -1,6 +1,6 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
-import { distccHosts, farmHosts, farmSlots, type FarmHost } from './hosts.js';
+import { distccHostsFor, farmHosts, farmSlots, type FarmHost } from './hosts.js';
 import { serviceName } from './settings.js';
 
 /** The farm as `iglu farm status` reports it (also its --json shape). */
@@ -12,11 +12,11 @@ export interface FarmStatus {
   service: { name: string; mode: string; replicas: number | null } | null;
   tasks: { id: string; node: string; ip: string | null; state: string; message: string }[];
   hosts: FarmHost[];
-  /** DISTCC_HOSTS for the running tasks; "" when none. */
+  /** DISTCC_HOSTS for a client on this machine (hostListFor); "" when no task runs. */
   distccHosts: string;
   /** Total job slots (sum of the hosts' limits). */
   slots: number;
-  /** Nodes whose tasks offer more slots than the node has CPUs (replicas on too few nodes). */
+  /** Nodes running several tasks, whose daemons together accept more jobs than the node has CPUs. */
   oversubscribed: OversubscribedNode[];
 }
 
@@ -24,16 +24,16 @@ export interface FarmStatus {
 export interface OversubscribedNode {
   hostname: string;
   tasks: number;
-  /** Sum of its tasks' limits (each task runs distccd --jobs $(nproc)). */
-  slots: number;
+  /** Jobs its daemons accept together: each task runs distccd --jobs $(nproc). */
+  accepts: number;
   cpus: number;
 }
 
 /**
- * The nodes that run more distccd slots than CPUs: with `replicas` above the node count,
- * swarm puts several tasks on one node and each runs `--jobs $(nproc)`, so DISTCC_HOSTS
- * promises the node's CPUs once per task (distcc(1): a host's limit should be its CPUs).
- * Pure.
+ * The nodes that run more than one distccd task: with `replicas`, swarm may put several
+ * tasks on one node, and each runs `--jobs $(nproc)`, so the node's daemons accept its
+ * CPUs once per task. DISTCC_HOSTS divides the node's CPUs among its tasks (farmHosts), so
+ * iglu's own builds stay within them; another client reading the tasks would not. Pure.
  */
 export function oversubscribedNodes(hosts: FarmHost[], cpusOf: (nodeId: string) => number | undefined): OversubscribedNode[] {
   const byNode = new Map<string, FarmHost[]>();
@@ -41,10 +41,26 @@ export function oversubscribedNodes(hosts: FarmHost[], cpusOf: (nodeId: string) 
   const out: OversubscribedNode[] = [];
   for (const [nodeId, on] of byNode) {
     const cpus = cpusOf(nodeId);
-    const slots = on.reduce((n, h) => n + h.limit, 0);
-    if (cpus !== undefined && slots > cpus) out.push({ hostname: on[0]!.hostname, tasks: on.length, slots, cpus });
+    if (cpus !== undefined && on.length > 1) out.push({ hostname: on[0]!.hostname, tasks: on.length, accepts: on.length * cpus, cpus });
   }
   return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
+}
+
+/**
+ * DISTCC_HOSTS for builds on the manager (iglu's client containers run on its engine):
+ * distccHostsFor with farm.port and farm.compression, the manager as the client's node and
+ * its CPUs as the client's. "" when no task runs. Pure.
+ */
+export function hostListFor(farm: FarmConfig, hosts: FarmHost[], nodes: Pick<NodeInfo, 'id' | 'cpus'>[], managerNodeId: string): string {
+  if (!hosts.length) return '';
+  const cpus = nodes.find((n) => n.id === managerNodeId)?.cpus;
+  return distccHostsFor(hosts, { port: farm.port, compression: farm.compression, clientNodeId: managerNodeId || undefined, clientCpus: cpus });
+}
+
+/** hostListFor, reading the manager's node and the nodes' CPUs from the engine. */
+export async function managerHostList(engine: Engine, farm: FarmConfig, hosts: FarmHost[]): Promise<string> {
+  const [info, nodes] = await Promise.all([engine.info(), engine.nodes.list()]);
+  return hostListFor(farm, hosts, nodes, info.swarm.nodeId);
 }
 
 /** Reads the farm's nodes, service and tasks from the manager. Never changes anything. */
@@ -63,7 +79,7 @@ export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<Farm
     service: service ? { name, mode: service.global ? 'global' : 'replicated', replicas: service.replicas ?? null } : null,
     tasks: tasks.map((t) => ({ id: t.id, node: hostnames.get(t.nodeId) ?? t.nodeId, ip: t.addresses[farm.network]?.[0] ?? null, state: t.state, message: t.message })),
     hosts,
-    distccHosts: distccHosts(hosts, farm.port),
+    distccHosts: hostListFor(farm, hosts, nodes, info.swarm.nodeId),
     slots: farmSlots(hosts),
     oversubscribed: oversubscribedNodes(hosts, (id) => nodes.find((n) => n.id === id)?.cpus),
   };

@@ -7,7 +7,8 @@ import { drainService } from './drain.js';
 import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
 import type { Step } from '../progress.js';
 import { distributeImage } from './distribute.js';
-import { distccHosts, farmSlots, type FarmHost } from './hosts.js';
+import { farmSlots, type FarmHost } from './hosts.js';
+import { managerHostList } from './status.js';
 import { ensureNetwork, refuseEncryption } from './network.js';
 import { joinNodes, type FarmNode } from './nodes.js';
 import { waitForFarm } from './ready.js';
@@ -37,6 +38,8 @@ export interface UpState {
   image?: { id: string; ref: string; copiedTo: string[] };
   change?: 'created' | 'updated' | 'unchanged';
   hosts?: FarmHost[];
+  /** DISTCC_HOSTS for builds on this manager (status.ts: hostListFor). */
+  distccHosts?: string;
 }
 
 /**
@@ -113,6 +116,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
       title: 'tasks running and accepting compiles',
       run: async (s) => {
         s.hosts = await waitForFarm(manager, farm, s.image!.id);
+        s.distccHosts = await managerHostList(manager, farm, s.hosts);
         return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
       },
     },
@@ -129,7 +133,7 @@ export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
     image: s.image!,
     service: { name: serviceName(farm), change: s.change! },
     hosts: s.hosts!,
-    distccHosts: distccHosts(s.hosts!, farm.port),
+    distccHosts: s.distccHosts!,
     slots: farmSlots(s.hosts!),
   };
 }

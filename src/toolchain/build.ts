@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
+import { farmJobs } from '../farm/hosts.js';
 import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
@@ -83,7 +84,7 @@ const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
  * tree: packages/workspace.ts) and, of the packages built before it, the toolchain ones and
  * those it declares into its /sysroot (musl's headers for compiler-rt, compiler-rt for
  * musl), build and package there with the target's compilers (chroot/target-bin, also at
- * /usr/bin/cc and the rest) reaching the farm's live tasks through distcc, `-j` the farm's
+ * /usr/bin/cc and the rest) reaching the farm's live tasks through distcc, `-j` twice the farm's
  * slots, count its compiles (farm/distcc-log.ts), copy its out/ back through the Engine API,
  * pack the main package and each subpackage (packages/outputs.ts). `bad` GNU tools come
  * from the farm image. The caller disposes `state.client` in a finally (see `runToolchain`).
@@ -149,7 +150,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
     await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
     await startBuildIn(paths, recipe.name);
-    const jobs = o.local ? 2 : Math.max(1, s.farm!.slots);
+    const jobs = o.local ? 2 : farmJobs(s.farm!.slots);
     output(o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`);
     const env: Record<string, string> = {
       ...runnerEnv(),
@@ -191,7 +192,7 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
     farm: o.config.farm.name,
     mode: o.local ? 'local' : 'farm',
     distccHosts: o.local ? '' : s.farm?.distccHosts ?? '',
-    jobs: o.local ? 2 : s.farm?.slots ?? 0,
+    jobs: o.local ? 2 : farmJobs(s.farm?.slots ?? 0),
     packages: s.packages,
     compiles: s.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),
   };

@@ -126,11 +126,16 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.equal(status.distccHosts, scaled.distccHosts);
     assert.equal(status.service?.replicas, 3);
     assert.ok(status.nodes.length >= 1);
-    // three tasks on this one node, each --jobs $(nproc): more slots than CPUs, and status says so
+    // three tasks on this one node share its CPUs in DISTCC_HOSTS; their daemons (each
+    // --jobs $(nproc)) would accept more, and status says so
     const cpus = status.nodes[0]!.cpus;
-    assert.deepEqual(status.oversubscribed, [{ hostname: status.nodes[0]!.hostname, tasks: 3, slots: 3 * cpus, cpus }]);
+    const status3 = status as FarmStatus & { hosts: { limit: number }[] };
+    assert.deepEqual(status3.hosts.map((h) => h.limit), [1, 2, 3].map(() => Math.max(1, Math.floor(cpus / 3))));
+    assert.match(status.distccHosts, new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\S+/\\d+ `), 'the client\'s own slots first; its node runs tasks, so no localhost entry');
+    assert.doesNotMatch(status.distccHosts, /,lzo|localhost/, 'every task is on the client\'s node: no compression');
+    assert.deepEqual(status.oversubscribed, [{ hostname: status.nodes[0]!.hostname, tasks: 3, accepts: 3 * cpus, cpus }]);
     const text = await iglu([...args, 'farm', 'status']);
-    assert.match(text.stdout, new RegExp(`warning: node ${status.nodes[0]!.hostname} runs 3 tasks offering ${3 * cpus} slots on ${cpus} CPUs: replicas oversubscribe it`));
+    assert.match(text.stdout, new RegExp(`warning: node ${status.nodes[0]!.hostname} runs 3 tasks whose daemons accept ${3 * cpus} jobs on ${cpus} CPUs: replicas oversubscribe it`));
     // scale wrote the spec farm up would: the same settings are no change for farm up
     const up3 = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '3']);
     assert.equal(up3.service.change, 'unchanged');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
@@ -48,10 +48,12 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   });
 
   test('musl\'s headers, compiler-rt against them, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
-    up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
+    up = await igluJson<FarmUpResult>([...args, 'farm', 'up']);
+    assert.equal(up.hosts.length, 1, 'global by default: one task on the one node');
     assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
-    assert.equal(res.jobs, up.slots, '-j is the farm\'s slots');
+    assert.equal(res.jobs, 2 * up.slots, '-j is twice the farm\'s slots (distcc(1))');
+    assert.equal(up.slots, availableParallelism(), 'the one task offers the node\'s CPUs');
     assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['musl-headers', 'built'], ['compiler-rt', 'built'], ['musl', 'built']]);
     const [, rt, musl] = res.packages as [ToolchainPackage, ToolchainPackage, ToolchainPackage];
     const rtFiles = (JSON.parse(readFileSync(rt.manifest, 'utf8')) as PackageManifest).files.map((f) => f.path);

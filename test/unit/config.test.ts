@@ -16,7 +16,8 @@ function errorOf(text: string): IgluError {
 test('an empty file gives the defaults', () => {
   const c = parseConfig('', 'iglu.yaml');
   assert.equal(c.farm.name, 'iglu');
-  assert.equal(c.farm.replicas, 2);
+  assert.equal(c.farm.global, true, 'one distccd task per node');
+  assert.equal(c.farm.compression, 'auto');
   assert.equal(c.farm.network, 'iglu-farm');
   assert.deepEqual(c.farm.nodes, []);
   assert.equal(c.image.suite, 'bookworm');
@@ -25,6 +26,7 @@ test('an empty file gives the defaults', () => {
 test('values from the file override defaults', () => {
   const c = parseConfig('farm:\n  replicas: 5\n  nodes:\n    - endpoint: unix:///tmp/n2.sock\n      advertiseAddr: 10.0.0.2\n', 'iglu.yaml');
   assert.equal(c.farm.replicas, 5);
+  assert.equal(c.farm.global, false, 'replicas given: replicated');
   assert.deepEqual(c.farm.nodes, [{ endpoint: 'unix:///tmp/n2.sock', advertiseAddr: '10.0.0.2' }]);
 });
 
@@ -54,4 +56,8 @@ test('an unknown node endpoint scheme is rejected with its line', () => {
 
 test('YAML syntax errors name line and column', () => {
   assert.match(errorOf('farm:\n  replicas: [1, 2\n').message, /^iglu\.yaml:\d+:\d+: /);
+});
+
+test('farm.replicas and farm.global: true together are refused, naming the field', () => {
+  assert.throws(() => parseConfig('farm:\n  global: true\n  replicas: 3\n', 'iglu.yaml'), /farm\.replicas.*exclude each other/s);
 });

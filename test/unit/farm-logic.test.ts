@@ -63,10 +63,10 @@ test('the spec refuses an empty --allow list (distccd would allow every private 
   assert.throws(() => distccdServiceSpec({ ...input, allow: [] }, {}), /at least one --allow/);
 });
 
-test('oversubscribedNodes: tasks on one node offering more slots than its CPUs are named; one task per node is fine', () => {
+test('oversubscribedNodes: a node running several tasks (each distccd --jobs $(nproc)) is named; one task per node is fine', () => {
   const h = (ip: string, nodeId: string, hostname: string, limit: number) => ({ ip, limit, nodeId, hostname, taskId: ip });
   const cpus = (id: string) => ({ n1: 2, n2: 8 } as Record<string, number>)[id];
-  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [{ hostname: 'vm', tasks: 2, slots: 4, cpus: 2 }]);
+  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [{ hostname: 'vm', tasks: 2, accepts: 4, cpus: 2 }]);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), []);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.9', 'gone', 'x', 4)], cpus), [], 'a node iglu cannot see is not judged');
 });
