@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
+import type { RefusedTask } from '../farm/verify.js';
 import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
@@ -43,6 +44,8 @@ export interface RootRunner {
   counts?: (distccLog: string, wrapperLog: string) => ReturnType<typeof countCompiles>;
   /** Node names by task address, for the progress line. */
   nodeOf?: (ip: string) => string | undefined;
+  /** Farm tasks left out: their compilers did not make the build container's objects (farm/verify.ts). */
+  refused?: RefusedTask[];
 }
 
 /** Names the chroot phase does not build: chroot.base's and the toolchain phase's packages. Pure. */
@@ -290,7 +293,8 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
-    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}`;
+    const refused = runner.refused?.length ? `; refused ${runner.refused.map((r) => r.host.hostname).join(', ')} (different compilers)` : '';
+    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}${refused}`;
   }
 
   /**

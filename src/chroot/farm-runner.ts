@@ -4,6 +4,9 @@ import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
+import { withHosts } from '../farm/status.js';
+import { verifyFarmCompilers } from '../farm/verify.js';
+import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { ROOT_PATH, TARGET_BIN, type RootRunner } from './build.js';
@@ -16,9 +19,12 @@ import { runInRoot, type Launcher } from './run.js';
  * the farm's internal overlay, with the work directory, iglu's chroot/ scripts and the
  * recipe tree bind-mounted at their host paths. The chroot keeps that container's network
  * namespace, where only the distccd tasks are reachable; compilers run through
- * /usr/lib/distcc with DISTCC_HOSTS from the live tasks. Dispose it to remove the container.
+ * /usr/lib/distcc with DISTCC_HOSTS from the live tasks whose compilers make this
+ * container's objects (verifyFarmCompilers; the others are `refused`). Dispose it to
+ * remove the container.
  * @param trees host directories holding recipes (bind-mounted read-only)
- * @throws IgluError when no farm is up, its overlay is not internal, or it has no running tasks
+ * @throws IgluError when no farm is up, its overlay is not internal, it has no running
+ *   tasks, or no task's compilers match (the container is removed then)
  */
 export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
   const engine = await ctx.engine();
@@ -34,7 +40,16 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
     unmaskedProc: true,
     binds,
   });
-  const names = new Map(farm.hosts.map((h) => [h.ip, h.hostname]));
+  // the tasks' compilers must make this container's objects byte for byte; the others are left out
+  let verdict: Awaited<ReturnType<typeof verifyFarmCompilers>>;
+  try {
+    verdict = await verifyFarmCompilers(engine, container, farm.hosts, { port: ctx.config.farm.port, triple: runnerEnv().TRIPLE! });
+  } catch (err) {
+    await engine.containers.remove(container);
+    throw err;
+  }
+  const usable = withHosts(ctx.config.farm, farm, verdict.accepted);
+  const names = new Map(usable.hosts.map((h) => [h.ip, h.hostname]));
   const launcher: Launcher = {
     keepNetwork: true,
     parentDeath: false,
@@ -53,8 +68,9 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   };
   return {
     mode: 'farm',
-    env: { DISTCC_HOSTS: farm.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
-    jobs: farmJobs(farm.slots),
+    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
+    jobs: farmJobs(usable.slots),
+    refused: verdict.refused,
     run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),

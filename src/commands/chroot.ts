@@ -94,7 +94,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
         const state: ChrootBuildState = { packages: [] };
         await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, signal: ctx.signal }, state), state);
-        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [] };
+        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [], refused: (runner.refused ?? []).map((r) => ({ node: r.host.hostname, ip: r.host.ip, reason: r.reason })) };
       });
       printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
       const failure = keepGoingFailure(result.packages);

@@ -40,6 +40,7 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
       const result = toolchainResult(opts, state);
       printResult(ctx.json, result, () =>
         [...result.packages.map((p) => `${p.action.padEnd(10)} ${p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`),
-          result.mode === 'farm' ? `compiles: ${formatCounts(result.compiles)}` : ''].filter(Boolean).join('\n'));
+          result.mode === 'farm' ? `compiles: ${formatCounts(result.compiles)}` : '',
+          ...result.refused.map((r) => `warning: refused the task on ${r.node} (${r.ip}): ${r.reason}`)].filter(Boolean).join('\n'));
     });
 }

@@ -8,6 +8,8 @@ export interface FarmStatus {
   farm: string;
   /** Swarm state of the manager engine ("inactive", "active", …). */
   swarm: string;
+  /** The swarm node ID of the engine iglu talks to (where build containers run); "" outside a swarm. */
+  managerNodeId: string;
   nodes: Pick<NodeInfo, 'id' | 'hostname' | 'addr' | 'state' | 'availability' | 'role' | 'cpus'>[];
   service: { name: string; mode: string; replicas: number | null } | null;
   tasks: { id: string; node: string; ip: string | null; state: string; message: string }[];
@@ -57,6 +59,14 @@ export function hostListFor(farm: FarmConfig, hosts: FarmHost[], nodes: Pick<Nod
   return distccHostsFor(hosts, { port: farm.port, compression: farm.compression, clientNodeId: managerNodeId || undefined, clientCpus: cpus });
 }
 
+/**
+ * The status with only `hosts` left for builds (the tasks verifyFarmCompilers accepted):
+ * DISTCC_HOSTS and slots recomputed. Pure.
+ */
+export function withHosts(farm: FarmConfig, status: FarmStatus, hosts: FarmHost[]): FarmStatus {
+  return { ...status, hosts, distccHosts: hostListFor(farm, hosts, status.nodes, status.managerNodeId), slots: farmSlots(hosts) };
+}
+
 /** hostListFor, reading the manager's node and the nodes' CPUs from the engine. */
 export async function managerHostList(engine: Engine, farm: FarmConfig, hosts: FarmHost[]): Promise<string> {
   const [info, nodes] = await Promise.all([engine.info(), engine.nodes.list()]);
@@ -66,7 +76,7 @@ export async function managerHostList(engine: Engine, farm: FarmConfig, hosts: F
 /** Reads the farm's nodes, service and tasks from the manager. Never changes anything. */
 export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<FarmStatus> {
   const info = await engine.info();
-  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [] };
+  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, managerNodeId: info.swarm.nodeId, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [] };
   if (info.swarm.state !== 'active' || !info.swarm.isManager) return empty;
   const name = serviceName(farm);
   const [nodes, service] = await Promise.all([engine.nodes.list(), engine.services.get(name)]);

@@ -5,6 +5,8 @@ import type { Engine } from '../docker/index.js';
 import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
+import { withHosts } from '../farm/status.js';
+import { refusedLine, verifyFarmCompilers, type RefusedTask } from '../farm/verify.js';
 import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
@@ -47,6 +49,8 @@ export interface ToolchainResult {
   packages: ToolchainPackage[];
   /** Sum over the packages built now. */
   compiles: CompileCounts;
+  /** Tasks left out of this build: their compilers did not make the client's objects (farm/verify.ts). */
+  refused: { node: string; ip: string; reason: string }[];
 }
 
 /** What the toolchain steps share. */
@@ -56,6 +60,7 @@ export interface ToolchainState {
   order?: RecipeMeta[];
   client?: BuildClient;
   packages: ToolchainPackage[];
+  refused?: RefusedTask[];
 }
 
 /** Inputs of the toolchain phase. */
@@ -131,7 +136,17 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     }
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
-    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
+    if (!s.client) {
+      s.client = await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
+      if (!o.local) {
+        // the tasks' compilers must make the client's objects byte for byte; the others are left out
+        output(`verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)`);
+        const verdict = await verifyFarmCompilers(o.engine, s.client.id, s.farm!.hosts, { port: o.config.farm.port, triple: runnerEnv().TRIPLE! });
+        s.refused = verdict.refused;
+        for (const r of verdict.refused) output(refusedLine(r));
+        s.farm = withHosts(o.config.farm, s.farm!, verdict.accepted);
+      }
+    }
     const client = s.client;
     const ws = packageWorkspace(paths, recipe);
     output('copy the runner, the recipe tree and the workspace into the client container');
@@ -182,7 +197,8 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     });
     await dropWorkspace(paths, recipe.name);
     s.packages.push({ ...result, action: 'built', seconds, compiles });
-    return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}`;
+    const refused = s.refused?.length ? `; refused ${s.refused.map((r) => r.host.hostname).join(', ')} (different compilers)` : '';
+    return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}${refused}`;
   }
 }
 
@@ -195,5 +211,6 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
     jobs: o.local ? 2 : farmJobs(s.farm?.slots ?? 0),
     packages: s.packages,
     compiles: s.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),
+    refused: (s.refused ?? []).map((r) => ({ node: r.host.hostname, ip: r.host.ip, reason: r.reason })),
   };
 }

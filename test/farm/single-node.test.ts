@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,7 +57,11 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
   test('farm up: 2 tasks running and accepting compiles, DISTCC_HOSTS printed', async () => {
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '2']);
     assert.equal(up.hosts.length, 2);
-    assert.match(up.distccHosts, /^\d+\.\d+\.\d+\.\d+\/\d+ \d+\.\d+\.\d+\.\d+\/\d+$/);
+    // distcc(1): the client's own slots first, then each task with its share of the node's CPUs
+    const cpus = availableParallelism();
+    const share = Math.max(1, Math.floor(cpus / 2));
+    assert.match(up.distccHosts, new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\d+\\.\\d+\\.\\d+\\.\\d+/${share} \\d+\\.\\d+\\.\\d+\\.\\d+/${share}$`));
+    assert.equal(up.slots, 2 * share, 'two tasks share the node\'s CPUs');
     assert.equal(up.image.id, image.id);
     const service = await engine.services.get(`${farm}-distccd`);
     assert.equal(service?.labels[LABEL.farm], farm);
