@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { chooseAccel } from '../src/boot/accel.js';
 import { kernelFromImage } from '../src/boot/kernel.js';
 import { qemuArgs } from '../src/boot/qemu-args.js';
-import { OVMF } from '../src/boot/run.js';
+import { loadMachines } from '../src/boot/machines.js';
 import { CLI } from '../test/support/cli.js';
 
 const argv = process.argv.slice(2);
@@ -28,11 +28,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const bootDir = path.join(workdir, 'boot');
 const kernel = await kernelFromImage(image, Math.round((await stat(image)).size / 2 ** 20), bootDir);
 const { accel, reason } = await chooseAccel(kernel, bootDir);
+const machines = await loadMachines(undefined);
 
 /** Seconds from spawning plain qemu to the line on its console. */
 async function plain(firmware: 'efi' | 'direct'): Promise<number> {
   const t0 = performance.now();
-  const child = execa('qemu-system-x86_64', qemuArgs({ image, firmware, accel, kernel, ovmf: OVMF, memoryMiB: 256, interactive: false }), { stdin: 'ignore', buffer: false, reject: false, timeout: 120_000 });
+  const child = execa('qemu-system-x86_64', qemuArgs({ image, firmware, accel, kernel, machine: machines[firmware], interactive: false }), { stdin: 'ignore', buffer: false, reject: false, timeout: 120_000 });
   let text = '';
   let at = 0;
   child.stdout!.on('data', (c: Buffer) => {

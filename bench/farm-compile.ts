@@ -1,13 +1,21 @@
 /**
- * bench/farm-compile: musl 1.2.3 (about 1,370 C files) built by `iglu toolchain build`
- * through the farm, next to the same build compiled locally (`--local`: plain `make -j2`
- * in the same client container, the same clang, no distcc) in the same run, rounds
- * alternating. Prints medians, the speed ratio local/farm (>1: the farm is faster) and
- * the fraction of compile jobs that ran remotely. Needs root, a built farm image and the
- * sources seeded (`iglu sources seed`). Makes its own farm on the host engine, or uses
- * the farm of `--config FILE` when given (left up).
+ * bench/farm-compile: musl 1.2.3 (about 1,370 C files) three ways in the same run, rounds
+ * alternating, all in containers from the same farm image on this machine:
+ * - local: `iglu toolchain build musl --local` (plain `make -j2` in the client container,
+ *   the same clang, no distcc);
+ * - raw distcc: distccd daemons started by hand (`docker run … distccd`, as many as the
+ *   farm has tasks, each `--jobs` its share of the CPUs) on a bridge network, and a client
+ *   container running musl's configure and `make` with `CC="distcc clang"`, DISTCC_HOSTS
+ *   naming the daemons and the same -j iglu uses;
+ * - iglu: `iglu toolchain build musl` through the farm (the canary check, copying in and
+ *   out, counting and packing included).
+ * Prints medians and two ratios: local/iglu (>1: the farm is faster than one machine) and
+ * raw/iglu (≥1: iglu is as fast as distcc by hand). Needs root, a built farm image and
+ * the sources seeded (`iglu sources seed`). Makes its own farm on the host engine, or uses
+ * the farm of `--config FILE` when given (left up). Everything it starts carries the label
+ * iglu.bench and is removed at the end.
  *
- *   node dist/bench/farm-compile.js [--rounds N] [--replicas N] [--config FILE]
+ *   node dist/bench/farm-compile.js [--rounds N] [--config FILE]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,46 +23,91 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { remoteFraction } from '../src/farm/distcc-log.js';
+import type { FarmStatus } from '../src/farm/status.js';
 import type { ToolchainResult } from '../src/toolchain/build.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : dflt);
 const rounds = Number(opt('--rounds', '2'));
-const replicas = opt('--replicas', '2');
 const given = argv.includes('--config') ? opt('--config', '') : undefined;
 const config = given ?? writeConfig(`farm:\n  name: bench${Math.random().toString(36).slice(2, 6)}\n  network: iglu-bench-net\n`);
 const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-bench-'));
 const base = ['--config', config, '--workdir', workdir];
 const iglu = (args: string[]) => execa('node', [CLI, ...base, ...args], { stdin: 'ignore', stderr: 'inherit' });
+const docker = (args: string[]) => execa('docker', args, { stdin: 'ignore' });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const MUSL_SHA256 = '7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4';
+const RAW_NET = `iglu-bench-raw-${process.pid}`;
+const LABEL = ['--label', 'iglu.bench=farm-compile'];
 
 async function timed(extra: string[]): Promise<{ seconds: number; result: ToolchainResult }> {
   const t0 = performance.now();
-  const r = await iglu(['toolchain', 'build', '--offline', '--rebuild', '--json', ...extra]);
+  const r = await iglu(['toolchain', 'build', 'musl', '--offline', '--rebuild', '--json', ...extra]);
   return { seconds: (performance.now() - t0) / 1000, result: JSON.parse(r.stdout) as ToolchainResult };
+}
+
+/** Starts `tasks` distccd daemons by hand, each with its share of the CPUs; returns their DISTCC_HOSTS. */
+async function rawDaemons(image: string, tasks: number, cpus: number): Promise<string> {
+  await docker(['network', 'create', ...LABEL, RAW_NET]);
+  const share = Math.max(1, Math.floor(cpus / tasks));
+  const hosts: string[] = [];
+  for (let i = 0; i < tasks; i++) {
+    const id = (await docker(['run', '-d', ...LABEL, '--network', RAW_NET, image, 'distccd', '--daemon', '--no-detach', '--log-stderr', '--allow', '0.0.0.0/0', '--jobs', String(share)])).stdout.trim();
+    const ip = (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${RAW_NET}").IPAddress}}`, id])).stdout.trim();
+    hosts.push(`${ip}/${share}`);
+  }
+  return hosts.join(' ');
+}
+
+/** musl built through the hand-started daemons, in a fresh client container: seconds. */
+async function rawRound(image: string, hosts: string, jobs: number): Promise<number> {
+  const tarball = path.join(workdir, 'sources/sha256', MUSL_SHA256);
+  const script = [
+    'set -e', 'cd /tmp', 'tar -xzf /musl.tar.gz', 'cd musl-1.2.3',
+    './configure --prefix=/usr --disable-wrapper --target=x86_64-unknown-linux-musl CC="distcc clang --target=x86_64-unknown-linux-musl" >/dev/null',
+    `make -j${jobs} >/dev/null`,
+  ].join('\n');
+  const t0 = performance.now();
+  await docker(['run', '--rm', ...LABEL, '--network', RAW_NET, '-v', `${tarball}:/musl.tar.gz:ro`, '-e', `DISTCC_HOSTS=${hosts}`, image, 'sh', '-c', script]);
+  return (performance.now() - t0) / 1000;
+}
+
+async function removeRaw(): Promise<void> {
+  const ids = (await docker(['ps', '-aq', '--filter', 'label=iglu.bench=farm-compile'])).stdout.split('\n').filter(Boolean);
+  if (ids.length) await docker(['rm', '-f', ...ids]);
+  await docker(['network', 'rm', RAW_NET]).catch(() => undefined);
 }
 
 await iglu(['sources', 'seed']);
 // leave the engine's swarm membership as it was found
 const swarmBefore = (JSON.parse((await iglu(['farm', 'status', '--json'])).stdout) as { swarm: string }).swarm;
-if (!given) await iglu(['farm', 'up', '--replicas', replicas]);
+if (!given) await iglu(['farm', 'up']);
 try {
-  const farm: number[] = [];
+  const status = JSON.parse((await iglu(['farm', 'status', '--json'])).stdout) as FarmStatus;
+  const image = (await docker(['service', 'inspect', '-f', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', status.service!.name])).stdout.trim();
+  const cpus = status.nodes.find((n) => n.id === status.managerNodeId)?.cpus ?? 2;
+  const rawHosts = await rawDaemons(image, status.hosts.length, cpus);
+  // the build chain first: toolchain build musl needs compiler-rt and musl-headers built
+  await iglu(['toolchain', 'build', '--offline']);
   const local: number[] = [];
+  const raw: number[] = [];
+  const farm: number[] = [];
   let fraction = 0;
-  let slots = 0;
+  let jobs = 0;
   for (let i = 0; i < rounds; i++) {
     local.push((await timed(['--local'])).seconds);
     const f = await timed([]);
     farm.push(f.seconds);
     fraction = remoteFraction(f.result.compiles);
-    slots = f.result.jobs;
-    console.log(`round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, farm ${farm.at(-1)!.toFixed(1)} s (-j${slots}), remote ${(fraction * 100).toFixed(1)} %`);
+    jobs = f.result.jobs;
+    raw.push(await rawRound(image, rawHosts, jobs));
+    console.log(`round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, raw distcc ${raw.at(-1)!.toFixed(1)} s, iglu ${farm.at(-1)!.toFixed(1)} s (-j${jobs}, remote ${(fraction * 100).toFixed(1)} %)`);
   }
-  const l = median(local);
-  const f = median(farm);
-  console.log(`musl 1.2.3, ${rounds} rounds: local make -j2 ${l.toFixed(1)} s, farm ${f.toFixed(1)} s; speed ratio local/farm ${(l / f).toFixed(2)}; remote fraction ${(fraction * 100).toFixed(1)} %`);
+  const [l, r, f] = [median(local), median(raw), median(farm)];
+  console.log(`musl 1.2.3, ${rounds} rounds, medians: local make -j2 ${l.toFixed(1)} s, raw distcc ${r.toFixed(1)} s (DISTCC_HOSTS="${rawHosts}"), iglu ${f.toFixed(1)} s`);
+  console.log(`ratios: local/iglu ${(l / f).toFixed(2)}, raw/iglu ${(r / f).toFixed(2)} (≥ 1.00: iglu as fast as distcc by hand); remote fraction ${(fraction * 100).toFixed(1)} %`);
 } finally {
+  await removeRaw();
   if (!given) await iglu(['farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
 }

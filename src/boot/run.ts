@@ -9,10 +9,8 @@ import type { Workdir } from '../workdir.js';
 import { chooseAccel } from './accel.js';
 import { bootOutcome, consoleTail, findExpected, type BootStatus } from './console.js';
 import { checkImageFile, kernelFromImage } from './kernel.js';
+import { loadMachines } from './machines.js';
 import { qemuArgs } from './qemu-args.js';
-
-/** OVMF as Debian's ovmf package installs it. */
-export const OVMF = '/usr/share/ovmf/OVMF.fd';
 
 /** Inputs of `iglu boot`. */
 export interface BootOptions {
@@ -47,7 +45,8 @@ export interface BootResult {
 }
 
 /**
- * Boots an image under qemu-system-x86_64 with the serial console captured to
+ * Boots an image under qemu-system-x86_64 — the machine definition of `firmware` from
+ * qemu/machines.yaml (or boot.machines) — with the serial console captured to
  * `<workdir>/logs/boot.log` and passed to `live`. KVM only when a probe guest runs under
  * it (accel.ts), TCG otherwise. Succeeds when init prints `expect` and the guest then
  * powers off. qemu runs under setpriv --pdeathsig KILL and is killed in a finally, so it
@@ -59,12 +58,15 @@ export interface BootResult {
  */
 export async function bootImage(o: BootOptions): Promise<BootResult> {
   if (!(await exists(o.image))) throw new IgluError(`no image at ${o.image}`, { hint: 'make it with iglu image (or iglu build)' });
-  if (o.firmware === 'efi' && !(await exists(OVMF))) throw new IgluError(`EFI firmware ${OVMF} is missing`, { hint: 'apt-get install ovmf, or boot with --firmware direct' });
+  const machines = await loadMachines(o.config.boot.machines);
+  const machine = { ...machines[o.firmware], ...(o.config.boot.memoryMiB ? { memoryMiB: o.config.boot.memoryMiB } : {}) };
+  const ovmf = machine.firmware;
+  if (o.firmware === 'efi' && !(ovmf && (await exists(ovmf)))) throw new IgluError(`EFI firmware ${ovmf} is missing`, { hint: 'apt-get install ovmf (or set efi.firmware in the machine definitions), or boot with --firmware direct' });
   const bootDir = await o.workdir.dir('boot');
   const sizeMiB = await checkImageFile(o.image);
   const kernel = await kernelFromImage(o.image, sizeMiB, bootDir);
   const { accel, reason } = await chooseAccel(kernel, bootDir);
-  const args = qemuArgs({ image: o.image, firmware: o.firmware, accel, kernel, ovmf: OVMF, memoryMiB: o.config.boot.memoryMiB, interactive: o.interactive });
+  const args = qemuArgs({ image: o.image, firmware: o.firmware, accel, kernel, machine, interactive: o.interactive });
   const logFile = path.join(o.workdir.root, 'logs', 'boot.log');
   await mkdir(path.dirname(logFile), { recursive: true });
   const started = Date.now();

@@ -36,6 +36,17 @@ export async function loadConfig(file: string, required: boolean): Promise<Confi
  * @throws IgluError as loadConfig does
  */
 export function parseConfig(text: string, file: string): Config {
+  return parseYamlFile(ConfigSchema, text, file, 'see "Configuration" in the README for the keys iglu.yaml accepts');
+}
+
+/**
+ * Parses YAML text (the yaml package, with line positions) and validates it against a zod
+ * schema: iglu.yaml, qemu/machines.yaml. Pure: `file` is used only in messages.
+ * @param hint the error's hint for a schema error (what the file accepts)
+ * @throws IgluError naming `file:line` (and the column for syntax errors) and the key:
+ *   YAML syntax, unknown keys, wrong types
+ */
+export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string, hint: string): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const syntax = doc.errors[0];
@@ -45,12 +56,10 @@ export function parseConfig(text: string, file: string): Config {
       hint: 'fix the YAML syntax at that line',
     });
   }
-  const result = ConfigSchema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data;
+  const result = schema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data as z.output<S>;
   const issue = result.error.issues[0]!;
-  throw new IgluError(describeIssue(issue, doc, lines, file), {
-    hint: 'see "Configuration" in the README for the keys iglu.yaml accepts',
-  });
+  throw new IgluError(describeIssue(issue, doc, lines, file), { hint });
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, file: string): string {

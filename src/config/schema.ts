@@ -105,8 +105,10 @@ export const BootSchema = z.strictObject({
   fail: z.string().min(1).default('IGLUNIX BOOT FAILED'),
   /** Seconds before a boot counts as failed. */
   timeout: z.number().positive().default(120),
-  /** RAM of the guest, MiB. */
-  memoryMiB: z.int().min(32).default(256),
+  /** RAM of the guest, MiB; overrides the machine definition's memoryMiB. */
+  memoryMiB: z.int().min(32).optional(),
+  /** Machine definitions (firmware, machine type, memory, devices) to boot with; default: iglu's qemu/machines.yaml. */
+  machines: z.string().min(1).optional(),
 });
 
 export const ConfigSchema = z.strictObject({

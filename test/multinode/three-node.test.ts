@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -31,6 +32,7 @@ const withAll = ['--config', writeConfig(head + node(2) + node(3))];
 let before_ = '';
 const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-mn-'));
 let image: FarmImage;
+const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');
 
 describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 }, () => {
   before(async () => {
@@ -103,6 +105,26 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.equal(hello.output, 'hello from musl');
   });
 
+  test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {
+    // n3's task gets a clang that drops the .comment section (-fno-ident): other objects
+    const engine3 = nodes.engine(3);
+    const [task] = await engine3.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
+    assert.ok(task, 'n3 runs a task');
+    const sh = (script: string) => engine3.containers.exec(task.id, ['sh', '-c', script], { output: new PassThrough().resume() });
+    assert.equal(await sh('rm /usr/bin/clang && printf \'#!/bin/sh\\nexec /usr/lib/llvm-14/bin/clang -fno-ident "$@"\\n\' >/usr/bin/clang && chmod 755 /usr/bin/clang'), 0);
+    try {
+      const res = await igluJson<ToolchainResult>([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--tree', FIXTURES, 'abscc']);
+      assert.deepEqual(res.refused.map((r) => r.node), ['iglu-n3']);
+      assert.match(res.refused[0]!.reason, /its clang made a different object than the client's/);
+      assert.doesNotMatch(res.distccHosts, new RegExp(res.refused[0]!.ip.replace(/\./g, '\\.')), 'n3 is not in the build\'s DISTCC_HOSTS');
+      assert.equal(res.compiles.byNode['iglu-n3'], undefined);
+      const text = await iglu([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--tree', FIXTURES, 'abscc']);
+      assert.match(text.stdout, /warning: refused the task on iglu-n3 \(\S+\): its clang made a different object/);
+    } finally {
+      await sh('ln -sf ../lib/llvm-14/bin/clang /usr/bin/clang');
+    }
+  });
+
   test('a worker node killed during the toolchain build: distcc backs off and the build completes', async () => {
     const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--json'], { reject: false });
     const clients = async () => (await nodes.engine(1).containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'client' })).length;
@@ -112,7 +134,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const res = await child;
     assert.equal(res.exitCode, 0, String(res.stderr));
     const out = JSON.parse(String(res.stdout)) as ToolchainResult;
-    assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built']);
+    assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built', 'built']);
     const hello = await linkStaticHello(new Engine(resolveEndpoint(undefined)), image.id, out.packages.find((p) => p.name === 'musl')!.tarball);
     assert.equal(hello.output, 'hello from musl');
     assert.ok((out.compiles.byNode['iglu-n2'] ?? 0) > 0, `per node: ${JSON.stringify(out.compiles.byNode)}`);

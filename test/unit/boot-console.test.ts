@@ -4,7 +4,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { bootOutcome, cleanConsole, consoleTail } from '../../src/boot/console.js';
 import { whyNotAnImage } from '../../src/boot/kernel.js';
+import { IgluError } from '../../src/errors.js';
 import { qemuArgs } from '../../src/boot/qemu-args.js';
+import { loadMachines, parseMachines } from '../../src/boot/machines.js';
 import { diskLayout, sfdiskScript } from '../../src/disk/layout.js';
 
 // Console logs recorded from real boots of iglunix.img under QEMU (TCG) on this machine:
@@ -52,16 +54,31 @@ test('consoleTail: last lines, CRLF and escapes cleaned', () => {
   assert.equal(consoleTail('a\r\nb\r\n\x1b[2Jc\r\n', 2), 'b\nc');
 });
 
-test('qemuArgs: no network, no reboot, snapshot disk; OVMF or direct kernel', () => {
-  const efi = qemuArgs({ image: '/i.img', firmware: 'efi', accel: 'tcg', ovmf: '/o.fd', memoryMiB: 256, interactive: false });
-  assert.deepEqual(efi.slice(0, 2), ['-accel', 'tcg']);
+const MACHINE = { machine: 'pc', firmware: '/o.fd', memoryMiB: 256, cpus: 1, devices: [] as string[] };
+
+test('qemuArgs: the machine definition; no network, no reboot, snapshot disk; OVMF or direct kernel', () => {
+  const efi = qemuArgs({ image: '/i.img', firmware: 'efi', accel: 'tcg', machine: MACHINE, interactive: false });
+  assert.deepEqual(efi.slice(0, 8), ['-machine', 'pc', '-accel', 'tcg', '-m', '256', '-smp', '1']);
   for (const a of ['-nographic', '-no-reboot']) assert.ok(efi.includes(a));
   assert.deepEqual(efi.slice(efi.indexOf('-nic'), efi.indexOf('-nic') + 2), ['-nic', 'none']);
   assert.ok(efi.includes('file=/i.img,format=raw,if=virtio,snapshot=on'));
   assert.deepEqual(efi.slice(-2), ['-bios', '/o.fd']);
-  const direct = qemuArgs({ image: '/i.img', firmware: 'direct', accel: 'kvm', kernel: '/k', ovmf: '/o.fd', memoryMiB: 64, interactive: true });
+  const direct = qemuArgs({ image: '/i.img', firmware: 'direct', accel: 'kvm', kernel: '/k', machine: { ...MACHINE, machine: 'q35', memoryMiB: 64, cpus: 2, devices: ['virtio-rng-pci'] }, interactive: true });
+  assert.deepEqual(direct.slice(0, 10), ['-machine', 'q35', '-accel', 'kvm', '-m', '64', '-smp', '2', '-device', 'virtio-rng-pci']);
   assert.deepEqual(direct.slice(-2), ['-kernel', '/k']);
   assert.ok(direct.includes('name=opt/iglu/interactive,string=1'));
+});
+
+test('qemu/machines.yaml, iglu\'s own, parses: OVMF for efi, 256 MiB, pc', async () => {
+  const m = await loadMachines(undefined);
+  assert.equal(m.efi.firmware, '/usr/share/ovmf/OVMF.fd');
+  assert.deepEqual([m.efi.machine, m.efi.memoryMiB, m.direct.machine], ['pc', 256, 'pc']);
+});
+
+test('machine definitions: a bad field is named with its file and line; efi without firmware is refused', () => {
+  assert.throws(() => parseMachines('efi:\n  firmware: /f.fd\ndirect:\n  memoryMiB: lots\n', '/m.yaml'), (e: unknown) => e instanceof IgluError && /^\/m\.yaml:4: "direct\.memoryMiB"/.test(e.message));
+  assert.throws(() => parseMachines('efi:\n  machine: pc\ndirect: {}\n', '/m.yaml'), /"efi\.firmware" needs firmware/);
+  assert.throws(() => parseMachines('efi:\n  firmware: /f.fd\n  devices: ["-hda /etc/passwd"]\ndirect: {}\n', '/m.yaml'), /devices\.0/);
 });
 
 test('diskLayout: 1 MiB, 32 MiB ESP, root to 1 MiB before the end; too small is refused', () => {
