@@ -65,7 +65,7 @@ async function rawRound(image: string, hosts: string, jobs: number): Promise<num
   const tarball = path.join(workdir, 'sources/sha256', MUSL_SHA256);
   const script = [
     'set -e', 'cd /tmp', 'tar -xzf /musl.tar.gz', 'cd musl-1.2.3',
-    './configure --prefix=/usr --disable-wrapper --target=x86_64-unknown-linux-musl CC="distcc clang --target=x86_64-unknown-linux-musl" >/dev/null',
+    './configure --prefix=/usr --disable-wrapper CC="distcc clang --target=x86_64-unknown-linux-musl" AR=llvm-ar RANLIB=llvm-ranlib >/dev/null',
     `make -j${jobs} >/dev/null`,
   ].join('\n');
   const t0 = performance.now();

@@ -16,7 +16,7 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
     .option('--tree <dir>', 'Iglunix-format package tree', DEFAULT_TREE)
     .option('--offline', 'never download: every source must be in the cache')
     .option('--local', 'compile in the client container without distcc (baseline)')
-    .option('--rebuild', 'build even when the package is up to date')
+    .option('--rebuild', 'build the named packages (all, when none is named) even when up to date; their deps are rebuilt only when out of date')
     .addHelpText('after', '\nExamples:\n  iglu farm up && iglu sources seed && iglu toolchain build --offline\n  iglu toolchain build musl --json | jq .compiles\n')
     .action(async (pkgs: string[], flags: { tree: string; offline?: boolean; local?: boolean; rebuild?: boolean }) => {
       const ctx = await makeContext(globals());

@@ -47,6 +47,22 @@ export function parseConfig(text: string, file: string): Config {
  *   YAML syntax, unknown keys, wrong types
  */
 export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string, hint: string): z.output<S> {
+  const { doc, lines } = yamlDocument(text, file);
+  const result = schema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data as z.output<S>;
+  const issue = result.error.issues[0]!;
+  throw new IgluError(describeIssue(issue, doc, lines, file), { hint });
+}
+
+/**
+ * Parses YAML text into plain data (the yaml package). Pure: `file` is used only in messages.
+ * @throws IgluError naming `file:line:column` for a syntax error
+ */
+export function readYamlText(text: string, file: string): unknown {
+  return yamlDocument(text, file).doc.toJS();
+}
+
+function yamlDocument(text: string, file: string): { doc: Document; lines: LineCounter } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const syntax = doc.errors[0];
@@ -56,10 +72,7 @@ export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file
       hint: 'fix the YAML syntax at that line',
     });
   }
-  const result = schema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data as z.output<S>;
-  const issue = result.error.issues[0]!;
-  throw new IgluError(describeIssue(issue, doc, lines, file), { hint });
+  return { doc, lines };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, file: string): string {

@@ -56,9 +56,17 @@ export const FarmSchema = z.strictObject({
    * `none`: never.
    */
   compression: z.enum(['auto', 'lzo', 'none']).default('auto'),
+  /** A Compose file merged over iglu's stacks/farm.yaml: resources, placement, labels, mode, image of the distccd service. */
+  stack: z.string().min(1).optional(),
 }).superRefine((f, ctx) => {
   if (f.global === true && f.replicas !== undefined) ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas and global: true exclude each other; drop one' });
-}).transform((f) => ({ ...f, global: f.global ?? f.replicas === undefined, replicas: f.replicas ?? 1 }));
+}).transform((f) => ({
+  ...f,
+  global: f.global ?? f.replicas === undefined,
+  replicas: f.replicas ?? 1,
+  /** Whether iglu.yaml chose the mode (else the stack file's deploy.mode applies: farm/stack.ts). */
+  modeSet: f.global !== undefined || f.replicas !== undefined,
+}));
 
 export const ImageSchema = z.strictObject({
   /** Debian suite debootstrap installs. */

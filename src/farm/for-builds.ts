@@ -2,6 +2,7 @@ import type { FarmConfig } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { farmStatus, type FarmStatus } from './status.js';
+import { serviceName } from './settings.js';
 
 /** A farm builds can use: its status (tasks, DISTCC_HOSTS, slots) and its service's image. */
 export interface BuildFarm {
@@ -20,7 +21,7 @@ export interface BuildFarm {
 export async function farmForBuilds(engine: Engine, farm: FarmConfig, opts: { tasksOptional?: boolean; noFarmHint: string }): Promise<BuildFarm> {
   const status = await farmStatus(engine, farm);
   const service = status.service ? await engine.services.get(status.service.name) : undefined;
-  if (!service) throw new IgluError(`no farm is up: the service ${farm.name}-distccd does not exist`, { hint: opts.noFarmHint });
+  if (!service) throw new IgluError(`no farm is up: the service ${serviceName(farm)} does not exist`, { hint: opts.noFarmHint });
   const image = (service.spec as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image;
   if (!image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
   const net = await engine.networks.get(farm.network);

@@ -4,6 +4,7 @@ import { IgluError } from '../errors.js';
 import { hasFeature } from '../host/kernel.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { waitFor } from '../util/wait.js';
+import { STACK_NAMESPACE_LABEL } from './stack.js';
 
 /**
  * Refuses an encrypted overlay where the kernel lacks CONFIG_INET_ESP: the Engine would
@@ -35,7 +36,8 @@ export async function ensureNetwork(engine: Engine, farm: FarmConfig): Promise<{
     }
     return { network: await withSubnet(engine, existing), created: false };
   }
-  const network = await engine.networks.createOverlay(farm.network, labelsFor('network', farm.name), farm.encrypted);
+  // the stack's namespace too, so `docker stack rm <farm>` removes it with the service
+  const network = await engine.networks.createOverlay(farm.network, labelsFor('network', farm.name, { [STACK_NAMESPACE_LABEL]: farm.name }), farm.encrypted);
   return { network: await withSubnet(engine, network), created: true };
 }
 

@@ -2,6 +2,7 @@ import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL, labelsFor } from '../labels.js';
 import type { FarmHost } from './hosts.js';
+import { serviceName } from './settings.js';
 
 /**
  * The probe script: for each host, compile an empty C file through distcc with
@@ -45,7 +46,7 @@ export async function probeHosts(engine: Engine, opts: { farm: string; imageId: 
   if (res.exitCode !== 0) {
     const failed = res.output.split('\n').filter((l) => l.startsWith('fail')).map((l) => l.trim());
     throw new IgluError(`distccd did not accept compiles from the overlay: ${failed.join('; ') || res.output.trim().slice(-300)}`, {
-      hint: 'see the service log: docker service logs ' + `${opts.farm}-distccd`,
+      hint: `see the service log: docker service logs ${serviceName({ name: opts.farm })}`,
     });
   }
 }

@@ -1,9 +1,9 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
-import { labelsFor } from '../labels.js';
 import { waitForFarm } from './ready.js';
-import { distccdServiceSpec } from './service-spec.js';
+import { farmServiceSpec } from './service-spec.js';
+import { loadFarmStack } from './stack.js';
 import { serviceName } from './settings.js';
 import type { FarmHost } from './hosts.js';
 
@@ -23,10 +23,7 @@ export async function scaleFarm(engine: Engine, farm: FarmConfig, replicas: numb
   if (service.replicas !== replicas) {
     const network = await engine.networks.get(farm.network);
     if (!network?.subnets.length) throw new IgluError(`farm "${farm.name}" has no overlay network ${farm.network}`, { hint: 'run "iglu farm up" to repair the farm' });
-    const spec = distccdServiceSpec(
-      { name, imageId: image, network: farm.network, allow: network.subnets, compilers: farm.compilers, port: farm.port, mode: { replicas } },
-      labelsFor('distccd', farm.name),
-    );
+    const spec = farmServiceSpec({ ...farm, global: false, replicas }, image, network.subnets, await loadFarmStack(farm.stack));
     await engine.services.update(service.id, service.version, spec);
   }
   return waitForFarm(engine, { ...farm, global: false, replicas }, image);

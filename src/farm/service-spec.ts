@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { LABEL } from '../labels.js';
+import type { FarmConfig } from '../config/schema.js';
+import { LABEL, labelsFor } from '../labels.js';
+import { serviceName } from './settings.js';
 import { compileGuardScript, GUARD_DIR } from './compile-guard.js';
+import { STACK_NAMESPACE_LABEL, type FarmStack } from './stack.js';
+
+/** The label `docker stack deploy` gives a service for its image (docker/cli, stack convert). */
+const STACK_IMAGE_LABEL = 'com.docker.stack.image';
 
 /** What the distccd service is made from. */
 export interface DistccdServiceInput {
-  /** Service name, `<farm>-distccd`. */
+  /** Service name, `<farm>_distccd` (serviceName). */
   name: string;
+  /** The stack's name (the farm's): the com.docker.stack.namespace label. */
+  namespace: string;
   /** Farm image ID (sha256:…): given by ID, workers never look up a registry. */
   imageId: string;
   network: string;
@@ -14,6 +22,8 @@ export interface DistccdServiceInput {
   compilers: string[];
   port: number;
   mode: { replicas: number } | { global: true };
+  /** What the stack file says (farm/stack.ts): init, stop grace, restart policy, resources, placement, endpoint mode, labels. */
+  stack: FarmStack;
 }
 
 /**
@@ -31,11 +41,15 @@ const START = [
 ].join('\n');
 
 /**
- * The Engine API ServiceSpec (API 1.41) of the farm's distccd service. Pure.
- * Endpoint mode dnsrr (kernels without IP_VS cannot route to a VIP), Init true (distccd as
- * PID 1 ignores SIGTERM), short stop grace. Service labels: `labels` plus iglu.spec =
- * specHash; task containers get `labels` with iglu.run "service:<name>" (not the per-run
- * ID, which would make every `farm up` a spec change) and iglu.spec "task:<name>".
+ * The Engine API ServiceSpec (API 1.41) of the farm's distccd service, as `docker stack
+ * deploy` would make it from stacks/farm.yaml (docker/cli's compose convert): iglu's
+ * command, environment and network, the stack's init, stop grace, restart policy,
+ * resources, placement and endpoint mode (dnsrr by default: kernels without IP_VS cannot
+ * route to a VIP). Labels: the stack's deploy.labels, then iglu's, plus
+ * com.docker.stack.namespace and com.docker.stack.image; iglu.spec = specHash. Task
+ * containers get iglu's labels with iglu.run "service:<name>" (not the per-run ID, which
+ * would make every `farm up` a spec change), iglu.spec "task:<name>" and the namespace.
+ * Pure.
  * @throws Error when `allow` is empty (a bug in the caller: the overlay has a subnet)
  */
 export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<string, string>): Record<string, unknown> {
@@ -44,6 +58,9 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
   // task containers carry the farm's labels too, without the per-run ID (it would make
   // every `farm up` a spec change)
   const { [LABEL.run]: _run, ...containerLabels } = labels;
+  const st = input.stack;
+  const ns = { [STACK_NAMESPACE_LABEL]: input.namespace };
+  const resources = (r: FarmStack['resources']['limits']) => ({ ...(r.nanoCpus !== undefined ? { NanoCPUs: r.nanoCpus } : {}), ...(r.memoryBytes !== undefined ? { MemoryBytes: r.memoryBytes } : {}) });
   const spec = {
     Name: input.name,
     TaskTemplate: {
@@ -59,24 +76,46 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
         ],
         // set, not inherited: a container carries its image's labels (the farm image's
         // iglu.run and iglu.spec) unless its own spec gives the same keys
-        Labels: { ...containerLabels, [LABEL.run]: `service:${input.name}`, [LABEL.spec]: `task:${input.name}` },
-        Init: true,
-        StopGracePeriod: 2_000_000_000,
+        Labels: { ...containerLabels, ...ns, [LABEL.run]: `service:${input.name}`, [LABEL.spec]: `task:${input.name}` },
+        Init: st.init,
+        StopGracePeriod: st.stopGraceNs,
       },
-      RestartPolicy: { Condition: 'any', Delay: 1_000_000_000 },
+      Resources: { Limits: resources(st.resources.limits), Reservations: resources(st.resources.reservations) },
+      Placement: {
+        Constraints: st.placement.constraints,
+        Preferences: st.placement.spreads.map((s) => ({ Spread: { SpreadDescriptor: s } })),
+        ...(st.placement.maxReplicasPerNode ? { MaxReplicas: st.placement.maxReplicasPerNode } : {}),
+      },
+      RestartPolicy: { Condition: st.restart.condition, Delay: st.restart.delayNs, ...(st.restart.maxAttempts !== undefined ? { MaxAttempts: st.restart.maxAttempts } : {}) },
       Networks: [{ Target: input.network }],
     },
     Mode: 'global' in input.mode ? { Global: {} } : { Replicated: { Replicas: input.mode.replicas } },
-    EndpointSpec: { Mode: 'dnsrr' },
+    EndpointSpec: { Mode: st.endpointMode },
   };
-  return { ...spec, Labels: { ...labels, [LABEL.spec]: specHash(spec) } };
+  return { ...spec, Labels: { ...st.labels, ...labels, ...ns, [STACK_IMAGE_LABEL]: input.imageId, [LABEL.spec]: specHash(spec, st.labels) } };
 }
 
 /**
- * A hash of a spec without its labels (which carry the run ID), to tell whether the
- * service must change. Mode counts: a different replica count is a change.
+ * A hash of a spec without its labels (which carry the run ID) but with the stack's own
+ * labels, to tell whether the service must change. Mode counts: a different replica count
+ * is a change.
  */
-export function specHash(spec: Record<string, unknown>): string {
+export function specHash(spec: Record<string, unknown>, stackLabels: Record<string, string> = {}): string {
   const { Labels: _labels, ...rest } = spec;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 12);
+  return createHash('sha256').update(JSON.stringify({ ...rest, stackLabels })).digest('hex').slice(0, 12);
+}
+
+/**
+ * The farm's distccd ServiceSpec from its settings (mode decided: withStackMode), the image
+ * ID, its overlay's subnets and the stack: what `farm up` and `farm scale` both write, so
+ * one's spec is no change for the other. Pure.
+ */
+export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: string[], stack: FarmStack): Record<string, unknown> {
+  return distccdServiceSpec(
+    {
+      name: serviceName(farm), namespace: farm.name, imageId, network: farm.network, allow: subnets, compilers: farm.compilers, port: farm.port,
+      mode: farm.global ? { global: true } : { replicas: farm.replicas }, stack,
+    },
+    labelsFor('distccd', farm.name),
+  );
 }

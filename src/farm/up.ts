@@ -2,7 +2,7 @@ import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NetworkInfo } from '../docker/index.js';
 import { runningKernelConfig } from '../host/kernel.js';
 import { resolveFarmImage } from '../image/build.js';
-import { LABEL, RUN_ID, labelsFor } from '../labels.js';
+import { LABEL, RUN_ID } from '../labels.js';
 import { drainService } from './drain.js';
 import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
 import type { Step } from '../progress.js';
@@ -12,9 +12,10 @@ import { managerHostList } from './status.js';
 import { ensureNetwork, refuseEncryption } from './network.js';
 import { joinNodes, type FarmNode } from './nodes.js';
 import { waitForFarm } from './ready.js';
-import { distccdServiceSpec } from './service-spec.js';
+import { farmServiceSpec } from './service-spec.js';
+import { loadFarmStack, type FarmStack } from './stack.js';
 import { ensureService } from './service.js';
-import { serviceName } from './settings.js';
+import { serviceName, withStackMode } from './settings.js';
 import { ensureSwarm } from './swarm.js';
 
 /** What `farm up` did and what the farm is now (the --json shape of `farm up`/`scale`). */
@@ -40,6 +41,8 @@ export interface UpState {
   hosts?: FarmHost[];
   /** DISTCC_HOSTS for builds on this manager (status.ts: hostListFor). */
   distccHosts?: string;
+  /** The farm's stack (stacks/farm.yaml with farm.stack over it). */
+  stack?: FarmStack;
 }
 
 /**
@@ -48,13 +51,17 @@ export interface UpState {
  */
 export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] {
   const timeoutMs = farm.readyTimeout * 1000;
+  // the mode, once the stack file is read (iglu.yaml and the flags win over it)
+  let decided = farm;
   return [
     {
       title: 'preflight',
       run: async (s) => {
         // everything that can be refused is checked before anything is made
         refuseEncryption(farm, await runningKernelConfig());
-        const image = await resolveFarmImage(manager, farm.image);
+        s.stack = await loadFarmStack(farm.stack);
+        decided = withStackMode(farm, s.stack);
+        const image = await resolveFarmImage(manager, farm.image ?? s.stack.image);
         s.image = { ...image, copiedTo: [] };
         return `farm image ${image.ref}`;
       },
@@ -96,26 +103,14 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: `service ${serviceName(farm)}`,
       run: async (s) => {
-        const spec = distccdServiceSpec(
-          {
-            name: serviceName(farm),
-            imageId: s.image!.id,
-            network: farm.network,
-            allow: s.network!.subnets,
-            compilers: farm.compilers,
-            port: farm.port,
-            mode: farm.global ? { global: true } : { replicas: farm.replicas },
-          },
-          labelsFor('distccd', farm.name),
-        );
-        s.change = await ensureService(manager, spec);
-        return s.change;
+        s.change = await ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!));
+        return `${s.change} (stack ${farm.name}: ${decided.global ? 'global' : `${decided.replicas} replicas`})`;
       },
     },
     {
       title: 'tasks running and accepting compiles',
       run: async (s) => {
-        s.hosts = await waitForFarm(manager, farm, s.image!.id);
+        s.hosts = await waitForFarm(manager, decided, s.image!.id);
         s.distccHosts = await managerHostList(manager, farm, s.hosts);
         return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
       },

@@ -74,7 +74,7 @@ export interface ToolchainOptions {
   offline: boolean;
   /** Compile in the client container without distcc (the baseline of bench/farm-compile). */
   local: boolean;
-  /** Build even when an up-to-date package exists. */
+  /** Build even when an up-to-date package exists: the packages named, or all when none is. */
   rebuild: boolean;
   signal?: AbortSignal;
 }
@@ -130,7 +130,9 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const logFile = paths.logFile(recipe.name);
     const sha = await recipeHash(recipe.file);
     const result: ToolchainPackage = { name: recipe.name, version, action: 'up to date', tarball, manifest: manifestFile, log: logFile, seconds: 0, compiles: null };
-    if (!o.rebuild && upToDate(await readManifest(manifestFile), sha, (await cache.readLock()).sources)) {
+    // --rebuild rebuilds what was named (all when nothing was); deps pulled in stay if up to date
+    const rebuild = o.rebuild && (o.packages.length === 0 || o.packages.includes(recipe.name));
+    if (!rebuild && upToDate(await readManifest(manifestFile), sha, (await cache.readLock()).sources)) {
       s.packages.push(result);
       return 'up to date';
     }

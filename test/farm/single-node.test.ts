@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +11,7 @@ import type { FarmStatus } from '../../src/farm/status.js';
 import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
-import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
+import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { compileThroughFarm } from '../support/compile.js';
 
 // A real single-node farm on the host's Docker Engine. The test makes its own uniquely
@@ -63,7 +63,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.match(up.distccHosts, new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\d+\\.\\d+\\.\\d+\\.\\d+/${share} \\d+\\.\\d+\\.\\d+\\.\\d+/${share}$`));
     assert.equal(up.slots, 2 * share, 'two tasks share the node\'s CPUs');
     assert.equal(up.image.id, image.id);
-    const service = await engine.services.get(`${farm}-distccd`);
+    const service = await engine.services.get(`${farm}_distccd`);
     assert.equal(service?.labels[LABEL.farm], farm);
     const spec = service!.spec as { TaskTemplate: { ContainerSpec: { Image: string; Init: boolean } }; EndpointSpec: { Mode: string } };
     assert.equal(spec.TaskTemplate.ContainerSpec.Image, image.id, 'the service names its image by ID');
@@ -110,7 +110,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     // task containers carry their own labels, not the farm image's
     const tasks = await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
     assert.ok(tasks.length > 0);
-    for (const t of tasks) assert.equal(t.labels[LABEL.run], `service:${farm}-distccd`);
+    for (const t of tasks) assert.equal(t.labels[LABEL.run], `service:${farm}_distccd`);
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'abyss' })).length, 0);
   });
 
@@ -150,8 +150,8 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     const other = uniqueName('int');
     const cfg = writeConfig(`farm:\n  name: ${other}\n  network: ${other}-net\n  readyTimeout: 90\n`);
     const child = execa('node', [CLI, '--config', cfg, 'farm', 'up', '--replicas', '6'], { reject: false, stdin: 'ignore' });
-    for (let i = 0; i < 600 && !(await engine.services.get(`${other}-distccd`)); i++) await sleep(100);
-    assert.ok(await engine.services.get(`${other}-distccd`), 'farm up made its service and waits for its tasks');
+    for (let i = 0; i < 600 && !(await engine.services.get(`${other}_distccd`)); i++) await sleep(100);
+    assert.ok(await engine.services.get(`${other}_distccd`), 'farm up made its service and waits for its tasks');
     const interruptedAt = Date.now();
     child.kill('SIGINT');
     const r = await child;
@@ -159,7 +159,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.match(String(r.stderr), /interrupted/);
     const seconds = (Date.now() - interruptedAt) / 1000;
     assert.ok(seconds < 30, `exited ${seconds} s after Ctrl-C (the readiness wait allows 90)`);
-    assert.equal(await engine.services.get(`${other}-distccd`), undefined, 'the service is removed');
+    assert.equal(await engine.services.get(`${other}_distccd`), undefined, 'the service is removed');
     assert.deepEqual(await engine.networks.list({ [LABEL.farm]: other }), [], 'the network is removed');
   });
 
@@ -168,16 +168,40 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
       const r = await iglu([...args, 'farm', 'scale', n]);
       assert.equal(r.code, 2, r.stderr);
     }
-    assert.equal((await engine.services.get(`${farm}-distccd`))?.replicas, 3);
+    assert.equal((await engine.services.get(`${farm}_distccd`))?.replicas, 3);
   });
 
   test('farm down removes every object of the farm', async () => {
     const down = await igluJson<FarmDownResult>([...args, 'farm', 'down']);
-    assert.deepEqual(down.services, [`${farm}-distccd`]);
+    assert.deepEqual(down.services, [`${farm}_distccd`]);
     assert.deepEqual(down.networks, [network]);
     assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
     const again = await igluJson<FarmDownResult>([...args, 'farm', 'down']);
     assert.deepEqual(again.services, [], 'a second down finds nothing and succeeds');
+  });
+
+  test('the farm is a stack: a user\'s stack file adds resources and labels; docker stack services, ps and rm see it', async () => {
+    const userStack = path.join(scratchDir('iglu-stack-'), 'farm.yaml');
+    writeFileSync(userStack, 'services:\n  distccd:\n    deploy:\n      resources:\n        limits: { cpus: "1", memory: 1g }\n      labels: { team: toolchain }\n');
+    const withStack = ['--config', writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  readyTimeout: 90\n  stack: ${userStack}\n`)];
+    const made = await igluJson<FarmUpResult>([...withStack, 'farm', 'up']);
+    assert.equal(made.service.change, 'created');
+    const service = await engine.services.get(`${farm}_distccd`);
+    const spec = service!.spec as { TaskTemplate: { Resources: { Limits: Record<string, number> } }; Labels: Record<string, string> };
+    assert.deepEqual(spec.TaskTemplate.Resources.Limits, { NanoCPUs: 1e9, MemoryBytes: 2 ** 30 });
+    assert.equal(spec.Labels.team, 'toolchain');
+    assert.equal(service!.global, true, 'global: iglu\'s stack file and config default');
+    assert.equal((await igluJson<FarmUpResult>([...withStack, 'farm', 'up'])).service.change, 'unchanged', 'the same stack is no update');
+    const docker = (a: string[]) => execa('docker', a, { reject: false });
+    assert.equal((await docker(['stack', 'services', farm, '--format', '{{.Name}}'])).stdout.trim(), `${farm}_distccd`);
+    assert.match((await docker(['stack', 'ps', farm, '--format', '{{.Name}} {{.CurrentState}}'])).stdout, new RegExp(`^${farm}_distccd\\.\\S+ Running`, 'm'));
+    const rm = await docker(['stack', 'rm', farm]);
+    assert.equal(rm.exitCode, 0, String(rm.stderr));
+    assert.equal(await engine.services.get(`${farm}_distccd`), undefined, 'docker stack rm removed the service');
+    for (let i = 0; i < 300 && (await engine.networks.get(network)); i++) await sleep(100);
+    assert.equal(await engine.networks.get(network), undefined, 'and the overlay network');
+    await iglu([...args, 'farm', 'down']); // the tasks' containers, if any are still stopping
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
   });
 
   test('farm up with a missing image fails before making anything', async () => {

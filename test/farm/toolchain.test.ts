@@ -43,7 +43,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   test('without a farm up: a clear error, exit 1', async () => {
     const r = await iglu([...args, 'toolchain', 'build', '--offline']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`no farm is up: the service ${farm}-distccd does not exist`));
+    assert.match(r.stderr, new RegExp(`no farm is up: the service ${farm}_distccd does not exist`));
     assert.match(r.stderr, /hint: start it with iglu farm up/);
   });
 

@@ -142,7 +142,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
 
   test('farm down --leave removes everything and every engine leaves the swarm', async () => {
     const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
-    assert.deepEqual(down.services, [`${farm}-distccd`]);
+    assert.deepEqual(down.services, [`${farm}_distccd`]);
     assert.deepEqual(down.networks, [network]);
     assert.equal(down.left.length, 2, 'n3 was crashed: it cannot leave');
     for (const i of [1, 2]) {

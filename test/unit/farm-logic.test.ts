@@ -5,7 +5,8 @@ import type { TaskInfo } from '../../src/docker/index.js';
 import { IgluError } from '../../src/errors.js';
 import { convergence } from '../../src/farm/converge.js';
 import { distccdServiceSpec, specHash } from '../../src/farm/service-spec.js';
-import { farmSettings } from '../../src/farm/settings.js';
+import { farmSettings, withStackMode } from '../../src/farm/settings.js';
+import { loadFarmStack } from '../../src/farm/stack.js';
 import { oversubscribedNodes } from '../../src/farm/status.js';
 
 const defaults = parseConfig('', 'iglu.yaml').farm;
@@ -34,20 +35,25 @@ test('replicas 0, negative or fractional, and --replicas with --global, are usag
   assert.throws(() => farmSettings(defaults, { replicas: 2, global: true }), /exclude each other/);
 });
 
-const input = { name: 'f-distccd', imageId: 'sha256:abc', network: 'net', allow: ['10.1.0.0/24'], compilers: ['clang'], port: 3632, mode: { replicas: 2 } };
+const stack = await loadFarmStack(undefined);
+const input = { name: 'f_distccd', namespace: 'f', imageId: 'sha256:abc', network: 'net', allow: ['10.1.0.0/24'], compilers: ['clang'], port: 3632, mode: { replicas: 2 }, stack };
 
-test('the distccd spec: image by ID, dnsrr, Init, network, allow-list, labels and spec hash', () => {
+test('the distccd spec from iglu\'s stack: image by ID, dnsrr, Init, stop grace, restart policy, network, allow-list, stack labels and spec hash', () => {
   const spec = distccdServiceSpec(input, { 'iglu.farm': 'f', 'iglu.run': 'r1' }) as any;
   assert.equal(spec.TaskTemplate.ContainerSpec.Image, 'sha256:abc');
   assert.equal(spec.TaskTemplate.ContainerSpec.Init, true);
+  assert.equal(spec.TaskTemplate.ContainerSpec.StopGracePeriod, 2_000_000_000);
+  assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'any', Delay: 1_000_000_000 });
+  assert.equal(spec.Labels['com.docker.stack.namespace'], 'f', 'docker stack ps/rm find it');
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['com.docker.stack.namespace'], 'f');
   assert.deepEqual(spec.EndpointSpec, { Mode: 'dnsrr' });
   assert.deepEqual(spec.Mode, { Replicated: { Replicas: 2 } });
   assert.deepEqual(spec.TaskTemplate.Networks, [{ Target: 'net' }]);
   assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('IGLU_ALLOW=10.1.0.0/24'));
   assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('DISTCC_CMDLIST=/tmp/distcc-cmdlist'));
   assert.equal(spec.Labels['iglu.farm'], 'f');
-  assert.equal(spec.Labels['iglu.spec'], specHash(spec));
-  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], 'service:f-distccd', 'task labels carry the service, not a run ID nor the image\'s');
+  assert.equal(spec.Labels['iglu.spec'], specHash(spec, {}));
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], 'service:f_distccd', 'task labels carry the service, not a run ID nor the image\'s');
 });
 
 test('the spec hash ignores the run ID but sees image, mode and compilers', () => {
@@ -56,6 +62,8 @@ test('the spec hash ignores the run ID but sees image, mode and compilers', () =
   assert.notEqual(h(input), h({ ...input, imageId: 'sha256:def' }));
   assert.notEqual(h(input), h({ ...input, mode: { replicas: 3 } }));
   assert.notEqual(h(input), h({ ...input, compilers: ['clang', 'gcc'] }));
+  assert.notEqual(h(input), h({ ...input, stack: { ...stack, labels: { team: 'a' } } }), 'the stack\'s own labels count');
+  assert.notEqual(h(input), h({ ...input, stack: { ...stack, placement: { ...stack.placement, constraints: ['node.role==worker'] } } }));
   assert.deepEqual((distccdServiceSpec({ ...input, mode: { global: true } }, {}) as any).Mode, { Global: {} });
 });
 
@@ -69,4 +77,13 @@ test('oversubscribedNodes: a node running several tasks (each distccd --jobs $(n
   assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [{ hostname: 'vm', tasks: 2, accepts: 4, cpus: 2 }]);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), []);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.9', 'gone', 'x', 4)], cpus), [], 'a node iglu cannot see is not judged');
+});
+
+test('the mode: iglu.yaml or the flags win; else the stack file\'s deploy.mode; else global', () => {
+  assert.equal(withStackMode(defaults, { mode: { replicas: 3 } }).replicas, 3, 'nothing in iglu.yaml: the stack file decides');
+  assert.equal(withStackMode(defaults, { mode: { replicas: 3 } }).global, false);
+  const chosen = parseConfig('farm:\n  global: true\n', 'iglu.yaml').farm;
+  assert.equal(withStackMode(chosen, { mode: { replicas: 3 } }).global, true);
+  assert.equal(withStackMode(farmSettings(defaults, { replicas: 2 }), { mode: { global: true } }).replicas, 2, '--replicas wins');
+  assert.equal(withStackMode(defaults, {}).global, true);
 });
