@@ -1,11 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import type { Engine } from '../docker/index.js';
-import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { sweepDeadPidEntries } from '../util/leftovers.js';
-import { mountPoints, mountsUnder } from './mounts.js';
+import { unmountUnder } from '../util/unmount.js';
 import type { ChrootPaths } from './paths.js';
 import { isRunning } from './process.js';
 import { readState, updateState, type Session } from './state.js';
@@ -59,11 +56,7 @@ export async function releaseLeftovers(paths: ChrootPaths, engine?: () => Promis
   }
   // mount lists of the runner before the sandbox, one per killed build
   await sweepDeadPidEntries(paths.dir, /^mounts\.(\d+)$/);
-  for (const point of mountsUnder(mountPoints(await readFile('/proc/self/mountinfo', 'utf8')), paths.root)) {
-    const res = await execa('umount', ['--lazy', point], { reject: false });
-    if (res.failed) throw new IgluError(`cannot unmount ${point}, left under the build root: ${res.stderr}`, { hint: `unmount it by hand (umount -l ${point}) and run the command again` });
-    released.unmounted.push(point);
-  }
+  released.unmounted.push(...(await unmountUnder(paths.root)));
   if (released.sessions || released.unmounted.length) log.build('released leftovers: %o', released);
   return released;
 }

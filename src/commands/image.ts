@@ -24,7 +24,7 @@ export function registerImage(program: Command, globals: () => GlobalOptions): v
       const ctx = await makeContext(globals());
       const state = await runSteps<{ result?: ImageResult }>(
         [{ title: 'assemble iglunix.img', run: async (c, output) => {
-          c.result = await assembleImage({ workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect }, output);
+          c.result = await assembleImage({ workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
           return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
         } }],
         {},
@@ -47,7 +47,7 @@ export function registerImage(program: Command, globals: () => GlobalOptions): v
             run: async (c, output) => {
               c.image = opts.fromTar
                 ? await importFarmTar(engine, opts.fromTar, output)
-                : await buildFarmImage(engine, ctx.workdir, ctx.config.image, output);
+                : await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
               return `${c.image.ref}${c.image.reused ? ' (reused)' : ''}`;
             },
           },

@@ -51,7 +51,7 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
     .addHelpText('after', '\nNeeds a deb-src entry in apt (scripts/setup.sh adds one).\n\nExample:\n  iglu sources seed && iglu sources list\n')
     .action(async (flags: { tree: string }) => {
       const ctx = await makeContext(globals());
-      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(seedFile(flags.tree)));
+      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(seedFile(flags.tree)), ctx.signal);
       printResult(ctx.json, { sources: results }, () =>
         results.map((r) => `${r.action.padEnd(8)} ${r.url}${r.upstream === 'repack' ? '  (Debian repack stands in)' : ''}`).join('\n'));
     });

@@ -1,6 +1,7 @@
 import { chmod, lstat, mkdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { interrupted } from '../util/abort.js';
 import { installTarball } from '../chroot/install.js';
 import type { Config } from '../config/schema.js';
 import { IgluError } from '../errors.js';
@@ -72,6 +73,8 @@ export interface ImageOptions {
   sizeMiB?: number;
   /** The line init prints (boot.expect). */
   expect: string;
+  /** Stops the assembly (Ctrl-C): the running tool is killed, scratch files and the partial image removed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -88,7 +91,8 @@ export interface ImageOptions {
  * with `<image>.manifest.json` beside it (imageManifest: every package, version, recipe
  * hash, source URLs and sha256, license).
  * @throws IgluError naming a package that has not been built, a program whose loader or
- *   library no package in the image provides, or the tool that failed
+ *   library no package in the image provides, or the tool that failed; `interrupted` when
+ *   `o.signal` aborts (the running tool is killed; nothing is left but what was there)
  */
 export async function assembleImage(o: ImageOptions, output: (line: string) => void): Promise<ImageResult> {
   const started = Date.now();
@@ -135,24 +139,26 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     output('ext4 root filesystem (mke2fs -d, then debugfs: owners 0:0, fixed times)');
     const rootfs = path.join(scratch, 'root.ext4');
     const env = { E2FSPROGS_FAKE_TIME: String(SOURCE_DATE_EPOCH), SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) };
-    await tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', 'iglunix', '-U', DISK_IDS.rootFsUuid, '-E', `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`, '-d', stage, rootfs, `${layout.root.sectors / 2}k`], env);
-    const inodes = inodesInUse(await toolOutput('dumpe2fs', [rootfs], env));
-    await tool('debugfs', ['-w', '-f', '-', rootfs], env, normaliseInodeCommands(inodes, SOURCE_DATE_EPOCH));
-    await tool('e2fsck', ['-fn', rootfs], env);
+    const run: ToolRun = { env, signal: o.signal };
+    if (o.signal?.aborted) throw interrupted('iglu image');
+    await tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', 'iglunix', '-U', DISK_IDS.rootFsUuid, '-E', `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`, '-d', stage, rootfs, `${layout.root.sectors / 2}k`], run);
+    const inodes = inodesInUse(await toolOutput('dumpe2fs', [rootfs], run));
+    await tool('debugfs', ['-w', '-f', '-', rootfs], run, normaliseInodeCommands(inodes, SOURCE_DATE_EPOCH));
+    await tool('e2fsck', ['-fn', rootfs], run);
 
     output('ESP (mkfs.fat, mtools): \\EFI\\BOOT\\BOOTX64.EFI');
     const esp = path.join(scratch, 'esp.fat');
-    await tool('mkfs.fat', ['-C', '-F', '16', '-n', 'ESP', '-i', DISK_IDS.espVolumeId, '--invariant', esp, String(layout.esp.sectors / 2)], env);
-    await tool('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], env);
+    await tool('mkfs.fat', ['-C', '-F', '16', '-n', 'ESP', '-i', DISK_IDS.espVolumeId, '--invariant', esp, String(layout.esp.sectors / 2)], run);
+    await tool('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], run);
     await utimes(vmlinuz, SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
-    await tool('mcopy', ['-i', esp, '-m', vmlinuz, '::/EFI/BOOT/BOOTX64.EFI'], env);
+    await tool('mcopy', ['-i', esp, '-m', vmlinuz, '::/EFI/BOOT/BOOTX64.EFI'], run);
 
     output('GPT (sfdisk) and the partitions spliced in (dd conv=notrunc)');
     await rm(tmpImage, { force: true });
-    await tool('truncate', ['-s', `${sizeMiB}M`, tmpImage], env);
-    await tool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], env, sfdiskScript(layout));
+    await tool('truncate', ['-s', `${sizeMiB}M`, tmpImage], run);
+    await tool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], run, sfdiskScript(layout));
     for (const [file, part] of [[esp, layout.esp], [rootfs, layout.root]] as const) {
-      await tool('dd', [`if=${file}`, `of=${tmpImage}`, `bs=${SECTOR}`, `seek=${part.start}`, 'conv=notrunc,sparse', 'status=none'], env);
+      await tool('dd', [`if=${file}`, `of=${tmpImage}`, `bs=${SECTOR}`, `seek=${part.start}`, 'conv=notrunc,sparse', 'status=none'], run);
     }
     const { sha256 } = await hashFile(tmpImage);
     const manifest = imageManifest({ file: path.basename(out), sha256, sizeMiB }, kernel.m, packages.map((p) => p.m));
@@ -223,14 +229,22 @@ async function lexists(p: string): Promise<boolean> {
   return lstat(p).then(() => true, () => false);
 }
 
-async function toolOutput(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
-  const res = await execa(cmd, args, { env, reject: false, stdin: 'ignore' });
+/** How assembleImage runs its tools: their environment, and the signal that stops them (Ctrl-C). */
+interface ToolRun {
+  env: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+async function toolOutput(cmd: string, args: string[], run: ToolRun): Promise<string> {
+  const res = await execa(cmd, args, { env: run.env, reject: false, stdin: 'ignore', cancelSignal: run.signal });
+  if (res.isCanceled) throw interrupted('iglu image');
   if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || 'failed', 3)}`, { hint: 'see the message; the partial image was removed' });
   return String(res.stdout);
 }
 
-async function tool(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<void> {
-  const res = await execa(cmd, args, { env, reject: false, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
+async function tool(cmd: string, args: string[], run: ToolRun, input?: string): Promise<void> {
+  const res = await execa(cmd, args, { env: run.env, reject: false, cancelSignal: run.signal, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
+  if (res.isCanceled) throw interrupted('iglu image');
   if (res.exitCode === undefined) throw new IgluError(`${cmd} is not installed`, { hint: 'apt-get install e2fsprogs dosfstools mtools fdisk (scripts/setup.sh does)' });
   if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`, 3)}`, { hint: 'see the message; the partial image was removed' });
 }

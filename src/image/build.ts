@@ -9,6 +9,8 @@ import { hashFile } from '../util/hash.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { log } from '../log.js';
 import { runLogged } from '../util/run-logged.js';
+import { interrupted } from '../util/abort.js';
+import { unmountUnder } from '../util/unmount.js';
 import type { Workdir } from '../workdir.js';
 import { ABYSS_REPO, IMAGE_CHANGES, debootstrapHash, mirrorFromAptSources } from './inputs.js';
 
@@ -31,9 +33,11 @@ export type Progress = (line: string) => void;
  * naming a Debian mirror (or `image.mirror`).
  *
  * @throws IgluError when not root, debootstrap is missing or fails (with its log's
- *   tail), or the Engine rejects the import. Scratch files are removed either way.
+ *   tail), or the Engine rejects the import; `interrupted` (exit 130) when `signal` aborts:
+ *   debootstrap's whole process group is stopped at once (runLogged). Scratch files are
+ *   removed either way, after unmounting anything left mounted in them.
  */
-export async function buildFarmImage(engine: Engine, workdir: Workdir, image: ImageConfig, progress: Progress): Promise<FarmImage> {
+export async function buildFarmImage(engine: Engine, workdir: Workdir, image: ImageConfig, progress: Progress, signal?: AbortSignal): Promise<FarmImage> {
   const hash = debootstrapHash(image);
   const ref = `${ABYSS_REPO}:${hash}`;
   const existing = await engine.images.inspect(ref);
@@ -45,14 +49,20 @@ export async function buildFarmImage(engine: Engine, workdir: Workdir, image: Im
   const logFile = await workdir.file('logs', `image-${hash}.log`);
   try {
     progress(`debootstrap ${image.suite} with ${image.packages.length} packages (log: ${logFile})`);
-    await debootstrap(rootfs, image, mirror, await workdir.dir('image', 'debs'), logFile);
-    await finishRootfs(rootfs, logFile);
+    await debootstrap(rootfs, image, mirror, await workdir.dir('image', 'debs'), logFile, signal);
+    await finishRootfs(rootfs, logFile, signal);
     progress(`importing the root filesystem as ${ref}`);
-    const tar = execa('tar', ['-C', rootfs, '--numeric-owner', '--sort=name', '--mtime=@0', '-c', '.'], { buffer: false, stderr: 'pipe' });
+    const tar = execa('tar', ['-C', rootfs, '--numeric-owner', '--sort=name', '--mtime=@0', '-c', '.'], { buffer: false, stderr: 'pipe', cancelSignal: signal });
     const id = await engine.images.importRootfs(tar.stdout, ABYSS_REPO, hash, [...IMAGE_CHANGES, ...labelChanges(hash)]);
     await tar;
     return { id, ref, reused: false };
+  } catch (err) {
+    if (signal?.aborted) throw interrupted('iglu image build');
+    throw err;
   } finally {
+    // an interrupted debootstrap may leave its /proc and /sys mounted in the root: never
+    // remove through them
+    await unmountUnder(rootfs);
     await rm(rootfs, { recursive: true, force: true });
   }
 }
@@ -108,17 +118,17 @@ async function hostMirror(): Promise<string> {
   return mirror;
 }
 
-async function debootstrap(rootfs: string, image: ImageConfig, mirror: string, cacheDir: string, logFile: string): Promise<void> {
+async function debootstrap(rootfs: string, image: ImageConfig, mirror: string, cacheDir: string, logFile: string, signal?: AbortSignal): Promise<void> {
   const args = ['--variant=minbase', `--include=${image.packages.join(',')}`, `--cache-dir=${cacheDir}`, image.suite, rootfs, mirror];
   log.image('debootstrap %s', args.join(' '));
-  await runLogged('debootstrap', args, logFile, 'apt-get install debootstrap');
+  await runLogged('debootstrap', args, logFile, 'apt-get install debootstrap', signal);
 }
 
-async function finishRootfs(rootfs: string, logFile: string): Promise<void> {
+async function finishRootfs(rootfs: string, logFile: string, signal?: AbortSignal): Promise<void> {
   // distccd serves only compilers with a masquerade link in /usr/lib/distcc (distcc 3.4);
   // the links are made when distcc is configured, which may precede clang's install.
   const script = 'update-distcc-symlinks && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin';
-  await runLogged('chroot', [rootfs, '/bin/sh', '-c', script], logFile, 'chroot is part of coreutils');
+  await runLogged('chroot', [rootfs, '/bin/sh', '-c', script], logFile, 'chroot is part of coreutils', signal);
 }
 
 async function sha256File(file: string): Promise<string> {

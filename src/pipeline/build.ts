@@ -77,7 +77,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
   const steps: Step<BuildState>[] = [
     { title: 'farm image', run: async (s, output) => {
-      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output);
+      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
       return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
     } },
     ...nest(farmUpSteps(engine, ctx.config.farm), (s: BuildState) => { s.phase = 'farm'; return s.up; }, 'farm: '),
@@ -85,7 +85,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       s.phase = undefined;
       const file = seedFile(o.tree);
       if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
-      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file));
+      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file), ctx.signal);
       s.seeded = results.filter((r) => r.action === 'seeded').length;
       return `${results.length} sources, ${s.seeded} seeded now`;
     } },
@@ -105,7 +105,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       // --keep-going built all it could; an image of what failed is not made
       const failure = keepGoingFailure(s.chroot.packages);
       if (failure) throw failure;
-      s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect }, output);
+      s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
       return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
     } },
     { title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`, run: async (s, output) => {

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { interrupted } from '../util/abort.js';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { IgluError } from '../errors.js';
@@ -58,9 +59,10 @@ export interface SeedResult {
  * (`apt-get source --download-only --tar-only`, apt-get(8)), checking each file's pinned
  * sha256. Entries already cached are left alone.
  * @throws IgluError when apt-get cannot fetch a source (no deb-src entry, unknown
- *   package) or a file does not match its pin
+ *   package) or a file does not match its pin; `interrupted` when `signal` aborts (apt-get
+ *   is stopped, its scratch directory removed, the cache unchanged)
  */
-export async function seedSources(cache: SourceCache, entries: SeedEntry[]): Promise<SeedResult[]> {
+export async function seedSources(cache: SourceCache, entries: SeedEntry[], signal?: AbortSignal): Promise<SeedResult[]> {
   const cached = new Map((await cache.list()).map((c) => [c.url, c]));
   const missing = entries.filter((e) => cached.get(e.url)?.sha256 !== e.sha256 || !cached.get(e.url)?.present);
   const results: SeedResult[] = entries.filter((e) => !missing.includes(e)).map((e) => ({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'present' }));
@@ -69,7 +71,8 @@ export async function seedSources(cache: SourceCache, entries: SeedEntry[]): Pro
   try {
     const packages = [...new Set(missing.map((e) => e.debian))];
     log.sources('apt-get source %s', packages.join(' '));
-    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', ...packages], { cwd: dir, reject: false, all: true });
+    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', ...packages], { cwd: dir, reject: false, all: true, cancelSignal: signal, forceKillAfterDelay: 2000 });
+    if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
     if (res.exitCode !== 0) {
       throw new IgluError(`apt-get source ${packages.join(' ')} failed: ${String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`}`, {
         hint: 'apt needs a deb-src entry: scripts/setup.sh adds one (a Types: deb-src copy of /etc/apt/sources.list.d/debian.sources), then apt-get update',

@@ -260,3 +260,29 @@ describe('image build --from-tar with bad input', { timeout: 120_000 }, () => {
     }
   });
 });
+
+describe('image build interrupted', { timeout: 180_000 }, () => {
+  test('Ctrl-C during debootstrap: exit 130 at once, debootstrap\'s processes stopped, nothing mounted or left, no image', async () => {
+    const { readdirSync, readFileSync: read } = await import('node:fs');
+    const workdir = scratchDir('iglu-imgint-');
+    // a package list no other test uses: a new content hash, so debootstrap really runs
+    const cfg = writeConfig(`workdir: ${workdir}\nimage:\n  packages: [distcc, bc]\n`);
+    const running = async () => (await execa('pgrep', ['-f', `debootstrap .*${workdir}`], { reject: false })).exitCode === 0;
+    const imagesBefore = (await engine.images.list({ [LABEL.role]: 'abyss' })).length;
+    const child = execa('node', [CLI, '--config', cfg, 'image', 'build'], { reject: false, stdin: 'ignore' });
+    for (let i = 0; i < 600 && !(await running()); i++) await sleep(100);
+    assert.ok(await running(), 'debootstrap runs');
+    await sleep(3000);
+    const interruptedAt = Date.now();
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.match(String(r.stderr), /interrupted/);
+    assert.ok(Date.now() - interruptedAt < 20_000, 'stopped at once, not when debootstrap would have ended');
+    assert.equal(await running(), false, 'no debootstrap process is left');
+    assert.equal((await execa('pgrep', ['-f', `${workdir}/image/rootfs-`], { reject: false })).exitCode, 1, 'nor any of its children');
+    assert.deepEqual(read('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(workdir)), [], 'nothing is left mounted');
+    assert.deepEqual(readdirSync(path.join(workdir, 'image')).filter((f) => f.startsWith('rootfs-')), [], 'the scratch root is removed');
+    assert.equal((await engine.images.list({ [LABEL.role]: 'abyss' })).length, imagesBefore, 'no image was imported');
+  });
+});

@@ -15,7 +15,7 @@ import { SourceCache } from '../../src/sources/cache.js';
 import type { SeedResult } from '../../src/sources/seed.js';
 import { Workdir } from '../../src/workdir.js';
 import { packageWorkspace, srcdirOf } from '../../src/packages/workspace.js';
-import { iglu, igluJson } from '../support/cli.js';
+import { CLI, iglu, igluJson, scratchDir } from '../support/cli.js';
 
 // The source cache and the fetch phase on the host, with real upstream tarballs from
 // Debian's source archive (apt-get source) and the real package runner in mksh.
@@ -43,6 +43,23 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const list = await igluJson<{ sources: { url: string; sha256: string; present: boolean }[] }>([...wd, 'sources', 'list']);
     assert.equal(list.sources.find((s) => s.url === MUSL)?.sha256, MUSL_SHA);
     assert.equal((await iglu([...wd, 'sources', 'verify'])).code, 0);
+  });
+
+  test('Ctrl-C during seeding: exit 130 at once, apt-get stopped, nothing imported, no scratch left', async () => {
+    const fresh = scratchDir('iglu-seedint-');
+    const scratchBefore = readdirSync(tmpdir()).filter((f) => f.startsWith('iglu-seed-'));
+    const apt = async () => (await execa('pgrep', ['-f', 'apt-get source --download-only'], { reject: false })).exitCode === 0;
+    const child = execa('node', [CLI, '--workdir', fresh, 'sources', 'seed'], { reject: false, stdin: 'ignore' });
+    for (let i = 0; i < 600 && !(await apt()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(await apt(), 'apt-get is downloading');
+    const interruptedAt = Date.now();
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.ok(Date.now() - interruptedAt < 15_000, 'stopped at once');
+    assert.equal(await apt(), false, 'apt-get is stopped');
+    assert.deepEqual(existsSync(path.join(fresh, 'sources/sha256')) ? readdirSync(path.join(fresh, 'sources/sha256')) : [], [], 'nothing was imported');
+    assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('iglu-seed-') && !scratchBefore.includes(f)), [], 'the scratch directory is removed');
   });
 
   test('fetch runs the recipe offline through the cache and records the sources it used', async () => {
