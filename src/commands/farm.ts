@@ -6,9 +6,32 @@ import { joinSwarm, joinToken } from '../farm/join.js';
 import { scaleFarm } from '../farm/scale.js';
 import { farmSettings, type FarmFlags } from '../farm/settings.js';
 import { farmStatus, managerHostList, type FarmStatus } from '../farm/status.js';
+import { FarmStatsReader, promText, topTable } from '../farm/stats.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { farmUpSteps, rollbackUp, upResult, type UpState } from '../farm/up.js';
 import { printResult } from '../output.js';
 import { runSteps } from '../progress.js';
+
+/**
+ * `farm top`: snapshots of the tasks' counters (FarmStatsReader) every `interval` seconds
+ * until Ctrl-C (a normal end: exit 0), or one with `once`: a table, --json, or the
+ * Prometheus text format.
+ */
+async function farmTop(ctx: Awaited<ReturnType<typeof makeContext>>, o: { interval: number; once: boolean; prom: boolean }): Promise<void> {
+  await using reader = await FarmStatsReader.start(await ctx.engine(), ctx.config.farm);
+  for (;;) {
+    const stats = await reader.read();
+    if (o.prom) process.stdout.write(promText(stats));
+    else if (o.once) printResult(ctx.json, stats, () => topTable(stats));
+    else process.stdout.write(`${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${topTable(stats)}\n${process.stdout.isTTY ? '' : '\n'}`);
+    if (o.once) return;
+    try {
+      await sleep(o.interval * 1000, undefined, { signal: ctx.signal });
+    } catch {
+      return; // Ctrl-C ends the live view
+    }
+  }
+}
 
 /** Parses a whole number for commander; rejects anything else as a usage error. */
 function int(value: string): number {
@@ -47,11 +70,26 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
   farm
     .command('status')
     .description('nodes, tasks and the current DISTCC_HOSTS')
-    .addHelpText('after', '\nExamples:\n  iglu farm status\n  iglu farm status --json | jq -r .distccHosts\n')
-    .action(async () => {
+    .option('--watch', 'the live view of iglu farm top')
+    .option('--prom', 'the tasks\' counters in the Prometheus text format, once')
+    .addHelpText('after', '\nExamples:\n  iglu farm status\n  iglu farm status --json | jq -r .distccHosts\n  iglu farm status --prom > /var/lib/node-exporter/iglu.prom\n')
+    .action(async (flags: { watch?: boolean; prom?: boolean }) => {
       const ctx = await makeContext(globals());
+      if (flags.watch || flags.prom) return farmTop(ctx, { interval: 2, once: Boolean(flags.prom), prom: Boolean(flags.prom) });
       const status = await farmStatus(await ctx.engine(), ctx.config.farm);
       printResult(ctx.json, status, () => formatStatus(status));
+    });
+
+  farm
+    .command('top')
+    .description('live view of the farm: per node and task, the jobs running now, done and failed, and the node\'s load (distccd --stats, read over the overlay)')
+    .option('--interval <s>', 'seconds between refreshes', (v) => { const n = Number(v); if (!(n > 0)) throw new InvalidArgumentError('not a positive number'); return n; }, 2)
+    .option('--once', 'one snapshot, then exit')
+    .option('--prom', 'the Prometheus text format (implies --once)')
+    .addHelpText('after', '\nExamples:\n  iglu farm top\n  iglu farm top --once --json | jq \'.tasks[] | {node, running, done}\'\n  iglu farm top --prom\n')
+    .action(async (flags: { interval: number; once?: boolean; prom?: boolean }) => {
+      const ctx = await makeContext(globals());
+      await farmTop(ctx, { interval: flags.interval, once: Boolean(flags.once || flags.prom || ctx.json), prom: Boolean(flags.prom) });
     });
 
   farm

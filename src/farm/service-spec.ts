@@ -4,6 +4,7 @@ import { LABEL, labelsFor } from '../labels.js';
 import { serviceName } from './settings.js';
 import { compileGuardScript, GUARD_DIR } from './compile-guard.js';
 import { STACK_NAMESPACE_LABEL, type FarmStack } from './stack.js';
+import { STATS_PORT } from './stats.js';
 
 /** The label `docker stack deploy` gives a service for its image (docker/cli, stack convert). */
 const STACK_IMAGE_LABEL = 'com.docker.stack.image';
@@ -31,13 +32,13 @@ export interface DistccdServiceInput {
  * compiler and the allow-list for DISTCC_CMDLIST naming those copies (distccd(1): a file
  * of command paths; the last DISTCC_CMDLIST_NUMWORDS=1 path component must match, and
  * the command run is the listed path), and runs distccd in the foreground with one job
- * slot per CPU of its node.
+ * slot per CPU of its node and its statistics server on STATS_PORT (farm top reads it).
  */
 const START = [
   `mkdir -p ${GUARD_DIR}`,
   `for c in $IGLU_COMPILERS; do printf '%s' "$IGLU_GUARD" > ${GUARD_DIR}/$c; chmod 755 ${GUARD_DIR}/$c; echo "${GUARD_DIR}/$c"; done > /tmp/distcc-cmdlist`,
   'allow=""; for a in $IGLU_ALLOW; do allow="$allow --allow $a"; done',
-  'exec distccd --daemon --no-detach --log-stderr --port "$IGLU_PORT" --jobs "$(nproc)" $allow',
+  `exec distccd --daemon --no-detach --log-stderr --port "$IGLU_PORT" --jobs "$(nproc)" --stats --stats-port ${STATS_PORT} $allow`,
 ].join('\n');
 
 /**

@@ -82,6 +82,25 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     for (const p of res.placements) assert.ok(taskIps.has(p.host), `${p.file} compiled on ${p.host}, not a farm task`);
   });
 
+  test('farm top: each task\'s counters read live over the overlay; --json, --prom, and a live view that Ctrl-C ends', async () => {
+    type Stats = { farm: string; tasks: { ip: string; node: string; up: boolean; done: number; running: number; slots: number }[] };
+    const snap = await igluJson<Stats>([...args, 'farm', 'top', '--once']);
+    assert.deepEqual(snap.tasks.map((t) => t.ip).sort(), up.hosts.map((h) => h.ip).sort());
+    assert.ok(snap.tasks.every((t) => t.up && t.slots > 0), JSON.stringify(snap.tasks));
+    assert.ok(snap.tasks.reduce((n, t) => n + t.done, 0) >= 6, `the six compiles of the test before are counted: ${JSON.stringify(snap.tasks)}`);
+    const prom = await iglu([...args, 'farm', 'status', '--prom']);
+    assert.equal(prom.code, 0, prom.stderr);
+    assert.match(prom.stdout, /^# TYPE iglu_distccd_jobs_done_total counter$/m);
+    for (const h of up.hosts) assert.match(prom.stdout, new RegExp(`^iglu_distccd_up\\{farm="${farm}",node="[^"]+",task="[^"]+",ip="${h.ip.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+    const live = execa('node', [CLI, ...args, 'farm', 'top', '--interval', '0.5'], { reject: false, stdin: 'ignore' });
+    await sleep(4000);
+    live.kill('SIGINT');
+    const r = await live;
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    assert.ok((String(r.stdout).match(/^farm .* jobs running, \d+ done/gm) ?? []).length >= 2, 'refreshed');
+    assert.deepEqual(await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' }), [], 'the reader\'s container is removed');
+  });
+
   test('distccd runs compiles only: plugins, -save-temps, -specs, -B and response files are refused through the protocol', async () => {
     const raw = readFileSync(path.resolve(import.meta.dirname, '../../../test/support/distcc-raw.py'), 'utf8');
     const host = up.hosts[0]!.ip;
