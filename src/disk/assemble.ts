@@ -126,7 +126,7 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     // a package's /sbin/init as a regular file (the iglunix base package's, with its smoke
     // test) wins; iglu writes its own into a root without one, replacing anything else there
     if ((await lstat(path.join(await noLinksBelow(stage, 'sbin'), 'init')).catch(() => undefined))?.isFile()) output('/sbin/init from the packages');
-    else await utimes(await writeFileBelow(stage, 'sbin/init', initScript(o.expect), 0o755), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
+    else await utimes(await writeFileBelow(stage, 'sbin/init', await initScript(o.expect), 0o755), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
     const applets = await linkBusyboxApplets(stage);
     if (applets) output(`${applets} busybox applet links`);
     const linked = await checkImageLinkage(stage);

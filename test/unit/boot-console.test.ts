@@ -104,3 +104,11 @@ test('whyNotAnImage: too small, not whole MiB, no GPT header; an image-shaped fi
   assert.equal(whyNotAnImage(64 * MiB, Buffer.alloc(520)), 'it has no GPT header ("EFI PART" at byte 512)');
   assert.equal(whyNotAnImage(64 * MiB, gpt), undefined);
 });
+
+test('the fallback init is qemu/guest/init with boot.expect in place, escaped for its double-quoted string', async () => {
+  const { initScript } = await import('../../src/disk/init.js');
+  const text = await initScript('OK "up" $HOME `x` \\ $&');
+  assert.match(text, /^#!\/bin\/mksh\n/);
+  assert.ok(text.includes('print -r -- "OK \\"up\\" \\$HOME \\`x\\` \\\\ \\$&: kernel='), text);
+  assert.doesNotMatch(text, /@EXPECT@/);
+});
