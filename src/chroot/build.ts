@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
-import type { RefusedTask } from '../farm/verify.js';
+import { refusedSuffix, type RefusedTask } from '../farm/verify.js';
 import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
@@ -293,8 +293,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
-    const refused = runner.refused?.length ? `; refused ${runner.refused.map((r) => r.host.hostname).join(', ')} (different compilers)` : '';
-    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}${refused}`;
+    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}${refusedSuffix(runner.refused)}`;
   }
 
   /**

@@ -4,8 +4,7 @@ import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
-import { withHosts } from '../farm/status.js';
-import { verifyFarmCompilers } from '../farm/verify.js';
+import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
@@ -41,14 +40,14 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
     binds,
   });
   // the tasks' compilers must make this container's objects byte for byte; the others are left out
-  let verdict: Awaited<ReturnType<typeof verifyFarmCompilers>>;
+  let verified: Awaited<ReturnType<typeof verifiedFarm>>;
   try {
-    verdict = await verifyFarmCompilers(engine, container, farm.hosts, { port: ctx.config.farm.port, triple: runnerEnv().TRIPLE! });
+    verified = await verifiedFarm(engine, container, ctx.config.farm, farm, runnerEnv().TRIPLE!);
   } catch (err) {
     await engine.containers.remove(container);
     throw err;
   }
-  const usable = withHosts(ctx.config.farm, farm, verdict.accepted);
+  const usable = verified.status;
   const names = new Map(usable.hosts.map((h) => [h.ip, h.hostname]));
   const launcher: Launcher = {
     keepNetwork: true,
@@ -70,7 +69,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
     mode: 'farm',
     env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
     jobs: farmJobs(usable.slots),
-    refused: verdict.refused,
+    refused: verified.refused,
     run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),

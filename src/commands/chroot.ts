@@ -8,6 +8,7 @@ import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';
+import { refusedReports } from '../farm/verify.js';
 import { makeContext, terminal, type Context, type GlobalOptions } from '../context.js';
 import { ExitCode, IgluError } from '../errors.js';
 import { formatCounts } from '../farm/distcc-log.js';
@@ -94,7 +95,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
         const state: ChrootBuildState = { packages: [] };
         await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, signal: ctx.signal }, state), state);
-        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [], refused: (runner.refused ?? []).map((r) => ({ node: r.host.hostname, ip: r.host.ip, reason: r.reason })) };
+        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [], refused: refusedReports(runner.refused) };
       });
       printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
       const failure = keepGoingFailure(result.packages);

@@ -1,7 +1,9 @@
 import { PassThrough } from 'node:stream';
 import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
+import type { FarmConfig } from '../config/schema.js';
 import type { FarmHost } from './hosts.js';
+import { withHosts, type FarmStatus } from './status.js';
 
 /**
  * The canary compile, run in a build container (the client's side): one C and one C++
@@ -115,7 +117,36 @@ export async function verifyFarmCompilers(engine: Engine, containerId: string, h
   return verdict;
 }
 
-/** "refused the task on NODE (IP): REASON" — the progress line for a refused task. */
+/**
+ * verifyFarmCompilers on the farm's running tasks, then the farm's status with only the
+ * accepted ones (withHosts: DISTCC_HOSTS and slots recomputed) — what a farm build uses.
+ * @param containerId a container from the farm image on the overlay (the build's own)
+ * @param triple the target triple the canary compiles for (runnerEnv().TRIPLE)
+ * @throws IgluError as verifyFarmCompilers
+ */
+export async function verifiedFarm(engine: Engine, containerId: string, farm: FarmConfig, status: FarmStatus, triple: string): Promise<{ status: FarmStatus; refused: RefusedTask[] }> {
+  const verdict = await verifyFarmCompilers(engine, containerId, status.hosts, { port: farm.port, triple });
+  return { status: withHosts(farm, status, verdict.accepted), refused: verdict.refused };
+}
+
+/** A refused task as `--json` reports it. */
+export interface RefusedReport {
+  node: string;
+  ip: string;
+  reason: string;
+}
+
+/** The refused tasks as `--json` reports them. Pure. */
+export function refusedReports(refused: RefusedTask[] | undefined): RefusedReport[] {
+  return (refused ?? []).map((r) => ({ node: r.host.hostname, ip: r.host.ip, reason: r.reason }));
+}
+
+/** "refused the task on NODE (IP) for this build: REASON" — the progress line for a refused task. Pure. */
 export function refusedLine(r: RefusedTask): string {
   return `refused the task on ${r.host.hostname} (${r.host.ip}) for this build: ${r.reason}`;
+}
+
+/** "; refused n3, n4 (different compilers)", or "" — the end of a built package's progress line. Pure. */
+export function refusedSuffix(refused: RefusedTask[] | undefined): string {
+  return refused?.length ? `; refused ${refused.map((r) => r.host.hostname).join(', ')} (different compilers)` : '';
 }

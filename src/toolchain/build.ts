@@ -5,8 +5,7 @@ import type { Engine } from '../docker/index.js';
 import { addCounts, countCompiles, formatCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
-import { withHosts } from '../farm/status.js';
-import { refusedLine, verifyFarmCompilers, type RefusedTask } from '../farm/verify.js';
+import { refusedLine, refusedReports, refusedSuffix, verifiedFarm, type RefusedReport, type RefusedTask } from '../farm/verify.js';
 import type { FarmStatus } from '../farm/status.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
@@ -50,7 +49,7 @@ export interface ToolchainResult {
   /** Sum over the packages built now. */
   compiles: CompileCounts;
   /** Tasks left out of this build: their compilers did not make the client's objects (farm/verify.ts). */
-  refused: { node: string; ip: string; reason: string }[];
+  refused: RefusedReport[];
 }
 
 /** What the toolchain steps share. */
@@ -143,10 +142,10 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       if (!o.local) {
         // the tasks' compilers must make the client's objects byte for byte; the others are left out
         output(`verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)`);
-        const verdict = await verifyFarmCompilers(o.engine, s.client.id, s.farm!.hosts, { port: o.config.farm.port, triple: runnerEnv().TRIPLE! });
-        s.refused = verdict.refused;
-        for (const r of verdict.refused) output(refusedLine(r));
-        s.farm = withHosts(o.config.farm, s.farm!, verdict.accepted);
+        const verified = await verifiedFarm(o.engine, s.client.id, o.config.farm, s.farm!, runnerEnv().TRIPLE!);
+        s.refused = verified.refused;
+        for (const r of verified.refused) output(refusedLine(r));
+        s.farm = verified.status;
       }
     }
     const client = s.client;
@@ -199,8 +198,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     });
     await dropWorkspace(paths, recipe.name);
     s.packages.push({ ...result, action: 'built', seconds, compiles });
-    const refused = s.refused?.length ? `; refused ${s.refused.map((r) => r.host.hostname).join(', ')} (different compilers)` : '';
-    return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}${refused}`;
+    return `built in ${seconds} s${compiles ? `; compiles: ${formatCounts(compiles, (ip) => names.get(ip))}` : ''}${refusedSuffix(s.refused)}`;
   }
 }
 
@@ -213,6 +211,6 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
     jobs: o.local ? 2 : farmJobs(s.farm?.slots ?? 0),
     packages: s.packages,
     compiles: s.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),
-    refused: (s.refused ?? []).map((r) => ({ node: r.host.hostname, ip: r.host.ip, reason: r.reason })),
+    refused: refusedReports(s.refused),
   };
 }
