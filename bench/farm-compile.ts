@@ -5,8 +5,9 @@
  *   the same clang, no distcc);
  * - raw distcc: distccd daemons started by hand (`docker run … distccd`, as many as the
  *   farm has tasks, each `--jobs` its share of the CPUs) on a bridge network, and a client
- *   container running musl's configure and `make` with `CC="distcc clang"`, DISTCC_HOSTS
- *   naming the daemons and the same -j iglu uses;
+ *   container doing the work of iglu's recipe (tree/base/musl: the same configure options
+ *   and CFLAGS as the runner's, `make`, `make install` into a package directory) with
+ *   `CC="distcc clang"`, DISTCC_HOSTS naming the daemons and the same -j iglu uses;
  * - iglu: `iglu toolchain build musl` through the farm (the canary check, copying in and
  *   out, counting and packing included).
  * Prints medians and two ratios: local/iglu (>1: the farm is faster than one machine) and
@@ -23,6 +24,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { remoteFraction } from '../src/farm/distcc-log.js';
+import { runnerEnv } from '../src/recipes/read.js';
 import type { FarmStatus } from '../src/farm/status.js';
 import type { ToolchainResult } from '../src/toolchain/build.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
@@ -40,6 +42,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const MUSL_SHA256 = '7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4';
 const RAW_NET = `iglu-bench-raw-${process.pid}`;
 const LABEL = ['--label', 'iglu.bench=farm-compile'];
+// the runner's flags (iglupkg's -O3), so the raw arm compiles what iglu's recipe compiles
+const { CFLAGS, TRIPLE } = runnerEnv();
 
 async function timed(extra: string[]): Promise<{ seconds: number; result: ToolchainResult }> {
   const t0 = performance.now();
@@ -65,8 +69,9 @@ async function rawRound(image: string, hosts: string, jobs: number): Promise<num
   const tarball = path.join(workdir, 'sources/sha256', MUSL_SHA256);
   const script = [
     'set -e', 'cd /tmp', 'tar -xzf /musl.tar.gz', 'cd musl-1.2.3',
-    './configure --prefix=/usr --disable-wrapper CC="distcc clang --target=x86_64-unknown-linux-musl" AR=llvm-ar RANLIB=llvm-ranlib >/dev/null',
+    `./configure --prefix=/usr --syslibdir=/lib --disable-wrapper CC="distcc clang --target=${TRIPLE}" CFLAGS="${CFLAGS}" AR=llvm-ar RANLIB=llvm-ranlib >/dev/null`,
     `make -j${jobs} >/dev/null`,
+    'make DESTDIR=/tmp/pkg install >/dev/null',
   ].join('\n');
   const t0 = performance.now();
   await docker(['run', '--rm', ...LABEL, '--network', RAW_NET, '-v', `${tarball}:/musl.tar.gz:ro`, '-e', `DISTCC_HOSTS=${hosts}`, image, 'sh', '-c', script]);

@@ -46,6 +46,8 @@ export interface RootRunner {
   nodeOf?: (ip: string) => string | undefined;
   /** Farm tasks left out: their compilers did not make the build container's objects (farm/verify.ts). */
   refused?: RefusedTask[];
+  /** Shows the farm's use while a build runs (farm/use.ts: watchFarmUse); dispose to stop. */
+  watchUse?: (show: (line: string) => void) => AsyncDisposable;
 }
 
 /** Names the chroot phase does not build: chroot.base's and the toolchain phase's packages. Pure. */
@@ -266,13 +268,17 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     await startBuildIn(pkgPaths, recipe.name);
     const runner = o.runner();
     const farm = runner.mode === 'farm';
-    output(`build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`);
+    const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`;
+    output(building);
     const env = chrootEnv(runner.jobs, {
       ...runner.env,
       ...workspaceEnv(ws),
       ...(farm ? compileLogEnv() : {}),
     });
-    const code = await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+    const code = await (async () => {
+      await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
+      return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+    })();
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     let compiles: CompileCounts | null = null;
     if (farm && runner.counts) {

@@ -4,6 +4,7 @@ import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
+import { watchFarmUse } from '../farm/use.js';
 import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
@@ -73,6 +74,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
     run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
+    watchUse: (show) => watchFarmUse(engine, container, usable.hosts, show),
     async [Symbol.asyncDispose]() {
       await engine.containers.remove(container);
     },

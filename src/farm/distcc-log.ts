@@ -2,12 +2,12 @@ import type { CompileCounts } from '../packages/manifest.js';
 
 /**
  * Counts where compile jobs ran, from two logs of one build:
- * - `distccLog`, distcc's client log written with DISTCC_VERBOSE=1 and DISTCC_LOG
- *   (distcc(1), "ENVIRONMENT VARIABLES"). Every distcc invocation ends with a line
- *   `compile FILE on HOST completed ok` (or `… failed`): HOST is `localhost` when the job
- *   ran on the client — a fallback after a failed remote try, or a job distcc does not
- *   distribute — and FILE is `(null)` for jobs that are not compiles of one source
- *   (linking, stdin, several sources), which are not counted from this log.
+ * - `distccLog`, distcc's client log written with DISTCC_LOG (INFO and above; the debug
+ *   lines DISTCC_VERBOSE=1 adds are ignored; distcc(1), "ENVIRONMENT VARIABLES"). Every
+ *   distcc invocation ends with a line `compile FILE on HOST completed ok` (or `… failed`):
+ *   HOST is `localhost` when the job ran on the client — a fallback after a failed remote
+ *   try, or a job distcc does not distribute — and FILE is `(null)` for jobs that are not
+ *   compiles of one source (linking, stdin, several sources), not counted from this log.
  * - `wrapperLog`, the target compiler wrapper's own log (chroot/target-bin/cc,
  *   IGLU_COMPILE_LOG): one line `compile LAUNCHER` per command with -c or -S, whatever
  *   distcc makes of it. LAUNCHER `-` means the compile never reached distcc (bypassed).

@@ -139,6 +139,23 @@ export function topTable(s: FarmStats): string {
 }
 
 /**
+ * Each host's distccd counters, read by STATS_SCRIPT run (python3, from the farm image) in
+ * `container`, a running container on the farm's overlay network. No hosts, no exec.
+ * @returns one TaskStats per host, in the order given (`up: false` for a host that did not answer)
+ * @throws IgluError when the script cannot run in the container (no python3)
+ */
+export async function readTaskStats(engine: Engine, container: string, hosts: FarmHost[]): Promise<TaskStats[]> {
+  if (hosts.length === 0) return [];
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const code = await engine.containers.exec(container, ['python3', '-c', STATS_SCRIPT, ...hosts.map((h) => h.ip)], { output: out });
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (code !== 0) throw new IgluError(`cannot read the tasks' statistics: ${text.trim().split('\n').slice(-2).join(' ')}`, { hint: 'the farm image needs python3 (iglu image build installs it)' });
+  return parseStatsOutput(text, hosts);
+}
+
+/**
  * A reader of the farm's live statistics: a labelled container from the farm image on
  * the overlay (role `stats`) that asks every running task's distccd stats server
  * (STATS_PORT) for its counters. Dispose it (`await using`) to remove the container.
@@ -162,14 +179,7 @@ export class FarmStatsReader implements AsyncDisposable {
    */
   async read(): Promise<FarmStats> {
     const { status } = await farmForBuilds(this.engine, this.farm, { tasksOptional: true, noFarmHint: 'start it with iglu farm up' });
-    const out = new PassThrough();
-    const chunks: Buffer[] = [];
-    out.on('data', (c: Buffer) => chunks.push(c));
-    const hosts = status.hosts;
-    const code = hosts.length ? await this.engine.containers.exec(this.container, ['python3', '-c', STATS_SCRIPT, ...hosts.map((h) => h.ip)], { output: out }) : 0;
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (code !== 0) throw new IgluError(`cannot read the tasks' statistics: ${text.trim().split('\n').slice(-2).join(' ')}`, { hint: 'the farm image needs python3 (iglu image build installs it)' });
-    return { farm: this.farm.name, at: new Date().toISOString(), tasks: parseStatsOutput(text, hosts) };
+    return { farm: this.farm.name, at: new Date().toISOString(), tasks: await readTaskStats(this.engine, this.container, status.hosts) };
   }
 
   /** Removes the container. Never throws. */

@@ -20,11 +20,14 @@ export const COMPILE_LOGS = { distcc: 'distcc.log', wrapper: 'compiles.log' } as
 
 /**
  * The environment that makes a farm build write COMPILE_LOGS into RUN_IN: distcc's client
- * log (DISTCC_LOG with DISTCC_VERBOSE=1, distcc(1) "ENVIRONMENT VARIABLES") and the target
- * compiler wrapper's count (IGLU_COMPILE_LOG, chroot/target-bin/cc).
+ * log (DISTCC_LOG, distcc(1) "ENVIRONMENT VARIABLES") and the target compiler wrapper's
+ * count (IGLU_COMPILE_LOG, chroot/target-bin/cc). Without DISTCC_VERBOSE a log file gets
+ * distcc's INFO messages and above (its trace setup: "if you set a file, you get INFO"),
+ * which hold every line countCompiles reads: about 6 lines a compile instead of about 130
+ * (musl: 8 thousand lines instead of 181 thousand, each an append by the client).
  */
 export function compileLogEnv(): Record<string, string> {
-  return { DISTCC_LOG: `${RUN_IN}/${COMPILE_LOGS.distcc}`, DISTCC_VERBOSE: '1', IGLU_COMPILE_LOG: `${RUN_IN}/${COMPILE_LOGS.wrapper}` };
+  return { DISTCC_LOG: `${RUN_IN}/${COMPILE_LOGS.distcc}`, IGLU_COMPILE_LOG: `${RUN_IN}/${COMPILE_LOGS.wrapper}` };
 }
 
 /**

@@ -7,6 +7,7 @@ import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
 import { refusedLine, refusedReports, refusedSuffix, verifiedFarm, type RefusedReport, type RefusedTask } from '../farm/verify.js';
 import type { FarmStatus } from '../farm/status.js';
+import { watchFarmUse } from '../farm/use.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
@@ -137,37 +138,45 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     }
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
-    if (!s.client) {
-      s.client = await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
-      if (!o.local) {
-        // the tasks' compilers must make the client's objects byte for byte; the others are left out
-        output(`verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)`);
-        const verified = await verifiedFarm(o.engine, s.client.id, o.config.farm, s.farm!, runnerEnv().TRIPLE!);
-        s.refused = verified.refused;
-        for (const r of verified.refused) output(refusedLine(r));
-        s.farm = verified.status;
-      }
-    }
+    const first = !s.client;
+    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
     const client = s.client;
     const ws = packageWorkspace(paths, recipe);
-    output('copy the runner, the recipe tree and the workspace into the client container');
-    await client.clear([TREE_IN, RUN_IN, IN.sysroot]);
+    // the tasks' compilers must make the client's objects byte for byte (the others are
+    // left out); checked once per client, while the files go in: the canary uses the
+    // container's own clang (/usr/lib/llvm-*/bin in the farm image, not the /usr/bin links
+    // useTargetCompilers makes) and /tmp, none of what is copied
+    const verify = first && !o.local;
+    output(`copy the runner, the recipe tree and the workspace into the client container${verify ? `; verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)` : ''}`);
     // the client's sysroot holds, among the packages built before it, the toolchain
     // (config.toolchain.packages: musl's headers for compiler-rt, compiler-rt's builtins for
     // musl's libc.so) and what the recipe declares — as a chroot build's sysroot holds the
     // toolchain and its declared deps. Iglunix's own musl declares no compiler-rt.
     const wants = new Set([...o.config.toolchain.packages, ...recipe.deps, ...recipe.mkdeps]);
-    for (const earlier of s.packages.filter((p) => wants.has(p.name))) {
-      output(`install ${earlier.name} ${earlier.version} into ${IN.sysroot}`);
-      await client.installTarball(earlier.tarball, IN.sysroot);
+    const earlier = s.packages.filter((p) => wants.has(p.name));
+    const cleared = client.clear([TREE_IN, RUN_IN, IN.sysroot]);
+    const [verified] = await Promise.all([
+      verify ? verifiedFarm(o.engine, client.id, o.config.farm, s.farm!, runnerEnv().TRIPLE!) : undefined,
+      cleared.then(async () => {
+        for (const p of earlier) await client.installTarball(p.tarball, IN.sysroot);
+        await client.useTargetCompilers(TARGET_BIN, IN.sysroot);
+      }),
+      cleared.then(async () => {
+        await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
+        await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
+        await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
+      }),
+    ]);
+    if (earlier.length) output(`installed ${earlier.map((p) => `${p.name} ${p.version}`).join(', ')} into ${IN.sysroot}`);
+    if (verified) {
+      s.refused = verified.refused;
+      for (const r of verified.refused) output(refusedLine(r));
+      s.farm = verified.status;
     }
-    await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
-    await client.useTargetCompilers(TARGET_BIN, IN.sysroot);
-    await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
-    await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
     await startBuildIn(paths, recipe.name);
     const jobs = o.local ? 2 : farmJobs(s.farm!.slots);
-    output(o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`);
+    const building = o.local ? `build, -j${jobs}, local` : `build through distcc, -j${jobs} (log: ${logFile})`;
+    output(building);
     const env: Record<string, string> = {
       ...runnerEnv(),
       JOBS: String(jobs),
@@ -179,17 +188,24 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       ...workspaceEnv(ws),
       ...(o.local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', DISTCC_HOSTS: s.farm!.distccHosts, ...compileLogEnv() }),
     };
-    const code = await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
+    const code = await (async () => {
+      // the farm's use, live, under the step (its tasks' distccd stats, read from the client)
+      await using _use = o.local ? undefined : watchFarmUse(o.engine, client.id, s.farm!.hosts, (line) => output(`${building}; ${line}`));
+      return await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
+    })();
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
     output('copy the packages back and pack them');
     const outRoot = path.join(ws.dir, 'out');
-    await client.copyOut(path.posix.join(TREE_IN, ws.rel, 'out'), outRoot);
     const names = new Map(s.farm!.hosts.map((h) => [h.ip, h.hostname]));
+    const [, logs] = await Promise.all([
+      client.copyOut(path.posix.join(TREE_IN, ws.rel, 'out'), outRoot),
+      o.local ? undefined : Promise.all([client.readText(`${RUN_IN}/${COMPILE_LOGS.distcc}`), client.readText(`${RUN_IN}/${COMPILE_LOGS.wrapper}`)]),
+    ]);
     let compiles: CompileCounts | null = null;
-    if (!o.local) {
-      const distccLog = await client.readText(`${RUN_IN}/${COMPILE_LOGS.distcc}`);
+    if (logs) {
+      const [distccLog, wrapperLog] = logs;
       await writeFile(logFile.replace(/\.log$/, '.distcc.log'), distccLog);
-      compiles = countCompiles(distccLog, await client.readText(`${RUN_IN}/${COMPILE_LOGS.wrapper}`), (ip) => names.get(ip) ?? ip);
+      compiles = countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip);
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     await packOutputs(recipe, {

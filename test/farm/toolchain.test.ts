@@ -51,7 +51,14 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up']);
     assert.equal(up.hosts.length, 1, 'global by default: one task on the one node');
     assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
-    const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
+    const run = await iglu([...args, 'toolchain', 'build', '--offline', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const res = JSON.parse(run.stdout) as ToolchainResult;
+    // the farm's use under the build step, from the task's distccd stats (farm/use.ts)
+    const uses = [...run.stderr.matchAll(/build through distcc, -j\d+ \(log: [^)]*musl\.log\); farm: (\d+)\/(\d+) slots busy, (\d+) compiles done/g)];
+    assert.ok(uses.length >= 2, `musl's build step shows the farm's use as it goes:\n${run.stderr}`);
+    assert.ok(uses.every((m) => Number(m[2]) === up.slots), 'the slots are the farm\'s');
+    assert.ok(Number(uses.at(-1)![3]) > 0, 'the compiles done on the farm grow during the build');
     assert.equal(res.jobs, 2 * up.slots, '-j is twice the farm\'s slots (distcc(1))');
     assert.equal(up.slots, availableParallelism(), 'the one task offers the node\'s CPUs');
     assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['musl-headers', 'built'], ['compiler-rt', 'built'], ['musl', 'built']]);

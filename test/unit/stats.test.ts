@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStatsOutput, parseStatsPage, promText, topTable } from '../../src/farm/stats.js';
+import { parseStatsOutput, parseStatsPage, promText, topTable, type TaskStats } from '../../src/farm/stats.js';
+import { farmUseLine } from '../../src/farm/use.js';
 
 // a stats page as distccd 3.4 serves it (recorded from the farm image, distccd --stats)
 const PAGE = `HTTP/1.0 200 OK
@@ -56,4 +57,17 @@ test('the top table: totals, then a row per task, an unreachable one with the re
   assert.match(table, /^farm f at 12:34:56: 3 jobs running, 9 done, 1 failed\n/);
   assert.match(table, /^n1 +10\.0\.0\.2 +3\/2 +9 +1 +1 {2}1\.26 1\.44 1\.08$/m);
   assert.match(table, /^n2 +10\.0\.0\.3 +stats unreachable: refused$/m);
+});
+
+test('the farm use line: busy slots per node, compiles done since the baseline, silent tasks named', () => {
+  const task = (node: string, taskId: string, running: number, slots: number, done: number, up = true): TaskStats => ({
+    ip: `10.0.0.${taskId.length}`, node, taskId, up, accepted: 0, done, failed: 0, rejected: 0, running, load: [0, 0, 0], slots,
+  });
+  const before = [task('n1', 'a', 0, 2, 100), task('n2', 'b', 0, 2, 40)];
+  // a running count above the slots (connections queued at distccd) shows as full, not more
+  const now = [task('n1', 'a', 3, 2, 130), task('n2', 'b', 1, 2, 52), task('n3', 'c', 0, 0, 0, false)];
+  assert.equal(farmUseLine(now, before), 'farm: 3/4 slots busy (n1 2/2, n2 1/2), 42 compiles done; no stats from n3');
+  // one node: no breakdown; without a baseline the snapshot is its own; a task started since the baseline counts from 0
+  assert.equal(farmUseLine([task('n1', 'a', 1, 2, 7)]), 'farm: 1/2 slots busy, 0 compiles done');
+  assert.equal(farmUseLine([task('n1', 'a', 1, 2, 7), task('n1', 'd', 0, 2, 5)], [task('n1', 'a', 0, 2, 7)]), 'farm: 1/4 slots busy, 5 compiles done');
 });
