@@ -245,8 +245,12 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
   });
 
   test('--farm: the chroot build compiles on the farm\'s tasks', async () => {
-    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--farm', '--rebuild', '--offline', 'zlib']);
+    const run = await iglu([...args, 'chroot', 'build', '--farm', '--rebuild', '--offline', 'zlib', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const res = JSON.parse(run.stdout) as BuildResult;
     assert.equal(res.mode, 'farm');
+    // the farm's use under the build step, read from the tasks' distccd stats in the chroot container
+    assert.match(run.stderr, /build in the chroot through distcc, -j\d+ \(log: [^)]*zlib\.log\); farm: \d+\/\d+ slots busy, \d+ compiles done/);
     const [zlib] = res.packages;
     const remote = Object.values(zlib?.compiles?.remote ?? {}).reduce((a, b) => a + b, 0);
     assert.ok(remote > 0, `remote compiles: ${JSON.stringify(zlib?.compiles)}`);
