@@ -121,7 +121,8 @@ export class ContainersClient {
   /**
    * Runs a command in a running container (`POST /containers/{id}/exec`, then start and
    * inspect), streaming its stdout and stderr to `output` as they come. Waits until the
-   * engine reports the command ended (inspect polled every 200 ms after the stream ends).
+   * engine reports the command ended (inspect polled, 10 ms doubling to 200 ms, after the
+   * stream ends; about 5 s without an exit code gives up).
    * @returns the command's exit code (1, with a line in `output`, when none is reported)
    */
   async exec(id: string, cmd: string[], opts: { env?: Record<string, string>; workdir?: string; output: Writable }): Promise<number> {
@@ -142,8 +143,9 @@ export class ContainersClient {
       stream.on('error', reject);
     });
     // the attach stream can end a moment before the engine records the exit: wait while the
-    // command runs, and a few seconds more for an exit code
-    for (let noCode = 0; noCode < 25; ) {
+    // command runs, and a few seconds more for an exit code; polled at 10 ms, doubling to
+    // 200 ms (the record is usually there within milliseconds, and every exec pays this)
+    for (let noCode = 0, pause = 10; noCode < 25; pause = Math.min(200, pause * 2)) {
       const info = await exec.inspect();
       if (!info.Running) {
         if (info.ExitCode !== null && info.ExitCode !== undefined) {
@@ -152,7 +154,7 @@ export class ContainersClient {
         }
         noCode++;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
     opts.output.write(`iglu: the engine reported no exit code for ${cmd[0]} in ${id.slice(0, 12)}\n`);
     return 1;

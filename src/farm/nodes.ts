@@ -19,8 +19,10 @@ export interface FarmNode {
  */
 export async function joinNodes(manager: Engine, nodes: NodeConfig[], timeoutMs: number): Promise<FarmNode[]> {
   if (nodes.length === 0) return [];
-  const { token, managerAddr } = await manager.swarm.workerJoin();
-  const known = new Set((await manager.nodes.list()).map((n) => n.id));
+  // the join token only when an engine has to join: an unchanged farm reads, never joins
+  let join: ReturnType<Engine['swarm']['workerJoin']> | undefined;
+  let listed: NodeInfo[] | undefined = await manager.nodes.list();
+  const known = new Set(listed.map((n) => n.id));
   const result = await Promise.all(
     nodes.map(async (config): Promise<FarmNode> => {
       const engine = new Engine(config.endpoint);
@@ -34,6 +36,7 @@ export async function joinNodes(manager: Engine, nodes: NodeConfig[], timeoutMs:
         return { engine, config, nodeId: info.swarm.nodeId, joined: false };
       }
       const listen = `${config.advertiseAddr ?? '0.0.0.0'}:2377`;
+      const { token, managerAddr } = await (join ??= manager.swarm.workerJoin());
       await engine.swarm.join({ remoteAddr: managerAddr, token, advertiseAddr: config.advertiseAddr, listenAddr: listen });
       return { engine, config, nodeId: (await engine.info()).swarm.nodeId, joined: true };
     }),
@@ -41,7 +44,9 @@ export async function joinNodes(manager: Engine, nodes: NodeConfig[], timeoutMs:
   let last: NodeInfo[] = [];
   await waitFor(
     async () => {
-      last = await manager.nodes.list();
+      // the first look reuses the listing above when no engine joined since
+      last = (result.every((n) => !n.joined) && listed) || (await manager.nodes.list());
+      listed = undefined;
       const ready = new Set(last.filter((n) => n.state === 'ready').map((n) => n.id));
       return result.every((n) => ready.has(n.nodeId)) ? true : undefined;
     },

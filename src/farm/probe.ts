@@ -5,25 +5,29 @@ import type { FarmHost } from './hosts.js';
 import { serviceName } from './settings.js';
 
 /**
- * The probe script: for each host, compile an empty C file through distcc with
+ * The probe script: for each host at once, compile an empty C file through distcc with
  * DISTCC_FALLBACK=0 (distcc(1): fail instead of compiling locally), retrying until it
- * succeeds or the deadline passes. Prints "ok HOST" or "fail HOST" per host.
+ * succeeds or the deadline passes. Prints "ok HOST" or "fail HOST LAST-ERROR" per host;
+ * exits 1 when a host failed.
  */
 const PROBE = `
 cd /tmp && echo 'int iglu_probe(void){return 0;}' > probe.c
-end=$(( $(date +%s) + IGLU_DEADLINE )); rc=0
-for h in $IGLU_HOSTS; do
-  until DISTCC_HOSTS="$h" DISTCC_FALLBACK=0 DISTCC_BACKOFF_PERIOD=0 distcc clang -c probe.c -o probe.o 2>/tmp/err; do
-    if [ "$(date +%s)" -ge "$end" ]; then echo "fail $h $(tail -n1 /tmp/err)"; rc=1; continue 2; fi
+end=$(( $(date +%s) + IGLU_DEADLINE ))
+probe() {
+  until DISTCC_HOSTS="$1" DISTCC_FALLBACK=0 DISTCC_BACKOFF_PERIOD=0 distcc clang -c probe.c -o "probe-$2.o" 2>"err-$2"; do
+    if [ "$(date +%s)" -ge "$end" ]; then echo "fail $1 $(tail -n1 "err-$2")"; return 1; fi
     sleep 0.2
   done
-  echo "ok $h"
-done
+  echo "ok $1"
+}
+i=0; pids=
+for h in $IGLU_HOSTS; do i=$((i+1)); probe "$h" "$i" & pids="$pids $!"; done
+rc=0; for p in $pids; do wait "$p" || rc=1; done
 exit $rc`;
 
 /**
  * Proves every farm host accepts distcc connections and compiles: a labelled container
- * from the farm image on the overlay network compiles through each host in turn.
+ * from the farm image on the overlay network compiles through every host at once.
  * The container is removed afterwards, also on failure; probe containers of the same
  * farm that a killed iglu left are removed first.
  * @param deadlineS seconds the probe may keep retrying a host

@@ -11,10 +11,12 @@ import { serviceName } from './settings.js';
 /**
  * Waits until the distccd service has every task running and every task accepts
  * distcc compiles from the overlay, bounded by farm.readyTimeout seconds.
+ * @param whileProbing work on the running tasks' hosts that runs alongside the probe
+ *   (farm up: the manager's DISTCC_HOSTS); the first error of the two is thrown
  * @returns the farm's hosts, sorted by overlay address
  * @throws IgluError on timeout, with the tasks' states and the last task error
  */
-export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: string): Promise<FarmHost[]> {
+export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: string, whileProbing?: (hosts: FarmHost[]) => Promise<void>): Promise<FarmHost[]> {
   const started = Date.now();
   const timeoutMs = farm.readyTimeout * 1000;
   const service = serviceName(farm);
@@ -42,7 +44,10 @@ export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: str
     throw new IgluError(`${hosts.length} of ${last!.desired} running tasks have an address on ${farm.network}`, { hint: 'retry "iglu farm up"' });
   }
   const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
-  await probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS });
+  await Promise.all([
+    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS }),
+    whileProbing?.(hosts),
+  ]);
   return hosts;
 }
 

@@ -46,7 +46,8 @@ export interface UpState {
 }
 
 /**
- * The steps of `iglu farm up`, in order: swarm, nodes, network, image, service, ready.
+ * The steps of `iglu farm up`, in order: preflight, swarm, nodes, network and image (at
+ * once), service, ready.
  * Each is idempotent: with nothing changed, a rerun only reads state and probes.
  */
 export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] {
@@ -82,22 +83,19 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
       },
     },
     {
-      title: `overlay network ${farm.network}`,
-      run: async (s) => {
-        const { network, created } = await ensureNetwork(manager, farm);
-        s.network = { ...network, created };
-        return `${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}`;
-      },
-    },
-    {
-      title: 'farm image on every node',
+      // the two are independent: the network is the manager's, the image goes to the other engines
+      title: `overlay network ${farm.network}; farm image on every node`,
       run: async (s, output) => {
         const image = s.image!;
         output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
-        const copies = await distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image);
+        const [{ network, created }, copies] = await Promise.all([
+          ensureNetwork(manager, farm),
+          distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image),
+        ]);
+        s.network = { ...network, created };
         const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
         s.image = { ...image, copiedTo };
-        return `${image.ref}, copied to ${copiedTo.length} of ${copies.length} other engines`;
+        return `network ${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
       },
     },
     {
@@ -110,8 +108,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: 'tasks running and accepting compiles',
       run: async (s) => {
-        s.hosts = await waitForFarm(manager, decided, s.image!.id);
-        s.distccHosts = await managerHostList(manager, farm, s.hosts);
+        s.hosts = await waitForFarm(manager, decided, s.image!.id, (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list)));
         return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
       },
     },
