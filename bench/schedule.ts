@@ -1,0 +1,105 @@
+/**
+ * bench/schedule: how close critical-path-first scheduling of package builds comes to the
+ * best possible, in simulation (src/schedule/critical-path.ts: simulateSchedule). Two DAGs:
+ * - the default tree (tree/): its recipes' deps and mkdeps, with the build times recorded
+ *   in a work directory's manifests (`--workdir DIR`, build.seconds) or, without one, the
+ *   times of the e2e run recorded below;
+ * - a synthetic tree of 130 packages shaped like the public Iglunix tree (127 recipes in
+ *   its snapshot: how many deps a recipe declares follows that tree's counts, 68 with
+ *   none, 24 with one, 14 with two, … up to twelve; a few long builds — a compiler, a
+ *   kernel, a graphics stack — among many short ones), generated from a fixed seed.
+ * For N = 1, 3, 10, 30 nodes of C slots it prints the makespan, the lower bound
+ * max(critical path, total work ÷ slots) and their ratio (goal ≤ 1.15), next to the ratio
+ * of a baseline that takes ready jobs by name. Pure computation: no engine, no timing of
+ * this machine.
+ *
+ *   node dist/bench/schedule.js [--workdir DIR] [--slots C] [--json]
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEFAULT_TREE } from '../src/recipes/default-tree.js';
+import { readTree } from '../src/recipes/read.js';
+import { buildJobs, simulateSchedule, type BuildJob } from '../src/schedule/critical-path.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const slots = Number(opt('--slots') ?? 2);
+const NODES = [1, 3, 10, 30];
+
+/**
+ * build.seconds of the default tree's packages in the e2e test's work directory on this
+ * 2-core machine (cold build, 2026-11-21; toolchain packages on the one-node farm).
+ */
+const RECORDED: Record<string, number> = {
+  'musl-headers': 3.2, 'compiler-rt': 28.7, musl: 53.7, toybox: 13.2, busybox: 37.4, mksh: 13.9, zstd: 27.9, linux: 310.2, iglunix: 1.3, zlib: 4.1,
+};
+
+async function recordedTimes(workdir: string | undefined): Promise<Map<string, number>> {
+  if (!workdir) return new Map(Object.entries(RECORDED));
+  const out = path.join(workdir, 'out');
+  const times = new Map<string, number>();
+  for (const f of (await readdir(out)).filter((n) => n.endsWith('.json'))) {
+    const m = JSON.parse(await readFile(path.join(out, f), 'utf8')) as { name?: string; build?: { seconds?: number } };
+    if (m.name && typeof m.build?.seconds === 'number') times.set(m.name, m.build.seconds);
+  }
+  return times;
+}
+
+/** A small deterministic PRNG (mulberry32), so every run replays the same synthetic tree. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The synthetic 130-package tree: packages in dependency order, deps on earlier ones. */
+function syntheticTree(count = 130, seed = 130): BuildJob[] {
+  const rnd = random(seed);
+  // how many deps a recipe declares, weighted as in the Iglunix snapshot (0..12)
+  const depCounts: [number, number][] = [[0, 68], [1, 24], [2, 14], [3, 7], [4, 3], [5, 3], [6, 3], [7, 1], [8, 1], [9, 1], [11, 1], [12, 1]];
+  const total = depCounts.reduce((n, [, w]) => n + w, 0);
+  const pickCount = () => {
+    let r = rnd() * total;
+    for (const [k, w] of depCounts) if ((r -= w) < 0) return k;
+    return 0;
+  };
+  // build times: log-normal around 40 s (Box-Muller), and a few long builds early in the order
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const long: Record<number, number> = { 2: 1800, 9: 900, 40: 600, 75: 400 };
+  const jobs: BuildJob[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = Math.min(i, pickCount());
+    const deps = new Set<string>();
+    // libraries low in the order are wanted more often (preferential attachment)
+    while (deps.size < k) deps.add(`p${Math.floor(i * rnd() ** 2)}`);
+    jobs.push({ name: `p${i}`, deps: [...deps], seconds: long[i] ?? Math.max(2, Math.round(40 * Math.exp(1.1 * normal()))) });
+  }
+  return jobs;
+}
+
+const recorded = await recordedTimes(opt('--workdir'));
+const dags: [string, BuildJob[]][] = [
+  ['default tree', buildJobs(await readTree(DEFAULT_TREE), recorded)],
+  ['synthetic 130', syntheticTree()],
+];
+const rows = dags.flatMap(([dag, jobs]) => NODES.map((nodes) => {
+  const s = simulateSchedule(jobs, nodes, slots);
+  // the baseline in the same run: ready jobs taken by name, as without recorded times
+  const byName = simulateSchedule(jobs, nodes, slots, { priority: 'name' });
+  return { dag, packages: jobs.length, nodes, slots, makespan: s.makespan, criticalPath: s.criticalPath, work: s.work, lowerBound: s.lowerBound, ratio: s.ratio, byNameRatio: byName.ratio };
+}));
+if (argv.includes('--json')) {
+  console.log(JSON.stringify(rows, null, 2));
+} else {
+  console.log('DAG            pkgs  nodes×slots  makespan s  critical path s  work s  lower bound s  ratio  (by name)');
+  for (const r of rows) {
+    console.log(`${r.dag.padEnd(14)} ${String(r.packages).padStart(4)}  ${`${r.nodes}×${r.slots}`.padStart(11)}  ${r.makespan.toFixed(1).padStart(10)}  ${r.criticalPath.toFixed(1).padStart(15)}  ${r.work.toFixed(0).padStart(6)}  ${r.lowerBound.toFixed(1).padStart(13)}  ${r.ratio.toFixed(3)}  (${r.byNameRatio.toFixed(3)})`);
+  }
+  const worst = Math.max(...rows.map((r) => r.ratio));
+  console.log(`critical path first: worst ratio ${worst.toFixed(3)} (goal ≤ 1.15); taken by name: worst ${Math.max(...rows.map((r) => r.byNameRatio)).toFixed(3)}`);
+}
