@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { commandWord } from '../../src/command-word.js';
 import { parseConfig } from '../../src/config/load.js';
 import { IgluError } from '../../src/errors.js';
 
@@ -60,4 +61,11 @@ test('YAML syntax errors name line and column', () => {
 
 test('farm.replicas and farm.global: true together are refused, naming the field', () => {
   assert.throws(() => parseConfig('farm:\n  global: true\n  replicas: 3\n', 'iglu.yaml'), /farm\.replicas.*exclude each other/s);
+});
+
+test('the command word: global options and their values are skipped', () => {
+  assert.equal(commandWord(['--config', 'farm', '--json', 'farm', 'up']), 'farm');
+  assert.equal(commandWord(['--workdir=/w', '--docker-host', 'tcp://x', 'chroot', 'build']), 'chroot');
+  assert.equal(commandWord(['--json', '--help']), undefined);
+  assert.equal(commandWord([]), undefined);
 });
