@@ -10,6 +10,12 @@ export interface Step<C> {
   skip?(ctx: C): string | false;
   /** A failure of this step is shown as failed, and the steps after it still run (--keep-going). */
   keepGoing?: boolean;
+  /**
+   * Consecutive steps with the same group run at the same time, as sub-steps of one step
+   * titled by the group (the spread chroot build: one line per package); a failed one
+   * never stops the others (they order themselves).
+   */
+  group?: string;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface Step<C> {
 export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signal: AbortSignal = interruption.signal): Promise<C> {
   // progress goes to stderr only: stdout carries results (and --json)
   const logger = new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) });
-  const tasks: ListrTask<C>[] = steps.map((step) => ({
+  const one = (step: Step<C>): ListrTask<C> => ({
     title: step.title,
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
     ...(step.keepGoing ? { exitOnError: false } : {}),
@@ -34,7 +40,22 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signa
       const title = await abortable(step.run(c, (line) => (task.output = line)), signal, step.title);
       if (title) task.title = `${step.title}: ${title}`;
     },
-  }));
+  });
+  const tasks: ListrTask<C>[] = [];
+  for (let i = 0; i < steps.length; ) {
+    const group = steps[i]!.group;
+    if (!group) {
+      tasks.push(one(steps[i++]!));
+      continue;
+    }
+    const members: Step<C>[] = [];
+    while (i < steps.length && steps[i]!.group === group) members.push(steps[i++]!);
+    tasks.push({
+      title: group,
+      exitOnError: false,
+      task: (_c, task) => task.newListr(members.map((m) => ({ ...one(m), exitOnError: false })), { concurrent: true, exitOnError: false }),
+    });
+  }
   const list = new Listr<C, 'default', 'simple'>(tasks, {
     ctx,
     exitOnError: true,
@@ -60,5 +81,6 @@ export function nest<C, S>(steps: Step<S>[], pick: (c: C) => S, prefix = ''): St
     run: (c: C, output: (line: string) => void) => s.run(pick(c), output),
     ...(s.skip ? { skip: (c: C) => s.skip!(pick(c)) } : {}),
     ...(s.keepGoing ? { keepGoing: true } : {}),
+    ...(s.group ? { group: `${prefix}${s.group}` } : {}),
   }));
 }

@@ -8,9 +8,9 @@ import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { readRegularFile } from '../util/safe-fs.js';
 import { inputsHash } from '../packages/inputs.js';
-import { readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
+import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
-import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, workspaceBinds, workspaceEnv } from '../packages/workspace.js';
+import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
@@ -28,6 +28,12 @@ import { toolchainPackages } from './prepare.js';
 import { runInRoot, type RootCommand } from './run.js';
 import { readState, updateState } from './state.js';
 import { makePackageSysroot, packageSysrootDir, sysrootPackages } from './sysroot.js';
+import { makeBundle, takeOutputs } from '../spread/bundle.js';
+import { publishToStore, restoreFromStore, type SpreadFarm } from '../spread/farm.js';
+import type { JobUsage } from '../spread/job-spec.js';
+import { PrioritySlots } from '../spread/slots.js';
+import { PackageStore } from '../store/package-store.js';
+import { buildJobs, remainingChain } from '../schedule/critical-path.js';
 
 export { TARGET_BIN } from './paths.js';
 
@@ -64,8 +70,12 @@ export function localRunner(paths: ChrootPaths): RootRunner & AsyncDisposable {
 export interface ChrootPackage {
   name: string;
   version: string;
-  /** failed: its build failed (see log); blocked: a package it needs failed or was blocked (--keep-going). */
-  action: 'built' | 'up to date' | 'installed' | 'failed' | 'blocked';
+  /**
+   * failed: its build failed (see log); blocked: a package it needs failed or was blocked
+   * (--keep-going, or any failure of a spread build); from store: the farm's package store
+   * had a build of the same inputs (--spread).
+   */
+  action: 'built' | 'up to date' | 'installed' | 'from store' | 'failed' | 'blocked';
   /** failed: the error; blocked: which packages it waited for. */
   error?: string;
   blockedBy?: string[];
@@ -76,6 +86,12 @@ export interface ChrootPackage {
   compiles: CompileCounts | null;
   /** The subpackages the build made (ext, subpkgs), each its own tarball. */
   subpackages: string[];
+  /** --spread: the swarm node its job ran on, when the job's task ran (ISO times), tries, and what it used. */
+  node?: string;
+  startedAt?: string;
+  endedAt?: string;
+  attempts?: number;
+  usage?: JobUsage;
 }
 
 /** A ChrootPackage for `recipe` with nothing built yet, then `fields`. Pure. */
@@ -113,6 +129,12 @@ export interface ChrootBuildOptions {
   keepGoing?: boolean;
   /** Where packages build; asked for when the first one builds (in `iglu build`, after prepare). */
   runner: () => RootRunner;
+  /**
+   * --spread: each package builds as a swarm job on the farm, as many at a time as it has
+   * room for, and comes from (goes into) its package store; asked for when the first one
+   * builds.
+   */
+  spread?: () => SpreadFarm;
   signal?: AbortSignal;
 }
 
@@ -124,6 +146,9 @@ export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, read
 
 /** PATH in the build root: the target's cc and c++ first. */
 export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+/** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
+export const FARM_PATH = ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
 
 /**
  * The environment of a package build in the build root: the runner's variables with
@@ -193,32 +218,63 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const notPackages = (n: string) => provided.includes(n) || !provider.has(n);
   /** pkgname → why it did not build (failed, or blocked by these), for --keep-going. */
   const notBuilt = new Map<string, string[]>();
+  const spread = Boolean(o.spread);
+  /** --spread: each package's end (built, failed or blocked), which its dependents wait for. */
+  const ended = new Map(plan.order.map((n) => [n, deferred()]));
+  /** --spread: host-side work (fetch, sysroot and bundle, pack, install) one package at a time. */
+  const host = new PrioritySlots(1);
+  /** --spread: the longest remaining chain of recorded build times, the slots' priority. */
+  const priority = spread ? await chainPriorities() : new Map<string, number>();
+  /** --spread without --keep-going: the first failure; nothing new starts after it. */
+  let firstFailure: string | undefined;
   return plan.order.map((name) => {
     const recipe = byName.get(name)!;
     const needs = [...new Set([...recipe.deps, ...recipe.mkdeps].map((d) => provider.get(d) ?? d))].filter((d) => d !== name);
+    const blockedBy = (s: ChrootBuildState): string | false => {
+      const blockers = needs.filter((d) => notBuilt.has(d)).sort();
+      if (!blockers.length && !(spread && firstFailure && !o.keepGoing)) return false;
+      const by = blockers.length ? blockers : [firstFailure!];
+      notBuilt.set(name, by);
+      s.packages.push(packageEntry(recipe, { action: 'blocked', blockedBy: by }));
+      return `blocked by ${by.join(', ')}`;
+    };
     return {
       title: `${name} ${recipe.pkgver}`,
-      keepGoing: Boolean(o.keepGoing),
-      skip: (s) => {
-        const blockers = needs.filter((d) => notBuilt.has(d)).sort();
-        if (!blockers.length) return false;
-        notBuilt.set(name, blockers);
-        s.packages.push(packageEntry(recipe, { action: 'blocked', blockedBy: blockers }));
-        return `blocked by ${blockers.join(', ')}`;
-      },
+      keepGoing: Boolean(o.keepGoing) || spread,
+      ...(spread ? { group: 'build the packages over the farm (--spread)' } : { skip: blockedBy }),
       run: async (s, output) => {
         try {
+          if (spread) {
+            const waits = needs.filter((d) => ended.has(d));
+            if (waits.length) output(`waiting for ${waits.join(', ')}`);
+            await abortable(Promise.all(waits.map((d) => ended.get(d)!.promise)), o.signal, `chroot build of ${name}`);
+            const blocked = blockedBy(s);
+            if (blocked) return blocked;
+          }
           return await abortable(buildOne(recipe, s, output), o.signal, `chroot build of ${name}`);
         } catch (err) {
-          if (o.keepGoing && !o.signal?.aborted) {
+          if ((o.keepGoing || spread) && !o.signal?.aborted) {
             notBuilt.set(name, []);
+            firstFailure ??= name;
             s.packages.push(packageEntry(recipe, { action: 'failed', error: err instanceof Error ? err.message.split('\n')[0]! : String(err), log: pkgPaths.logFile(name) }));
           }
           throw err;
+        } finally {
+          ended.get(name)?.resolve();
         }
       },
     };
   });
+
+  /** Priorities for the farm's slots: remainingChain over the plan, times from the newest manifests (build.seconds). */
+  async function chainPriorities(): Promise<Map<string, number>> {
+    const recorded = new Map<string, number>();
+    for (const n of plan.order) {
+      const m = await newestManifest(pkgPaths.outDir, n, 'chroot');
+      if (m) recorded.set(n, m.build.seconds);
+    }
+    return remainingChain(buildJobs(plan.order.map((n) => byName.get(n)!), recorded));
+  }
 
   function depIdentities(recipe: RecipeMeta): Record<string, string> {
     const deps: Record<string, string> = {};
@@ -248,58 +304,123 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
         identity.set(recipe.name, old.inputs);
         const installed = (await readState(paths.state)).installed;
         if (all.some((m) => installed[m.name]?.tarballSha256 !== m.tarball.sha256)) {
-          await install(all);
+          await hostSide(recipe.name, () => install(all));
           result.action = 'installed';
         }
         s.packages.push({ ...result, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
         return result.action === 'installed' ? `up to date; installed into ${SYSROOT}` : 'up to date';
       }
     }
+    const farmSpread = o.spread?.();
     output('fetch (source cache)');
-    const fetched = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal });
+    const fetched = await hostSide(recipe.name, () => fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal }));
+    const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
+    if (farmSpread && !o.rebuild) {
+      const stored = await hostSide(recipe.name, async () => {
+        const all = await restoreFromStore(farmSpread.store, inputs, pkgPaths, logFile);
+        if (all) {
+          await install(all);
+          await dropWorkspace(pkgPaths, recipe.name);
+        }
+        return all;
+      });
+      if (stored) {
+        identity.set(recipe.name, inputs);
+        s.packages.push({ ...result, action: 'from store', binaries: stored.flatMap((m) => m.binaries ?? []), subpackages: stored.slice(1).map((m) => m.name) });
+        return `from the farm's package store (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
+      }
+    }
     const ws = packageWorkspace(pkgPaths, recipe);
     // the build's own sysroot: the toolchain and what the recipe declares, nothing else
     const needs = [...new Set([...recipe.deps, ...recipe.mkdeps])].filter((d) => d !== recipe.name && provider.get(d) !== recipe.name);
     const sysPkgs = await sysrootPackages(pkgPaths, recipe.name, needs, { has: notPackages });
     const sysroot = packageSysrootDir(pkgPaths, recipe.name);
     output(`sysroot: the toolchain${sysPkgs.length ? `, ${sysPkgs.map((m) => m.name).join(' ')}` : ''}`);
-    await makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]);
-    const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: sysroot, inside: SYSROOT, readOnly: true }];
+    await hostSide(recipe.name, () => makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]));
     await startBuildIn(pkgPaths, recipe.name);
-    const runner = o.runner();
-    const farm = runner.mode === 'farm';
-    const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`;
-    output(building);
-    const env = chrootEnv(runner.jobs, {
-      ...runner.env,
-      ...workspaceEnv(ws),
-      ...(farm ? compileLogEnv() : {}),
-    });
-    const code = await (async () => {
-      await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
-      return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
-    })();
-    if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     let compiles: CompileCounts | null = null;
-    if (farm && runner.counts) {
-      const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
-      compiles = runner.counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
+    let job: Pick<ChrootPackage, 'node' | 'startedAt' | 'endedAt' | 'attempts' | 'usage'> = {};
+    if (farmSpread) {
+      job = await buildAsJob(farmSpread, recipe, ws, sysroot, logFile, output);
+      compiles = await readCounts(ws, farmSpread.counts);
+    } else {
+      const runner = o.runner();
+      const farm = runner.mode === 'farm';
+      const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: sysroot, inside: SYSROOT, readOnly: true }];
+      const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`;
+      output(building);
+      const env = chrootEnv(runner.jobs, {
+        ...runner.env,
+        ...workspaceEnv(ws),
+        ...(farm ? compileLogEnv() : {}),
+      });
+      const code = await (async () => {
+        await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
+        return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+      })();
+      if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
+      if (farm && runner.counts) compiles = await readCounts(ws, runner.counts);
     }
     output('check and pack');
     const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
-    const manifests = await packOutputs(recipe, {
-      paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
-      build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}) },
+    const manifests = await hostSide(recipe.name, async () => {
+      const made = await packOutputs(recipe, {
+        paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
+        build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
+      });
+      if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile);
+      identity.set(recipe.name, inputs);
+      output(`install into ${SYSROOT}`);
+      await install(made);
+      await dropWorkspace(pkgPaths, recipe.name);
+      return made;
     });
-    identity.set(recipe.name, inputs);
-    output(`install into ${SYSROOT}`);
-    await install(manifests);
-    await dropWorkspace(pkgPaths, recipe.name);
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
-    s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages });
-    return `built in ${seconds} s${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, runner.nodeOf ?? (() => undefined))}` : ''}${refusedSuffix(runner.refused)}`;
+    s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages, ...job });
+    const runner = farmSpread ? undefined : o.runner();
+    const nodeOf = farmSpread?.nodeOf ?? runner?.nodeOf ?? (() => undefined);
+    return `built in ${seconds} s${job.node ? ` on ${job.node}` : ''}${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, nodeOf)}` : ''}${refusedSuffix(runner?.refused)}`;
+  }
+
+  /** Host-side work of a package: one at a time in a spread build (fetch and the build root's state are shared), at once otherwise. */
+  function hostSide<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return spread ? host.with(name, priority.get(name) ?? 0, fn, o.signal) : fn();
+  }
+
+  /** This build's compile counts from the logs in the workspace's run/ (empty logs when absent). */
+  async function readCounts(ws: PackageWorkspace, counts: (distcc: string, wrapper: string) => CompileCounts): Promise<CompileCounts> {
+    const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
+    return counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
+  }
+
+  /**
+   * Builds one package as a swarm job (spread/job.ts) once the farm has room for it
+   * (critical path first): its bundle (sysroot, runner, tree with the fetched sources,
+   * environment) goes into the store, the job builds it on whatever node the swarm
+   * chooses, and what it sent back is taken into the workspace's out/ and run/.
+   * @throws IgluError for a failed build (the log's tail), a lost job, or a job that sent nothing
+   */
+  async function buildAsJob(farm: SpreadFarm, recipe: RecipeMeta, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<Pick<ChrootPackage, 'node' | 'startedAt' | 'endedAt' | 'attempts' | 'usage'>> {
+    const env = chrootEnv(farm.jobs, { ...farm.env, ...workspaceEnv(ws), ...compileLogEnv() });
+    const bundle = await hostSide(recipe.name, () => makeBundle(farm.store, { sysroot, ws, env }));
+    output(`waiting for room on the farm (${farm.slots.busy}/${farm.room} jobs running)`);
+    const token = PackageStore.newToken();
+    try {
+      const run = await farm.slots.with(recipe.name, priority.get(recipe.name) ?? 0, () => {
+        output('submitted as a swarm job');
+        return farm.run({ pkg: recipe.name, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: o.signal,
+          onNode: (node) => output(`building on ${node}, -j${farm.jobs} through distcc (log: ${logFile})`) });
+      }, o.signal);
+      if (run.code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
+      const staged = farm.store.stagedPath(token, 'out.tar');
+      if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
+      await hostSide(recipe.name, () => takeOutputs(staged, ws));
+      return { node: run.node, startedAt: run.startedAt, endedAt: run.endedAt, attempts: run.attempts, ...(run.usage ? { usage: run.usage } : {}) };
+    } finally {
+      await farm.store.dropStaged(token);
+      await farm.store.drop(bundle.sha256);
+    }
   }
 
   /**
@@ -342,4 +463,11 @@ export function elfSummary(binaries: { static: boolean; interpreter?: string; ne
   if (libraries.length) parts.push(`${libraries.length} shared ${libraries.length === 1 ? 'library' : 'libraries'}`);
   parts.push(`${statics.length} static`);
   return `ELF: ${parts.join(', ')}${needed.length ? `; needs ${needed.join(' ')}` : ''}`;
+}
+
+/** A promise and its resolve function. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -9,7 +9,7 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { ROOT_PATH, TARGET_BIN, type RootRunner } from './build.js';
+import { FARM_PATH, type RootRunner } from './build.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { runInRoot, type Launcher } from './run.js';
 
@@ -68,7 +68,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   };
   return {
     mode: 'farm',
-    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`) },
+    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
     jobs: farmJobs(usable.slots),
     refused: verified.refused,
     run: (cmd) => runInRoot(paths, cmd, launcher),

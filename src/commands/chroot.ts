@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, keepGoingFailure, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
+import { chrootBuildSteps, chrootEnv, FARM_PATH, keepGoingFailure, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
 import { workspaceView } from '../packages/workspace.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
@@ -18,6 +18,7 @@ import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { analysePlan, planBuild, planError } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
 import { farmRunner } from '../chroot/farm-runner.js';
+import { spreadByDefault, spreadFarm } from '../spread/farm.js';
 
 const TREE = ['--tree <dir>', 'Iglunix-format package tree (<category>/<pkg>/build.sh)'] as const;
 
@@ -86,16 +87,24 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .option('--rebuild', 'build even when a package is up to date')
     .option('--farm', 'compile through the farm\'s distccd tasks (runs in a container with CAP_SYS_ADMIN on the overlay)')
     .option('-k, --keep-going', 'a failed package does not stop those that do not need it; its dependents are reported blocked (exit 1 when any failed)')
-    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq \'.packages[] | select(.action != "built")\'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n')
-    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean }) => {
+    .option('--spread', 'build each package as a swarm job on whichever farm node has room, as many at a time as the farm has room for (critical path first), through the farm\'s package store (the default when the farm has more than one node)')
+    .option('--no-spread', 'build every package here, even on a farm of several nodes')
+    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq \'.packages[] | select(.action != "built")\'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n  iglu chroot build --spread --json | jq -r \'.packages[] | [.name, .node, .startedAt, .endedAt] | @tsv\'\n')
+    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean; spread?: boolean }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
+      const byDefault = flags.spread === undefined ? await spreadByDefault(ctx) : 0;
+      if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
+      const spread = flags.spread ?? byDefault > 0;
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
         await prepareStep(ctx, paths, { base: flags.base });
-        await using runner = flags.farm ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
+        await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
+        const farm = spread ? await spreadFarm(ctx, FARM_PATH) : undefined;
         const state: ChrootBuildState = { packages: [] };
-        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, signal: ctx.signal }, state), state);
-        return { mode: runner.mode, packages: state.packages, order: state.plan?.order ?? [], refused: refusedReports(runner.refused) };
+        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, ...(farm ? { spread: () => farm } : {}), signal: ctx.signal }, state), state);
+        const order = state.plan?.order ?? [];
+        const packages = [...state.packages].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+        return { mode: farm ? 'spread' : runner.mode, packages, order, refused: refusedReports(runner.refused), ...(farm ? { spread: { nodes: farm.nodes, room: farm.room, store: farm.url } } : {}) };
       });
       printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
       const failure = keepGoingFailure(result.packages);
@@ -130,7 +139,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
 
 /** One line of `chroot build`'s summary: the state, and the tarball, log or blockers. Pure. */
 function describePackage(p: ChrootPackage): string {
-  const what = p.action === 'failed' ? `${p.name}: ${p.error ?? ''} (log: ${p.log})` : p.action === 'blocked' ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}` : p.tarball;
+  const what = p.action === 'failed' ? `${p.name}: ${p.error ?? ''} (log: ${p.log})` : p.action === 'blocked' ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}` : `${p.tarball}${p.node ? ` (on ${p.node})` : ''}`;
   return `${p.action.padEnd(10)} ${what}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`;
 }
 

@@ -74,7 +74,7 @@ export const ImageSchema = z.strictObject({
   /** Debian packages of the farm image (the toolchain the farm needs). */
   packages: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
-    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch', 'flex', 'bison', 'bc', 'libelf-dev', 'bubblewrap']), // flex to libelf-dev: the Linux build; bubblewrap: the --farm build's sandbox
+    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch', 'flex', 'bison', 'bc', 'libelf-dev', 'bubblewrap', 'nginx', 'curl']), // flex to libelf-dev: the Linux build; bubblewrap: the --farm build's sandbox; nginx: the package store service (WebDAV PUT); curl: the spread jobs' store transfers
   /** Debian mirror URL for debootstrap; default: the first URI of the host's apt sources. */
   mirror: z.string().url().optional(),
 });

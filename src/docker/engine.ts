@@ -9,6 +9,7 @@ import { NodesClient } from './nodes.js';
 import { ServicesClient } from './services.js';
 import { SwarmClient } from './swarm.js';
 import { TasksClient } from './tasks.js';
+import { VolumesClient } from './volumes.js';
 import type { EngineInfo } from './types.js';
 
 /**
@@ -23,6 +24,7 @@ export class Engine {
   readonly networks: NetworksClient;
   readonly images: ImagesClient;
   readonly containers: ContainersClient;
+  readonly volumes: VolumesClient;
 
   /** @param endpoint unix://, tcp:// or ssh:// URL (see connect.ts) */
   constructor(readonly endpoint: string) {
@@ -34,6 +36,7 @@ export class Engine {
     this.networks = new NetworksClient(api, endpoint);
     this.images = new ImagesClient(api, endpoint);
     this.containers = new ContainersClient(api, endpoint);
+    this.volumes = new VolumesClient(api, endpoint);
     this.infoCall = async () => toEngineInfo(await api.info());
   }
 

@@ -46,6 +46,28 @@ export class ServicesClient {
     log.docker('updated service %s', id);
   }
 
+  /**
+   * Writes a service's task output (stdout and stderr, demultiplexed) into `sink`
+   * (Engine API `GET /services/{id}/logs`; the swarm collects it from whichever node ran
+   * the task). With `follow`, new output keeps coming until the returned function stops it.
+   * @returns a function that ends the stream, and a promise settled when the stream ends
+   */
+  async logs(id: string, sink: NodeJS.WritableStream, follow: boolean): Promise<{ stop: () => void; ended: Promise<void> }> {
+    const stream = (await this.api.getService(id).logs({ follow, stdout: true, stderr: true } as never)) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
+    if (!('pipe' in stream)) {
+      // without follow, dockerode hands back the whole answer as a Buffer
+      sink.write(demuxBuffer(stream as unknown as Buffer));
+      return { stop: () => undefined, ended: Promise.resolve() };
+    }
+    const ended = new Promise<void>((resolve) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+    });
+    this.api.modem.demuxStream(stream, sink, sink);
+    return { stop: () => stream.destroy?.(), ended };
+  }
+
   /** Removes a service; an absent one counts as removed. */
   async remove(id: string): Promise<void> {
     log.docker('removing service %s', id);
@@ -69,4 +91,19 @@ function toServiceInfo(raw: unknown): ServiceInfo {
     global: Boolean(s.Spec?.Mode?.Global),
     spec: (s.Spec ?? {}) as Record<string, unknown>,
   };
+}
+
+/**
+ * The payload of a multiplexed log answer: frames of an 8-byte header (stream, 0, 0, 0,
+ * big-endian length) and that many bytes (Engine API, "Stream format" of attach and logs).
+ */
+function demuxBuffer(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= buf.length) {
+    const len = buf.readUInt32BE(at + 4);
+    parts.push(buf.subarray(at + 8, at + 8 + len));
+    at += 8 + len;
+  }
+  return Buffer.concat(parts);
 }

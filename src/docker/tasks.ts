@@ -26,7 +26,7 @@ interface RawTask {
   Slot?: number;
   DesiredState?: string;
   CreatedAt?: string;
-  Status?: { State?: string; Message?: string; Err?: string };
+  Status?: { State?: string; Message?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ExitCode?: number } };
   NetworksAttachments?: { Network?: { Spec?: { Name?: string } }; Addresses?: string[] }[];
 }
 
@@ -47,5 +47,7 @@ function toTaskInfo(raw: unknown): TaskInfo {
     message: t.Status?.Err || t.Status?.Message || '',
     addresses,
     createdAt: t.CreatedAt ?? '',
+    changedAt: t.Status?.Timestamp ?? '',
+    ...(typeof t.Status?.ContainerStatus?.ExitCode === 'number' ? { exitCode: t.Status.ContainerStatus.ExitCode } : {}),
   };
 }

@@ -54,6 +54,10 @@ export interface TaskInfo {
   /** Overlay addresses without prefix length, by network name. */
   addresses: Record<string, string[]>;
   createdAt: string;
+  /** When the task last changed state (Status.Timestamp, RFC 3339). */
+  changedAt?: string;
+  /** The container's exit code once it ended (Status.ContainerStatus.ExitCode). */
+  exitCode?: number;
 }
 
 /** A swarm service (`GET /services/{id}`), with the raw spec kept for updates. */
@@ -95,5 +99,13 @@ export interface ContainerInfo {
   id: string;
   name: string;
   state: string;
+  labels: Labels;
+}
+
+/** A named volume (`GET /volumes/{name}`). */
+export interface VolumeInfo {
+  name: string;
+  /** Where the volume's data is on the engine's host (local driver). */
+  mountpoint: string;
   labels: Labels;
 }

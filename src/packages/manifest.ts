@@ -37,7 +37,16 @@ export interface PackageManifest {
   files: ManifestFile[];
   /** Sum of file sizes, bytes. */
   installedSize: number;
-  build: { at: string; seconds: number; where: 'farm' | 'host' | 'chroot'; compiles?: CompileCounts };
+  build: {
+    at: string;
+    seconds: number;
+    where: 'farm' | 'host' | 'chroot';
+    compiles?: CompileCounts;
+    /** --spread: the swarm node whose job built it. */
+    node?: string;
+    /** --spread: what the job's container used (cgroup figures, spread/job-spec.ts). */
+    usage?: { cpuSeconds: number; wallSeconds: number; peakMemoryBytes: number; diskBytes: number };
+  };
   /** Chroot phase: the inputs hash (packages/inputs.ts) this package was built from. */
   inputs?: string;
   /** Chroot phase: the ELF programs and libraries it ships, as elf.ts reads them. */

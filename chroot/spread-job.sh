@@ -1,0 +1,47 @@
+# spread-job.sh — one package build as a swarm job (iglu chroot build --spread).
+# Runs as root in the job's task container (the farm image, on the farm's internal
+# overlay only). It fetches the job's bundle from the package store and checks it
+# against its sha256, unpacks it at / (/sysroot, /iglu/runner, /iglu/tree with the
+# fetched sources, /iglu/build, /iglu/job/env), runs the recipe's build and package
+# phases as the unprivileged sandbox uid (no capabilities, no new privileges, only the
+# environment in /iglu/job/env), ends every process that build left, reports the
+# container's resource use, and on success PUTs out/ and the compile logs to the
+# store's staging/ under the job's token. Exits with the build's status.
+#
+# Environment: IGLU_STORE (the store's URL), IGLU_BUNDLE (sha256), IGLU_TOKEN,
+# IGLU_RECIPE_DIR (the recipe's directory inside), IGLU_UID.
+set -eu
+: "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}"
+start=$(date +%s)
+say() { printf 'iglu-job: %s\n' "$*"; }
+say "on $(hostname), fetching bundle $IGLU_BUNDLE"
+mkdir -p /iglu/job
+curl -fsS --retry 5 --retry-connrefused -o /iglu/job/bundle.tar "$IGLU_STORE/cas/$IGLU_BUNDLE"
+printf '%s  %s\n' "$IGLU_BUNDLE" /iglu/job/bundle.tar | sha256sum -c --status || { say "the bundle does not match its sha256"; exit 97; }
+tar -x -f /iglu/job/bundle.tar -C / --no-same-owner
+rm -f /iglu/job/bundle.tar
+chown -R "$IGLU_UID:$IGLU_UID" /iglu/tree /iglu/build
+mkdir -p /iglu/home && chown "$IGLU_UID:$IGLU_UID" /iglu/home
+set +e
+xargs -0 -a /iglu/job/env sh -c 'exec setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1
+code=$?
+set -e
+# whatever the build started is ended before anything of it is read
+setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups kill -9 -1 2>/dev/null || true
+# the container's cgroup: cgroup v2 (cpu.stat, memory.peak) or v1 (cpuacct, memory)
+cpu_us=0; mem=0
+if [ -r /sys/fs/cgroup/cpu.stat ]; then
+	cpu_us=$(sed -n 's/^usage_usec //p' /sys/fs/cgroup/cpu.stat)
+	mem=$(cat /sys/fs/cgroup/memory.peak 2>/dev/null || echo 0)
+elif [ -r /sys/fs/cgroup/cpuacct/cpuacct.usage ]; then
+	cpu_us=$(( $(cat /sys/fs/cgroup/cpuacct/cpuacct.usage) / 1000 ))
+	mem=$(cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes 2>/dev/null || echo 0)
+fi
+disk=$(du -sk /iglu/tree /iglu/build 2>/dev/null | awk '{ n += $1 } END { print n * 1024 }')
+printf 'iglu-job-usage: {"exit":%d,"cpuSeconds":%s,"wallSeconds":%d,"peakMemoryBytes":%s,"diskBytes":%s}\n' \
+	"$code" "$(awk -v u="${cpu_us:-0}" 'BEGIN { printf "%.1f", u / 1e6 }')" "$(( $(date +%s) - start ))" "${mem:-0}" "${disk:-0}"
+if [ "$code" -eq 0 ]; then
+	tar -c -f - -C "$IGLU_RECIPE_DIR" out -C / iglu/build | curl -fsS --retry 5 -T - "$IGLU_STORE/staging/$IGLU_TOKEN/out.tar"
+	say "sent out/ to the store"
+fi
+exit "$code"

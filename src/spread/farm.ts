@@ -1,0 +1,152 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { IgluError } from '../errors.js';
+import { countCompiles } from '../farm/distcc-log.js';
+import { farmForBuilds } from '../farm/for-builds.js';
+import { distccHostsFor, farmJobs } from '../farm/hosts.js';
+import { farmStatus } from '../farm/status.js';
+import type { CompileCounts, PackageManifest } from '../packages/manifest.js';
+import { writeManifest } from '../packages/pack.js';
+import type { PackagePaths } from '../packages/paths.js';
+import { SANDBOX_ID } from '../sandbox/argv.js';
+import { ensureStore } from '../store/service.js';
+import { PackageStore, type PackageRecord } from '../store/package-store.js';
+import { runJob, type JobRun } from './job.js';
+import { PrioritySlots } from './slots.js';
+
+/** CPUs a package job reserves on its node (one: a job's own work is configure, make's
+ * driver, links and packing; its compiles go to the farm's distccd tasks). */
+export const JOB_CPUS = 1;
+
+/** Tries a job gets after its node is lost (taskOutcome "lost"). */
+export const JOB_RETRIES = 2;
+
+/** The farm as package builds spread over it see it (`chroot build --spread`). */
+export interface SpreadFarm {
+  /** Ready, active nodes' hostnames. */
+  nodes: string[];
+  /** How many jobs the farm has room for: Σ floor(CPUs / JOB_CPUS) over its ready nodes. */
+  room: number;
+  /** Where jobs wait for room, critical path first. */
+  slots: PrioritySlots;
+  /** The store's URL on the overlay, and the manager's view of it. */
+  url: string;
+  store: PackageStore;
+  /** What a job's build adds to chrootEnv: DISTCC_HOSTS of every task, distcc first in PATH. */
+  env: Record<string, string>;
+  /** -j of one job's build. */
+  jobs: number;
+  /** Counts a job's compiles from its logs, tasks named by node. */
+  counts(distccLog: string, wrapperLog: string): CompileCounts;
+  /** A task's node hostname by its overlay address. */
+  nodeOf(ip: string): string | undefined;
+  /** Runs one job (runJob) on the farm. */
+  run(o: { pkg: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun>;
+}
+
+/**
+ * The farm ready for spread package builds: its distccd tasks (farmForBuilds: an
+ * internal overlay, running tasks), its ready nodes and their room, and its package store
+ * service (ensureStore). Jobs run the image the distccd tasks run, so their compilers are
+ * the tasks' own (what verifyFarmCompilers checks for other clients holds by construction).
+ * @param farmPath PATH of a build through the farm (chroot/build.ts FARM_PATH)
+ * @throws IgluError when no farm is up, it has no running task or no ready node, or the
+ *   store does not start
+ */
+export async function spreadFarm(ctx: Context, farmPath: string): Promise<SpreadFarm> {
+  const engine = await ctx.engine();
+  const { status, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build with --no-spread' });
+  const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
+  if (!ready.length) throw new IgluError(`the farm ${ctx.config.farm.name} has no ready node`, { hint: 'see iglu farm status' });
+  const room = ready.reduce((n, node) => n + Math.max(1, Math.floor(node.cpus / JOB_CPUS)), 0);
+  const { url, store } = await ensureStore(engine, ctx.config.farm, image, { signal: ctx.signal });
+  const names = new Map(status.hosts.map((h) => [h.ip, h.hostname]));
+  const farm = ctx.config.farm;
+  return {
+    nodes: ready.map((n) => n.hostname),
+    room,
+    slots: new PrioritySlots(room),
+    url,
+    store,
+    env: {
+      DISTCC_HOSTS: distccHostsFor(status.hosts, { port: farm.port, compression: farm.compression }),
+      IGLU_COMPILER_LAUNCHER: 'distcc',
+      PATH: farmPath,
+      HOME: '/iglu/home',
+    },
+    jobs: Math.max(2, Math.ceil(farmJobs(status.slots) / room)),
+    counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
+    nodeOf: (ip) => names.get(ip),
+    run: (o) => runJob(engine, {
+      farm: farm.name, pkg: o.pkg, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
+      env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID) },
+    }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode }),
+  };
+}
+
+/**
+ * Restores a build of `inputs` from the store into out/ (each output's manifest and
+ * tarball, checked against their sha256 and against each other) and its log into
+ * `logFile`.
+ * @returns the manifests, the main package first; undefined when the store has no such build
+ * @throws IgluError for a damaged blob (removed from the store) or a record whose
+ *   manifests do not match it
+ */
+export async function restoreFromStore(store: PackageStore, inputs: string, paths: PackagePaths, logFile: string): Promise<PackageManifest[] | undefined> {
+  const record = await store.record(inputs);
+  if (!record) return undefined;
+  const scratch = await mkdtemp(path.join(paths.outDir, '.store-'));
+  try {
+    const manifests: PackageManifest[] = [];
+    for (const o of record.outputs) {
+      const file = path.join(scratch, `${o.manifest}.json`);
+      await store.get(o.manifest, file);
+      const m = JSON.parse(await readFile(file, 'utf8')) as PackageManifest;
+      if (m.name !== o.name || m.tarball.sha256 !== o.tarball || m.inputs !== inputs) {
+        throw new IgluError(`the package store's record of ${record.name} (${inputs.slice(0, 12)}) does not match its manifest of ${o.name}`, { hint: 'build it again with --rebuild' });
+      }
+      await store.get(o.tarball, paths.tarball(m.name, m.version));
+      await writeManifest(paths.manifest(m.name, m.version), m);
+      manifests.push(m);
+    }
+    await store.get(record.log, logFile);
+    return manifests;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Puts a finished build into the store: each output's tarball and manifest, and the log
+ * it was built with, then the record of `inputs` (written last, so a record only ever
+ * names blobs that are there). Failed builds are never published.
+ */
+export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string): Promise<PackageRecord> {
+  const outputs = [];
+  for (const m of manifests) {
+    const tarball = await store.put(paths.tarball(m.name, m.version));
+    if (tarball.sha256 !== m.tarball.sha256) throw new IgluError(`${m.name}'s tarball changed after it was packed`, { hint: 'build it again' });
+    outputs.push({ name: m.name, manifest: (await store.put(paths.manifest(m.name, m.version))).sha256, tarball: tarball.sha256 });
+  }
+  const main = manifests[0]!;
+  const record: PackageRecord = { inputs, name: main.name, version: main.version, outputs, log: (await store.put(logFile)).sha256, at: new Date().toISOString() };
+  await store.publish(record);
+  return record;
+}
+
+/**
+ * Whether a chroot build spreads when neither --spread nor --no-spread is given: when a
+ * farm is up with more than one ready node. An engine that does not answer, or no
+ * swarm, means no.
+ * @returns the ready nodes' count when it spreads, else 0
+ */
+export async function spreadByDefault(ctx: Context): Promise<number> {
+  try {
+    const status = await farmStatus(await ctx.engine(), ctx.config.farm);
+    const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active').length;
+    return status.service && status.hosts.length && ready > 1 ? ready : 0;
+  } catch {
+    return 0;
+  }
+}

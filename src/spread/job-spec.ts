@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LABEL, labelsFor } from '../labels.js';
+
+/** chroot/spread-job.sh: what a package job's container runs. */
+export const JOB_SCRIPT = readFileSync(fileURLToPath(new URL('../../../chroot/spread-job.sh', import.meta.url)), 'utf8');
+
+/** One package build as a swarm job. */
+export interface PackageJob {
+  farm: string;
+  /** The recipe's pkgname. */
+  pkg: string;
+  /** 1 for the first try, then 2, 3 … after a lost node. */
+  attempt: number;
+  /** The farm image's ID (every node has it: farm up puts it there). */
+  image: string;
+  network: string;
+  /** The job script's environment (IGLU_STORE, IGLU_BUNDLE, IGLU_TOKEN, IGLU_RECIPE_DIR, IGLU_UID). */
+  env: Record<string, string>;
+  /** CPUs the swarm reserves for it on its node (NanoCPUs / 1e9). */
+  cpus: number;
+}
+
+/** The job's service name: `iglu-<farm>-build-<pkg>-<attempt>`, cut to the Engine's 63 characters. Pure. */
+export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'attempt'>): string {
+  const safe = job.pkg.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  return `iglu-${job.farm}-build-${safe}`.slice(0, 58) + `-${job.attempt}`;
+}
+
+/**
+ * The Engine API ServiceSpec (API 1.41) of one package build: a replicated job
+ * (`Mode.ReplicatedJob`, one completion: the task runs once to its exit) from the farm
+ * image on the farm's overlay, reserving `cpus` so the swarm places it only on a node with
+ * room (Engine API "ResourceRequirements"; swarm's scheduler spreads tasks over the
+ * least-loaded nodes), never restarted by the swarm (a failed build stays failed; iglu
+ * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg. Pure.
+ */
+export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
+  const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg });
+  return {
+    Name: jobName(job),
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: job.image,
+        Command: ['/bin/sh', '-c', JOB_SCRIPT],
+        Env: Object.entries(job.env).map(([k, v]) => `${k}=${v}`),
+        Labels: { ...labels, [LABEL.spec]: `job:${job.pkg}` },
+        Init: true,
+      },
+      Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) } },
+      RestartPolicy: { Condition: 'none' },
+      Networks: [{ Target: job.network }],
+    },
+    Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+  };
+}
+
+/** What a job reports of its resource use (chroot/spread-job.sh's last `iglu-job-usage:` line). */
+export interface JobUsage {
+  exit: number;
+  /** CPU time of the job's container (cgroup cpu.stat usage_usec or cpuacct.usage), seconds. */
+  cpuSeconds: number;
+  wallSeconds: number;
+  /** The container's peak memory (memory.peak or memory.max_usage_in_bytes), bytes. */
+  peakMemoryBytes: number;
+  /** The workspace after the build (du), bytes. */
+  diskBytes: number;
+}
+
+/**
+ * The last usage line in a job's log, or undefined. The job prints it after the build's
+ * processes are killed, but the log is the build's output too: the figures are for
+ * display and scheduling, never for a decision that matters. Pure.
+ */
+export function parseUsage(log: string): JobUsage | undefined {
+  const lines = log.split('\n').filter((l) => l.startsWith('iglu-job-usage: '));
+  const last = lines.at(-1);
+  if (!last) return undefined;
+  try {
+    const u = JSON.parse(last.slice('iglu-job-usage: '.length)) as Record<string, unknown>;
+    const num = (k: string) => (typeof u[k] === 'number' && Number.isFinite(u[k]) ? (u[k] as number) : 0);
+    return { exit: num('exit'), cpuSeconds: num('cpuSeconds'), wallSeconds: num('wallSeconds'), peakMemoryBytes: num('peakMemoryBytes'), diskBytes: num('diskBytes') };
+  } catch {
+    return undefined;
+  }
+}

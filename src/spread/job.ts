@@ -1,0 +1,105 @@
+import { createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import type { Engine, TaskInfo } from '../docker/index.js';
+import { IgluError } from '../errors.js';
+import { log } from '../log.js';
+import { interrupted } from '../util/abort.js';
+import { jobName, jobServiceSpec, parseUsage, type JobUsage, type PackageJob } from './job-spec.js';
+
+/** Where and how a package job ran. */
+export interface JobRun {
+  /** The build's exit status (the task container's exit code). */
+  code: number;
+  /** The swarm node's hostname the last try ran on. */
+  node: string;
+  /** When its task was first seen running, and seen ended (ISO times, this host's clock). */
+  startedAt: string;
+  endedAt: string;
+  /** 1, or more when a node was lost under it. */
+  attempts: number;
+  usage?: JobUsage;
+}
+
+/** Task states after which a job's task never runs again (Engine API "TaskState"). */
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/**
+ * What a job's newest task says: still going, ended with an exit code, or lost (its node
+ * went down, or the swarm gave up on it without the build's exit: rejected, orphaned, shut
+ * down). Pure.
+ */
+export function taskOutcome(task: TaskInfo | undefined, nodeState: string | undefined): { kind: 'waiting' | 'running' } | { kind: 'exited'; code: number } | { kind: 'lost'; why: string } {
+  if (!task) return { kind: 'waiting' };
+  if ((task.state === 'complete' || task.state === 'failed') && task.exitCode !== undefined) return { kind: 'exited', code: task.exitCode };
+  if (ENDED.has(task.state)) return { kind: 'lost', why: `task ${task.state}${task.message ? `: ${task.message}` : ''}` };
+  if (task.nodeId && nodeState === 'down') return { kind: 'lost', why: 'its node went down' };
+  return { kind: task.state === 'running' ? 'running' : 'waiting' };
+}
+
+/**
+ * Runs one package build as a swarm job (jobServiceSpec) and waits for it: the swarm
+ * places it; its output follows into `logFile` live (the service's logs, which the swarm
+ * collects from whichever node runs it) and is written there whole once it ends. A try
+ * whose node is lost (taskOutcome) is removed and submitted again, at most `retries`
+ * times. The job's service is removed at the end, on failure and when `signal` aborts
+ * (the swarm then stops its container).
+ * @param onNode told the node's hostname when a try starts running there
+ * @throws IgluError when every try was lost, or "interrupted" when `signal` aborts
+ */
+export async function runJob(engine: Engine, job: PackageJob, o: { logFile: string; retries: number; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<JobRun> {
+  let lostWhy = '';
+  for (let attempt = 1; attempt <= 1 + o.retries; attempt++) {
+    const run = await oneTry(engine, { ...job, attempt }, o);
+    if (run.kind === 'exited') return { ...run.run, attempts: attempt };
+    lostWhy = run.why;
+    await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was lost (${run.why}); ${attempt <= o.retries ? 'submitting it again' : 'giving up'}\n`, { flag: 'a' });
+    log.docker('job %s lost: %s', jobName({ ...job, attempt }), run.why);
+  }
+  throw new IgluError(`${job.pkg}: its build job was lost ${1 + o.retries} times (last: ${lostWhy})`, { hint: 'see iglu farm status: are the nodes ready?' });
+}
+
+async function oneTry(engine: Engine, job: PackageJob, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string }> {
+  const id = await engine.services.create(jobServiceSpec(job));
+  const sink = createWriteStream(o.logFile, { flags: 'a' });
+  let follow: { stop: () => void; ended: Promise<void> } | undefined;
+  try {
+    let node = '';
+    let startedAt = '';
+    for (;;) {
+      if (o.signal?.aborted) throw interrupted(`the build job of ${job.pkg}`);
+      const task = (await engine.tasks.list(id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      const nodes = task?.nodeId ? await engine.nodes.list() : [];
+      const where = nodes.find((n) => n.id === task?.nodeId);
+      const outcome = taskOutcome(task, where?.state);
+      if (where && !node && (outcome.kind === 'running' || outcome.kind === 'exited')) {
+        node = where.hostname;
+        startedAt = new Date().toISOString();
+        o.onNode?.(node);
+        follow = await engine.services.logs(id, sink, true).catch(() => undefined);
+      }
+      if (outcome.kind === 'lost') return outcome;
+      if (outcome.kind === 'exited') {
+        const endedAt = new Date().toISOString();
+        follow?.stop();
+        // the whole log, now that the task has ended, in place of what followed live
+        const whole: Buffer[] = [];
+        await engine.services.logs(id, new Writable({ write(chunk: Buffer, _enc, cb) { whole.push(chunk); cb(); } }), false).catch(() => undefined);
+        await new Promise((resolve) => sink.end(resolve));
+        const text = Buffer.concat(whole).toString('utf8');
+        if (text) await writeFile(o.logFile, prefixOf(await readFile(o.logFile, 'utf8').catch(() => '')) + text);
+        return { kind: 'exited', run: { code: outcome.code, node: node || (task?.nodeId ?? ''), startedAt: startedAt || endedAt, endedAt, usage: parseUsage(text) } };
+      }
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+    }
+  } finally {
+    follow?.stop();
+    if (!sink.closed) sink.end();
+    await engine.services.remove(id).catch((err: unknown) => log.docker('removing job %s: %s', id, String(err)));
+  }
+}
+
+/** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */
+function prefixOf(log: string): string {
+  return log.split('\n').filter((l) => l.startsWith('iglu: ')).map((l) => `${l}\n`).join('');
+}

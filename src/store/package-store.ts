@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { IgluError } from '../errors.js';
+import { exists } from '../util/exists.js';
+import { hashFile } from '../util/hash.js';
+
+/** One output of a stored build: its manifest and tarball, each by sha256. */
+export interface StoredOutput {
+  name: string;
+  manifest: string;
+  tarball: string;
+}
+
+/** packages/<inputs>.json: what one package build made, by content. */
+export interface PackageRecord {
+  /** The inputs hash (packages/inputs.ts) it was built from. */
+  inputs: string;
+  name: string;
+  version: string;
+  /** The main package first, then its subpackages. */
+  outputs: StoredOutput[];
+  /** sha256 of the log the build wrote. */
+  log: string;
+  /** ISO time the record was written. */
+  at: string;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+/** A spread job's staging token: 32 hex digits, random (nginx lets jobs PUT only below it). */
+const TOKEN = /^[0-9a-f]{32}$/;
+
+/**
+ * The farm's content-addressed package store, as the manager sees it: the store volume's
+ * directory on this host (store/service.ts serves the same directory over the overlay).
+ * `cas/<sha256>` holds blobs (tarballs, manifests, logs, job bundles), `packages/<inputs>.json`
+ * a PackageRecord per built inputs hash, `staging/<token>/` what a job sent back (untrusted:
+ * only read through takeStaged). Only the manager writes cas/ and packages/, each file
+ * atomically (a temporary name, then rename(2)), so a reader never sees half a blob; every
+ * blob read is checked against its sha256 (OBuilder's and Nix's store discipline).
+ */
+export class PackageStore {
+  constructor(readonly dir: string) {}
+
+  /** Makes the store's directories (idempotent). */
+  async init(): Promise<void> {
+    for (const d of ['cas', 'packages', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+  }
+
+  /** cas/<sha256>. @throws IgluError for a string that is not a sha256 */
+  blobPath(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new IgluError(`"${sha256}" is not a sha256`, { hint: 'the package store names blobs by 64 lower-case hex digits' });
+    return path.join(this.dir, 'cas', sha256);
+  }
+
+  /** Whether a blob is there. */
+  async has(sha256: string): Promise<boolean> {
+    return exists(this.blobPath(sha256));
+  }
+
+  /**
+   * Adds a copy of a file as a blob, unless one with its sha256 is there already.
+   * @returns its sha256 and size in bytes
+   */
+  async put(file: string): Promise<{ sha256: string; size: number }> {
+    const tmp = this.tmpFile();
+    try {
+      await copyFile(file, tmp);
+      return await this.adopt(tmp);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Moves a file made in the store's own temporary directory (tmpFile) in as a blob: no
+   * copy, however big (a job's bundle).
+   * @returns its sha256 and size in bytes
+   */
+  async adopt(tmp: string): Promise<{ sha256: string; size: number }> {
+    if (path.dirname(tmp) !== path.join(this.dir, '.tmp')) throw new IgluError(`${tmp} is not in the package store's temporary directory`, { hint: 'this is a bug in iglu' });
+    const h = await hashFile(tmp);
+    const dest = this.blobPath(h.sha256);
+    if (await exists(dest)) await rm(tmp, { force: true });
+    else await rename(tmp, dest);
+    return h;
+  }
+
+  /** Adds bytes as a blob. @returns their sha256 */
+  async putBytes(data: string | Buffer): Promise<string> {
+    const tmp = this.tmpFile();
+    await writeFile(tmp, data, { mode: 0o644 });
+    return (await this.adopt(tmp)).sha256;
+  }
+
+  /**
+   * Copies a blob to `dest` (atomically) after checking its content against its sha256.
+   * @throws IgluError when it is missing or its content does not match (the blob is
+   *   removed then: the next build makes it again)
+   */
+  async get(sha256: string, dest: string): Promise<void> {
+    const src = this.blobPath(sha256);
+    if (!(await exists(src))) throw new IgluError(`the package store has no blob ${sha256}`, { hint: 'build again with --rebuild' });
+    const tmp = `${dest}.iglu-${randomBytes(4).toString('hex')}`;
+    try {
+      await copyFile(src, tmp);
+      const got = (await hashFile(tmp)).sha256;
+      if (got !== sha256) {
+        await rm(src, { force: true });
+        throw new IgluError(`the package store's blob ${sha256} is damaged (its content hashes to ${got}); it was removed`, { hint: 'build again: the package is made anew' });
+      }
+      await rename(tmp, dest);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Removes a blob no record needs (a job's bundle, once the job ended). */
+  async drop(sha256: string): Promise<void> {
+    await rm(this.blobPath(sha256), { force: true });
+  }
+
+  /** The record of a build from `inputs`, or undefined when there is none or it is not one. */
+  async record(inputs: string): Promise<PackageRecord | undefined> {
+    if (!SHA256.test(inputs)) return undefined;
+    try {
+      const r = JSON.parse(await readFile(path.join(this.dir, 'packages', `${inputs}.json`), 'utf8')) as PackageRecord;
+      const ok = r.inputs === inputs && Array.isArray(r.outputs) && r.outputs.length > 0 && r.outputs.every((o) => SHA256.test(o.manifest) && SHA256.test(o.tarball)) && SHA256.test(r.log);
+      return ok ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes a build's record, atomically; every blob it names must be in the store. */
+  async publish(record: PackageRecord): Promise<void> {
+    for (const sha of [record.log, ...record.outputs.flatMap((o) => [o.manifest, o.tarball])]) {
+      if (!(await this.has(sha))) throw new IgluError(`cannot record ${record.name}: blob ${sha} is not in the package store`, { hint: 'this is a bug in iglu; build again' });
+    }
+    const tmp = this.tmpFile();
+    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, path.join(this.dir, 'packages', `${record.inputs}.json`));
+  }
+
+  /** A new staging token: what a job PUTs its outputs below. */
+  static newToken(): string {
+    return randomBytes(16).toString('hex');
+  }
+
+  /** staging/<token>/<file> on this host. @throws IgluError for a token or name that is not one */
+  stagedPath(token: string, file: string): string {
+    if (!TOKEN.test(token) || !/^[a-z0-9][a-z0-9.-]*$/.test(file)) throw new IgluError(`bad staging path ${token}/${file}`, { hint: 'this is a bug in iglu' });
+    return path.join(this.dir, 'staging', token, file);
+  }
+
+  /** Removes a job's staging directory. */
+  async dropStaged(token: string): Promise<void> {
+    await rm(path.dirname(this.stagedPath(token, 'x')), { recursive: true, force: true });
+  }
+
+  /** A new file name in the store's temporary directory (same filesystem as cas/: rename(2) moves it in). */
+  tmpFile(): string {
+    return path.join(this.dir, '.tmp', `iglu-${randomBytes(8).toString('hex')}`);
+  }
+}
