@@ -14,7 +14,7 @@ set -eu
 : "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}"
 start=$(date +%s)
 say() { printf 'iglu-job: %s\n' "$*"; }
-say "on $(hostname), fetching bundle $IGLU_BUNDLE"
+say "on node ${IGLU_NODE:-?}, fetching bundle $IGLU_BUNDLE"
 mkdir -p /iglu/job
 curl -fsS --retry 5 --retry-connrefused -o /iglu/job/bundle.tar "$IGLU_STORE/cas/$IGLU_BUNDLE"
 printf '%s  %s\n' "$IGLU_BUNDLE" /iglu/job/bundle.tar | sha256sum -c --status || { say "the bundle does not match its sha256"; exit 97; }

@@ -44,7 +44,10 @@ export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
       ContainerSpec: {
         Image: job.image,
         Command: ['/bin/sh', '-c', JOB_SCRIPT],
-        Env: Object.entries(job.env).map(([k, v]) => `${k}=${v}`),
+        // the node's name for the log (a service template, Engine API "ContainerSpec");
+        // the hostname stays fixed, as in the local build root, so no build records its node
+        Env: [...Object.entries(job.env).map(([k, v]) => `${k}=${v}`), 'IGLU_NODE={{.Node.Hostname}}'],
+        Hostname: 'iglu-chroot',
         Labels: { ...labels, [LABEL.spec]: `job:${job.pkg}` },
         Init: true,
       },
