@@ -63,8 +63,9 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
 }
 
 /**
- * Removes this farm's containers on one engine: iglu's own (probes, clients) at once,
- * and waits for the swarm to remove the task containers of the removed services.
+ * Removes this farm's containers on one engine: iglu's own (probes, clients) and task
+ * containers that have ended at once, and waits for the swarm to stop and remove the
+ * running task containers of the removed services.
  * @returns the names of the containers that were there
  */
 export async function removeContainers(engine: Engine, label: Record<string, string>, timeoutMs: number): Promise<string[]> {
@@ -76,7 +77,9 @@ export async function removeContainers(engine: Engine, label: Record<string, str
       });
       for (const c of left) {
         names.add(c.name);
-        if (!c.labels['com.docker.swarm.task.id']) await engine.containers.remove(c.id);
+        // a task container that has ended is left by the swarm when its service goes (a
+        // completed replicated job's, Docker 20.10): its service is gone, so it is removed here
+        if (!c.labels['com.docker.swarm.task.id'] || c.state !== 'running') await engine.containers.remove(c.id);
       }
       return left.length === 0 ? true : undefined;
     },

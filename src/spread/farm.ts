@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
@@ -63,6 +64,7 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
   const { url, store } = await ensureStore(engine, ctx.config.farm, image, { signal: ctx.signal });
   const names = new Map(status.hosts.map((h) => [h.ip, h.hostname]));
   const farm = ctx.config.farm;
+  const engines = [engine, ...farm.nodes.map((n) => new Engine(n.endpoint))];
   return {
     nodes: ready.map((n) => n.hostname),
     room,
@@ -81,7 +83,7 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
     run: (o) => runJob(engine, {
       farm: farm.name, pkg: o.pkg, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
       env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID) },
-    }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode }),
+    }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
   };
 }
 

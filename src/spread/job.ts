@@ -21,6 +21,22 @@ export interface JobRun {
   usage?: JobUsage;
 }
 
+/** How runJob runs a job. */
+export interface JobOptions {
+  logFile: string;
+  /** Tries after a lost one. */
+  retries: number;
+  signal?: AbortSignal;
+  onNode?: (node: string) => void;
+  pollMs?: number;
+  /**
+   * Engines iglu reaches (the manager's, farm.nodes'): the swarm leaves a completed job's
+   * task container behind when its service is removed (Docker 20.10), so iglu removes it
+   * where it can.
+   */
+  engines?: Engine[];
+}
+
 /** Task states after which a job's task never runs again (Engine API "TaskState"). */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
@@ -47,7 +63,7 @@ export function taskOutcome(task: TaskInfo | undefined, nodeState: string | unde
  * @param onNode told the node's hostname when a try starts running there
  * @throws IgluError when every try was lost, or "interrupted" when `signal` aborts
  */
-export async function runJob(engine: Engine, job: PackageJob, o: { logFile: string; retries: number; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<JobRun> {
+export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Promise<JobRun> {
   let lostWhy = '';
   for (let attempt = 1; attempt <= 1 + o.retries; attempt++) {
     const run = await oneTry(engine, { ...job, attempt }, o);
@@ -59,7 +75,7 @@ export async function runJob(engine: Engine, job: PackageJob, o: { logFile: stri
   throw new IgluError(`${job.pkg}: its build job was lost ${1 + o.retries} times (last: ${lostWhy})`, { hint: 'see iglu farm status: are the nodes ready?' });
 }
 
-async function oneTry(engine: Engine, job: PackageJob, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string }> {
+async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string }> {
   const id = await engine.services.create(jobServiceSpec(job));
   const sink = createWriteStream(o.logFile, { flags: 'a' });
   let follow: { stop: () => void; ended: Promise<void> } | undefined;
@@ -96,6 +112,9 @@ async function oneTry(engine: Engine, job: PackageJob, o: { logFile: string; sig
     follow?.stop();
     if (!sink.closed) sink.end();
     await engine.services.remove(id).catch((err: unknown) => log.docker('removing job %s: %s', id, String(err)));
+    await Promise.all((o.engines ?? [engine]).map(async (e) => {
+      for (const c of await e.containers.list({ 'com.docker.swarm.service.id': id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
+    }));
   }
 }
 

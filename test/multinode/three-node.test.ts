@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,6 +105,37 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.equal(hello.output, 'hello from musl');
   });
 
+  // the jobs a spread build ran: --json's per-package node and interval
+  type Spread = { mode: string; spread?: { nodes: string[]; room: number }; packages: { name: string; action: string; node?: string; startedAt?: string; endedAt?: string; usage?: { cpuSeconds: number; peakMemoryBytes: number }; log: string }[] };
+  test('chroot build on a farm of three nodes spreads by default: independent packages build at the same time on different nodes', async () => {
+    const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /spreading the packages over the farm's 3 nodes/);
+    const res = JSON.parse(r.stdout) as Spread;
+    assert.equal(res.mode, 'spread');
+    assert.equal(res.spread?.room, 6, 'three nodes of two CPUs, one CPU a job');
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'built'], ['toybox', 'built'], ['zlib', 'built']]);
+    for (const p of res.packages) {
+      assert.match(p.node ?? '', /^iglu-n[123]$/, `${p.name} names its node`);
+      assert.ok(p.usage && p.usage.cpuSeconds > 0 && p.usage.peakMemoryBytes > 0, `${p.name}: cgroup figures ${JSON.stringify(p.usage)}`);
+      assert.match(readFileSync(p.log, 'utf8'), new RegExp(`iglu-job: on node ${p.node}`), `${p.name}'s log came back from its node`);
+    }
+    const overlapping = res.packages.flatMap((a) => res.packages.filter((b) => a.name < b.name && a.node !== b.node && a.startedAt! < b.endedAt! && b.startedAt! < a.endedAt!).map((b) => `${a.name}@${a.node} ${b.name}@${b.node}`));
+    assert.ok(overlapping.length > 0, `intervals: ${JSON.stringify(res.packages.map((p) => [p.name, p.node, p.startedAt, p.endedAt]))}`);
+    assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
+  });
+
+  test('a second work directory on the same farm builds nothing: every package comes from the farm\'s store, with its log', async () => {
+    const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
+    cpSync(path.join(workdir, 'sources'), path.join(second, 'sources'), { recursive: true });
+    mkdirSync(path.join(second, 'out'));
+    for (const f of readdirSync(path.join(workdir, 'out')).filter((f) => /^(musl|musl-headers|compiler-rt)\./.test(f))) cpSync(path.join(workdir, 'out', f), path.join(second, 'out', f));
+    const res = await igluJson<Spread>([...withAll, '--workdir', second, 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'from store'], ['toybox', 'from store'], ['zlib', 'from store']]);
+    assert.match(readFileSync(path.join(second, 'logs', 'zlib.log'), 'utf8'), /iglu-job: on node iglu-n/, 'the log it was built with');
+    assert.equal(readFileSync(path.join(second, 'out', 'zlib.1.2.13.tar.zst')).length > 0, true);
+  });
+
   test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {
     // n3's task gets a clang that drops the .comment section (-fno-ident): other objects
     const engine3 = nodes.engine(3);
@@ -142,7 +173,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
 
   test('farm down --leave removes everything and every engine leaves the swarm', async () => {
     const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
-    assert.deepEqual(down.services, [`${farm}_distccd`]);
+    assert.deepEqual(down.services.sort(), [`${farm}_distccd`, `iglu-${farm}-store`].sort());
     assert.deepEqual(down.networks, [network]);
     assert.equal(down.left.length, 2, 'n3 was crashed: it cannot leave');
     for (const i of [1, 2]) {
