@@ -9,9 +9,10 @@
 # store's staging/ under the job's token. Exits with the build's status.
 #
 # Environment: IGLU_STORE (the store's URL), IGLU_BUNDLE (sha256), IGLU_TOKEN,
-# IGLU_RECIPE_DIR (the recipe's directory inside), IGLU_UID.
+# IGLU_RECIPE_DIR (the recipe's directory inside), IGLU_UID, IGLU_TARGET_SETUP (the shell
+# that points cc and musl's loader at the target: src/chroot/target-script.ts).
 set -eu
-: "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}"
+: "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}" "${IGLU_TARGET_SETUP:?}"
 start=$(date +%s)
 say() { printf 'iglu-job: %s\n' "$*"; }
 say "on node ${IGLU_NODE:-?}, fetching bundle $IGLU_BUNDLE"
@@ -21,6 +22,8 @@ printf '%s  %s\n' "$IGLU_BUNDLE" /iglu/job/bundle.tar | sha256sum -c --status ||
 tar -x -f /iglu/job/bundle.tar -C / --no-same-owner
 rm -f /iglu/job/bundle.tar
 chown -R "$IGLU_UID:$IGLU_UID" /iglu/tree /iglu/build
+# the target's compilers and musl's loader, as in the build root
+sh -c "$IGLU_TARGET_SETUP"
 mkdir -p /iglu/home && chown "$IGLU_UID:$IGLU_UID" /iglu/home
 set +e
 xargs -0 -a /iglu/job/env sh -c 'exec setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1

@@ -13,12 +13,14 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
     .description('everything, end to end: farm image, farm up, sources seeded offline, toolchain phase on the farm, chroot phase, iglunix.img, boot under QEMU')
     .option('--tree <dir>', 'Iglunix-format package tree', DEFAULT_TREE)
     .option('--chroot-farm', 'compile the chroot phase through the farm too (chroot build --farm)')
+    .option('--spread', 'build the chroot phase\'s packages as swarm jobs over the farm (chroot build --spread; the default when iglu.yaml lists farm.nodes)')
+    .option('--no-spread', 'build the chroot phase\'s packages on this machine')
     .option('-k, --keep-going', 'the chroot phase builds every package it can past a failed one (chroot build --keep-going); then exit 1 before the image')
     .addOption(new Option('--firmware <kind>', 'how the final boot starts the kernel').choices(['efi', 'direct']).default('efi'))
     .addHelpText('after', '\nExamples:\n  iglu build\n  iglu build --workdir /var/tmp/iglu --json | jq .boot\n  iglu build --chroot-farm --firmware direct\n  iglu build --tree ~/iglunix --keep-going\n')
-    .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct'; keepGoing?: boolean }) => {
+    .action(async (flags: { tree: string; chrootFarm?: boolean; firmware: 'efi' | 'direct'; keepGoing?: boolean; spread?: boolean }) => {
       const ctx = await makeContext(globals());
-      const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware, keepGoing: Boolean(flags.keepGoing) }));
+      const r = await withChroot(ctx, 'iglu build', (paths) => runBuild(ctx, paths, { tree: flags.tree, chrootFarm: Boolean(flags.chrootFarm), firmware: flags.firmware, keepGoing: Boolean(flags.keepGoing), spread: spreadChoice(ctx, flags.spread) }));
       const built = (phase: string) => r.packages.some((p) => p.phase === phase && p.action === 'built');
       printResult(ctx.json, r, () => [
         `image   ${r.image.file}`,
@@ -30,4 +32,12 @@ export function registerBuild(program: Command, globals: () => GlobalOptions): v
         `took    ${r.seconds} s`,
       ].join('\n'));
     });
+}
+
+/** --spread, --no-spread, or by default when iglu.yaml lists farm nodes (the farm then has several); says so when by default. */
+function spreadChoice(ctx: { config: { farm: { nodes: unknown[] } } }, flag: boolean | undefined): boolean {
+  if (flag !== undefined) return flag;
+  if (!ctx.config.farm.nodes.length) return false;
+  process.stderr.write(`iglu: the chroot phase spreads its packages over the farm's ${ctx.config.farm.nodes.length + 1} nodes (--no-spread builds them here)\n`);
+  return true;
 }

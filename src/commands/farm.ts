@@ -114,13 +114,16 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
     .command('down')
     .description('remove every service, container and network of the farm')
     .option('--leave', 'also make the node engines in iglu.yaml and this engine leave the swarm')
-    .addHelpText('after', '\nExamples:\n  iglu farm down\n  iglu farm down --leave\n')
-    .action(async (flags: { leave?: boolean }) => {
+    .option('--purge', 'also remove the package store\'s volume (what spread builds stored)')
+    .addHelpText('after', '\nExamples:\n  iglu farm down\n  iglu farm down --leave --purge\n')
+    .action(async (flags: { leave?: boolean; purge?: boolean }) => {
       const ctx = await makeContext(globals());
-      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), timeoutMs: Math.max(CLEANUP_TIMEOUT_MS, ctx.config.farm.readyTimeout * 1000) });
+      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), purge: Boolean(flags.purge), timeoutMs: Math.max(CLEANUP_TIMEOUT_MS, ctx.config.farm.readyTimeout * 1000) });
       printResult(ctx.json, result, () =>
         `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
-        (result.left.length ? `; ${result.left.length} engines left the swarm` : ''));
+        (result.volumes.removed.length ? `, ${result.volumes.removed.length} volumes` : '') +
+        (result.left.length ? `; ${result.left.length} engines left the swarm` : '') +
+        (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : ''));
     });
 
   farm
@@ -154,6 +157,8 @@ function formatStatus(s: FarmStatus): string {
   lines.push('', 'TASK                        NODE                 IP               STATE');
   for (const t of s.tasks) lines.push(`${t.id.padEnd(27)} ${t.node.padEnd(20)} ${(t.ip ?? '-').padEnd(16)} ${t.state}`);
   lines.push('', `DISTCC_HOSTS="${s.distccHosts}"  (${s.slots} slots)`);
+  lines.push('', `package builds (--spread): ${s.builds.length} running, ${s.buildSlots.free} of ${s.buildSlots.room} job slots free`);
+  for (const b of s.builds) lines.push(`  ${b.pkg.padEnd(24)} ${(b.node || '(not placed yet)').padEnd(20)} ${b.state}`);
   for (const o of s.oversubscribed) {
     lines.push(`warning: node ${o.hostname} runs ${o.tasks} tasks whose daemons accept ${o.accepts} jobs on ${o.cpus} CPUs: replicas oversubscribe it (DISTCC_HOSTS gives each task ${Math.max(1, Math.floor(o.cpus / o.tasks))}; global mode, the default, runs one task per node)`);
   }

@@ -15,20 +15,23 @@ export interface FarmDownResult {
   containers: string[];
   networks: string[];
   left: string[];
+  /** The package store's volume: removed with `purge`, else kept for the next farm. */
+  volumes: { removed: string[]; kept: string[] };
   /** Node engines from iglu.yaml that did not answer (their containers could not be checked). */
   unreachable: string[];
 }
 
 /**
- * Removes every service, container and network labelled with this farm's name; with
- * `leave`, the node engines in iglu.yaml and then the manager leave the swarm. Removing
+ * Removes every service, container and network labelled with this farm's name, and with
+ * `purge` its volumes (the package store's: kept otherwise, so the next farm still has
+ * what was built); with `leave`, the node engines in iglu.yaml and then the manager leave the swarm. Removing
  * what is already gone is not an error, so `down` can always be rerun.
  * @throws IgluError when a network still has endpoints after `timeoutMs`
  */
-export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave: boolean; timeoutMs: number }): Promise<FarmDownResult> {
+export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave: boolean; timeoutMs: number; purge?: boolean }): Promise<FarmDownResult> {
   const label = { [LABEL.farm]: farm.name };
   const info = await manager.info();
-  const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], unreachable: [] };
+  const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], volumes: { removed: [], kept: [] }, unreachable: [] };
   if (info.swarm.state === 'active' && info.swarm.isManager) {
     for (const s of await manager.services.list(label)) {
       await drainService(manager, s, opts.timeoutMs);
@@ -44,6 +47,10 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
     else result.unreachable.push(node.endpoint);
   }
   result.networks.push(...(await removeNetworks(manager, label, opts.timeoutMs)));
+  for (const v of await manager.volumes.list(label)) {
+    if (opts.purge) await manager.volumes.remove(v.name);
+    (opts.purge ? result.volumes.removed : result.volumes.kept).push(v.name);
+  }
   if (opts.leave) {
     for (const node of farm.nodes.filter((n) => !result.unreachable.includes(n.endpoint))) {
       const engine = new Engine(node.endpoint);

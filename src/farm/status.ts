@@ -2,6 +2,8 @@ import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
 import { distccHostsFor, farmHosts, farmSlots, type FarmHost } from './hosts.js';
 import { serviceName } from './settings.js';
+import { LABEL } from '../labels.js';
+import { jobRoom } from '../spread/job-spec.js';
 
 /** The farm as `iglu farm status` reports it (also its --json shape). */
 export interface FarmStatus {
@@ -20,6 +22,10 @@ export interface FarmStatus {
   slots: number;
   /** Nodes running several tasks, whose daemons together accept more jobs than the node has CPUs. */
   oversubscribed: OversubscribedNode[];
+  /** Package builds running as swarm jobs (chroot build --spread): the package, its node ("" before the swarm placed it), its task's state. */
+  builds: { pkg: string; node: string; state: string }[];
+  /** Room for package jobs (jobRoom) and how much of it is free. */
+  buildSlots: { room: number; free: number };
 }
 
 /** A node whose distccd tasks together accept more jobs than it has CPUs. */
@@ -76,13 +82,18 @@ export async function managerHostList(engine: Engine, farm: FarmConfig, hosts: F
 /** Reads the farm's nodes, service and tasks from the manager. Never changes anything. */
 export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<FarmStatus> {
   const info = await engine.info();
-  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, managerNodeId: info.swarm.nodeId, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [] };
+  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, managerNodeId: info.swarm.nodeId, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [], builds: [], buildSlots: { room: 0, free: 0 } };
   if (info.swarm.state !== 'active' || !info.swarm.isManager) return empty;
   const name = serviceName(farm);
   const [nodes, service] = await Promise.all([engine.nodes.list(), engine.services.get(name)]);
   const tasks: TaskInfo[] = service ? await engine.tasks.list(name, 'running') : [];
   const hostnames = new Map(nodes.map((n) => [n.id, n.hostname]));
   const hosts = farmHosts(tasks, nodes, farm.network);
+  const builds = await Promise.all((await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build' })).map(async (s) => {
+    const task = (await engine.tasks.list(s.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    return { pkg: s.labels['iglu.pkg'] ?? s.name, node: task?.nodeId ? (hostnames.get(task.nodeId) ?? task.nodeId) : '', state: task?.state ?? 'new' };
+  }));
+  const room = jobRoom(nodes);
   return {
     ...empty,
     nodes: nodes.map(({ id, hostname, addr, state, availability, role, cpus }) => ({ id, hostname, addr, state, availability, role, cpus })),
@@ -92,5 +103,7 @@ export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<Farm
     distccHosts: hostListFor(farm, hosts, nodes, info.swarm.nodeId),
     slots: farmSlots(hosts),
     oversubscribed: oversubscribedNodes(hosts, (id) => nodes.find((n) => n.id === id)?.cpus),
+    builds,
+    buildSlots: { room, free: Math.max(0, room - builds.length) },
   };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { chrootBuildSteps, FARM_PATH, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { spreadFarm, type SpreadFarm } from '../spread/farm.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -26,6 +27,8 @@ export interface BuildOptions {
   chrootFarm: boolean;
   /** Boot with OVMF (efi) or QEMU's direct kernel boot. */
   firmware: 'efi' | 'direct';
+  /** The chroot phase spreads its packages over the farm as swarm jobs (chroot build --spread). */
+  spread?: boolean;
   /** The chroot phase goes on past a failed package (chroot build --keep-going); the build then stops before the image. */
   keepGoing?: boolean;
 }
@@ -75,6 +78,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   const tc: ToolchainOptions = { engine, config: ctx.config, workdir: ctx.workdir, tree: o.tree, packages: [], offline: true, local: false, rebuild: false, signal: ctx.signal };
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
   let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
+  let spread: SpreadFarm | undefined;
   const steps: Step<BuildState>[] = [
     { title: 'farm image', run: async (s, output) => {
       s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
@@ -94,13 +98,14 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       await state.toolchain.client?.[Symbol.asyncDispose]();
       state.toolchain.client = undefined;
       s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
-      runner = o.chrootFarm ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
-      return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}`;
+      runner = o.chrootFarm && !o.spread ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
+      if (o.spread) spread = await spreadFarm(ctx, FARM_PATH);
+      return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
     } },
     ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, keepGoing: Boolean(o.keepGoing), runner: () => {
       if (!runner) throw new Error('the chroot runner is made by the prepare step');
       return runner;
-    }, signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
+    }, ...(o.spread ? { spread: () => spread! } : {}), signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
     { title: 'image: iglunix.img', run: async (s, output) => {
       // --keep-going built all it could; an image of what failed is not made
       const failure = keepGoingFailure(s.chroot.packages);
@@ -135,7 +140,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   return {
     image: { file: state.image!.file, sha256: state.image!.sha256 },
     boot: { status: state.boot!.status, line: state.boot!.line, firmware: state.boot!.firmware, accel: state.boot!.accel, secondsToLine: state.boot!.secondsToLine },
-    compiles: { toolchain: tcResult.compiles, chroot: o.chrootFarm ? chrootCounts : 'local' },
+    compiles: { toolchain: tcResult.compiles, chroot: o.chrootFarm || o.spread ? chrootCounts : 'local' },
     packages: [
       ...state.toolchain.packages.map((p) => ({ name: p.name, version: p.version, phase: 'toolchain' as const, action: p.action, seconds: p.seconds })),
       ...state.chroot.packages.map((p) => ({ name: p.name, version: p.version, phase: 'chroot' as const, action: p.action, seconds: p.seconds })),

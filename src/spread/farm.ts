@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { Engine } from '../docker/index.js';
+import { SYSROOT, TARGET_BIN } from '../chroot/paths.js';
+import { targetCompilersScript } from '../chroot/target-script.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
@@ -14,11 +16,8 @@ import { SANDBOX_ID } from '../sandbox/argv.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore, type PackageRecord } from '../store/package-store.js';
 import { runJob, type JobRun } from './job.js';
+import { JOB_CPUS, jobRoom } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
-
-/** CPUs a package job reserves on its node (one: a job's own work is configure, make's
- * driver, links and packing; its compiles go to the farm's distccd tasks). */
-export const JOB_CPUS = 1;
 
 /** Tries a job gets after its node is lost (taskOutcome "lost"). */
 export const JOB_RETRIES = 2;
@@ -60,7 +59,7 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
   const { status, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build with --no-spread' });
   const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
   if (!ready.length) throw new IgluError(`the farm ${ctx.config.farm.name} has no ready node`, { hint: 'see iglu farm status' });
-  const room = ready.reduce((n, node) => n + Math.max(1, Math.floor(node.cpus / JOB_CPUS)), 0);
+  const room = jobRoom(ready);
   const { url, store } = await ensureStore(engine, ctx.config.farm, image, { signal: ctx.signal });
   const names = new Map(status.hosts.map((h) => [h.ip, h.hostname]));
   const farm = ctx.config.farm;
@@ -82,7 +81,7 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
     nodeOf: (ip) => names.get(ip),
     run: (o) => runJob(engine, {
       farm: farm.name, pkg: o.pkg, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
-      env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID) },
+      env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },
     }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
   };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import * as tar from 'tar';
+import { targetCompilersScript } from '../chroot/target-script.js';
 import type { Engine } from '../docker/index.js';
 import type { Labels } from '../docker/types.js';
 import { IgluError } from '../errors.js';
@@ -96,14 +97,7 @@ export class BuildClient implements AsyncDisposable {
    * @throws IgluError when the container's shell fails (the farm image lacks ln or sh)
    */
   async useTargetCompilers(targetBin: string, sysroot: string, arch = 'x86_64'): Promise<void> {
-    const script = [
-      'set -e',
-      `for n in cc c++ clang clang++; do ln -sfn "${targetBin}/$n" "/usr/bin/$n"; done`,
-      `if [ -f "${sysroot}/usr/lib/libc.so" ]; then`,
-      `  ln -sfn "${sysroot}/usr/lib/libc.so" /lib/ld-musl-${arch}.so.1`,
-      `  printf '%s\\n' "${sysroot}/lib" "${sysroot}/usr/lib" >/etc/ld-musl-${arch}.path`,
-      'fi',
-    ].join('\n');
+    const script = targetCompilersScript(targetBin, sysroot, arch);
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
