@@ -107,7 +107,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
 
   // the jobs a spread build ran: --json's per-package node and interval
   type Spread = { mode: string; spread?: { nodes: string[]; room: number }; packages: { name: string; action: string; node?: string; startedAt?: string; endedAt?: string; usage?: { cpuSeconds: number; peakMemoryBytes: number }; log: string }[] };
-  test('chroot build on a farm of three nodes spreads by default: independent packages build at the same time on different nodes', async () => {
+  test('chroot build on a farm of three nodes spreads by default: independent packages build at the same time on different nodes', async (t) => {
     const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /spreading the packages over the farm's 3 nodes/);
@@ -120,6 +120,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
       assert.ok(p.usage && p.usage.cpuSeconds > 0 && p.usage.peakMemoryBytes > 0, `${p.name}: cgroup figures ${JSON.stringify(p.usage)}`);
       assert.match(readFileSync(p.log, 'utf8'), new RegExp(`iglu-job: on node ${p.node}`), `${p.name}'s log came back from its node`);
     }
+    t.diagnostic(`jobs: ${res.packages.map((p) => `${p.name} on ${p.node} ${p.startedAt?.slice(11, 23)}-${p.endedAt?.slice(11, 23)} cpu ${p.usage?.cpuSeconds} s, peak ${Math.round((p.usage?.peakMemoryBytes ?? 0) / 2 ** 20)} MiB`).join('; ')}`);
     const overlapping = res.packages.flatMap((a) => res.packages.filter((b) => a.name < b.name && a.node !== b.node && a.startedAt! < b.endedAt! && b.startedAt! < a.endedAt!).map((b) => `${a.name}@${a.node} ${b.name}@${b.node}`));
     assert.ok(overlapping.length > 0, `intervals: ${JSON.stringify(res.packages.map((p) => [p.name, p.node, p.startedAt, p.endedAt]))}`);
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
