@@ -73,9 +73,10 @@ export interface ChrootPackage {
   /**
    * failed: its build failed (see log); blocked: a package it needs failed or was blocked
    * (--keep-going, or any failure of a spread build); from store: the farm's package store
-   * had a build of the same inputs (--spread).
+   * had a build of the same inputs (--spread); attached: another run was building the
+   * same inputs on the farm, and this one followed its log and took its result.
    */
-  action: 'built' | 'up to date' | 'installed' | 'from store' | 'failed' | 'blocked';
+  action: 'built' | 'up to date' | 'installed' | 'from store' | 'attached' | 'failed' | 'blocked';
   /** failed: the error; blocked: which packages it waited for. */
   error?: string;
   blockedBy?: string[];
@@ -330,6 +331,24 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
         return `from the farm's package store (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
       }
     }
+    if (farmSpread && !o.rebuild) {
+      // another run builds the same inputs now: follow it and take its result
+      const attached = await farmSpread.attach({ inputs, logFile, signal: o.signal, onNode: (node) => output(`another run builds it on ${node}: following its log (${logFile}); Ctrl-C stops following only`) });
+      if (attached) {
+        const all = await hostSide(recipe.name, async () => {
+          const got = await restoreFromStore(farmSpread.store, inputs, pkgPaths, logFile);
+          if (got) {
+            await install(got);
+            await dropWorkspace(pkgPaths, recipe.name);
+          }
+          return got;
+        });
+        if (!all) throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, { hint: `its log: ${logFile}; run again to build it here` });
+        identity.set(recipe.name, inputs);
+        s.packages.push({ ...result, action: 'attached', node: attached.node, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
+        return `built by another run on ${attached.node}; taken from the farm's package store (log: ${logFile})`;
+      }
+    }
     const ws = packageWorkspace(pkgPaths, recipe);
     // the build's own sysroot: the toolchain and what the recipe declares, nothing else
     const needs = [...new Set([...recipe.deps, ...recipe.mkdeps])].filter((d) => d !== recipe.name && provider.get(d) !== recipe.name);
@@ -338,49 +357,55 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     output(`sysroot: the toolchain${sysPkgs.length ? `, ${sysPkgs.map((m) => m.name).join(' ')}` : ''}`);
     await hostSide(recipe.name, () => makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]));
     await startBuildIn(pkgPaths, recipe.name);
-    let compiles: CompileCounts | null = null;
-    let job: Pick<ChrootPackage, 'node' | 'startedAt' | 'endedAt' | 'attempts' | 'usage'> = {};
-    if (farmSpread) {
-      job = await buildAsJob(farmSpread, recipe, ws, sysroot, logFile, output);
-      compiles = await readCounts(ws, farmSpread.counts);
-    } else {
-      const runner = o.runner();
-      const farm = runner.mode === 'farm';
-      const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: sysroot, inside: SYSROOT, readOnly: true }];
-      const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`;
-      output(building);
-      const env = chrootEnv(runner.jobs, {
-        ...runner.env,
-        ...workspaceEnv(ws),
-        ...(farm ? compileLogEnv() : {}),
+    // the job of a spread build stays until the package is stored, so a second run attaches until then
+    const built = farmSpread ? await buildAsJob(farmSpread, recipe, inputs, ws, sysroot, logFile, output) : await buildHere(recipe, ws, sysroot, logFile, output);
+    const { release, compiles, ...job } = built;
+    let manifests: PackageManifest[];
+    let seconds: number;
+    try {
+      output('check and pack');
+      seconds = Math.round((Date.now() - started) / 100) / 10;
+      manifests = await hostSide(recipe.name, async () => {
+        const made = await packOutputs(recipe, {
+          paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
+          build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
+        });
+        if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile);
+        identity.set(recipe.name, inputs);
+        output(`install into ${SYSROOT}`);
+        await install(made);
+        await dropWorkspace(pkgPaths, recipe.name);
+        return made;
       });
-      const code = await (async () => {
-        await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
-        return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
-      })();
-      if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-      if (farm && runner.counts) compiles = await readCounts(ws, runner.counts);
+    } finally {
+      await release();
     }
-    output('check and pack');
-    const seconds = Math.round((Date.now() - started) / 100) / 10;
-    const manifests = await hostSide(recipe.name, async () => {
-      const made = await packOutputs(recipe, {
-        paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
-        build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
-      });
-      if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile);
-      identity.set(recipe.name, inputs);
-      output(`install into ${SYSROOT}`);
-      await install(made);
-      await dropWorkspace(pkgPaths, recipe.name);
-      return made;
-    });
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages, ...job });
     const runner = farmSpread ? undefined : o.runner();
     const nodeOf = farmSpread?.nodeOf ?? runner?.nodeOf ?? (() => undefined);
     return `built in ${seconds} s${job.node ? ` on ${job.node}` : ''}${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, nodeOf)}` : ''}${refusedSuffix(runner?.refused)}`;
+  }
+
+  /**
+   * Builds one package in the build root here (runInRoot, or in the --farm container):
+   * the package runner's build and package phases with its workspace and sysroot.
+   * @throws IgluError for a failed build (the log's tail)
+   */
+  async function buildHere(recipe: RecipeMeta, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<Built> {
+    const runner = o.runner();
+    const farm = runner.mode === 'farm';
+    const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: sysroot, inside: SYSROOT, readOnly: true }];
+    const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${runner.jobs} (log: ${logFile})`;
+    output(building);
+    const env = chrootEnv(runner.jobs, { ...runner.env, ...workspaceEnv(ws), ...(farm ? compileLogEnv() : {}) });
+    const code = await (async () => {
+      await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
+      return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+    })();
+    if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
+    return { compiles: farm && runner.counts ? await readCounts(ws, runner.counts) : null, release: async () => {} };
   }
 
   /** Host-side work of a package: one at a time in a spread build (fetch and the build root's state are shared), at once otherwise. */
@@ -401,7 +426,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
    * chooses, and what it sent back is taken into the workspace's out/ and run/.
    * @throws IgluError for a failed build (the log's tail), a lost job, or a job that sent nothing
    */
-  async function buildAsJob(farm: SpreadFarm, recipe: RecipeMeta, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<Pick<ChrootPackage, 'node' | 'startedAt' | 'endedAt' | 'attempts' | 'usage'>> {
+  async function buildAsJob(farm: SpreadFarm, recipe: RecipeMeta, inputs: string, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<Built> {
     const env = chrootEnv(farm.jobs, { ...farm.env, ...workspaceEnv(ws), ...compileLogEnv() });
     const bundle = await hostSide(recipe.name, () => makeBundle(farm.store, { sysroot, ws, env }));
     output(`waiting for room on the farm (${farm.slots.busy}/${farm.room} jobs running)`);
@@ -409,14 +434,19 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     try {
       const run = await farm.slots.with(recipe.name, priority.get(recipe.name) ?? 0, () => {
         output('submitted as a swarm job');
-        return farm.run({ pkg: recipe.name, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: o.signal,
+        return farm.run({ pkg: recipe.name, inputs, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: o.signal,
           onNode: (node) => output(`building on ${node}, -j${farm.jobs} through distcc (log: ${logFile})`) });
       }, o.signal);
-      if (run.code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-      const staged = farm.store.stagedPath(token, 'out.tar');
-      if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
-      await hostSide(recipe.name, () => takeOutputs(staged, ws));
-      return { node: run.node, startedAt: run.startedAt, endedAt: run.endedAt, attempts: run.attempts, ...(run.usage ? { usage: run.usage } : {}) };
+      try {
+        if (run.code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
+        const staged = farm.store.stagedPath(token, 'out.tar');
+        if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
+        await hostSide(recipe.name, () => takeOutputs(staged, ws));
+      } catch (err) {
+        await run.release();
+        throw err;
+      }
+      return { node: run.node, startedAt: run.startedAt, endedAt: run.endedAt, attempts: run.attempts, ...(run.usage ? { usage: run.usage } : {}), compiles: await readCounts(ws, farm.counts), release: run.release };
     } finally {
       await farm.store.dropStaged(token);
       await farm.store.drop(bundle.sha256);
@@ -464,6 +494,9 @@ export function elfSummary(binaries: { static: boolean; interpreter?: string; ne
   parts.push(`${statics.length} static`);
   return `ELF: ${parts.join(', ')}${needed.length ? `; needs ${needed.join(' ')}` : ''}`;
 }
+
+/** What building one package gave: where and how (spread jobs), its compile counts, and what releases its job. */
+type Built = Pick<ChrootPackage, 'node' | 'startedAt' | 'endedAt' | 'attempts' | 'usage'> & { compiles: CompileCounts | null; release: () => Promise<void> };
 
 /** A promise and its resolve function. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {

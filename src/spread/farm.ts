@@ -15,7 +15,7 @@ import type { PackagePaths } from '../packages/paths.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore, type PackageRecord } from '../store/package-store.js';
-import { runJob, type JobRun } from './job.js';
+import { attachJob, runJob, type JobRun } from './job.js';
 import { JOB_CPUS, jobRoom } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
 
@@ -41,8 +41,10 @@ export interface SpreadFarm {
   counts(distccLog: string, wrapperLog: string): CompileCounts;
   /** A task's node hostname by its overlay address. */
   nodeOf(ip: string): string | undefined;
+  /** Follows another run's job for the same inputs (attachJob); undefined when there is none. */
+  attach(o: { inputs: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<{ node: string } | undefined>;
   /** Runs one job (runJob) on the farm. */
-  run(o: { pkg: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun>;
+  run(o: { pkg: string; inputs: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun>;
 }
 
 /**
@@ -79,8 +81,9 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
     jobs: Math.max(2, Math.ceil(farmJobs(status.slots) / room)),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
+    attach: (o) => attachJob(engine, farm.name, o.inputs, o),
     run: (o) => runJob(engine, {
-      farm: farm.name, pkg: o.pkg, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
+      farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
       env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },
     }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
   };

@@ -22,6 +22,8 @@ export interface PackageJob {
   farm: string;
   /** The recipe's pkgname. */
   pkg: string;
+  /** The package's inputs hash: a second run with the same one attaches instead of building. */
+  inputs: string;
   /** 1 for the first try, then 2, 3 … after a lost node. */
   attempt: number;
   /** The farm image's ID (every node has it: farm up puts it there). */
@@ -45,10 +47,10 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'attempt'>): stri
  * image on the farm's overlay, reserving `cpus` so the swarm places it only on a node with
  * room (Engine API "ResourceRequirements"; swarm's scheduler spreads tasks over the
  * least-loaded nodes), never restarted by the swarm (a failed build stays failed; iglu
- * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg. Pure.
+ * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs. Pure.
  */
 export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
-  const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg });
+  const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg, 'iglu.inputs': job.inputs });
   return {
     Name: jobName(job),
     Labels: labels,

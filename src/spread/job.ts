@@ -5,6 +5,7 @@ import type { Engine, TaskInfo } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { interrupted } from '../util/abort.js';
+import { LABEL } from '../labels.js';
 import { jobName, jobServiceSpec, parseUsage, type JobUsage, type PackageJob } from './job-spec.js';
 
 /** Where and how a package job ran. */
@@ -19,6 +20,12 @@ export interface JobRun {
   /** 1, or more when a node was lost under it. */
   attempts: number;
   usage?: JobUsage;
+  /**
+   * Removes the job's service and task containers. The caller holds them until the
+   * package is stored (or has failed): while the service is there, a second run with the
+   * same inputs attaches to it (attachJob) instead of building again.
+   */
+  release(): Promise<void>;
 }
 
 /** How runJob runs a job. */
@@ -58,8 +65,9 @@ export function taskOutcome(task: TaskInfo | undefined, nodeState: string | unde
  * places it; its output follows into `logFile` live (the service's logs, which the swarm
  * collects from whichever node runs it) and is written there whole once it ends. A try
  * whose node is lost (taskOutcome) is removed and submitted again, at most `retries`
- * times. The job's service is removed at the end, on failure and when `signal` aborts
- * (the swarm then stops its container).
+ * times. A lost try's service is removed at once, and so is the job's on any error and
+ * when `signal` aborts (the swarm then stops its container); a job that ran to its exit
+ * is kept until the caller's `release()`.
  * @param onNode told the node's hostname when a try starts running there
  * @throws IgluError when every try was lost, or "interrupted" when `signal` aborts
  */
@@ -79,6 +87,13 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
   const id = await engine.services.create(jobServiceSpec(job));
   const sink = createWriteStream(o.logFile, { flags: 'a' });
   let follow: { stop: () => void; ended: Promise<void> } | undefined;
+  let kept = false;
+  const release = async () => {
+    await engine.services.remove(id).catch((err: unknown) => log.docker('removing job %s: %s', id, String(err)));
+    await Promise.all((o.engines ?? [engine]).map(async (e) => {
+      for (const c of await e.containers.list({ 'com.docker.swarm.service.id': id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
+    }));
+  };
   try {
     let node = '';
     let startedAt = '';
@@ -104,21 +119,50 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
         await new Promise((resolve) => sink.end(resolve));
         const text = Buffer.concat(whole).toString('utf8');
         if (text) await writeFile(o.logFile, prefixOf(await readFile(o.logFile, 'utf8').catch(() => '')) + text);
-        return { kind: 'exited', run: { code: outcome.code, node: node || (task?.nodeId ?? ''), startedAt: startedAt || endedAt, endedAt, usage: parseUsage(text) } };
+        kept = true;
+        return { kind: 'exited', run: { code: outcome.code, node: node || (task?.nodeId ?? ''), startedAt: startedAt || endedAt, endedAt, usage: parseUsage(text), release } };
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
     }
   } finally {
     follow?.stop();
     if (!sink.closed) sink.end();
-    await engine.services.remove(id).catch((err: unknown) => log.docker('removing job %s: %s', id, String(err)));
-    await Promise.all((o.engines ?? [engine]).map(async (e) => {
-      for (const c of await e.containers.list({ 'com.docker.swarm.service.id': id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
-    }));
+    if (!kept) await release();
   }
 }
 
 /** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */
 function prefixOf(log: string): string {
   return log.split('\n').filter((l) => l.startsWith('iglu: ')).map((l) => `${l}\n`).join('');
+}
+
+/**
+ * Follows a package job another run started for the same inputs (a service labelled with
+ * the farm, role "build" and `iglu.inputs`): its log into `logFile`, live, until its
+ * service is gone — its owner removes it once the package is stored or has failed.
+ * `signal` (Ctrl-C) only stops following: the job is not this run's.
+ * @returns undefined when no such job runs; else the node it ran on, when it is gone
+ * @throws "interrupted" when `signal` aborts
+ */
+export async function attachJob(engine: Engine, farm: string, inputs: string, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<{ node: string } | undefined> {
+  const running = (await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.inputs': inputs }))[0];
+  if (!running) return undefined;
+  const sink = createWriteStream(o.logFile);
+  const follow = await engine.services.logs(running.id, sink, true).catch(() => undefined);
+  let node = '';
+  try {
+    for (;;) {
+      if (o.signal?.aborted) throw interrupted(`following ${running.name}`);
+      const task = (await engine.tasks.list(running.id).catch(() => [])).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      if (task?.nodeId && !node) {
+        node = (await engine.nodes.list()).find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId;
+        o.onNode?.(node);
+      }
+      if (!(await engine.services.get(running.id))) return { node };
+      await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+    }
+  } finally {
+    follow?.stop();
+    await new Promise((resolve) => sink.end(resolve));
+  }
 }

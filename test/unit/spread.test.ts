@@ -15,7 +15,7 @@ import { storeServiceSpec } from '../../src/store/service.js';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 test('a package job is a one-completion replicated job that reserves CPUs and is never restarted by the swarm', () => {
-  const spec = jobServiceSpec({ farm: 'f', pkg: 'zlib', attempt: 2, image: 'sha256:abc', network: 'f-net', env: { IGLU_BUNDLE: 'x' }, cpus: 1 }) as {
+  const spec = jobServiceSpec({ farm: 'f', pkg: 'zlib', inputs: 'abc123', attempt: 2, image: 'sha256:abc', network: 'f-net', env: { IGLU_BUNDLE: 'x' }, cpus: 1 }) as {
     Name: string; Labels: Record<string, string>; Mode: unknown;
     TaskTemplate: { ContainerSpec: { Image: string; Env: string[]; Hostname: string }; Resources: unknown; RestartPolicy: unknown; Networks: unknown };
   };
@@ -30,6 +30,7 @@ test('a package job is a one-completion replicated job that reserves CPUs and is
   assert.equal(spec.Labels['iglu.farm'], 'f');
   assert.equal(spec.Labels['iglu.role'], 'build');
   assert.equal(spec.Labels['iglu.pkg'], 'zlib');
+  assert.equal(spec.Labels['iglu.inputs'], 'abc123', 'a second run with the same inputs finds it');
 });
 
 test('job names fit the Engine\'s 63 characters and keep the try number', () => {
