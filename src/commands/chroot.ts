@@ -99,7 +99,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
         await prepareStep(ctx, paths, { base: flags.base });
         await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
-        const farm = spread ? await spreadFarm(ctx, FARM_PATH) : undefined;
+        await using farm = spread ? await spreadFarm(ctx, FARM_PATH) : undefined;
         const state: ChrootBuildState = { packages: [] };
         await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, ...(farm ? { spread: () => farm } : {}), signal: ctx.signal }, state), state);
         const order = state.plan?.order ?? [];

@@ -78,7 +78,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   const tc: ToolchainOptions = { engine, config: ctx.config, workdir: ctx.workdir, tree: o.tree, packages: [], offline: true, local: false, rebuild: false, signal: ctx.signal };
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
   let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
-  let spread: SpreadFarm | undefined;
+  let spread: (SpreadFarm & AsyncDisposable) | undefined;
   const steps: Step<BuildState>[] = [
     { title: 'farm image', run: async (s, output) => {
       s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
@@ -134,6 +134,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   } finally {
     await state.toolchain.client?.[Symbol.asyncDispose]();
     await runner?.[Symbol.asyncDispose]?.();
+    await spread?.[Symbol.asyncDispose]();
   }
   const tcResult = toolchainResult(tc, state.toolchain);
   const chrootCounts = state.chroot.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES);

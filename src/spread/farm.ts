@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { Engine } from '../docker/index.js';
+import { LABEL, RUN_ID } from '../labels.js';
 import { SYSROOT, TARGET_BIN } from '../chroot/paths.js';
 import { targetCompilersScript } from '../chroot/target-script.js';
 import { IgluError } from '../errors.js';
@@ -52,11 +53,12 @@ export interface SpreadFarm {
  * internal overlay, running tasks), its ready nodes and their room, and its package store
  * service (ensureStore). Jobs run the image the distccd tasks run, so their compilers are
  * the tasks' own (what verifyFarmCompilers checks for other clients holds by construction).
+ * Dispose it to remove every job this run started that is still there.
  * @param farmPath PATH of a build through the farm (chroot/build.ts FARM_PATH)
  * @throws IgluError when no farm is up, it has no running task or no ready node, or the
  *   store does not start
  */
-export async function spreadFarm(ctx: Context, farmPath: string): Promise<SpreadFarm> {
+export async function spreadFarm(ctx: Context, farmPath: string): Promise<SpreadFarm & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build with --no-spread' });
   const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
@@ -86,6 +88,15 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
       farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
       env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },
     }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
+    // a build that ends early (Ctrl-C, a failed step) may leave its jobs' own cleanup behind: this run's jobs go here
+    async [Symbol.asyncDispose]() {
+      for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => [])) {
+        await engine.services.remove(s.id).catch(() => undefined);
+        await Promise.all(engines.map(async (e) => {
+          for (const c of await e.containers.list({ 'com.docker.swarm.service.id': s.id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
+        }));
+      }
+    },
   };
 }
 

@@ -106,7 +106,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   });
 
   // the jobs a spread build ran: --json's per-package node and interval
-  type Spread = { mode: string; spread?: { nodes: string[]; room: number }; packages: { name: string; action: string; node?: string; startedAt?: string; endedAt?: string; usage?: { cpuSeconds: number; peakMemoryBytes: number }; log: string }[] };
+  type Spread = { mode: string; spread?: { nodes: string[]; room: number }; packages: { name: string; action: string; node?: string; attempts?: number; startedAt?: string; endedAt?: string; usage?: { cpuSeconds: number; peakMemoryBytes: number }; log: string }[] };
   test('chroot build on a farm of three nodes spreads by default: independent packages build at the same time on different nodes', async (t) => {
     const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
     assert.equal(r.code, 0, r.stderr);
@@ -126,8 +126,8 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
   });
 
+  const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
   test('a second work directory on the same farm builds nothing: every package comes from the farm\'s store, with its log', async () => {
-    const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
     cpSync(path.join(workdir, 'sources'), path.join(second, 'sources'), { recursive: true });
     mkdirSync(path.join(second, 'out'));
     for (const f of readdirSync(path.join(workdir, 'out')).filter((f) => /^(musl|musl-headers|compiler-rt)\./.test(f))) cpSync(path.join(workdir, 'out', f), path.join(second, 'out', f));
@@ -135,6 +135,25 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'from store'], ['toybox', 'from store'], ['zlib', 'from store']]);
     assert.match(readFileSync(path.join(second, 'logs', 'zlib.log'), 'utf8'), /iglu-job: on node iglu-n/, 'the log it was built with');
     assert.equal(readFileSync(path.join(second, 'out', 'zlib.1.2.13.tar.zst')).length > 0, true);
+  });
+
+  test('a second run with the same inputs attaches to the running job: it follows the log and takes the result', async () => {
+    const first = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'busybox'], { reject: false });
+    const jobs = async () => nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.pkg': 'busybox' });
+    for (let i = 0; i < 1200 && (await jobs()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const r = await iglu([...withAll, '--workdir', second, '--json', 'chroot', 'build', '--offline', 'busybox']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as Spread;
+    const own = await first;
+    assert.equal(own.exitCode, 0, String(own.stderr));
+    const built = (JSON.parse(String(own.stdout)) as Spread).packages.find((p) => p.name === 'busybox')!;
+    assert.equal(built.action, 'built');
+    const attached = res.packages.find((p) => p.name === 'busybox')!;
+    assert.equal(attached.action, 'attached', r.stderr);
+    assert.equal(attached.node, built.node, 'it names the node the job ran on');
+    assert.match(r.stderr, /another run builds it on iglu-n[123]: following its log/);
+    assert.match(readFileSync(path.join(second, 'logs', 'busybox.log'), 'utf8'), /iglupkg: busybox/, 'the log it followed');
+    assert.equal(readFileSync(path.join(second, 'out', 'busybox.1.35.0.tar.zst')).length > 0, true);
   });
 
   test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {
@@ -172,12 +191,41 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.ok((out.compiles.byNode['iglu-n2'] ?? 0) > 0, `per node: ${JSON.stringify(out.compiles.byNode)}`);
   });
 
+  test('a node crashed under a spread build: its job is submitted again on a live node and the build completes', async () => {
+    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib', 'mksh', 'toybox'], { reject: false });
+    let crashed = false;
+    for (let i = 0; i < 1200 && !crashed && child.exitCode === null; i++) {
+      const status = await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' });
+      for (const s of status) {
+        const task = (await nodes.engine(1).tasks.list(s.id))[0];
+        const onN2 = task?.state === 'running' && (await nodes.engine(1).nodes.list()).find((n) => n.id === task.nodeId)?.hostname === 'iglu-n2';
+        if (onN2 && !crashed) {
+          await new Promise((r) => setTimeout(r, 2000)); // into the build
+          await nodes.crash(2);
+          crashed = true;
+        }
+      }
+      if (!crashed) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(crashed, 'a job ran on iglu-n2');
+    const res = await child;
+    assert.equal(res.exitCode, 0, String(res.stderr));
+    const out = JSON.parse(String(res.stdout)) as Spread;
+    assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built', 'built']);
+    const retried = out.packages.filter((p) => (p.attempts ?? 1) > 1);
+    assert.ok(retried.length >= 1, `attempts: ${JSON.stringify(out.packages.map((p) => [p.name, p.node, p.attempts]))}`);
+    for (const p of retried) {
+      assert.equal(p.node, 'iglu-n1', `${p.name} ended on the live node`);
+      assert.match(readFileSync(p.log, 'utf8'), /try 1 was lost \(its node went down\); submitting it again/);
+    }
+  });
+
   test('farm down --leave removes everything and every engine leaves the swarm', async () => {
     const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
     assert.deepEqual(down.services.sort(), [`${farm}_distccd`, `iglu-${farm}-store`].sort());
     assert.deepEqual(down.networks, [network]);
-    assert.equal(down.left.length, 2, 'n3 was crashed: it cannot leave');
-    for (const i of [1, 2]) {
+    assert.equal(down.left.length, 1, 'n2 and n3 were crashed: they cannot leave');
+    for (const i of [1]) {
       const e = nodes.engine(i);
       assert.equal((await e.info()).swarm.state, 'inactive', `n${i} left`);
       assert.deepEqual(await e.containers.list({ [LABEL.farm]: farm }), [], `no farm containers on n${i}`);
