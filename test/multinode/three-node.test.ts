@@ -191,7 +191,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.ok((out.compiles.byNode['iglu-n2'] ?? 0) > 0, `per node: ${JSON.stringify(out.compiles.byNode)}`);
   });
 
-  test('a node crashed under a spread build: its job is submitted again on a live node and the build completes', async () => {
+  test('a node crashed under a spread build: its job is submitted again on a live node and the build completes', async (t) => {
     const child = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib', 'mksh', 'toybox'], { reject: false });
     let crashed = false;
     for (let i = 0; i < 1200 && !crashed && child.exitCode === null; i++) {
@@ -212,6 +212,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.equal(res.exitCode, 0, String(res.stderr));
     const out = JSON.parse(String(res.stdout)) as Spread;
     assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built', 'built']);
+    t.diagnostic(`after the crash: ${out.packages.map((p) => `${p.name} on ${p.node}, ${p.attempts} tries, ${p.startedAt?.slice(11, 19)}-${p.endedAt?.slice(11, 19)}`).join('; ')}`);
     const retried = out.packages.filter((p) => (p.attempts ?? 1) > 1);
     assert.ok(retried.length >= 1, `attempts: ${JSON.stringify(out.packages.map((p) => [p.name, p.node, p.attempts]))}`);
     for (const p of retried) {
