@@ -7,7 +7,7 @@ import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { readRegularFile } from '../util/safe-fs.js';
-import { inputsHash } from '../packages/inputs.js';
+import { agreedSources, inputsHash, resolutionKey } from '../packages/inputs.js';
 import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
 import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
@@ -313,20 +313,25 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       }
     }
     const farmSpread = o.spread?.();
+    const resolution = resolutionKey({ recipe: sha, base, deps });
+    if (farmSpread && !o.rebuild) {
+      // a build of this recipe in the store, from sources this machine pins alike: no fetch at all
+      const recorded = await farmSpread.store.resolved(resolution);
+      const sources = recorded && agreedSources(recorded, pins);
+      if (sources) {
+        const stored = await fromStore(farmSpread, recipe, inputsHash({ recipe: sha, sources, base, deps }), logFile);
+        if (stored) {
+          s.packages.push({ ...result, action: 'from store', binaries: stored.flatMap((m) => m.binaries ?? []), subpackages: stored.slice(1).map((m) => m.name) });
+          return `from the farm's package store, without fetching (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
+        }
+      }
+    }
     output('fetch (source cache)');
     const fetched = await hostSide(recipe.name, () => fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal }));
     const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
     if (farmSpread && !o.rebuild) {
-      const stored = await hostSide(recipe.name, async () => {
-        const all = await restoreFromStore(farmSpread.store, inputs, pkgPaths, logFile);
-        if (all) {
-          await install(all);
-          await dropWorkspace(pkgPaths, recipe.name);
-        }
-        return all;
-      });
+      const stored = await fromStore(farmSpread, recipe, inputs, logFile);
       if (stored) {
-        identity.set(recipe.name, inputs);
         s.packages.push({ ...result, action: 'from store', binaries: stored.flatMap((m) => m.binaries ?? []), subpackages: stored.slice(1).map((m) => m.name) });
         return `from the farm's package store (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
       }
@@ -335,16 +340,8 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       // another run builds the same inputs now: follow it and take its result
       const attached = await farmSpread.attach({ inputs, logFile, signal: o.signal, onNode: (node) => output(`another run builds it on ${node}: following its log (${logFile}); Ctrl-C stops following only`) });
       if (attached) {
-        const all = await hostSide(recipe.name, async () => {
-          const got = await restoreFromStore(farmSpread.store, inputs, pkgPaths, logFile);
-          if (got) {
-            await install(got);
-            await dropWorkspace(pkgPaths, recipe.name);
-          }
-          return got;
-        });
+        const all = await fromStore(farmSpread, recipe, inputs, logFile);
         if (!all) throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, { hint: `its log: ${logFile}; run again to build it here` });
-        identity.set(recipe.name, inputs);
         s.packages.push({ ...result, action: 'attached', node: attached.node, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
         return `built by another run on ${attached.node}; taken from the farm's package store (log: ${logFile})`;
       }
@@ -370,7 +367,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
           paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
           build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
         });
-        if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile);
+        if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile, resolution);
         identity.set(recipe.name, inputs);
         output(`install into ${SYSROOT}`);
         await install(made);
@@ -406,6 +403,24 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     })();
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     return { compiles: farm && runner.counts ? await readCounts(ws, runner.counts) : null, release: async () => {} };
+  }
+
+  /**
+   * A build of `inputs` from the farm's store, restored into out/ with its log and
+   * installed into the sysroot; the package's workspace is dropped and its identity
+   * recorded. @returns its manifests, or undefined when the store has no such build
+   */
+  async function fromStore(farm: SpreadFarm, recipe: RecipeMeta, inputs: string, logFile: string): Promise<PackageManifest[] | undefined> {
+    const all = await hostSide(recipe.name, async () => {
+      const got = await restoreFromStore(farm.store, inputs, pkgPaths, logFile);
+      if (got) {
+        await install(got);
+        await dropWorkspace(pkgPaths, recipe.name);
+      }
+      return got;
+    });
+    if (all) identity.set(recipe.name, inputs);
+    return all;
   }
 
   /** Host-side work of a package: one at a time in a spread build (fetch and the build root's state are shared), at once otherwise. */

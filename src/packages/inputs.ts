@@ -28,3 +28,24 @@ export function inputsHash(i: PackageInputs): string {
 export function toolchainIdentity(tarballSha256: string): string {
   return `toolchain:${tarballSha256}`;
 }
+
+/**
+ * What a package's inputs are before its sources are known: sha256 over its recipe, base
+ * and dependencies' identities (canonical JSON). The package store maps it to the sources
+ * a build used (PackageStore.resolved), so a manager that has not fetched them can still
+ * work out the inputs hash. Pure.
+ */
+export function resolutionKey(i: Omit<PackageInputs, 'sources'>): string {
+  const deps = Object.fromEntries(Object.entries(i.deps).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify({ recipe: i.recipe, base: i.base, deps })).digest('hex');
+}
+
+/**
+ * The sources recorded for a recipe, when this machine's pins agree: every URL this
+ * machine's source cache pins (`pins`) is pinned to the same content; URLs it does not
+ * pin are taken as recorded (content-addressed, so the inputs hash says what they are).
+ * @returns the sources, or undefined when a pin differs (the recipe must be fetched). Pure.
+ */
+export function agreedSources(recorded: Record<string, string>, pins: Record<string, { sha256: string }>): Record<string, string> | undefined {
+  return Object.entries(recorded).every(([url, sha]) => !pins[url] || pins[url].sha256 === sha) ? recorded : undefined;
+}

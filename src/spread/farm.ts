@@ -135,9 +135,10 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
 /**
  * Puts a finished build into the store: each output's tarball and manifest, and the log
  * it was built with, then the record of `inputs` (written last, so a record only ever
- * names blobs that are there). Failed builds are never published.
+ * names blobs that are there), and — given its `resolution` key (resolutionKey) — the
+ * sources it was built from. Failed builds are never published.
  */
-export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string): Promise<PackageRecord> {
+export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string, resolution?: string): Promise<PackageRecord> {
   const outputs = [];
   for (const m of manifests) {
     const tarball = await store.put(paths.tarball(m.name, m.version));
@@ -147,6 +148,7 @@ export async function publishToStore(store: PackageStore, inputs: string, manife
   const main = manifests[0]!;
   const record: PackageRecord = { inputs, name: main.name, version: main.version, outputs, log: (await store.put(logFile)).sha256, at: new Date().toISOString() };
   await store.publish(record);
+  if (resolution) await store.resolve(resolution, Object.fromEntries(main.sources.map((x) => [x.url, x.sha256])));
   return record;
 }
 

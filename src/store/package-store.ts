@@ -34,7 +34,8 @@ const TOKEN = /^[0-9a-f]{32}$/;
  * The farm's content-addressed package store, as the manager sees it: the store volume's
  * directory on this host (store/service.ts serves the same directory over the overlay).
  * `cas/<sha256>` holds blobs (tarballs, manifests, logs, job bundles), `packages/<inputs>.json`
- * a PackageRecord per built inputs hash, `staging/<token>/` what a job sent back (untrusted:
+ * a PackageRecord per built inputs hash, `resolved/<key>.json` the sources a recipe was
+ * built from (resolve: a manager that has not fetched them finds the inputs hash), `staging/<token>/` what a job sent back (untrusted:
  * only read through takeStaged). Only the manager writes cas/ and packages/, each file
  * atomically (a temporary name, then rename(2)), so a reader never sees half a blob; every
  * blob read is checked against its sha256 (OBuilder's and Nix's store discipline).
@@ -44,7 +45,7 @@ export class PackageStore {
 
   /** Makes the store's directories (idempotent). */
   async init(): Promise<void> {
-    for (const d of ['cas', 'packages', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+    for (const d of ['cas', 'packages', 'resolved', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
   }
 
   /** cas/<sha256>. @throws IgluError for a string that is not a sha256 */
@@ -140,6 +141,30 @@ export class PackageStore {
     const tmp = this.tmpFile();
     await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
     await rename(tmp, path.join(this.dir, 'packages', `${record.inputs}.json`));
+  }
+
+  /**
+   * The sources (URL → sha256) a build of resolution `key` (resolutionKey) used, or
+   * undefined when none is recorded or the record is not one.
+   */
+  async resolved(key: string): Promise<Record<string, string> | undefined> {
+    if (!SHA256.test(key)) return undefined;
+    try {
+      const r = JSON.parse(await readFile(path.join(this.dir, 'resolved', `${key}.json`), 'utf8')) as { sources?: unknown };
+      const sources = r.sources as Record<string, unknown> | undefined;
+      if (!sources || typeof sources !== 'object') return undefined;
+      return Object.values(sources).every((v) => typeof v === 'string' && SHA256.test(v)) ? (sources as Record<string, string>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records the sources a build of resolution `key` used, atomically. */
+  async resolve(key: string, sources: Record<string, string>): Promise<void> {
+    if (!SHA256.test(key)) throw new IgluError(`"${key}" is not a sha256`, { hint: 'this is a bug in iglu' });
+    const tmp = this.tmpFile();
+    await writeFile(tmp, `${JSON.stringify({ sources }, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, path.join(this.dir, 'resolved', `${key}.json`));
   }
 
   /** A new staging token: what a job PUTs its outputs below. */

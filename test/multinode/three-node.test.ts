@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -127,17 +127,21 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   });
 
   const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
-  test('a second work directory on the same farm builds nothing: every package comes from the farm\'s store, with its log', async () => {
-    cpSync(path.join(workdir, 'sources'), path.join(second, 'sources'), { recursive: true });
+  test('a second work directory on the same farm, without the sources, builds and fetches nothing: every package comes from the farm\'s store, with its log', async () => {
+    // only the toolchain phase's packages: the chroot build root is made from them
     mkdirSync(path.join(second, 'out'));
     for (const f of readdirSync(path.join(workdir, 'out')).filter((f) => /^(musl|musl-headers|compiler-rt)\./.test(f))) cpSync(path.join(workdir, 'out', f), path.join(second, 'out', f));
     const res = await igluJson<Spread>([...withAll, '--workdir', second, 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
     assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'from store'], ['toybox', 'from store'], ['zlib', 'from store']]);
     assert.match(readFileSync(path.join(second, 'logs', 'zlib.log'), 'utf8'), /iglu-job: on node iglu-n/, 'the log it was built with');
     assert.equal(readFileSync(path.join(second, 'out', 'zlib.1.2.13.tar.zst')).length > 0, true);
+    const lock = path.join(second, 'sources', 'sources.lock.json');
+    assert.ok(!existsSync(lock) || Object.keys((JSON.parse(readFileSync(lock, 'utf8')) as { sources?: object }).sources ?? {}).length === 0, 'nothing was fetched');
   });
 
   test('a second run with the same inputs attaches to the running job: it follows the log and takes the result', async () => {
+    // busybox is not in the store yet: the second run fetches it before it looks for a running job
+    cpSync(path.join(workdir, 'sources'), path.join(second, 'sources'), { recursive: true });
     const first = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'busybox'], { reject: false });
     const jobs = async () => nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.pkg': 'busybox' });
     for (let i = 0; i < 1200 && (await jobs()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));

@@ -11,6 +11,7 @@ import { taskOutcome } from '../../src/spread/job.js';
 import { PrioritySlots } from '../../src/spread/slots.js';
 import { PackageStore } from '../../src/store/package-store.js';
 import { storeServiceSpec } from '../../src/store/service.js';
+import { agreedSources, resolutionKey } from '../../src/packages/inputs.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -134,4 +135,20 @@ test('the store service: nginx from the farm image on the manager node, the volu
   assert.deepEqual(spec.TaskTemplate.ContainerSpec.Env, ['IGLU_NGINX_CONF=conf text']);
   assert.equal(spec.Labels['iglu.role'], 'store');
   assert.match(spec.Labels['iglu.spec'] ?? '', /^[0-9a-f]{12}$/);
+});
+
+test('resolution: recipe, base and deps name the sources a build used; a machine whose pins differ fetches again', async () => {
+  const key = resolutionKey({ recipe: 'r', base: 'b', deps: { musl: 'x', zlib: 'y' } });
+  assert.equal(key, resolutionKey({ recipe: 'r', base: 'b', deps: { zlib: 'y', musl: 'x' } }), 'order of deps does not matter');
+  assert.notEqual(key, resolutionKey({ recipe: 'r', base: 'b', deps: { musl: 'x', zlib: 'z' } }));
+  const recorded = { 'https://a/x.tar': sha('x'), 'https://a/y.tar': sha('y') };
+  assert.deepEqual(agreedSources(recorded, {}), recorded, 'unpinned here: taken as recorded');
+  assert.deepEqual(agreedSources(recorded, { 'https://a/x.tar': { sha256: sha('x') } }), recorded);
+  assert.equal(agreedSources(recorded, { 'https://a/x.tar': { sha256: sha('other') } }), undefined, 'pinned to other content here');
+  const store = new PackageStore(mkdtempSync(path.join(tmpdir(), 'iglu-store-')));
+  await store.init();
+  assert.equal(await store.resolved(key), undefined);
+  await store.resolve(key, recorded);
+  assert.deepEqual(await store.resolved(key), recorded);
+  assert.equal(await store.resolved('../x'), undefined);
 });
