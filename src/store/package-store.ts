@@ -95,7 +95,8 @@ export class PackageStore {
   }
 
   /**
-   * Copies a blob to `dest` (atomically) after checking its content against its sha256.
+   * Copies a blob to `dest` (atomically; its directory is made) after checking its content
+   * against its sha256.
    * @throws IgluError when it is missing or its content does not match (the blob is
    *   removed then: the next build makes it again)
    */
@@ -103,6 +104,7 @@ export class PackageStore {
     const src = this.blobPath(sha256);
     if (!(await exists(src))) throw new IgluError(`the package store has no blob ${sha256}`, { hint: 'build again with --rebuild' });
     const tmp = `${dest}.iglu-${randomBytes(4).toString('hex')}`;
+    await mkdir(path.dirname(dest), { recursive: true });
     try {
       await copyFile(src, tmp);
       const got = (await hashFile(tmp)).sha256;

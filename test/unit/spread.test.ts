@@ -103,7 +103,7 @@ test('package store: blobs by sha256, a damaged blob is refused and removed, rec
   const put = await store.put(file);
   assert.deepEqual(put, { sha256: sha('package bytes'), size: 13 });
   assert.ok(await store.has(put.sha256));
-  const out = path.join(dir, 'out.tar');
+  const out = path.join(dir, 'not-yet', 'out.tar');
   await store.get(put.sha256, out);
   assert.equal(readFileSync(out, 'utf8'), 'package bytes');
   // damage it
