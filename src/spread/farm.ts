@@ -16,7 +16,7 @@ import type { PackagePaths } from '../packages/paths.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore, type PackageRecord } from '../store/package-store.js';
-import { attachJob, runJob, type JobRun } from './job.js';
+import { attachJob, removeJob, runJob, type JobRun } from './job.js';
 import { JOB_CPUS, jobRoom } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
 
@@ -90,12 +90,7 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
     }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
     // a build that ends early (Ctrl-C, a failed step) may leave its jobs' own cleanup behind: this run's jobs go here
     async [Symbol.asyncDispose]() {
-      for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => [])) {
-        await engine.services.remove(s.id).catch(() => undefined);
-        await Promise.all(engines.map(async (e) => {
-          for (const c of await e.containers.list({ 'com.docker.swarm.service.id': s.id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
-        }));
-      }
+      for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => [])) await removeJob(engine, engines, s.id);
     },
   };
 }

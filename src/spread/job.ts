@@ -88,12 +88,7 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
   const sink = createWriteStream(o.logFile, { flags: 'a' });
   let follow: { stop: () => void; ended: Promise<void> } | undefined;
   let kept = false;
-  const release = async () => {
-    await engine.services.remove(id).catch((err: unknown) => log.docker('removing job %s: %s', id, String(err)));
-    await Promise.all((o.engines ?? [engine]).map(async (e) => {
-      for (const c of await e.containers.list({ 'com.docker.swarm.service.id': id }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
-    }));
-  };
+  const release = () => removeJob(engine, o.engines ?? [engine], id);
   try {
     let node = '';
     let startedAt = '';
@@ -134,6 +129,18 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
 /** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */
 function prefixOf(log: string): string {
   return log.split('\n').filter((l) => l.startsWith('iglu: ')).map((l) => `${l}\n`).join('');
+}
+
+/**
+ * Removes a job's service, then its task containers on `engines` (the swarm leaves a
+ * completed job's container behind when its service goes: Docker 20.10). What is already
+ * gone, and an engine that does not answer, are skipped: this is cleanup.
+ */
+export async function removeJob(manager: Engine, engines: Engine[], serviceId: string): Promise<void> {
+  await manager.services.remove(serviceId).catch((err: unknown) => log.docker('removing job %s: %s', serviceId, String(err)));
+  await Promise.all(engines.map(async (e) => {
+    for (const c of await e.containers.list({ 'com.docker.swarm.service.id': serviceId }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
+  }));
 }
 
 /**
