@@ -5,17 +5,15 @@ import { formatCounts, type countCompiles } from '../farm/distcc-log.js';
 import { refusedSuffix, type RefusedTask } from '../farm/verify.js';
 import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
-import { SANDBOX_ENV } from '../sandbox/workspace.js';
-import { readRegularFile } from '../util/safe-fs.js';
 import { agreedSources, inputsHash, resolutionKey } from '../packages/inputs.js';
 import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../packages/paths.js';
-import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
+import { compileLogEnv, dropWorkspace, packageWorkspace, readCompileCounts, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../progress.js';
 import { planBuild, type Plan } from '../recipes/plan.js';
-import { runnerEnv, type RecipeMeta } from '../recipes/read.js';
+import type { RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
 import { abortable } from '../util/abort.js';
@@ -23,17 +21,18 @@ import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
-import { CHROOT_SCRIPTS, ChrootPaths, SYSROOT, TARGET_BIN } from './paths.js';
+import { ChrootPaths, SYSROOT } from './paths.js';
+import { chrootEnv, IN, RUNNER_BIND } from './build-env.js';
 import { toolchainPackages } from './prepare.js';
 import { runInRoot, type RootCommand } from './run.js';
 import { readState, updateState } from './state.js';
 import { makePackageSysroot, packageSysrootDir, sysrootPackages } from './sysroot.js';
-import { makeBundle, takeOutputs } from '../spread/bundle.js';
-import { publishToStore, restoreFromStore, type SpreadFarm } from '../spread/farm.js';
+import { publishToStore, type SpreadFarm } from '../spread/farm.js';
+import { attachToJob, buildAsJob, fromStore, type SpreadBuild } from '../spread/package-job.js';
 import type { JobUsage } from '../spread/job-spec.js';
 import { PrioritySlots } from '../spread/slots.js';
-import { PackageStore } from '../store/package-store.js';
 import { buildJobs, remainingChain } from '../schedule/critical-path.js';
+import { publishSources, storeMirror } from '../store/source-mirror.js';
 
 export { TARGET_BIN } from './paths.js';
 
@@ -139,40 +138,6 @@ export interface ChrootBuildOptions {
   signal?: AbortSignal;
 }
 
-/** Inside the build root: iglu's runner scripts (the tree and workspace: packages/workspace.ts). */
-const IN = { runner: '/iglu/runner' };
-
-/** The bind of iglu's runner scripts (chroot/: iglupkg.sh, recipe-env.sh, target-bin/) into the build root. */
-export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true };
-
-/** PATH in the build root: the target's cc and c++ first. */
-export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
-
-/** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
-export const FARM_PATH = ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
-
-/**
- * The environment of a package build in the build root: the runner's variables with
- * CC=cc and CXX=c++, as Iglunix's iglupkg sets them; `cc` and `c++` (chroot/target-bin,
- * first in PATH) are the base's clang aimed at musl in the sysroot (`--target=TRIPLE
- * --sysroot=/sysroot -static`: the sysroot has musl's libc.a and crt files but no
- * compiler runtime yet, so programs are linked statically). Pure.
- */
-export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ...runnerEnv(),
-    ...SANDBOX_ENV,
-    PATH: ROOT_PATH,
-    HOME: '/root',
-    CC: 'cc',
-    CXX: 'c++',
-    IGLU_COMPILER_LAUNCHER: '',
-    JOBS: String(jobs),
-    SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
-    ...extra,
-  };
-}
-
 /**
  * The chroot phase's build as listr2 steps, one per package in `iglu chroot plan` order
  * (toolchain packages and chroot.base count as provided). Per package: skipped when its
@@ -226,6 +191,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const host = new PrioritySlots(1);
   /** --spread: the longest remaining chain of recorded build times, the slots' priority. */
   const priority = spread ? await chainPriorities() : new Map<string, number>();
+  let shared: SpreadBuild | undefined;
   /** --spread without --keep-going: the first failure; nothing new starts after it. */
   let firstFailure: string | undefined;
   return plan.order.map((name) => {
@@ -312,38 +278,47 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
         return result.action === 'installed' ? `up to date; installed into ${SYSROOT}` : 'up to date';
       }
     }
-    const farmSpread = o.spread?.();
+    const sb = spreadBuild();
     const resolution = resolutionKey({ recipe: sha, base, deps });
-    if (farmSpread && !o.rebuild) {
+    /** Records a package this run did not build: the store had it, or another run's job built it. */
+    const taken = (action: 'from store' | 'attached', inputs: string, all: PackageManifest[], node?: string): void => {
+      identity.set(recipe.name, inputs);
+      s.packages.push({ ...result, action, ...(node ? { node } : {}), binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
+    };
+    const builtAt = (m: PackageManifest) => `built ${m.build.at}${m.build.node ? ` on ${m.build.node}` : ''}; log: ${logFile}`;
+    if (sb && !o.rebuild) {
       // a build of this recipe in the store, from sources this machine pins alike: no fetch at all
-      const recorded = await farmSpread.store.resolved(resolution);
+      const recorded = await sb.farm.store.resolved(resolution);
       const sources = recorded && agreedSources(recorded, pins);
-      if (sources) {
-        const stored = await fromStore(farmSpread, recipe, inputsHash({ recipe: sha, sources, base, deps }), logFile);
-        if (stored) {
-          s.packages.push({ ...result, action: 'from store', binaries: stored.flatMap((m) => m.binaries ?? []), subpackages: stored.slice(1).map((m) => m.name) });
-          return `from the farm's package store, without fetching (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
-        }
+      const early = sources && inputsHash({ recipe: sha, sources, base, deps });
+      const stored = early ? await fromStore(sb, recipe, early, logFile) : undefined;
+      if (early && stored) {
+        taken('from store', early, stored);
+        return `from the farm's package store, without fetching (${builtAt(stored[0]!)})`;
       }
     }
     output('fetch (source cache)');
-    const fetched = await hostSide(recipe.name, () => fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal }));
+    const fetched = await hostSide(recipe.name, async () => {
+      const got = await fetchPackage(recipe, sha, { paths: pkgPaths, cache, offline: o.offline, signal: o.signal, ...(sb ? { mirror: storeMirror(sb.farm.store) } : {}) });
+      // the sources go into the farm's store too: a manager without them takes them from there
+      if (sb) await publishSources(sb.farm.store, cache, got.sources);
+      return got;
+    });
+    if (fetched.mirrored?.length) output(`sources from the farm's package store: ${fetched.mirrored.length} of ${fetched.sources.length}`);
     const inputs = inputsHash({ recipe: sha, sources: Object.fromEntries(fetched.sources.map((x) => [x.url, x.sha256])), base, deps });
-    if (farmSpread && !o.rebuild) {
-      const stored = await fromStore(farmSpread, recipe, inputs, logFile);
+    const following = (node: string) => output(`another run builds it on ${node}: following its log (${logFile}); Ctrl-C stops following only`);
+    const attachedLine = (node: string) => `built by another run${node ? ` on ${node}` : ''}; taken from the farm's package store (log: ${logFile})`;
+    if (sb && !o.rebuild) {
+      const stored = await fromStore(sb, recipe, inputs, logFile);
       if (stored) {
-        s.packages.push({ ...result, action: 'from store', binaries: stored.flatMap((m) => m.binaries ?? []), subpackages: stored.slice(1).map((m) => m.name) });
-        return `from the farm's package store (built ${stored[0]!.build.at}${stored[0]!.build.node ? ` on ${stored[0]!.build.node}` : ''}; log: ${logFile})`;
+        taken('from store', inputs, stored);
+        return `from the farm's package store (${builtAt(stored[0]!)})`;
       }
-    }
-    if (farmSpread && !o.rebuild) {
       // another run builds the same inputs now: follow it and take its result
-      const attached = await farmSpread.attach({ inputs, logFile, signal: o.signal, onNode: (node) => output(`another run builds it on ${node}: following its log (${logFile}); Ctrl-C stops following only`) });
+      const attached = await attachToJob(sb, recipe, inputs, logFile, following);
       if (attached) {
-        const all = await fromStore(farmSpread, recipe, inputs, logFile);
-        if (!all) throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, { hint: `its log: ${logFile}; run again to build it here` });
-        s.packages.push({ ...result, action: 'attached', node: attached.node, binaries: all.flatMap((m) => m.binaries ?? []), subpackages: all.slice(1).map((m) => m.name) });
-        return `built by another run on ${attached.node}; taken from the farm's package store (log: ${logFile})`;
+        taken('attached', inputs, attached.manifests, attached.node);
+        return attachedLine(attached.node);
       }
     }
     const ws = packageWorkspace(pkgPaths, recipe);
@@ -355,7 +330,14 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     await hostSide(recipe.name, () => makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]));
     await startBuildIn(pkgPaths, recipe.name);
     // the job of a spread build stays until the package is stored, so a second run attaches until then
-    const built = farmSpread ? await buildAsJob(farmSpread, recipe, inputs, ws, sysroot, logFile, output) : await buildHere(recipe, ws, sysroot, logFile, output);
+    const built = sb ? await buildAsJob(sb, recipe, inputs, ws, sysroot, logFile, output) : await buildHere(recipe, ws, sysroot, logFile, output);
+    if (!built) {
+      // another run's job for the same inputs took the job's name first: its result is this one's
+      const attached = await attachToJob(sb!, recipe, inputs, logFile, following);
+      if (!attached) throw new IgluError(`${recipe.name}: another run's job for the same inputs ended without storing it`, { hint: `its log: ${logFile}; run again to build it here` });
+      taken('attached', inputs, attached.manifests, attached.node);
+      return attachedLine(attached.node);
+    }
     const { release, compiles, ...job } = built;
     let manifests: PackageManifest[];
     let seconds: number;
@@ -367,7 +349,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
           paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
           build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
         });
-        if (farmSpread) await publishToStore(farmSpread.store, inputs, made, pkgPaths, logFile, resolution);
+        if (sb) await publishToStore(sb.farm.store, inputs, made, pkgPaths, logFile, resolution);
         identity.set(recipe.name, inputs);
         output(`install into ${SYSROOT}`);
         await install(made);
@@ -380,8 +362,8 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const binaries = manifests.flatMap((m) => m.binaries ?? []);
     const subpackages = manifests.slice(1).map((m) => m.name);
     s.packages.push({ ...result, action: 'built', seconds, binaries, compiles, subpackages, ...job });
-    const runner = farmSpread ? undefined : o.runner();
-    const nodeOf = farmSpread?.nodeOf ?? runner?.nodeOf ?? (() => undefined);
+    const runner = sb ? undefined : o.runner();
+    const nodeOf = sb?.farm.nodeOf ?? runner?.nodeOf ?? (() => undefined);
     return `built in ${seconds} s${job.node ? ` on ${job.node}` : ''}${subpackages.length ? `; subpackages ${subpackages.join(' ')}` : ''}${binaries.length ? `; ${elfSummary(binaries)}` : ''}${compiles ? `; compiles: ${formatCounts(compiles, nodeOf)}` : ''}${refusedSuffix(runner?.refused)}`;
   }
 
@@ -402,70 +384,18 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     })();
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-    return { compiles: farm && runner.counts ? await readCounts(ws, runner.counts) : null, release: async () => {} };
+    return { compiles: farm && runner.counts ? await readCompileCounts(ws, runner.counts) : null, release: async () => {} };
   }
 
-  /**
-   * A build of `inputs` from the farm's store, restored into out/ with its log and
-   * installed into the sysroot; the package's workspace is dropped and its identity
-   * recorded. @returns its manifests, or undefined when the store has no such build
-   */
-  async function fromStore(farm: SpreadFarm, recipe: RecipeMeta, inputs: string, logFile: string): Promise<PackageManifest[] | undefined> {
-    const all = await hostSide(recipe.name, async () => {
-      const got = await restoreFromStore(farm.store, inputs, pkgPaths, logFile);
-      if (got) {
-        await install(got);
-        await dropWorkspace(pkgPaths, recipe.name);
-      }
-      return got;
-    });
-    if (all) identity.set(recipe.name, inputs);
-    return all;
+  /** What this build's packages share on the farm (--spread), made when the first one needs it; undefined without --spread. */
+  function spreadBuild(): SpreadBuild | undefined {
+    if (!o.spread) return undefined;
+    return (shared ??= { farm: o.spread(), paths: pkgPaths, hostSide, priority: (n) => priority.get(n) ?? 0, install, signal: o.signal });
   }
 
   /** Host-side work of a package: one at a time in a spread build (fetch and the build root's state are shared), at once otherwise. */
   function hostSide<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return spread ? host.with(name, priority.get(name) ?? 0, fn, o.signal) : fn();
-  }
-
-  /** This build's compile counts from the logs in the workspace's run/ (empty logs when absent). */
-  async function readCounts(ws: PackageWorkspace, counts: (distcc: string, wrapper: string) => CompileCounts): Promise<CompileCounts> {
-    const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
-    return counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
-  }
-
-  /**
-   * Builds one package as a swarm job (spread/job.ts) once the farm has room for it
-   * (critical path first): its bundle (sysroot, runner, tree with the fetched sources,
-   * environment) goes into the store, the job builds it on whatever node the swarm
-   * chooses, and what it sent back is taken into the workspace's out/ and run/.
-   * @throws IgluError for a failed build (the log's tail), a lost job, or a job that sent nothing
-   */
-  async function buildAsJob(farm: SpreadFarm, recipe: RecipeMeta, inputs: string, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<Built> {
-    const env = chrootEnv(farm.jobs, { ...farm.env, ...workspaceEnv(ws), ...compileLogEnv() });
-    const bundle = await hostSide(recipe.name, () => makeBundle(farm.store, { sysroot, ws, env }));
-    output(`waiting for room on the farm (${farm.slots.busy}/${farm.room} jobs running)`);
-    const token = PackageStore.newToken();
-    try {
-      const run = await farm.slots.with(recipe.name, priority.get(recipe.name) ?? 0, () => {
-        output('submitted as a swarm job');
-        return farm.run({ pkg: recipe.name, inputs, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: o.signal,
-          onNode: (node) => output(`building on ${node}, -j${farm.jobs} through distcc (log: ${logFile})`) });
-      }, o.signal);
-      try {
-        if (run.code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
-        const staged = farm.store.stagedPath(token, 'out.tar');
-        if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
-        await hostSide(recipe.name, () => takeOutputs(staged, ws));
-      } catch (err) {
-        await run.release();
-        throw err;
-      }
-      return { node: run.node, startedAt: run.startedAt, endedAt: run.endedAt, attempts: run.attempts, ...(run.usage ? { usage: run.usage } : {}), compiles: await readCounts(ws, farm.counts), release: run.release };
-    } finally {
-      await farm.store.dropStaged(token);
-      await farm.store.drop(bundle.sha256);
-    }
   }
 
   /**

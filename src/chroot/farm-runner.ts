@@ -9,7 +9,8 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { FARM_PATH, type RootRunner } from './build.js';
+import { FARM_PATH } from './build-env.js';
+import type { RootRunner } from './build.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { runInRoot, type Launcher } from './run.js';
 

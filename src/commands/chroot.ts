@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, chrootEnv, FARM_PATH, keepGoingFailure, localRunner, providedNames, RUNNER_BIND, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
+import { chrootBuildSteps, keepGoingFailure, localRunner, providedNames, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
+import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
@@ -99,7 +100,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
         await prepareStep(ctx, paths, { base: flags.base });
         await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
-        await using farm = spread ? await spreadFarm(ctx, FARM_PATH) : undefined;
+        await using farm = spread ? await spreadFarm(ctx) : undefined;
         const state: ChrootBuildState = { packages: [] };
         await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, ...(farm ? { spread: () => farm } : {}), signal: ctx.signal }, state), state);
         const order = state.plan?.order ?? [];

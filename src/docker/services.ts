@@ -37,6 +37,24 @@ export class ServicesClient {
   }
 
   /**
+   * Creates a service whose name is a claim: only one caller can hold a name at a time
+   * (the swarm's manager refuses a second service of the same name with 409 Conflict,
+   * Engine API `POST /services/create`).
+   * @returns the new service's ID, or undefined when a service of that name is there
+   */
+  async claim(spec: Record<string, unknown>): Promise<string | undefined> {
+    try {
+      return await this.create(spec);
+    } catch (err) {
+      if (statusOf(err) === 409) {
+        log.docker('service %s is already there', spec.Name);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  /**
    * Replaces a service's spec. `version` must be the one last read (optimistic
    * concurrency: the Engine rejects a stale version with 500 "update out of sequence").
    */
@@ -50,22 +68,17 @@ export class ServicesClient {
    * Writes a service's task output (stdout and stderr, demultiplexed) into `sink`
    * (Engine API `GET /services/{id}/logs`; the swarm collects it from whichever node ran
    * the task). With `follow`, new output keeps coming until the returned function stops it.
-   * @returns a function that ends the stream, and a promise settled when the stream ends
+   * @returns a function that ends the stream
    */
-  async logs(id: string, sink: NodeJS.WritableStream, follow: boolean): Promise<{ stop: () => void; ended: Promise<void> }> {
+  async logs(id: string, sink: NodeJS.WritableStream, follow: boolean): Promise<() => void> {
     const stream = (await this.api.getService(id).logs({ follow, stdout: true, stderr: true } as never)) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
     if (!('pipe' in stream)) {
       // without follow, dockerode hands back the whole answer as a Buffer
       sink.write(demuxBuffer(stream as unknown as Buffer));
-      return { stop: () => undefined, ended: Promise.resolve() };
+      return () => undefined;
     }
-    const ended = new Promise<void>((resolve) => {
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
     this.api.modem.demuxStream(stream, sink, sink);
-    return { stop: () => stream.destroy?.(), ended };
+    return () => stream.destroy?.();
   }
 
   /** Removes a service; an absent one counts as removed. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode, IgluError } from '../errors.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { runnerEnv } from '../recipes/read.js';
-import type { SourceCache } from '../sources/cache.js';
+import type { SourceCache, SourceMirror } from '../sources/cache.js';
 import type { LockedSource } from '../sources/lock-file.js';
 import { SourceBroker } from '../sources/broker.js';
 import { SHIM_JS, writeShims } from '../sources/shims.js';
@@ -21,6 +21,8 @@ export type UsedSource = { url: string } & LockedSource;
 /** What the fetch phase did for one package. */
 export interface FetchOutcome {
   sources: UsedSource[];
+  /** URLs whose content came from the mirror (the farm's package store) into the source cache. */
+  mirrored?: string[];
   /** True when src/ was already fetched from the same recipe and reused. */
   reused: boolean;
 }
@@ -39,12 +41,13 @@ const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
  * broker on the host (sources/broker.ts) for each URL, which alone downloads (never when
  * offline) and records what was served. A src/ fetched by the same recipe is reused only
  * while no build has started in it (fetched.json is removed before a build starts), so a
- * killed build's half-built tree is never reused.
+ * killed build's half-built tree is never reused. With `mirror`, a URL the source cache
+ * lacks is looked for there before the network (SourceCache.ensure).
  * @param recipeSha256 the recipe's hash (recipe-hash.ts)
  * @throws IgluError with the log's tail and path when fetch() fails (an offline cache
  *   miss or a sha256 mismatch is named in that tail)
  */
-export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; signal?: AbortSignal }): Promise<FetchOutcome> {
+export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; mirror?: SourceMirror; signal?: AbortSignal }): Promise<FetchOutcome> {
   const dir = opts.paths.buildDir(recipe.name);
   const ws = packageWorkspace(opts.paths, recipe);
   const stamp = await readStamp(opts.paths.fetchStamp(recipe.name));
@@ -57,12 +60,12 @@ export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opt
   await mkdir(path.dirname(logFile), { recursive: true });
   await writeFile(logFile, `== ${recipe.name} ${recipe.pkgver}: fetch (${new Date().toISOString()})\n`);
   await mkdir(opts.cache.dir, { recursive: true });
-  await using broker = await SourceBroker.start(path.join(opts.paths.runDir, `broker.${process.pid}`), opts.cache, opts.offline);
+  await using broker = await SourceBroker.start(path.join(opts.paths.runDir, `broker.${process.pid}`), opts.cache, opts.offline, opts.mirror);
   const res = await runSandboxed(fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) }), { file: logFile }, { signal: opts.signal });
   if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
   const sources = [...broker.served].map(([url, s]) => ({ url, ...s })).sort((a, b) => a.url.localeCompare(b.url));
   await writeFile(opts.paths.fetchStamp(recipe.name), `${JSON.stringify({ recipe: recipeSha256, sources })}\n`);
-  return { sources, reused: false };
+  return { sources, reused: false, mirrored: [...broker.mirrored] };
 }
 
 /**

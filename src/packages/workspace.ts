@@ -7,6 +7,8 @@ import { sandboxOwned } from '../sandbox/workspace.js';
 import { IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
+import { readRegularFile } from '../util/safe-fs.js';
+import type { CompileCounts } from './manifest.js';
 import { PackagePaths } from './paths.js';
 
 /** Where every phase of a package sees the recipe tree: the tree below, the workspace's upper layer above. */
@@ -28,6 +30,15 @@ export const COMPILE_LOGS = { distcc: 'distcc.log', wrapper: 'compiles.log' } as
  */
 export function compileLogEnv(): Record<string, string> {
   return { DISTCC_LOG: `${RUN_IN}/${COMPILE_LOGS.distcc}`, IGLU_COMPILE_LOG: `${RUN_IN}/${COMPILE_LOGS.wrapper}` };
+}
+
+/**
+ * A build's compile counts (farm/distcc-log.ts countCompiles, with the farm's node names)
+ * from the COMPILE_LOGS in the workspace's run/; a log that is not there counts as empty.
+ */
+export async function readCompileCounts(ws: Pick<PackageWorkspace, 'run'>, counts: (distccLog: string, wrapperLog: string) => CompileCounts): Promise<CompileCounts> {
+  const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
+  return counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
 }
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, FARM_PATH, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
+import { chrootBuildSteps, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
 import { spreadFarm, type SpreadFarm } from '../spread/farm.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 import type { ChrootPaths } from '../chroot/paths.js';
@@ -99,7 +99,7 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
       state.toolchain.client = undefined;
       s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
       runner = o.chrootFarm && !o.spread ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
-      if (o.spread) spread = await spreadFarm(ctx, FARM_PATH);
+      if (o.spread) spread = await spreadFarm(ctx);
       return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
     } },
     ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, keepGoing: Boolean(o.keepGoing), runner: () => {

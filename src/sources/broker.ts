@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, IgluError } from '../errors.js';
-import type { SourceCache } from './cache.js';
+import type { SourceCache, SourceMirror } from './cache.js';
 import type { LockedSource } from './lock-file.js';
 
 /** One line a shim sends: the URL it wants. */
@@ -26,15 +26,18 @@ export type BrokerReply = ({ ok: true; url: string } & LockedSource) | { ok: fal
 export class SourceBroker implements AsyncDisposable {
   /** URL → what was served, in the order first asked. */
   readonly served = new Map<string, LockedSource>();
+  /** URLs whose content came from the mirror (not the cache, not the network). */
+  readonly mirrored = new Set<string>();
 
   private constructor(private readonly server: net.Server, readonly socket: string) {}
 
   /**
    * Starts a broker on `<dir>/sock` (dir created, 0755; the socket 0666 so the sandbox's
    * unprivileged uid may connect).
+   * @param mirror asked on a cache miss before the network (SourceCache.ensure)
    * @throws IgluError when the socket cannot be made
    */
-  static async start(dir: string, cache: SourceCache, offline: boolean): Promise<SourceBroker> {
+  static async start(dir: string, cache: SourceCache, offline: boolean, mirror?: SourceMirror): Promise<SourceBroker> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o755 });
     await chmod(dir, 0o755);
@@ -51,8 +54,9 @@ export class SourceBroker implements AsyncDisposable {
       try {
         const req = JSON.parse(line) as Partial<BrokerRequest>;
         if (typeof req.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(req.url)) return { ok: false, error: `not an http(s) URL: ${JSON.stringify(req.url)}`, hint: 'recipes fetch release files over http or https' };
-        const got = await cache.ensure(req.url, { offline });
+        const got = await cache.ensure(req.url, { offline, mirror });
         broker?.served.set(req.url, { sha256: got.sha256, size: got.size });
+        if (got.from === 'mirror') broker?.mirrored.add(req.url);
         return { ok: true, url: req.url, sha256: got.sha256, size: got.size };
       } catch (err) {
         return { ok: false, error: describe(err), ...(err instanceof IgluError && err.hint ? { hint: err.hint } : {}) };

@@ -24,10 +24,26 @@ export interface VerifiedSource extends CachedSource {
   actual?: string;
 }
 
-/** Where a fetched file came from. */
+/** Where a fetched file came from: this cache, a SourceMirror, or the network. */
 export interface FetchedSource extends LockedSource {
   url: string;
-  from: 'cache' | 'network';
+  from: 'cache' | 'mirror' | 'network';
+}
+
+/**
+ * Another place a URL's content may already be (the farm's package store), asked on a
+ * cache miss before the network, offline too. What it gives is hashed and checked against
+ * the URL's pin like a download.
+ */
+export interface SourceMirror {
+  /** What messages call it, e.g. "the farm's package store". */
+  name: string;
+  /**
+   * Copies the content of `url` to `dest` (a new file).
+   * @param pinned the sha256 this cache pins the URL to, when it does
+   * @returns false when it does not have it
+   */
+  copy(url: string, pinned: string | undefined, dest: string): Promise<boolean>;
 }
 
 /**
@@ -124,13 +140,16 @@ export class SourceCache {
 
   /**
    * Makes sure the content of `url` is in the cache: when pinned and present it is
-   * verified (on every read), else downloaded once, stored and pinned.
+   * verified (on every read); else it is taken from `mirror` when that has it (even
+   * offline), else downloaded once (never offline); then stored and pinned.
    * @param opts.offline never download
+   * @param opts.mirror another place the content may already be (the farm's package store)
    * @returns where it came from, its sha256 and size; the content is at `blob(sha256)`
-   * @throws IgluError for a URL not in the cache while offline, a download failure, or a
-   *   content mismatch (naming the URL, expected and actual SHA-256); nothing good is deleted
+   * @throws IgluError for a URL not in the cache nor the mirror while offline, a download
+   *   failure, or a content mismatch (naming the URL, expected and actual SHA-256); nothing
+   *   good is deleted
    */
-  async ensure(url: string, opts: { offline?: boolean } = {}): Promise<FetchedSource> {
+  async ensure(url: string, opts: { offline?: boolean; mirror?: SourceMirror } = {}): Promise<FetchedSource> {
     const pinned = (await this.readLock()).sources[url];
     if (pinned && (await exists(this.blob(pinned.sha256)))) {
       const got = await hashFile(this.blob(pinned.sha256));
@@ -138,21 +157,25 @@ export class SourceCache {
       log.sources('%s from cache (%s)', url, pinned.sha256.slice(0, 12));
       return { url, ...pinned, from: 'cache' };
     }
-    if (opts.offline) {
-      throw new IgluError(`source not in the cache, and iglu is offline: ${url}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
-    }
     await mkdir(this.dir, { recursive: true });
     const tmp = await this.tempFile();
     try {
-      await download(url, tmp);
+      const mirrored = opts.mirror ? await opts.mirror.copy(url, pinned?.sha256, tmp).catch((err: unknown) => {
+        log.sources('%s: %s did not give it: %s', url, opts.mirror!.name, String(err));
+        return false;
+      }) : false;
+      if (!mirrored) {
+        if (opts.offline) throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
+        await download(url, tmp);
+      }
       const got = await hashFile(tmp);
-      if (pinned && got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, url);
+      if (pinned && got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, mirrored ? opts.mirror!.name : url);
       await this.withLock(async (lock) => {
         await this.store(tmp, got.sha256);
         lock.sources[url] = got;
       });
-      log.sources('%s downloaded (%s, %d bytes)', url, got.sha256.slice(0, 12), got.size);
-      return { url, ...got, from: 'network' };
+      log.sources('%s %s (%s, %d bytes)', url, mirrored ? `from ${opts.mirror!.name}` : 'downloaded', got.sha256.slice(0, 12), got.size);
+      return { url, ...got, from: mirrored ? 'mirror' : 'network' };
     } finally {
       await rm(tmp, { force: true });
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -24,7 +25,9 @@ export function envFile(env: Record<string, string>): string {
  * directory at /sysroot, iglu's chroot/ scripts at /iglu/runner, the recipe tree (without
  * .git and a run's src/ and out/) with the workspace's upper layer over it (the fetched
  * sources) at /iglu/tree, the workspace's run/ at /iglu/build, and the build's
- * environment (envFile) at /iglu/job/env. Symlinks are stored as links, never followed.
+ * environment (envFile) at /iglu/job/env, and 16 random bytes at /iglu/job/nonce: no two
+ * jobs share a bundle, so a run that drops its own bundle never takes one another run's
+ * job is about to fetch. Symlinks are stored as links, never followed.
  * The tar is written in the store's own temporary directory and moved in (no copy).
  * @returns the bundle's sha256 and size in bytes
  */
@@ -34,6 +37,7 @@ export async function makeBundle(store: PackageStore, o: { sysroot: string; ws: 
   try {
     await mkdir(path.join(scratch, 'job'));
     await writeFile(path.join(scratch, 'job', 'env'), envFile(o.env), { mode: 0o600 });
+    await writeFile(path.join(scratch, 'job', 'nonce'), randomBytes(16).toString('hex'), { mode: 0o600 });
     const rel = (inside: string) => inside.replace(/^\//, '');
     await tar.c({ file, cwd: o.sysroot, prefix: 'sysroot', portable: true }, ['.']);
     await tar.r({ file, cwd: CHROOT_SCRIPTS, prefix: rel('/iglu/runner'), portable: true }, ['.']);

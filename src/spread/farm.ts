@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Context } from '../context.js';
 import { Engine } from '../docker/index.js';
 import { LABEL, RUN_ID } from '../labels.js';
+import { FARM_PATH } from '../chroot/build-env.js';
 import { SYSROOT, TARGET_BIN } from '../chroot/paths.js';
 import { targetCompilersScript } from '../chroot/target-script.js';
 import { IgluError } from '../errors.js';
@@ -43,9 +44,9 @@ export interface SpreadFarm {
   /** A task's node hostname by its overlay address. */
   nodeOf(ip: string): string | undefined;
   /** Follows another run's job for the same inputs (attachJob); undefined when there is none. */
-  attach(o: { inputs: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<{ node: string } | undefined>;
-  /** Runs one job (runJob) on the farm. */
-  run(o: { pkg: string; inputs: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun>;
+  attach(o: { inputs: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<{ node: string; stale?: boolean } | undefined>;
+  /** Runs one job (runJob) on the farm; undefined when another run's job for the same inputs holds its name. */
+  run(o: { pkg: string; inputs: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun | undefined>;
 }
 
 /**
@@ -54,11 +55,10 @@ export interface SpreadFarm {
  * service (ensureStore). Jobs run the image the distccd tasks run, so their compilers are
  * the tasks' own (what verifyFarmCompilers checks for other clients holds by construction).
  * Dispose it to remove every job this run started that is still there.
- * @param farmPath PATH of a build through the farm (chroot/build.ts FARM_PATH)
  * @throws IgluError when no farm is up, it has no running task or no ready node, or the
  *   store does not start
  */
-export async function spreadFarm(ctx: Context, farmPath: string): Promise<SpreadFarm & AsyncDisposable> {
+export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build with --no-spread' });
   const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
@@ -77,13 +77,13 @@ export async function spreadFarm(ctx: Context, farmPath: string): Promise<Spread
     env: {
       DISTCC_HOSTS: distccHostsFor(status.hosts, { port: farm.port, compression: farm.compression }),
       IGLU_COMPILER_LAUNCHER: 'distcc',
-      PATH: farmPath,
+      PATH: FARM_PATH,
       HOME: '/iglu/home',
     },
     jobs: Math.max(2, Math.ceil(farmJobs(status.slots) / room)),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
-    attach: (o) => attachJob(engine, farm.name, o.inputs, o),
+    attach: (o) => attachJob(engine, farm.name, o.inputs, { ...o, engines }),
     run: (o) => runJob(engine, {
       farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
       env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },

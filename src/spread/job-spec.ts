@@ -35,10 +35,16 @@ export interface PackageJob {
   cpus: number;
 }
 
-/** The job's service name: `iglu-<farm>-build-<pkg>-<attempt>`, cut to the Engine's 63 characters. Pure. */
-export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'attempt'>): string {
+/**
+ * The job's service name: `iglu-<farm>-build-<pkg>-<inputs' first 12 hex digits>-<attempt>`,
+ * the front cut so it fits the Engine's 63 characters. Two runs building the same inputs
+ * ask for the same name and the swarm lets only one have it (ServicesClient.claim): the
+ * other attaches. Pure.
+ */
+export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attempt'>): string {
   const safe = job.pkg.toLowerCase().replace(/[^a-z0-9-]/g, '-');
-  return `iglu-${job.farm}-build-${safe}`.slice(0, 58) + `-${job.attempt}`;
+  const tail = `-${job.inputs.slice(0, 12)}-${job.attempt}`;
+  return `iglu-${job.farm}-build-${safe}`.slice(0, 63 - tail.length) + tail;
 }
 
 /**

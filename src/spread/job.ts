@@ -67,14 +67,18 @@ export function taskOutcome(task: TaskInfo | undefined, nodeState: string | unde
  * whose node is lost (taskOutcome) is removed and submitted again, at most `retries`
  * times. A lost try's service is removed at once, and so is the job's on any error and
  * when `signal` aborts (the swarm then stops its container); a job that ran to its exit
- * is kept until the caller's `release()`.
+ * is kept until the caller's `release()`. The service's name (jobName) is a claim on the
+ * inputs: when another run's job holds it, nothing is submitted.
  * @param onNode told the node's hostname when a try starts running there
+ * @returns how the job ran; undefined when another run's job for the same inputs holds
+ *   its name (attach to that one: attachJob)
  * @throws IgluError when every try was lost, or "interrupted" when `signal` aborts
  */
-export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Promise<JobRun> {
+export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Promise<JobRun | undefined> {
   let lostWhy = '';
   for (let attempt = 1; attempt <= 1 + o.retries; attempt++) {
     const run = await oneTry(engine, { ...job, attempt }, o);
+    if (run.kind === 'taken') return undefined;
     if (run.kind === 'exited') return { ...run.run, attempts: attempt };
     lostWhy = run.why;
     await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was lost (${run.why}); ${attempt <= o.retries ? 'submitting it again' : 'giving up'}\n`, { flag: 'a' });
@@ -83,10 +87,11 @@ export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Pr
   throw new IgluError(`${job.pkg}: its build job was lost ${1 + o.retries} times (last: ${lostWhy})`, { hint: 'see iglu farm status: are the nodes ready?' });
 }
 
-async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string }> {
-  const id = await engine.services.create(jobServiceSpec(job));
+async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string } | { kind: 'taken' }> {
+  const id = await engine.services.claim(jobServiceSpec(job));
+  if (!id) return { kind: 'taken' };
   const sink = createWriteStream(o.logFile, { flags: 'a' });
-  let follow: { stop: () => void; ended: Promise<void> } | undefined;
+  let stopFollowing: (() => void) | undefined;
   let kept = false;
   const release = () => removeJob(engine, o.engines ?? [engine], id);
   try {
@@ -102,12 +107,12 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
         node = where.hostname;
         startedAt = new Date().toISOString();
         o.onNode?.(node);
-        follow = await engine.services.logs(id, sink, true).catch(() => undefined);
+        stopFollowing = await engine.services.logs(id, sink, true).catch(() => undefined);
       }
       if (outcome.kind === 'lost') return outcome;
       if (outcome.kind === 'exited') {
         const endedAt = new Date().toISOString();
-        follow?.stop();
+        stopFollowing?.();
         // the whole log, now that the task has ended, in place of what followed live
         const whole: Buffer[] = [];
         await engine.services.logs(id, new Writable({ write(chunk: Buffer, _enc, cb) { whole.push(chunk); cb(); } }), false).catch(() => undefined);
@@ -120,7 +125,7 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
     }
   } finally {
-    follow?.stop();
+    stopFollowing?.();
     if (!sink.closed) sink.end();
     if (!kept) await release();
   }
@@ -143,19 +148,35 @@ export async function removeJob(manager: Engine, engines: Engine[], serviceId: s
   }));
 }
 
+/** How long a job's service may stay after its task ended before an attached run takes it for a leftover of a run that is gone. */
+export const STALE_JOB_MS = 10 * 60_000;
+
+/**
+ * Whether a job's service is a leftover: its newest task ended (a completed or failed
+ * build, or one the swarm gave up on) longer than `staleMs` ago, so no run is still
+ * packing and storing its result (the owner removes the service right after). Pure.
+ */
+export function staleJob(task: TaskInfo | undefined, now: number, staleMs = STALE_JOB_MS): boolean {
+  if (!task || !ENDED.has(task.state) || !task.changedAt) return false;
+  const at = Date.parse(task.changedAt);
+  return Number.isFinite(at) && now - at > staleMs;
+}
+
 /**
  * Follows a package job another run started for the same inputs (a service labelled with
  * the farm, role "build" and `iglu.inputs`): its log into `logFile`, live, until its
  * service is gone — its owner removes it once the package is stored or has failed.
+ * A leftover (staleJob: its run is gone) is removed instead, so the inputs can be built.
  * `signal` (Ctrl-C) only stops following: the job is not this run's.
- * @returns undefined when no such job runs; else the node it ran on, when it is gone
+ * @returns undefined when no such job runs; else the node it ran on, once it is gone
+ *   (`stale` when it was a leftover this call removed)
  * @throws "interrupted" when `signal` aborts
  */
-export async function attachJob(engine: Engine, farm: string, inputs: string, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number }): Promise<{ node: string } | undefined> {
+export async function attachJob(engine: Engine, farm: string, inputs: string, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number; staleMs?: number; engines?: Engine[] }): Promise<{ node: string; stale?: boolean } | undefined> {
   const running = (await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.inputs': inputs }))[0];
   if (!running) return undefined;
   const sink = createWriteStream(o.logFile);
-  const follow = await engine.services.logs(running.id, sink, true).catch(() => undefined);
+  const stopFollowing = await engine.services.logs(running.id, sink, true).catch(() => undefined);
   let node = '';
   try {
     for (;;) {
@@ -165,11 +186,16 @@ export async function attachJob(engine: Engine, farm: string, inputs: string, o:
         node = (await engine.nodes.list()).find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId;
         o.onNode?.(node);
       }
+      if (staleJob(task, Date.now(), o.staleMs)) {
+        log.docker('job %s ended at %s and its run never removed it: a leftover', running.name, task?.changedAt);
+        await removeJob(engine, o.engines ?? [engine], running.id);
+        return { node, stale: true };
+      }
       if (!(await engine.services.get(running.id))) return { node };
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
     }
   } finally {
-    follow?.stop();
+    stopFollowing?.();
     await new Promise((resolve) => sink.end(resolve));
   }
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
@@ -35,7 +35,9 @@ const TOKEN = /^[0-9a-f]{32}$/;
  * directory on this host (store/service.ts serves the same directory over the overlay).
  * `cas/<sha256>` holds blobs (tarballs, manifests, logs, job bundles), `packages/<inputs>.json`
  * a PackageRecord per built inputs hash, `resolved/<key>.json` the sources a recipe was
- * built from (resolve: a manager that has not fetched them finds the inputs hash), `staging/<token>/` what a job sent back (untrusted:
+ * built from (resolve: a manager that has not fetched them finds the inputs hash),
+ * `sources/<sha256 of the URL>.json` the farm's pin of a source URL (its content is a blob
+ * too: a manager without it in its source cache takes it from here), `staging/<token>/` what a job sent back (untrusted:
  * only read through takeStaged). Only the manager writes cas/ and packages/, each file
  * atomically (a temporary name, then rename(2)), so a reader never sees half a blob; every
  * blob read is checked against its sha256 (OBuilder's and Nix's store discipline).
@@ -45,7 +47,7 @@ export class PackageStore {
 
   /** Makes the store's directories (idempotent). */
   async init(): Promise<void> {
-    for (const d of ['cas', 'packages', 'resolved', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+    for (const d of ['cas', 'packages', 'resolved', 'sources', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
   }
 
   /** cas/<sha256>. @throws IgluError for a string that is not a sha256 */
@@ -167,6 +169,38 @@ export class PackageStore {
     const tmp = this.tmpFile();
     await writeFile(tmp, `${JSON.stringify({ sources }, null, 2)}\n`, { mode: 0o644 });
     await rename(tmp, path.join(this.dir, 'resolved', `${key}.json`));
+  }
+
+  /**
+   * The farm's pin of a source URL: the content the first manager that fetched it got.
+   * @returns its sha256 and size; undefined when there is none or the record is not one
+   */
+  async sourcePin(url: string): Promise<{ sha256: string; size: number } | undefined> {
+    try {
+      const r = JSON.parse(await readFile(this.sourcePinPath(url), 'utf8')) as { url?: unknown; sha256?: unknown; size?: unknown };
+      return r.url === url && typeof r.sha256 === 'string' && SHA256.test(r.sha256) && typeof r.size === 'number' ? { sha256: r.sha256, size: r.size } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Pins a source URL to its content for the farm, unless it is pinned already (the first
+   * pin stays, as in a source cache's lock file); the blob must be in the store.
+   * @returns whether this call pinned it
+   * @throws IgluError when the blob is not in the store
+   */
+  async pinSource(url: string, source: { sha256: string; size: number }): Promise<boolean> {
+    if (!(await this.has(source.sha256))) throw new IgluError(`cannot pin ${url}: blob ${source.sha256} is not in the package store`, { hint: 'this is a bug in iglu' });
+    if (await this.sourcePin(url)) return false;
+    const tmp = this.tmpFile();
+    await writeFile(tmp, `${JSON.stringify({ url, sha256: source.sha256, size: source.size }, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, this.sourcePinPath(url));
+    return true;
+  }
+
+  private sourcePinPath(url: string): string {
+    return path.join(this.dir, 'sources', `${createHash('sha256').update(url).digest('hex')}.json`);
   }
 
   /** A new staging token: what a job PUTs its outputs below. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { chrootEnv } from '../../src/chroot/build.js';
+import { chrootEnv } from '../../src/chroot/build-env.js';
 import { mountPlan, mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
 import { statStart } from '../../src/chroot/process.js';
 import { describeReleased } from '../../src/chroot/recover.js';

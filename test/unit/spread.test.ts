@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { TaskInfo } from '../../src/docker/index.js';
 import { envFile } from '../../src/spread/bundle.js';
 import { jobName, jobServiceSpec, parseUsage } from '../../src/spread/job-spec.js';
-import { taskOutcome } from '../../src/spread/job.js';
+import { staleJob, taskOutcome } from '../../src/spread/job.js';
 import { PrioritySlots } from '../../src/spread/slots.js';
 import { PackageStore } from '../../src/store/package-store.js';
 import { storeServiceSpec } from '../../src/store/service.js';
@@ -20,7 +20,7 @@ test('a package job is a one-completion replicated job that reserves CPUs and is
     Name: string; Labels: Record<string, string>; Mode: unknown;
     TaskTemplate: { ContainerSpec: { Image: string; Env: string[]; Hostname: string }; Resources: unknown; RestartPolicy: unknown; Networks: unknown };
   };
-  assert.equal(spec.Name, 'iglu-f-build-zlib-2');
+  assert.equal(spec.Name, 'iglu-f-build-zlib-abc123-2');
   assert.deepEqual(spec.Mode, { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } });
   assert.deepEqual(spec.TaskTemplate.Resources, { Reservations: { NanoCPUs: 1e9 } });
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });
@@ -34,10 +34,12 @@ test('a package job is a one-completion replicated job that reserves CPUs and is
   assert.equal(spec.Labels['iglu.inputs'], 'abc123', 'a second run with the same inputs finds it');
 });
 
-test('job names fit the Engine\'s 63 characters and keep the try number', () => {
-  const name = jobName({ farm: 'farm', pkg: `a${'b'.repeat(80)}+x`, attempt: 3 });
-  assert.ok(name.length <= 63, name);
-  assert.match(name, /^iglu-farm-build-ab+-3$/);
+test('job names fit the Engine\'s 63 characters and keep the inputs and the try number', () => {
+  const inputs = 'f'.repeat(64);
+  const name = jobName({ farm: 'farm', pkg: `a${'b'.repeat(80)}+x`, inputs, attempt: 3 });
+  assert.equal(name.length, 63, name);
+  assert.match(name, /^iglu-farm-build-ab+-ffffffffffff-3$/);
+  assert.notEqual(jobName({ farm: 'farm', pkg: 'zlib', inputs: 'a'.repeat(64), attempt: 1 }), jobName({ farm: 'farm', pkg: 'zlib', inputs: 'b'.repeat(64), attempt: 1 }), 'two workdirs building zlib from other inputs do not collide');
 });
 
 test('the job\'s usage line: the last one wins, junk gives undefined, missing numbers are 0', () => {
@@ -49,6 +51,18 @@ test('the job\'s usage line: the last one wins, junk gives undefined, missing nu
 });
 
 const task = (over: Partial<TaskInfo>): TaskInfo => ({ id: 't', serviceId: 's', nodeId: 'n1', slot: 1, state: 'running', desiredState: 'complete', message: '', addresses: {}, createdAt: '', ...over });
+
+test('a job is a leftover only when its task ended longer ago than the grace: a running or just-ended job is followed', () => {
+  const now = Date.parse('2026-11-22T12:00:00Z');
+  const ago = (min: number) => new Date(now - min * 60_000).toISOString();
+  assert.equal(staleJob(undefined, now), false);
+  assert.equal(staleJob(task({ state: 'running', changedAt: ago(60) }), now), false, 'a long build is not a leftover');
+  assert.equal(staleJob(task({ state: 'complete', changedAt: ago(1) }), now), false, 'its run may be packing it');
+  assert.equal(staleJob(task({ state: 'complete', changedAt: ago(11) }), now), true);
+  assert.equal(staleJob(task({ state: 'failed', changedAt: ago(11) }), now), true);
+  assert.equal(staleJob(task({ state: 'complete', changedAt: ago(3) }), now, 2 * 60_000), true);
+  assert.equal(staleJob(task({ state: 'complete', changedAt: '' }), now), false, 'no time, no verdict');
+});
 
 test('task outcome: exit code when it ended, lost when its node is down or the swarm gave up, else waiting or running', () => {
   assert.deepEqual(taskOutcome(undefined, undefined), { kind: 'waiting' });
