@@ -58,7 +58,8 @@ export async function fromStore(b: SpreadBuild, recipe: RecipeMeta, inputs: stri
 /**
  * Follows another run's job for the same `inputs` (attachJob: its log into `logFile`,
  * live; Ctrl-C only stops following), then takes its package from the store (fromStore).
- * A job that ended just before is found in the store all the same.
+ * A job that ended just before is found in the store all the same. When the job failed,
+ * `logFile` gets the whole log of that failure from the store (PackageStore.failure).
  * @returns the node it was built on ('' when unknown) and the manifests; undefined when
  *   no other run builds it (or its job was a leftover of a run that is gone, now removed)
  *   and the store does not have it
@@ -66,9 +67,13 @@ export async function fromStore(b: SpreadBuild, recipe: RecipeMeta, inputs: stri
  *   build failed; its log is in `logFile`), or "interrupted" when `b.signal` aborts
  */
 export async function attachToJob(b: SpreadBuild, recipe: RecipeMeta, inputs: string, logFile: string, onNode: (node: string) => void): Promise<{ node: string; manifests: PackageManifest[] } | undefined> {
+  const since = new Date().toISOString();
   const attached = await b.farm.attach({ inputs, logFile, signal: b.signal, onNode });
   const manifests = await fromStore(b, recipe, inputs, logFile);
   if (manifests) return { node: attached?.node ?? '', manifests };
+  const failed = attached && !attached.stale ? await b.farm.store.failure(inputs) : undefined;
+  // the whole log of the failure it followed, in place of what the stream gave
+  if (failed && failed.at >= since) await b.farm.store.get(failed.log, logFile).catch(() => undefined);
   if (attached && !attached.stale) throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, { hint: `its log: ${logFile}; run again to build it here` });
   return undefined;
 }
@@ -82,6 +87,7 @@ export async function attachToJob(b: SpreadBuild, recipe: RecipeMeta, inputs: st
  * store at the end; the job's service stays until `release()`.
  * @returns how it ran; undefined when another run's job for the same inputs got the
  *   job's name first (attach to it: attachToJob)
+ * A failed build's log goes into the store (PackageStore.recordFailure), its result never.
  * @throws IgluError for a failed build (the log's tail), a lost job, or a job that sent nothing
  */
 export async function buildAsJob(b: SpreadBuild, recipe: RecipeMeta, inputs: string, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<JobBuilt | undefined> {
@@ -98,7 +104,11 @@ export async function buildAsJob(b: SpreadBuild, recipe: RecipeMeta, inputs: str
     }, b.signal);
     if (!run) return undefined;
     try {
-      if (run.code !== 0) throw await phaseFailed(recipe, 'build', logFile, b.signal?.aborted);
+      if (run.code !== 0) {
+        // the failure's log is kept in the store (never its result): an attached run shows it
+        if (!b.signal?.aborted) await farm.store.recordFailure({ inputs, name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, log: (await farm.store.put(logFile)).sha256, node: run.node, at: new Date().toISOString() });
+        throw await phaseFailed(recipe, 'build', logFile, b.signal?.aborted);
+      }
       const staged = farm.store.stagedPath(token, 'out.tar');
       if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
       await b.hostSide(recipe.name, () => takeOutputs(staged, ws));

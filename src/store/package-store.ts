@@ -26,6 +26,19 @@ export interface PackageRecord {
   at: string;
 }
 
+/** failed/<inputs>.json: the log of a failed build (OBuilder keeps failed builds' logs, never their results). */
+export interface FailureRecord {
+  inputs: string;
+  name: string;
+  version: string;
+  /** sha256 of its log. */
+  log: string;
+  /** The node it failed on, when known. */
+  node?: string;
+  /** ISO time the failure was recorded. */
+  at: string;
+}
+
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A spread job's staging token: 32 hex digits, random (nginx lets jobs PUT only below it). */
 const TOKEN = /^[0-9a-f]{32}$/;
@@ -36,7 +49,8 @@ const TOKEN = /^[0-9a-f]{32}$/;
  * `cas/<sha256>` holds blobs (tarballs, manifests, logs, job bundles), `packages/<inputs>.json`
  * a PackageRecord per built inputs hash, `resolved/<key>.json` the sources a recipe was
  * built from (resolve: a manager that has not fetched them finds the inputs hash),
- * `sources/<sha256 of the URL>.json` the farm's pin of a source URL (its content is a blob
+ * `failed/<inputs>.json` the log of the newest failed build of an inputs hash (a FailureRecord:
+ * failed builds are never stored, their logs are), `sources/<sha256 of the URL>.json` the farm's pin of a source URL (its content is a blob
  * too: a manager without it in its source cache takes it from here), `staging/<token>/` what a job sent back (untrusted:
  * only read through takeStaged). Only the manager writes cas/ and packages/, each file
  * atomically (a temporary name, then rename(2)), so a reader never sees half a blob; every
@@ -47,7 +61,7 @@ export class PackageStore {
 
   /** Makes the store's directories (idempotent). */
   async init(): Promise<void> {
-    for (const d of ['cas', 'packages', 'resolved', 'sources', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+    for (const d of ['cas', 'packages', 'failed', 'resolved', 'sources', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
   }
 
   /** cas/<sha256>. @throws IgluError for a string that is not a sha256 */
@@ -145,6 +159,28 @@ export class PackageStore {
     const tmp = this.tmpFile();
     await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
     await rename(tmp, path.join(this.dir, 'packages', `${record.inputs}.json`));
+  }
+
+  /**
+   * Records a failed build's log (the blob must be in the store), replacing an older
+   * failure of the same inputs; no package is recorded. Written atomically.
+   */
+  async recordFailure(failure: FailureRecord): Promise<void> {
+    if (!SHA256.test(failure.inputs) || !(await this.has(failure.log))) throw new IgluError(`cannot record the failure of ${failure.name}: its log is not in the package store`, { hint: 'this is a bug in iglu' });
+    const tmp = this.tmpFile();
+    await writeFile(tmp, `${JSON.stringify(failure, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, path.join(this.dir, 'failed', `${failure.inputs}.json`));
+  }
+
+  /** The newest failed build of `inputs`, or undefined when there is none or it is not one. */
+  async failure(inputs: string): Promise<FailureRecord | undefined> {
+    if (!SHA256.test(inputs)) return undefined;
+    try {
+      const r = JSON.parse(await readFile(path.join(this.dir, 'failed', `${inputs}.json`), 'utf8')) as FailureRecord;
+      return r.inputs === inputs && SHA256.test(r.log) && typeof r.at === 'string' ? r : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

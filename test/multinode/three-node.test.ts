@@ -140,8 +140,8 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   });
 
   test('a second run with the same inputs attaches to the running job: it follows the log and takes the result', async () => {
-    // busybox is not in the store yet: the second run fetches it before it looks for a running job
-    cpSync(path.join(workdir, 'sources'), path.join(second, 'sources'), { recursive: true });
+    // busybox is not in the store yet: the second run fetches it — from the store, where the
+    // first run put its source — before it looks for a running job
     const first = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'busybox'], { reject: false });
     const jobs = async () => nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.pkg': 'busybox' });
     for (let i = 0; i < 1200 && (await jobs()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -158,6 +158,18 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.match(r.stderr, /another run builds it on iglu-n[123]: following its log/);
     assert.match(readFileSync(path.join(second, 'logs', 'busybox.log'), 'utf8'), /iglupkg: busybox/, 'the log it followed');
     assert.equal(readFileSync(path.join(second, 'out', 'busybox.1.35.0.tar.zst')).length > 0, true);
+    const pinned = (JSON.parse(readFileSync(path.join(second, 'sources', 'sources.lock.json'), 'utf8')) as { sources: Record<string, unknown> }).sources;
+    assert.ok(Object.keys(pinned).some((u) => u.includes('busybox-1.35.0')), `the second work directory's cache had no busybox source and got it from the store, offline: ${Object.keys(pinned).join(' ')}`);
+  });
+
+  test('two runs that build the same inputs at once: the job\'s name is a claim, one builds and the other attaches', async (t) => {
+    const both = await Promise.all([workdir, second].map((w) => iglu([...withAll, '--workdir', w, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib'])));
+    for (const r of both) assert.equal(r.code, 0, r.stderr);
+    const zlib = both.map((r) => (JSON.parse(r.stdout) as Spread).packages.find((p) => p.name === 'zlib')!);
+    t.diagnostic(`zlib: ${zlib.map((p) => `${p.action} on ${p.node}`).join(', ')}`);
+    assert.deepEqual(zlib.map((p) => p.action).sort(), ['attached', 'built'], 'built once on the farm');
+    assert.equal(zlib[0]!.node, zlib[1]!.node);
+    assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
   });
 
   test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {

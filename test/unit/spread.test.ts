@@ -108,6 +108,22 @@ test('the job environment file: NUL-separated, and names that are not variables 
   assert.throws(() => envFile({ A: 'a\0b' }), /cannot pass/);
 });
 
+test('package store: a failed build keeps its log, never a package; the newest failure of an inputs hash wins', async () => {
+  const store = new PackageStore(mkdtempSync(path.join(tmpdir(), 'iglu-store-')));
+  await store.init();
+  const inputs = sha('failing inputs');
+  await assert.rejects(store.recordFailure({ inputs, name: 'zlib', version: '1-1', log: sha('not stored'), at: 'x' }), /its log is not in the package store/);
+  const first = await store.putBytes('configure: error: no cc\n');
+  await store.recordFailure({ inputs, name: 'zlib', version: '1-1', log: first, node: 'n2', at: '2026-11-22T10:00:00.000Z' });
+  const second = await store.putBytes('make: *** [all] Error 2\n');
+  await store.recordFailure({ inputs, name: 'zlib', version: '1-1', log: second, node: 'n3', at: '2026-11-22T11:00:00.000Z' });
+  assert.equal((await store.failure(inputs))?.log, second);
+  assert.equal((await store.failure(inputs))?.node, 'n3');
+  assert.equal(await store.record(inputs), undefined, 'no package is recorded for a failure');
+  assert.equal(await store.failure(sha('other')), undefined);
+  assert.equal(await store.failure('../../etc/passwd'), undefined);
+});
+
 test('package store: blobs by sha256, a damaged blob is refused and removed, records name only stored blobs', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'iglu-store-'));
   const store = new PackageStore(dir);
