@@ -330,13 +330,17 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     await hostSide(recipe.name, () => makePackageSysroot(sysroot, paths.root, [...toolchainTarballs, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))]));
     await startBuildIn(pkgPaths, recipe.name);
     // the job of a spread build stays until the package is stored, so a second run attaches until then
-    const built = sb ? await buildAsJob(sb, recipe, inputs, ws, sysroot, logFile, output) : await buildHere(recipe, ws, sysroot, logFile, output);
+    let built = sb ? await buildAsJob(sb, recipe, inputs, ws, sysroot, logFile, output) : await buildHere(recipe, ws, sysroot, logFile, output);
     if (!built) {
       // another run's job for the same inputs took the job's name first: its result is this one's
       const attached = await attachToJob(sb!, recipe, inputs, logFile, following);
-      if (!attached) throw new IgluError(`${recipe.name}: another run's job for the same inputs ended without storing it`, { hint: `its log: ${logFile}; run again to build it here` });
-      taken('attached', inputs, attached.manifests, attached.node);
-      return attachedLine(attached.node);
+      if (attached) {
+        taken('attached', inputs, attached.manifests, attached.node);
+        return attachedLine(attached.node);
+      }
+      // the name's holder was a leftover of a run that is gone (now removed): claim it again
+      built = await buildAsJob(sb!, recipe, inputs, ws, sysroot, logFile, output);
+      if (!built) throw new IgluError(`${recipe.name}: another run's job for the same inputs holds its name and ended without storing it`, { hint: `its log: ${logFile}; run again to build it here` });
     }
     const { release, compiles, ...job } = built;
     let manifests: PackageManifest[];
