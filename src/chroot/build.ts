@@ -191,6 +191,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const host = new PrioritySlots(1);
   /** --spread: the longest remaining chain of recorded build times, the slots' priority. */
   const priority = spread ? await chainPriorities() : new Map<string, number>();
+  /** --spread: what the packages share on the farm, made by spreadBuild() when the first one needs it. */
   let shared: SpreadBuild | undefined;
   /** --spread without --keep-going: the first failure; nothing new starts after it. */
   let firstFailure: string | undefined;
