@@ -65,7 +65,7 @@ export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opt
   if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
   const sources = [...broker.served].map(([url, s]) => ({ url, ...s })).sort((a, b) => a.url.localeCompare(b.url));
   await writeFile(opts.paths.fetchStamp(recipe.name), `${JSON.stringify({ recipe: recipeSha256, sources })}\n`);
-  return { sources, reused: false, mirrored: [...broker.mirrored] };
+  return { sources, reused: false, ...(broker.mirrored.size ? { mirrored: [...broker.mirrored] } : {}) };
 }
 
 /**
