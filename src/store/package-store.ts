@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { z } from 'zod';
 import { IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
@@ -43,6 +44,16 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** A spread job's staging token: 32 hex digits, random (nginx lets jobs PUT only below it). */
 const TOKEN = /^[0-9a-f]{32}$/;
 
+/** The store's JSON records, checked on every read (zod): a record that is not one counts as none. */
+const sha256 = z.string().regex(SHA256);
+const RECORDS = {
+  packages: z.object({ inputs: sha256, name: z.string(), version: z.string(), outputs: z.array(z.object({ name: z.string(), manifest: sha256, tarball: sha256 })).min(1), log: sha256, at: z.string() }),
+  failed: z.object({ inputs: sha256, name: z.string(), version: z.string(), log: sha256, node: z.string().optional(), at: z.string() }),
+  resolved: z.object({ sources: z.record(z.string(), sha256) }),
+  sources: z.object({ url: z.string(), sha256, size: z.number() }),
+};
+type RecordDir = keyof typeof RECORDS;
+
 /**
  * The farm's content-addressed package store, as the manager sees it: the store volume's
  * directory on this host (store/service.ts serves the same directory over the overlay).
@@ -61,7 +72,7 @@ export class PackageStore {
 
   /** Makes the store's directories (idempotent). */
   async init(): Promise<void> {
-    for (const d of ['cas', 'packages', 'failed', 'resolved', 'sources', 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
+    for (const d of ['cas', ...Object.keys(RECORDS), 'staging', '.tmp']) await mkdir(path.join(this.dir, d), { recursive: true, mode: 0o755 });
   }
 
   /** cas/<sha256>. @throws IgluError for a string that is not a sha256 */
@@ -141,14 +152,8 @@ export class PackageStore {
 
   /** The record of a build from `inputs`, or undefined when there is none or it is not one. */
   async record(inputs: string): Promise<PackageRecord | undefined> {
-    if (!SHA256.test(inputs)) return undefined;
-    try {
-      const r = JSON.parse(await readFile(path.join(this.dir, 'packages', `${inputs}.json`), 'utf8')) as PackageRecord;
-      const ok = r.inputs === inputs && Array.isArray(r.outputs) && r.outputs.length > 0 && r.outputs.every((o) => SHA256.test(o.manifest) && SHA256.test(o.tarball)) && SHA256.test(r.log);
-      return ok ? r : undefined;
-    } catch {
-      return undefined;
-    }
+    const r = SHA256.test(inputs) ? await this.readRecord('packages', inputs) : undefined;
+    return r?.inputs === inputs ? r : undefined;
   }
 
   /** Writes a build's record, atomically; every blob it names must be in the store. */
@@ -156,31 +161,23 @@ export class PackageStore {
     for (const sha of [record.log, ...record.outputs.flatMap((o) => [o.manifest, o.tarball])]) {
       if (!(await this.has(sha))) throw new IgluError(`cannot record ${record.name}: blob ${sha} is not in the package store`, { hint: 'this is a bug in iglu; build again' });
     }
-    const tmp = this.tmpFile();
-    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path.join(this.dir, 'packages', `${record.inputs}.json`));
+    await this.writeRecord('packages', record.inputs, record);
   }
 
   /**
    * Records a failed build's log (the blob must be in the store), replacing an older
    * failure of the same inputs; no package is recorded. Written atomically.
+   * @throws IgluError when the log is not in the store
    */
   async recordFailure(failure: FailureRecord): Promise<void> {
     if (!SHA256.test(failure.inputs) || !(await this.has(failure.log))) throw new IgluError(`cannot record the failure of ${failure.name}: its log is not in the package store`, { hint: 'this is a bug in iglu' });
-    const tmp = this.tmpFile();
-    await writeFile(tmp, `${JSON.stringify(failure, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path.join(this.dir, 'failed', `${failure.inputs}.json`));
+    await this.writeRecord('failed', failure.inputs, failure);
   }
 
   /** The newest failed build of `inputs`, or undefined when there is none or it is not one. */
   async failure(inputs: string): Promise<FailureRecord | undefined> {
-    if (!SHA256.test(inputs)) return undefined;
-    try {
-      const r = JSON.parse(await readFile(path.join(this.dir, 'failed', `${inputs}.json`), 'utf8')) as FailureRecord;
-      return r.inputs === inputs && SHA256.test(r.log) && typeof r.at === 'string' ? r : undefined;
-    } catch {
-      return undefined;
-    }
+    const r = SHA256.test(inputs) ? await this.readRecord('failed', inputs) : undefined;
+    return r?.inputs === inputs ? r : undefined;
   }
 
   /**
@@ -188,23 +185,13 @@ export class PackageStore {
    * undefined when none is recorded or the record is not one.
    */
   async resolved(key: string): Promise<Record<string, string> | undefined> {
-    if (!SHA256.test(key)) return undefined;
-    try {
-      const r = JSON.parse(await readFile(path.join(this.dir, 'resolved', `${key}.json`), 'utf8')) as { sources?: unknown };
-      const sources = r.sources as Record<string, unknown> | undefined;
-      if (!sources || typeof sources !== 'object') return undefined;
-      return Object.values(sources).every((v) => typeof v === 'string' && SHA256.test(v)) ? (sources as Record<string, string>) : undefined;
-    } catch {
-      return undefined;
-    }
+    return SHA256.test(key) ? (await this.readRecord('resolved', key))?.sources : undefined;
   }
 
-  /** Records the sources a build of resolution `key` used, atomically. */
+  /** Records the sources a build of resolution `key` used, atomically. @throws IgluError for a key that is not a sha256 */
   async resolve(key: string, sources: Record<string, string>): Promise<void> {
     if (!SHA256.test(key)) throw new IgluError(`"${key}" is not a sha256`, { hint: 'this is a bug in iglu' });
-    const tmp = this.tmpFile();
-    await writeFile(tmp, `${JSON.stringify({ sources }, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path.join(this.dir, 'resolved', `${key}.json`));
+    await this.writeRecord('resolved', key, { sources });
   }
 
   /**
@@ -212,12 +199,8 @@ export class PackageStore {
    * @returns its sha256 and size; undefined when there is none or the record is not one
    */
   async sourcePin(url: string): Promise<{ sha256: string; size: number } | undefined> {
-    try {
-      const r = JSON.parse(await readFile(this.sourcePinPath(url), 'utf8')) as { url?: unknown; sha256?: unknown; size?: unknown };
-      return r.url === url && typeof r.sha256 === 'string' && SHA256.test(r.sha256) && typeof r.size === 'number' ? { sha256: r.sha256, size: r.size } : undefined;
-    } catch {
-      return undefined;
-    }
+    const r = await this.readRecord('sources', urlKey(url));
+    return r?.url === url ? { sha256: r.sha256, size: r.size } : undefined;
   }
 
   /**
@@ -229,14 +212,27 @@ export class PackageStore {
   async pinSource(url: string, source: { sha256: string; size: number }): Promise<boolean> {
     if (!(await this.has(source.sha256))) throw new IgluError(`cannot pin ${url}: blob ${source.sha256} is not in the package store`, { hint: 'this is a bug in iglu' });
     if (await this.sourcePin(url)) return false;
-    const tmp = this.tmpFile();
-    await writeFile(tmp, `${JSON.stringify({ url, sha256: source.sha256, size: source.size }, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, this.sourcePinPath(url));
+    await this.writeRecord('sources', urlKey(url), { url, sha256: source.sha256, size: source.size });
     return true;
   }
 
-  private sourcePinPath(url: string): string {
-    return path.join(this.dir, 'sources', `${createHash('sha256').update(url).digest('hex')}.json`);
+  /** <dir>/<key>.json checked against its schema; undefined when it is missing, not JSON, or not such a record. */
+  private async readRecord<D extends RecordDir>(dir: D, key: string): Promise<z.infer<(typeof RECORDS)[D]> | undefined> {
+    const text = await readFile(path.join(this.dir, dir, `${key}.json`), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = RECORDS[dir].safeParse(JSON.parse(text));
+      return parsed.success ? (parsed.data as z.infer<(typeof RECORDS)[D]>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes <dir>/<key>.json atomically (a temporary file in the store, then rename(2)). */
+  private async writeRecord<D extends RecordDir>(dir: D, key: string, value: z.infer<(typeof RECORDS)[D]>): Promise<void> {
+    const tmp = this.tmpFile();
+    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
+    await rename(tmp, path.join(this.dir, dir, `${key}.json`));
   }
 
   /** A new staging token: what a job PUTs its outputs below. */
@@ -259,4 +255,9 @@ export class PackageStore {
   tmpFile(): string {
     return path.join(this.dir, '.tmp', `iglu-${randomBytes(8).toString('hex')}`);
   }
+}
+
+/** The name of a source URL's pin in sources/: sha256 of the URL. Pure. */
+function urlKey(url: string): string {
+  return createHash('sha256').update(url).digest('hex');
 }
