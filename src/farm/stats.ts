@@ -10,15 +10,21 @@ import type { FarmHost } from './hosts.js';
 export const STATS_PORT = 3633;
 
 /**
- * Reads each address given as an argument at STATS_PORT (one HTTP/1.0 GET, 3 s timeout)
- * and prints `@@ IP` followed by the reply's body, or `@@ IP error WHY`. Runs with the
- * farm image's python3 in a container on the overlay (the host has no route into it).
+ * Reads each address given as an argument at STATS_PORT (3 s timeout) and prints `@@ IP`
+ * followed by the reply, or `@@ IP error WHY`. Runs with the farm image's python3 in a
+ * container on the overlay (the host has no route into it).
+ *
+ * It sends no request. distccd answers every connection "regardless of data that the
+ * client sends" (src/stats.c, dcc_service_stats_request): it reads once without blocking,
+ * writes the page and closes. A GET that arrives after that one read is left unread, and
+ * closing a socket with unread data sends a reset that can discard the page on our side
+ * (measured on the dev farm: 9 of 12,000 reads with a GET failed with ECONNRESET, 0 of
+ * 12,000 without).
  */
 const STATS_SCRIPT = `import socket, sys
 for ip in sys.argv[1:]:
     try:
         s = socket.create_connection((ip, ${STATS_PORT}), timeout=3)
-        s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
         data = b""
         while True:
             chunk = s.recv(65536)
