@@ -1,5 +1,3 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import type { Context } from '../context.js';
 import { Engine } from '../docker/index.js';
 import { LABEL, RUN_ID } from '../labels.js';
@@ -11,12 +9,10 @@ import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { distccHostsFor, farmJobs } from '../farm/hosts.js';
 import { farmStatus } from '../farm/status.js';
-import type { CompileCounts, PackageManifest } from '../packages/manifest.js';
-import { writeManifest } from '../packages/pack.js';
-import type { PackagePaths } from '../packages/paths.js';
+import type { CompileCounts } from '../packages/manifest.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
 import { ensureStore } from '../store/service.js';
-import { PackageStore, type PackageRecord } from '../store/package-store.js';
+import { PackageStore } from '../store/package-store.js';
 import { attachJob, removeJob, runJob, type JobRun } from './job.js';
 import { JOB_CPUS, jobRoom } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
@@ -93,58 +89,6 @@ export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDispos
       for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => [])) await removeJob(engine, engines, s.id);
     },
   };
-}
-
-/**
- * Restores a build of `inputs` from the store into out/ (each output's manifest and
- * tarball, checked against their sha256 and against each other) and its log into
- * `logFile`.
- * @returns the manifests, the main package first; undefined when the store has no such build
- * @throws IgluError for a damaged blob (removed from the store) or a record whose
- *   manifests do not match it
- */
-export async function restoreFromStore(store: PackageStore, inputs: string, paths: PackagePaths, logFile: string): Promise<PackageManifest[] | undefined> {
-  const record = await store.record(inputs);
-  if (!record) return undefined;
-  const scratch = await mkdtemp(path.join(paths.outDir, '.store-'));
-  try {
-    const manifests: PackageManifest[] = [];
-    for (const o of record.outputs) {
-      const file = path.join(scratch, `${o.manifest}.json`);
-      await store.get(o.manifest, file);
-      const m = JSON.parse(await readFile(file, 'utf8')) as PackageManifest;
-      if (m.name !== o.name || m.tarball.sha256 !== o.tarball || m.inputs !== inputs) {
-        throw new IgluError(`the package store's record of ${record.name} (${inputs.slice(0, 12)}) does not match its manifest of ${o.name}`, { hint: 'build it again with --rebuild' });
-      }
-      await store.get(o.tarball, paths.tarball(m.name, m.version));
-      await writeManifest(paths.manifest(m.name, m.version), m);
-      manifests.push(m);
-    }
-    await store.get(record.log, logFile);
-    return manifests;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-/**
- * Puts a finished build into the store: each output's tarball and manifest, and the log
- * it was built with, then the record of `inputs` (written last, so a record only ever
- * names blobs that are there), and — given its `resolution` key (resolutionKey) — the
- * sources it was built from. Failed builds are never published.
- */
-export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string, resolution?: string): Promise<PackageRecord> {
-  const outputs = [];
-  for (const m of manifests) {
-    const tarball = await store.put(paths.tarball(m.name, m.version));
-    if (tarball.sha256 !== m.tarball.sha256) throw new IgluError(`${m.name}'s tarball changed after it was packed`, { hint: 'build it again' });
-    outputs.push({ name: m.name, manifest: (await store.put(paths.manifest(m.name, m.version))).sha256, tarball: tarball.sha256 });
-  }
-  const main = manifests[0]!;
-  const record: PackageRecord = { inputs, name: main.name, version: main.version, outputs, log: (await store.put(logFile)).sha256, at: new Date().toISOString() };
-  await store.publish(record);
-  if (resolution) await store.resolve(resolution, Object.fromEntries(main.sources.map((x) => [x.url, x.sha256])));
-  return record;
 }
 
 /**

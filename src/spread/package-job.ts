@@ -9,7 +9,8 @@ import type { RecipeMeta } from '../recipes/read.js';
 import { PackageStore } from '../store/package-store.js';
 import { exists } from '../util/exists.js';
 import { makeBundle, takeOutputs } from './bundle.js';
-import { restoreFromStore, type SpreadFarm } from './farm.js';
+import { restoreFromStore } from '../store/package-transfer.js';
+import type { SpreadFarm } from './farm.js';
 import type { JobUsage } from './job-spec.js';
 
 /** What the packages of one spread chroot build share (chroot/build.ts gives it). */
