@@ -160,12 +160,15 @@ export class SourceCache {
     await mkdir(this.dir, { recursive: true });
     const tmp = await this.tempFile();
     try {
+      let mirrorError: string | undefined;
       const mirrored = opts.mirror ? await opts.mirror.copy(url, pinned?.sha256, tmp).catch((err: unknown) => {
-        log.sources('%s: %s did not give it: %s', url, opts.mirror!.name, String(err));
+        mirrorError = err instanceof Error ? err.message : String(err);
+        log.sources('%s: %s did not give it: %s', url, opts.mirror!.name, mirrorError);
         return false;
       }) : false;
       if (!mirrored) {
-        if (opts.offline) throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
+        const why = mirrorError ? ` (${opts.mirror!.name}: ${mirrorError})` : '';
+        if (opts.offline) throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}${why}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
         await download(url, tmp);
       }
       const got = await hashFile(tmp);

@@ -55,7 +55,7 @@ test('a damaged blob in the store is never taken: it is removed and the fetch sa
   await publishSources(store, first, [{ url: URL_A, ...pinned }]);
   writeFileSync(store.blobPath(pinned.sha256), 'tampered\n');
   const other = new SourceCache(path.join(tmp, 'other'));
-  await assert.rejects(other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }), /offline/);
+  await assert.rejects(other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }), /iglu is offline: .*\(the farm's package store: the package store's blob [0-9a-f]{64} is damaged/);
   assert.equal(await store.has(pinned.sha256), false, 'the damaged blob is gone');
   assert.equal((await other.readLock()).sources[URL_A], undefined, 'nothing was pinned');
 });
