@@ -21,7 +21,7 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
   if (!record) return undefined;
   const scratch = await mkdtemp(path.join(paths.outDir, '.store-'));
   try {
-    const fetched: { manifest: PackageManifest; tarball: string }[] = [];
+    const fetched: { manifest: PackageManifest; tarball: string; to: { tarball: string; manifest: string } }[] = [];
     for (const o of record.outputs) {
       const file = path.join(scratch, `${o.manifest}.json`);
       await store.get(o.manifest, file);
@@ -31,13 +31,13 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
       }
       const tarball = path.join(scratch, `${o.tarball}.tar.zst`);
       await store.get(o.tarball, tarball);
-      fetched.push({ manifest: m, tarball });
+      fetched.push({ manifest: m, tarball, to: { tarball: paths.tarball(m.name, m.version), manifest: paths.manifest(m.name, m.version) } });
     }
     const log = path.join(scratch, 'log');
     await store.get(record.log, log);
     for (const f of fetched) {
-      await rename(f.tarball, paths.tarball(f.manifest.name, f.manifest.version));
-      await writeManifest(paths.manifest(f.manifest.name, f.manifest.version), f.manifest);
+      await rename(f.tarball, f.to.tarball);
+      await writeManifest(f.to.manifest, f.manifest);
     }
     await mkdir(path.dirname(logFile), { recursive: true });
     await copyFile(log, `${logFile}.iglu-store`);
@@ -45,6 +45,7 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
     return fetched.map((f) => f.manifest);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    await rm(`${logFile}.iglu-store`, { force: true });
   }
 }
 
