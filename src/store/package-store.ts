@@ -228,11 +228,15 @@ export class PackageStore {
     }
   }
 
-  /** Writes <dir>/<key>.json atomically (a temporary file in the store, then rename(2)). */
+  /** Writes <dir>/<key>.json atomically (a temporary file in the store, then rename(2)); a failed write leaves no temporary file. */
   private async writeRecord<D extends RecordDir>(dir: D, key: string, value: z.infer<(typeof RECORDS)[D]>): Promise<void> {
     const tmp = this.tmpFile();
-    await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
-    await rename(tmp, path.join(this.dir, dir, `${key}.json`));
+    try {
+      await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
+      await rename(tmp, path.join(this.dir, dir, `${key}.json`));
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   /** A new staging token: what a job PUTs its outputs below. */

@@ -1,7 +1,7 @@
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
-import type { PackageManifest } from '../packages/manifest.js';
+import { readManifest, type PackageManifest } from '../packages/manifest.js';
 import { writeManifest } from '../packages/pack.js';
 import type { PackagePaths } from '../packages/paths.js';
 import type { PackageRecord, PackageStore } from './package-store.js';
@@ -13,8 +13,8 @@ import type { PackageRecord, PackageStore } from './package-store.js';
  * inside out/ first, and only then renamed into place, so a damaged or mismatched output
  * leaves out/ as it was.
  * @returns the manifests, the main package first; undefined when the store has no such build
- * @throws IgluError for a damaged blob (removed from the store) or a record whose
- *   manifests do not match it
+ * @throws IgluError for a damaged blob (removed from the store), or a record whose
+ *   manifests are not manifests or do not match it
  */
 export async function restoreFromStore(store: PackageStore, inputs: string, paths: PackagePaths, logFile: string): Promise<PackageManifest[] | undefined> {
   const record = await store.record(inputs);
@@ -25,8 +25,8 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
     for (const o of record.outputs) {
       const file = path.join(scratch, `${o.manifest}.json`);
       await store.get(o.manifest, file);
-      const m = JSON.parse(await readFile(file, 'utf8')) as PackageManifest;
-      if (m.name !== o.name || m.tarball.sha256 !== o.tarball || m.inputs !== inputs) {
+      const m = await readManifest(file);
+      if (!m || m.name !== o.name || m.tarball?.sha256 !== o.tarball || m.inputs !== inputs) {
         throw new IgluError(`the package store's record of ${record.name} (${inputs.slice(0, 12)}) does not match its manifest of ${o.name}`, { hint: 'build it again with --rebuild' });
       }
       const tarball = path.join(scratch, `${o.tarball}.tar.zst`);
@@ -54,6 +54,10 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
  * it was built with, then the record of `inputs` (written last, so a record only ever
  * names blobs that are there), and — given its `resolution` key (resolutionKey) — the
  * sources it was built from. Failed builds are never published.
+ * @param manifests the build's outputs as packOutputs made them, the main package first
+ * @returns the record written
+ * @throws IgluError when a tarball no longer hashes to its manifest's sha256 (no record is
+ *   written then)
  */
 export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string, resolution?: string): Promise<PackageRecord> {
   const outputs = [];

@@ -99,3 +99,16 @@ test('restoring is all or nothing: a second output that does not match leaves ou
   await assert.rejects(restoreFromStore(store, INPUTS, other, other.logFile('zlib')), /does not match its manifest of zlib-dev/);
   assert.deepEqual(readdirSync(other.outDir), [], 'zlib was not put in place either');
 });
+
+test('a record whose manifest blob is not a manifest is refused with the store\'s error, not a parser\'s', async () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'iglu-pkgstore-'));
+  const store = await emptyStore(tmp);
+  const { paths, manifests } = await builtHere(tmp, 'a');
+  const record = await publishToStore(store, INPUTS, manifests, paths, paths.logFile('zlib'));
+  // the log blob (plain text) named as zlib's manifest
+  await store.publish({ ...record, outputs: [{ ...record.outputs[0]!, manifest: record.log }] });
+  const other = new PackagePaths(new Workdir(path.join(tmp, 'b')));
+  mkdirSync(other.outDir, { recursive: true });
+  await assert.rejects(restoreFromStore(store, INPUTS, other, other.logFile('zlib')), (err: unknown) => err instanceof IgluError && /does not match its manifest of zlib/.test(err.message));
+  assert.deepEqual(readdirSync(other.outDir), []);
+});
