@@ -37,6 +37,8 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signa
     skip: step.skip ? (c: C) => step.skip!(c) : undefined,
     ...(step.keepGoing ? { exitOnError: false } : {}),
     task: async (c, task) => {
+      // a step that has not started yet never starts after Ctrl-C
+      if (signal.aborted) throw interrupted(step.title);
       const title = await abortable(step.run(c, (line) => (task.output = line)), signal, step.title);
       if (title) task.title = `${step.title}: ${title}`;
     },

@@ -1,6 +1,7 @@
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { log } from '../log.js';
+import { abortable } from '../util/abort.js';
 import { idempotent } from './api-error.js';
 import type { ContainerInfo, Labels } from './types.js';
 
@@ -18,6 +19,8 @@ export interface OneShot {
   name?: string;
   /** Kill and fail after this many milliseconds. */
   timeoutMs: number;
+  /** Stops the run: the container is removed and the call rejects with "interrupted". */
+  signal?: AbortSignal;
 }
 
 /** Result of a one-shot container: its exit code and its combined output (TTY). */
@@ -64,7 +67,10 @@ export class ContainersClient {
   /**
    * Runs a container to completion and removes it, also when waiting fails or times out.
    * Output is read through a TTY, so stdout and stderr arrive as one text.
-   * @throws Error when it does not exit within `timeoutMs`
+   * The container is removed before the call settles, however it ends, so a caller that
+   * awaits it never races its removal (a rollback removing the container's network).
+   * @throws Error when it does not exit within `timeoutMs`; IgluError "interrupted"
+   *   (exit 130) when `spec.signal` aborts
    */
   async runOnce(spec: OneShot): Promise<OneShotResult> {
     const name = `${spec.name ?? 'iglu'}-${Math.random().toString(36).slice(2, 8)}`;
@@ -80,11 +86,12 @@ export class ContainersClient {
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
     let timer: NodeJS.Timeout | undefined;
     try {
-      await container.start();
+      const what = `container ${name}`;
+      await abortable(container.start(), spec.signal, what);
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`container ${name} did not finish within ${spec.timeoutMs} ms`)), spec.timeoutMs);
+        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${spec.timeoutMs} ms`)), spec.timeoutMs);
       });
-      const done = (await Promise.race([container.wait(), timeout])) as { StatusCode: number };
+      const done = (await abortable(Promise.race([container.wait(), timeout]), spec.signal, what)) as { StatusCode: number };
       const output = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       return { exitCode: done.StatusCode, output: output.toString('utf8') };
     } finally {

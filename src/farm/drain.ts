@@ -1,9 +1,26 @@
-import type { Engine, ServiceInfo } from '../docker/index.js';
+import type { Engine, ServiceInfo, TaskInfo } from '../docker/index.js';
 import { log } from '../log.js';
 import { waitFor } from '../util/wait.js';
 
 /** Task states after which the task's container no longer runs or will never be made. */
 const SETTLED = new Set(['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove']);
+/** Task states before the scheduler assigned the task to a node: no agent has it, no container exists. */
+const UNASSIGNED = new Set(['new', 'allocated', 'pending']);
+/** Desired states the orchestrator gives a task it scales away, replaces or removes. */
+const STOPPING = new Set(['shutdown', 'remove']);
+
+/**
+ * Whether a task's container has stopped or will never be made: an ended state, or a task
+ * still unassigned whose desired state is past running. The scheduler skips such a task
+ * for good ("tasks that have not yet been assigned but desired state is beyond
+ * TaskStateCompleted … if you … scale down a service before its tasks were assigned",
+ * SwarmKit manager/scheduler/scheduler.go), and it may stay "pending" until its service
+ * is removed; control passes to the node's agent only at "assigned" (SwarmKit
+ * design/task_model.md), so an assigned task is still awaited. Pure.
+ */
+export function taskSettled(t: Pick<TaskInfo, 'state' | 'desiredState'>): boolean {
+  return SETTLED.has(t.state) || (UNASSIGNED.has(t.state) && STOPPING.has(t.desiredState));
+}
 
 /**
  * Stops a service's tasks before it is removed: sets replicas to 0 (a global service gets
@@ -22,7 +39,7 @@ export async function drainService(engine: Engine, service: ServiceInfo, timeout
     spec.Mode = { Replicated: { Replicas: 0 } };
   }
   await engine.services.update(service.id, service.version, spec);
-  await waitFor(async () => ((await engine.tasks.list(service.id)).every((t) => SETTLED.has(t.state)) ? true : undefined), {
+  await waitFor(async () => ((await engine.tasks.list(service.id)).every(taskSettled) ? true : undefined), {
     timeoutMs,
     what: `the tasks of ${service.name} to stop`,
     hint: 'a node that is down keeps its task unsettled; removal goes on regardless',

@@ -31,9 +31,11 @@ exit $rc`;
  * The container is removed afterwards, also on failure; probe containers of the same
  * farm that a killed iglu left are removed first.
  * @param deadlineS seconds the probe may keep retrying a host
- * @throws IgluError naming the hosts that never answered
+ * @param signal ends the probe early (Ctrl-C): its container is removed before the call
+ *   rejects, so a rollback that follows can remove the network
+ * @throws IgluError naming the hosts that never answered; "interrupted" when `signal` aborts
  */
-export async function probeHosts(engine: Engine, opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number }): Promise<void> {
+export async function probeHosts(engine: Engine, opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number; signal?: AbortSignal }): Promise<void> {
   if (opts.hosts.length === 0) return;
   // a probe container a killed `farm up` left would also hold the name
   for (const old of await engine.containers.list({ [LABEL.role]: 'probe', [LABEL.farm]: opts.farm })) await engine.containers.remove(old.id);
@@ -46,6 +48,7 @@ export async function probeHosts(engine: Engine, opts: { farm: string; imageId: 
     network: opts.network,
     name: `${opts.farm}-probe`,
     timeoutMs: (opts.deadlineS + 30) * 1000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (res.exitCode !== 0) {
     const failed = res.output.split('\n').filter((l) => l.startsWith('fail')).map((l) => l.trim());

@@ -10,11 +10,14 @@ import { serviceName } from './settings.js';
 
 /**
  * Waits until the distccd service has every task running and every task accepts
- * distcc compiles from the overlay, bounded by farm.readyTimeout seconds.
+ * distcc compiles from the overlay, bounded by farm.readyTimeout seconds. Ctrl-C (the
+ * process's interruption signal) ends both the wait and the probe, whose container is
+ * removed before this rejects.
  * @param whileProbing work on the running tasks' hosts that runs alongside the probe
  *   (farm up: the manager's DISTCC_HOSTS); the first error of the two is thrown
  * @returns the farm's hosts, sorted by overlay address
- * @throws IgluError on timeout, with the tasks' states and the last task error
+ * @throws IgluError on timeout, with the tasks' states and the last task error;
+ *   "interrupted" (exit 130) on Ctrl-C
  */
 export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: string, whileProbing?: (hosts: FarmHost[]) => Promise<void>): Promise<FarmHost[]> {
   const started = Date.now();
@@ -45,7 +48,7 @@ export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: str
   }
   const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
   await Promise.all([
-    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS }),
+    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS, signal: interruption.signal }),
     whileProbing?.(hosts),
   ]);
   return hosts;

@@ -43,6 +43,18 @@ export interface UpState {
   distccHosts?: string;
   /** The farm's stack (stacks/farm.yaml with farm.stack over it). */
   stack?: FarmStack;
+  /**
+   * The work of the steps that make what a rollback removes (network, service, the ready
+   * wait's probe container). Ctrl-C ends a step at once (runSteps) while its Engine calls
+   * may still be under way: rollbackUp waits for these first, so it sees what they made.
+   */
+  making?: Promise<unknown>[];
+}
+
+/** Registers a step's work in `s.making` and returns it. */
+function making<T>(s: UpState, work: Promise<T>): Promise<T> {
+  (s.making ??= []).push(work);
+  return work;
 }
 
 /**
@@ -88,11 +100,9 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
       run: async (s, output) => {
         const image = s.image!;
         output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
-        const [{ network, created }, copies] = await Promise.all([
-          ensureNetwork(manager, farm),
-          distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image),
-        ]);
-        s.network = { ...network, created };
+        const made = making(s, ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })));
+        const [network, copies] = await Promise.all([made, distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image)]);
+        const created = network.created;
         const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
         s.image = { ...image, copiedTo };
         return `network ${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
@@ -101,14 +111,14 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: `service ${serviceName(farm)}`,
       run: async (s) => {
-        s.change = await ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!));
+        await making(s, ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!)).then((change) => (s.change = change)));
         return `${s.change} (stack ${farm.name}: ${decided.global ? 'global' : `${decided.replicas} replicas`})`;
       },
     },
     {
       title: 'tasks running and accepting compiles',
       run: async (s) => {
-        s.hosts = await waitForFarm(manager, decided, s.image!.id, (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list)));
+        s.hosts = await making(s, waitForFarm(manager, decided, s.image!.id, (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list))));
         return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
       },
     },
@@ -132,10 +142,16 @@ export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
 
 
 /**
- * Undoes what a failed `farm up` made in this run: the service if it created it, then
- * the network if it created it. A swarm it initialised stays (`farm down --leave` ends it).
+ * Undoes what a failed or interrupted `farm up` made in this run: the service if it
+ * created it, then the network if it created it. A swarm it initialised stays (`farm down
+ * --leave` ends it). It first waits for the steps' work still under way (`s.making`: a
+ * Ctrl-C while the service is being created would otherwise find no service to remove,
+ * and the network would be refused as "in use by service"); their failures are the
+ * failed step's business and are not thrown again here.
+ * @throws IgluError when the service's containers or the network outlast CLEANUP_TIMEOUT_MS
  */
 export async function rollbackUp(manager: Engine, farm: FarmConfig, s: UpState): Promise<void> {
+  await Promise.allSettled(s.making ?? []);
   const label = { [LABEL.farm]: farm.name };
   const timeoutMs = CLEANUP_TIMEOUT_MS;
   const service = s.change === 'created' ? await manager.services.get(serviceName(farm)) : undefined;

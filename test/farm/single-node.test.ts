@@ -8,7 +8,10 @@ import { execa } from 'execa';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import type { FarmDownResult } from '../../src/farm/down.js';
 import type { FarmStatus } from '../../src/farm/status.js';
-import type { FarmUpResult } from '../../src/farm/up.js';
+import { parseConfig } from '../../src/config/load.js';
+import { farmSettings } from '../../src/farm/settings.js';
+import { farmUpSteps, rollbackUp, type FarmUpResult, type UpState } from '../../src/farm/up.js';
+import { runSteps } from '../../src/progress.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
@@ -178,6 +181,22 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.match(String(r.stderr), /interrupted/);
     const seconds = (Date.now() - interruptedAt) / 1000;
     assert.ok(seconds < 30, `exited ${seconds} s after Ctrl-C (the readiness wait allows 90)`);
+    assert.equal(await engine.services.get(`${other}_distccd`), undefined, 'the service is removed');
+    assert.deepEqual(await engine.networks.list({ [LABEL.farm]: other }), [], 'the network is removed');
+  });
+
+  test('a rollback after Ctrl-C in the middle of the service\'s creation waits for it, then removes service and network', async () => {
+    const other = uniqueName('mid');
+    const farmConfig = farmSettings(parseConfig(`farm:\n  name: ${other}\n  network: ${other}-net\n`, 'iglu.yaml').farm, {});
+    const ctrlC = new AbortController();
+    // Ctrl-C arrives just after the service step sent its create call, before the answer
+    const steps = farmUpSteps(engine, farmConfig).map((st) => (st.title.startsWith('service ')
+      ? { ...st, run: (s: UpState, out: (line: string) => void) => { const work = st.run(s, out); ctrlC.abort(); return work; } }
+      : st));
+    const state: UpState = {};
+    await assert.rejects(runSteps(steps, state, ctrlC.signal), /interrupted/);
+    await rollbackUp(engine, farmConfig, state);
+    assert.equal(state.change, 'created', 'the create call finished before the rollback looked');
     assert.equal(await engine.services.get(`${other}_distccd`), undefined, 'the service is removed');
     assert.deepEqual(await engine.networks.list({ [LABEL.farm]: other }), [], 'the network is removed');
   });

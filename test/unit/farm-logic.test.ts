@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { TaskInfo } from '../../src/docker/index.js';
 import { IgluError } from '../../src/errors.js';
 import { convergence } from '../../src/farm/converge.js';
+import { taskSettled } from '../../src/farm/drain.js';
 import { distccdServiceSpec, specHash } from '../../src/farm/service-spec.js';
 import { farmSettings, withStackMode } from '../../src/farm/settings.js';
 import { loadFarmStack } from '../../src/farm/stack.js';
@@ -86,4 +87,18 @@ test('the mode: iglu.yaml or the flags win; else the stack file\'s deploy.mode; 
   assert.equal(withStackMode(chosen, { mode: { replicas: 3 } }).global, true);
   assert.equal(withStackMode(farmSettings(defaults, { replicas: 2 }), { mode: { global: true } }).replicas, 2, '--replicas wins');
   assert.equal(withStackMode(defaults, {}).global, true);
+});
+
+test('a drain awaits every task that has or may get a container, and no task that never will', () => {
+  const settled = (state: string, desiredState: string) => taskSettled({ state, desiredState });
+  // ended tasks, whatever their desired state
+  for (const state of ['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove']) assert.equal(settled(state, 'shutdown'), true, state);
+  // scaled away before the scheduler assigned them: the scheduler skips them for good
+  for (const state of ['new', 'allocated', 'pending']) {
+    assert.equal(settled(state, 'remove'), true, `${state}, desired remove`);
+    assert.equal(settled(state, 'shutdown'), true, `${state}, desired shutdown`);
+    assert.equal(settled(state, 'running'), false, `${state}, desired running: it may still be assigned`);
+  }
+  // on a node: its agent may still make or stop the container
+  for (const state of ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']) assert.equal(settled(state, 'remove'), false, state);
 });
