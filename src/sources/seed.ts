@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
+import { parseShowsrc, versionsCarrying } from './apt-index.js';
 import type { SourceCache } from './cache.js';
 
 const SeedSchema = z.strictObject({
@@ -54,13 +55,18 @@ export interface SeedResult {
   action: 'present' | 'seeded';
 }
 
+const APT_HINT = 'apt needs a deb-src entry: scripts/setup.sh adds one (a Types: deb-src copy of /etc/apt/sources.list.d/debian.sources), then apt-get update';
+
 /**
  * Puts every seed entry that the cache lacks into it, from Debian's source archive
- * (`apt-get source --download-only --tar-only`, apt-get(8)), checking each file's pinned
- * sha256. Entries already cached are left alone.
- * @throws IgluError when apt-get cannot fetch a source (no deb-src entry, unknown
- *   package) or a file does not match its pin; `interrupted` when `signal` aborts (apt-get
- *   is stopped, its scratch directory removed, the cache unchanged)
+ * (`apt-get source --download-only --tar-only PACKAGE=VERSION`, apt-get(8)), checking each
+ * file's pinned sha256. Entries already cached are left alone. An entry without a version
+ * may come from any Debian revision whose source carries its file with its sha256 (as
+ * `apt-cache showsrc` lists them): each is tried in turn until one is fetched, since a
+ * security update's archive need not hold the orig tarball it shares with the release.
+ * @throws IgluError when apt knows no such version, apt-get cannot fetch any of them (no
+ *   deb-src entry, unknown package), or a file does not match its pin; `interrupted` when
+ *   `signal` aborts (apt-get is stopped, its scratch directory removed, the cache unchanged)
  */
 export async function seedSources(cache: SourceCache, entries: SeedEntry[], signal?: AbortSignal): Promise<SeedResult[]> {
   const cached = new Map((await cache.list()).map((c) => [c.url, c]));
@@ -69,14 +75,16 @@ export async function seedSources(cache: SourceCache, entries: SeedEntry[], sign
   if (missing.length === 0) return results.sort((a, b) => a.url.localeCompare(b.url));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'iglu-seed-'));
   try {
-    const packages = [...new Set(missing.map((e) => e.debian))];
-    log.sources('apt-get source %s', packages.join(' '));
-    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', ...packages], { cwd: dir, reject: false, all: true, cancelSignal: signal, forceKillAfterDelay: 2000 });
-    if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
-    if (res.exitCode !== 0) {
-      throw new IgluError(`apt-get source ${packages.join(' ')} failed: ${String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`}`, {
-        hint: 'apt needs a deb-src entry: scripts/setup.sh adds one (a Types: deb-src copy of /etc/apt/sources.list.d/debian.sources), then apt-get update',
-      });
+    const byPackage = new Map<string, SeedEntry[]>();
+    for (const e of missing) byPackage.set(e.debian, [...(byPackage.get(e.debian) ?? []), e]);
+    const unpinned = [...byPackage.keys()].filter((d) => !d.includes('='));
+    const index = unpinned.length ? parseShowsrc(await showsrc(unpinned, signal)) : [];
+    for (const [debian, group] of byPackage) {
+      const specs = debian.includes('=') ? [debian] : versionsCarrying(index, debian, group);
+      if (specs.length === 0) {
+        throw new IgluError(`apt knows no source version of ${debian} whose files include ${group.map((e) => `${e.file} (sha256 ${e.sha256.slice(0, 12)}…)`).join(', ')}`, { hint: APT_HINT });
+      }
+      await aptGetSource(specs, dir, signal);
     }
     for (const e of missing) {
       await cache.import(e.url, path.join(dir, e.file), { expect: e.sha256 });
@@ -86,4 +94,30 @@ export async function seedSources(cache: SourceCache, entries: SeedEntry[], sign
     await rm(dir, { recursive: true, force: true });
   }
   return results.sort((a, b) => a.url.localeCompare(b.url));
+}
+
+/** `apt-cache showsrc PACKAGE…` (apt-cache(8)): the source index entries apt knows. */
+async function showsrc(packages: string[], signal?: AbortSignal): Promise<string> {
+  const res = await execa('apt-cache', ['showsrc', ...packages], { reject: false, cancelSignal: signal });
+  if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
+  return String(res.stdout ?? '');
+}
+
+/**
+ * Runs `apt-get source --download-only --tar-only` in `dir` for each of `specs` in turn
+ * until one succeeds.
+ * @throws IgluError with the last failure's tail when none succeeds; `interrupted`
+ */
+async function aptGetSource(specs: string[], dir: string, signal?: AbortSignal): Promise<void> {
+  const failures: string[] = [];
+  for (const spec of specs) {
+    log.sources('apt-get source %s', spec);
+    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', spec], { cwd: dir, reject: false, all: true, cancelSignal: signal, forceKillAfterDelay: 2000 });
+    if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
+    if (res.exitCode === 0) return;
+    const tail = String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`;
+    log.sources('apt-get source %s failed: %s', spec, tail);
+    failures.push(`${spec}: ${tail}`);
+  }
+  throw new IgluError(`apt-get source failed for ${specs.length === 1 ? specs[0] : `every version that carries the file (${specs.join(', ')})`}: ${failures.at(-1)}`, { hint: APT_HINT });
 }

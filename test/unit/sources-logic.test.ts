@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import { upToDate, type PackageManifest } from '../../src/packages/manifest.js';
+import { parseShowsrc, versionsCarrying } from '../../src/sources/apt-index.js';
 import { checkSourceUrl } from '../../src/sources/cache.js';
 import { parseLock, serializeLock } from '../../src/sources/lock-file.js';
 import { parseCurl, parseGit, parseWget, remoteName } from '../../src/sources/shim-args.js';
@@ -62,4 +63,27 @@ test('checkSourceUrl: http, https and ftp URLs with a host pass; anything else i
   for (const bad of ['not a url', 'musl-1.2.3.tar.gz', '/tmp/x.tar.gz', 'file:///etc/passwd', 'https://', 'git://example.org/x.git']) {
     assert.throws(() => checkSourceUrl(bad), (err: IgluError) => err.message.startsWith(`${JSON.stringify(bad)} is not a URL a recipe can fetch`) && /--url https:/.test(err.hint ?? ''));
   }
+});
+
+// apt-cache showsrc's shape: a release in the main archive, its security update sharing the
+// orig tarball, a mirror listing the release again, and a new upstream release
+const ORIG = 'a'.repeat(64);
+const SHOWSRC = [
+  'Package: libfoo\nBinary: libfoo1, libfoo-dev\nVersion: 1.2+dfsg-3\nFiles:\n 0123456789abcdef0123456789abcdef 1000 libfoo_1.2+dfsg.orig.tar.xz\nChecksums-Sha256:\n ' + ORIG + ' 1000 libfoo_1.2+dfsg.orig.tar.xz\n ' + 'b'.repeat(64) + ' 20 libfoo_1.2+dfsg-3.debian.tar.xz\nPackage-List: \n libfoo1 deb libs optional arch=any\nDirectory: pool/main/libf/libfoo',
+  'Package: libfoo\nVersion: 1.2+dfsg-3+deb12u1\nChecksums-Sha256:\n ' + ORIG + ' 1000 libfoo_1.2+dfsg.orig.tar.xz\n ' + 'c'.repeat(64) + ' 21 libfoo_1.2+dfsg-3+deb12u1.debian.tar.xz\nDirectory: pool/updates/main/libf/libfoo',
+  'Package: libfoo\nVersion: 1.2+dfsg-3\nChecksums-Sha256:\n ' + ORIG + ' 1000 libfoo_1.2+dfsg.orig.tar.xz',
+  'Package: libfoo\nVersion: 1.3-1\nChecksums-Sha256:\n ' + 'd'.repeat(64) + ' 1100 libfoo_1.3.orig.tar.xz',
+  'Package: other\nVersion: 1.2+dfsg-3\nChecksums-Sha256:\n ' + ORIG + ' 1000 libfoo_1.2+dfsg.orig.tar.xz',
+].join('\n\n') + '\n';
+
+test('apt-cache showsrc: every version of a package whose source carries the orig tarball with its sha256, once each, in apt\'s order', () => {
+  const index = parseShowsrc(SHOWSRC);
+  assert.deepEqual(index.map((v) => `${v.package}=${v.version}`), ['libfoo=1.2+dfsg-3', 'libfoo=1.2+dfsg-3+deb12u1', 'libfoo=1.3-1', 'other=1.2+dfsg-3']);
+  assert.equal(index[0]!.files.get('libfoo_1.2+dfsg.orig.tar.xz'), ORIG, 'the sha256 from Checksums-Sha256, not the md5 from Files');
+  assert.equal(index[0]!.files.size, 2, 'Package-List lines are not files');
+  const orig = { file: 'libfoo_1.2+dfsg.orig.tar.xz', sha256: ORIG };
+  assert.deepEqual(versionsCarrying(index, 'libfoo', [orig]), ['libfoo=1.2+dfsg-3', 'libfoo=1.2+dfsg-3+deb12u1']);
+  assert.deepEqual(versionsCarrying(index, 'libfoo', [{ ...orig, sha256: 'e'.repeat(64) }]), [], 'another content under the same name is no match');
+  assert.deepEqual(versionsCarrying(index, 'libbar', [orig]), []);
+  assert.deepEqual(parseShowsrc(''), []);
 });
