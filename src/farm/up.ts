@@ -102,10 +102,9 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
         output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
         const made = making(s, ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })));
         const [network, copies] = await Promise.all([made, distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image)]);
-        const created = network.created;
         const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
         s.image = { ...image, copiedTo };
-        return `network ${created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
+        return `network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
       },
     },
     {

@@ -109,15 +109,15 @@ async function showsrc(packages: string[], signal?: AbortSignal): Promise<string
  * @throws IgluError with the last failure's tail when none succeeds; `interrupted`
  */
 async function aptGetSource(specs: string[], dir: string, signal?: AbortSignal): Promise<void> {
-  const failures: string[] = [];
+  let last = '';
   for (const spec of specs) {
     log.sources('apt-get source %s', spec);
     const res = await execa('apt-get', ['source', '--download-only', '--tar-only', spec], { cwd: dir, reject: false, all: true, cancelSignal: signal, forceKillAfterDelay: 2000 });
     if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
     if (res.exitCode === 0) return;
-    const tail = String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`;
-    log.sources('apt-get source %s failed: %s', spec, tail);
-    failures.push(`${spec}: ${tail}`);
+    last = String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`;
+    log.sources('apt-get source %s failed: %s', spec, last);
   }
-  throw new IgluError(`apt-get source failed for ${specs.length === 1 ? specs[0] : `every version that carries the file (${specs.join(', ')})`}: ${failures.at(-1)}`, { hint: APT_HINT });
+  const tried = specs.length === 1 ? specs[0] : `every version that carries the file (${specs.join(', ')}; the last said)`;
+  throw new IgluError(`apt-get source failed for ${tried}: ${last}`, { hint: APT_HINT });
 }
