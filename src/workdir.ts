@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Default work directory, relative to the current directory. */
@@ -15,6 +15,27 @@ export class Workdir {
   /** Precedence: --workdir flag, then `workdir:` in iglu.yaml, then DEFAULT_WORKDIR. */
   static resolve(flag: string | undefined, fromConfig: string | undefined): Workdir {
     return new Workdir(path.resolve(flag ?? fromConfig ?? DEFAULT_WORKDIR));
+  }
+
+  /**
+   * The trees that hold package files (workspaces, packages, the build root and its
+   * sysroot, the image's stage): 0700, so no other user of the host reaches a file a
+   * package made, whatever its mode (a setuid file of the sandbox's uid in a workspace).
+   */
+  static readonly PRIVATE_TREES = ['build', 'out', 'chroot', 'disk'] as const;
+
+  /**
+   * Makes PRIVATE_TREES (and the work directory) when missing and sets them to 0700 when
+   * iglu runs as root (the sandbox is entered as root: sandbox-enter.sh binds what it
+   * needs, so no unprivileged uid has to cross them). Idempotent.
+   */
+  async secure(): Promise<void> {
+    if (process.getuid?.() !== 0) return;
+    for (const tree of Workdir.PRIVATE_TREES) {
+      const p = path.join(this.root, tree);
+      await mkdir(p, { recursive: true, mode: 0o700 });
+      await chmod(p, 0o700);
+    }
   }
 
   /** A path inside the work directory; creates its parent directory. */

@@ -352,7 +352,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
       seconds = Math.round((Date.now() - started) / 100) / 10;
       manifests = await hostSide(recipe.name, async () => {
         const made = await packOutputs(recipe, {
-          paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
+          paths: pkgPaths, outRoot: path.join(ws.recipeDir, 'out'), within: ws.dir, recipeSha256: sha, sources: fetched.sources, inputs, checkElf: true, epoch: SOURCE_DATE_EPOCH,
           build: { at: new Date(started).toISOString(), seconds, where: 'chroot', ...(compiles ? { compiles } : {}), ...(job.node ? { node: job.node } : {}), ...(job.usage ? { usage: job.usage } : {}) },
         });
         if (sb) await publishToStore(sb.farm.store, inputs, made, pkgPaths, logFile, resolution);

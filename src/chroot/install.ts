@@ -8,26 +8,51 @@ import { describe, IgluError } from '../errors.js';
 import { noLinksBelow } from '../util/safe-fs.js';
 import { exists } from '../util/exists.js';
 
+/** Mode bits a package may ship for its image but never on the host: setuid and setgid (chmod(2)). */
+const SPECIAL_MODE_BITS = 0o6000;
+
+/** Entry types a tarball may hold that node-tar cannot make and iglu never makes on the host (tar(5): 3, 4, 6). */
+const NODE_TYPES = new Set(['CharacterDevice', 'BlockDevice', 'FIFO']);
+
+/** What the host must not get from a package: its setuid/setgid bits and its device nodes. */
+export interface InstallPolicy {
+  /**
+   * Keep setuid/setgid bits: only for a tree that becomes the image and that only root can
+   * reach (a 0700 scratch directory). Everywhere else (sysroots the builds read) they are
+   * cleared, so a package's setuid-root file is never a root shell on the host.
+   */
+  keepSpecialModes?: boolean;
+}
+
 /**
  * Unpacks a package tarball (.tar.zst) into `dir` (a sysroot, a staged image root),
- * keeping modes and numeric owners: zstd -dc into node-tar's extractor, which refuses
+ * keeping numeric owners and modes — but for setuid and setgid bits, which are cleared
+ * unless `policy.keepSpecialModes` — with zstd -dc into node-tar's extractor, which refuses
  * absolute names and `..`, and never extracts through a symbolic link (a link a package
- * put at usr/ cannot send a later file to the host's /usr). Files the package shares with
- * what is there are replaced; nothing is removed.
+ * put at usr/ cannot send a later file to the host's /usr). Device nodes and FIFOs are
+ * never made (a build needs none; the image's /dev is devtmpfs) and are returned. Files
+ * the package shares with what is there are replaced; nothing is removed.
+ * @returns the device and FIFO entries left out, as the tarball names them
  * @throws IgluError naming the tarball when zstd fails or an entry is refused
  */
-export async function installTarball(tarball: string, dir: string): Promise<void> {
+export async function installTarball(tarball: string, dir: string, policy: InstallPolicy = {}): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
   const refused: string[] = [];
   // node-tar would strip the / of an absolute symlink target (a guest's /bin/busybox):
   // such links are made last, by hand, below real directories only
   const absoluteLinks: { path: string; target: string }[] = [];
+  const nodes: string[] = [];
   const extract = tar.x({
     cwd: dir,
     preservePaths: false,
     filter: (p, entry) => {
       const e = entry as tar.ReadEntry;
+      if (NODE_TYPES.has(e.type)) {
+        nodes.push(p);
+        return false;
+      }
+      if (!policy.keepSpecialModes && typeof e.mode === 'number') e.mode &= ~SPECIAL_MODE_BITS;
       if (e.type !== 'SymbolicLink' || !e.linkpath?.startsWith('/')) return true;
       absoluteLinks.push({ path: p, target: e.linkpath });
       return false;
@@ -55,6 +80,7 @@ export async function installTarball(tarball: string, dir: string): Promise<void
     await rm(at, { force: true });
     await symlink(link.target, at);
   }
+  return nodes;
 }
 
 /** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */

@@ -113,13 +113,19 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
   const scratch = path.join(o.workdir.root, 'disk', `build.${process.pid}`);
   await rm(scratch, { recursive: true, force: true });
-  await mkdir(scratch, { recursive: true });
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  // the stage keeps packages' setuid bits for the image: only root may reach it
+  await chmod(path.dirname(scratch), 0o700);
+  await chmod(scratch, 0o700);
   const tmpImage = `${out}.${process.pid}.tmp`;
   const tmpManifest = `${out}.manifest.json.${process.pid}.tmp`;
   try {
     const stage = path.join(scratch, 'root');
     output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
-    for (const p of packages) await installTarball(p.tarball, stage);
+    for (const p of packages) {
+      const nodes = await installTarball(p.tarball, stage, { keepSpecialModes: true });
+      if (nodes.length) throw new IgluError(`${p.info.name}: its package holds device nodes or FIFOs (${nodes.slice(0, 3).join(', ')}), which iglu does not put into the image`, { hint: 'Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe\'s package()' });
+    }
     // never through a link a package put there: links in the stage point into the guest
     for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
     await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);

@@ -63,6 +63,12 @@ export interface PackOptions {
   paths: PackagePaths;
   /** The host directory holding `<name>.<pkgver>` for every output (the recipe's out/). */
   outRoot: string;
+  /**
+   * A directory iglu made (the package's workspace) that holds outRoot: every component
+   * from it down to each pkgdir is checked to be no symbolic link (a recipe may replace
+   * its own out/ with a link to any host directory).
+   */
+  within: string;
   recipeSha256: string;
   sources: PackageManifest['sources'];
   build: PackageManifest['build'];
@@ -86,7 +92,7 @@ export interface PackOptions {
 export async function packOutputs(recipe: RecipeMeta, o: PackOptions): Promise<PackageManifest[]> {
   const manifests: PackageManifest[] = [];
   for (const name of outputNames(recipe)) {
-    const pkgdir = await outputDir(o.outRoot, name, recipe.pkgver);
+    const pkgdir = await outputDir(o.within, path.join(o.outRoot, `${name}.${recipe.pkgver}`));
     const metaText = await noLinksBelow(pkgdir, path.join('usr/share/iglupkg', name)).then(readRegularFile).catch(() => '');
     const meta = parseIglupkgMeta(metaText);
     const binaries = o.checkElf ? await checkBinaries(name, pkgdir) : undefined;
@@ -109,14 +115,20 @@ export async function packOutputs(recipe: RecipeMeta, o: PackOptions): Promise<P
   return manifests;
 }
 
-/** `<outRoot>/<name>.<version>`, checked to be a real directory reached through no link. */
-async function outputDir(outRoot: string, name: string, version: string): Promise<string> {
-  const rel = `${name}.${version}`;
+/**
+ * `pkgdir`, checked to be a real directory reached from `within` through no symbolic link
+ * (out/ itself included).
+ * @throws IgluError naming the package directory and the link or what is missing
+ */
+export async function outputDir(within: string, pkgdir: string): Promise<string> {
+  const rel = path.relative(within, pkgdir);
+  const shown = rel.split(path.sep).slice(-2).join('/');
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new IgluError(`${pkgdir} is not inside ${within}`, { hint: 'this is a bug in iglu' });
   try {
-    const dir = await noLinksBelow(outRoot, rel);
+    const dir = await noLinksBelow(within, rel);
     if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
     return dir;
   } catch (err) {
-    throw new IgluError(`${name}: its package directory out/${rel} is missing or is reached through a symbolic link`, { hint: 'package() (or the subpackage\'s function) must install into a plain directory, $pkgdir', cause: err });
+    throw new IgluError(`the package directory ${shown} is missing or is reached through a symbolic link: ${(err as Error).message}`, { hint: 'package() (or the subpackage\'s function) must install into a plain directory, $pkgdir, and leave out/ a directory', cause: err });
   }
 }

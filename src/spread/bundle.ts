@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import * as tar from 'tar';
+import { untarAsSandbox } from '../sandbox/untar.js';
 import { CHROOT_SCRIPTS } from '../chroot/paths.js';
 import { IgluError } from '../errors.js';
 import { RUN_IN, TREE_IN, treeOutputs, type PackageWorkspace } from '../packages/workspace.js';
@@ -56,16 +57,15 @@ export async function makeBundle(store: PackageStore, o: { sysroot: string; ws: 
  * Takes what a job sent back (staging/<token>/out.tar: untrusted) into the package's
  * workspace: its `out/` replaces the recipe directory's out/, its `iglu/build/` files go
  * into run/ (the compile logs). GNU tar extracts into a fresh directory inside the
- * workspace (no member outside it: tar refuses `..` and strips `/`; symlinks are
- * extracted as placeholders until the end), as root without the members' owners; then
- * only those two directories are moved into place.
- * @throws IgluError when the job sent nothing or tar fails
+ * workspace as the sandbox's uid (sandbox/untar.ts: nothing owned by root, no device
+ * node; no member outside it: tar refuses `..` and strips `/`); then only those two
+ * directories are moved into place.
+ * @throws IgluError when the job sent nothing, a device node, or tar fails
  */
 export async function takeOutputs(staged: string, ws: PackageWorkspace): Promise<void> {
   const dir = await mkdtemp(path.join(ws.dir, 'job-out-'));
   try {
-    const res = await execa('tar', ['-x', '-f', staged, '-C', dir, '--no-same-owner', '--', 'out', 'iglu/build'], { reject: false });
-    if (res.exitCode !== 0) throw new IgluError(`cannot unpack what the build job sent back: ${res.stderr.split('\n')[0] ?? ''}`, { hint: `see the package's log; the job's upload is ${staged}` });
+    await untarAsSandbox(createReadStream(staged), dir, { members: ['out', 'iglu/build'], what: 'what the build job sent back' });
     await rm(path.join(ws.recipeDir, 'out'), { recursive: true, force: true });
     await rename(path.join(dir, 'out'), path.join(ws.recipeDir, 'out'));
     await mkdir(ws.run, { recursive: true });

@@ -209,7 +209,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     await packOutputs(recipe, {
-      paths, outRoot, recipeSha256: sha, sources: fetched.sources, checkElf: false, epoch: SOURCE_DATE_EPOCH,
+      paths, outRoot, within: ws.dir, recipeSha256: sha, sources: fetched.sources, checkElf: false, epoch: SOURCE_DATE_EPOCH,
       build: { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) },
     });
     await dropWorkspace(paths, recipe.name);

@@ -11,6 +11,7 @@ import type { Labels } from '../docker/types.js';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { tailLines } from '../util/tail.js';
+import { untarAsSandbox } from '../sandbox/untar.js';
 
 /**
  * The client container of the toolchain phase: a container from the farm image on the
@@ -40,16 +41,16 @@ export class BuildClient implements AsyncDisposable {
   }
 
   /**
-   * Copies container path `from` (a directory) to host directory `to`, replacing it.
-   * GNU tar extracts, keeping modes and symlinks as they are.
+   * Copies container path `from` (a directory a recipe filled: untrusted) to host
+   * directory `to`, replacing it, as the sandbox's uid would have made it in a local build
+   * (sandbox/untar.ts: modes and symlinks kept, nothing owned by root, no device node).
+   * @throws IgluError when the archive holds a device node or tar fails
    */
   async copyOut(from: string, to: string): Promise<void> {
     await rm(to, { recursive: true, force: true });
-    await mkdir(to, { recursive: true });
     const archive = await this.engine.containers.getArchive(this.id, from);
     // the archive's top entry is the directory's own name; strip it
-    const untar = execa('tar', ['-x', '-C', to, '--strip-components=1', '--no-same-owner'], { stdin: 'pipe' });
-    await Promise.all([pipeline(archive, untar.stdin!), untar]);
+    await untarAsSandbox(archive, to, { stripComponents: 1, what: `${from} of the client container` });
   }
 
   /** The text of one file in the container ('' when it is absent or unreadable). */

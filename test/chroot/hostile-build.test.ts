@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { before, describe, test } from 'node:test';
@@ -48,6 +48,20 @@ t.add('base/half', [
   'package() { mkdir -p "$pkgdir"; cp half "$pkgdir/"; }', '',
 ].join('\n'));
 
+// a package() that swaps its own out/ for a link to a host directory it can name
+const secret = canary('secret');
+t.add('base/secret', [
+  'pkgname=secret', 'pkgver=d',
+  'fetch() { :; }', 'build() { :; }',
+  `package() { rm -rf "$recipedir/out"; ln -s ${secret.dir} "$recipedir/out"; }`, '',
+].join('\n'));
+// a package that installs a setuid-root program (doas is setuid: fine in the image, never on the host)
+t.add('base/rootsh', [
+  'pkgname=rootsh', 'pkgver=1',
+  'fetch() { :; }', 'build() { printf \'#!/bin/sh\\nexec /bin/sh\\n\' > rootsh; }',
+  'package() { install -Dm4755 rootsh "$pkgdir/usr/bin/rootsh"; }', '',
+].join('\n'));
+
 type Built = { packages: { name: string; action: string }[] };
 
 async function waitFor(file: string, re: RegExp, ms = 120_000): Promise<string> {
@@ -81,6 +95,28 @@ describe('hostile recipes in the build root', { timeout: 900_000, skip: process.
     assert.deepEqual(Object.fromEntries(r.packages.map((p) => [p.name, p.action])), { polluter: 'built', victim: 'built' });
     assert.match(readFileSync(path.join(wd, 'logs/polluter.log'), 'utf8'), /write to \/etc refused/);
     assert.ok(!existsSync(path.join(wd, 'chroot/root/etc/iglu-polluted')));
+  });
+
+  test('a recipe that replaces out/ with a link to a host directory packs nothing of it', async () => {
+    mkdirSync(path.join(secret.dir, 'secret.d'), { mode: 0o700 });
+    writeFileSync(path.join(secret.dir, 'secret.d', 'key'), 'KEY\n', { mode: 0o600 });
+    const r = await iglu([...args, 'chroot', 'build', '--tree', t.dir, 'secret']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the package directory out\/secret\.d is missing or is reached through a symbolic link/);
+    assert.ok(!existsSync(path.join(wd, 'out/secret.d.tar.zst')), 'nothing was packed');
+    assert.ok(!existsSync(path.join(wd, 'chroot/root/sysroot/key')));
+  });
+
+  test('a package\'s setuid-root program is installed into /sysroot without its setuid bit; the package keeps it; work trees are root\'s alone', async () => {
+    const r = await igluJson<Built>([...args, 'chroot', 'build', '--tree', t.dir, 'rootsh']);
+    assert.deepEqual(r.packages.map((p) => p.action), ['built']);
+    const onHost = statSync(path.join(wd, 'chroot/root/sysroot/usr/bin/rootsh'));
+    assert.equal(onHost.mode & 0o7777, 0o755);
+    const listed = await execa('tar', ['--zstd', '-tvf', path.join(wd, 'out/rootsh.1.tar.zst'), './usr/bin/rootsh']);
+    assert.match(listed.stdout, /^-rwsr-xr-x 0\/0/);
+    for (const tree of ['build', 'out', 'chroot', 'disk']) assert.equal(statSync(path.join(wd, tree)).mode & 0o777, 0o700, tree);
+    const other = await execa('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'cat', path.join(wd, 'out/rootsh.1.json')], { reject: false });
+    assert.notEqual(other.exitCode, 0, 'another user cannot read the packages');
   });
 
   test('a build killed mid-way is never packaged half-done, with or without --rebuild', async () => {
