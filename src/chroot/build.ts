@@ -160,7 +160,7 @@ export interface ChrootBuildOptions {
 export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuildState): Promise<Step<ChrootBuildState>[]> {
   const paths = new ChrootPaths(o.workdir);
   const pkgPaths = new PackagePaths(o.workdir);
-  const cache = SourceCache.of(o.workdir);
+  const cache = SourceCache.of(o.workdir, o.config.sources);
   const provided = providedNames(o.config);
   const plan = planBuild(o.recipes, o.packages, provided);
   state.plan = plan;

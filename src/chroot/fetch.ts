@@ -20,7 +20,7 @@ export interface Fetched extends FetchOutcome {
  */
 export function fetchSelected(ctx: Context, recipes: RecipeMeta[], order: string[], offline: boolean, into: Fetched[]): Step<object>[] {
   const paths = new PackagePaths(ctx.workdir);
-  const cache = SourceCache.of(ctx.workdir);
+  const cache = SourceCache.of(ctx.workdir, ctx.config.sources);
   return order.map((name) => {
     const recipe = recipes.find((r) => r.name === name)!;
     return {

@@ -95,6 +95,13 @@ export const ToolchainSchema = z.strictObject({
 export const SourcesSchema = z.strictObject({
   /** Never download: every source must already be in the cache (seed it first). */
   offline: z.boolean().default(false),
+  /**
+   * Hosts (by name, as URLs spell them) a download may reach although they resolve to a
+   * loopback, private, link-local or unique-local address: a mirror of your own network.
+   */
+  allowHosts: z.array(z.string().min(1)).default([]),
+  /** The largest source a download may bring, MiB. */
+  maxMiB: z.number().int().positive().default(4096),
 });
 
 export const DiskSchema = z.strictObject({

@@ -4,32 +4,91 @@ export const GUARD_DIR = '/usr/local/lib/iglu-guard';
 /**
  * The compile guard: the program distccd runs for every compile (each compiler's
  * DISTCC_CMDLIST entry names its copy, so distccd(1) maps the client's "clang" to it).
- * It refuses what turns a compile into running code or writing files on the farm's node —
- * plugin loading (`-Xclang -load`/`-plugin`/`-add-plugin`, `-fplugin*`, `-fpass-plugin*`),
- * `-save-temps`, `-specs`, `-B` (tool prefixes), response files (`@file`, which could hide
- * the rest), crash/trace/profile outputs — and an `-o` or `-MF` outside distccd's own
- * temporary files (`$TMPDIR/distccd_*`, distccd(1)), then execs /usr/bin/<compiler>.
- * distcc's own check stops only `-fplugin=` (distcc 3.4 NEWS). Exit 111 with a message on
- * stderr (distccd passes both to the client) when it refuses. A POSIX sh script. Pure.
+ * An allow-list of what a distributed compile needs — not a list of what was thought
+ * dangerous: distcc sends preprocessed source and compiles it with `-c` (or `-S`) into
+ * distccd's own temporary files (`$TMPDIR/distccd_*`, distccd(1)), so every argument must
+ * be one of:
+ *
+ * - a file in distccd's temporary directory (the input), and `-o`/`-MF` naming one;
+ * - a flag of a known shape: `-c -S -w -v -pipe -pg -ansi -pedantic* -pthread -static
+ *   -shared -nostdinc* -nostdlib* -ffreestanding -MD -MMD -MP -no-integrated-as
+ *   -integrated-as`, `-O*`, `-std=`, `-W<warning>` (not `-Wp,`: preprocessor options run
+ *   on the client), `-Wa,` items that are plain options, `-D -U -I` and friends
+ *   (`-isystem -iquote -idirafter --sysroot -isysroot -include -imacros`: they only
+ *   read), `-x LANG`, `-target T`/`--target=T`, `-m<option>[=value]`, `-g<option>` but
+ *   `-gsplit-dwarf`, `-f<option>[=value]` whose value holds no `/` (or a `-f…-prefix-map=`)
+ *   and whose name is not one that writes files or loads code (profile, plugin, modules,
+ *   trace, record, dump, crash, stat, coverage, cache, save, pch, build-session);
+ *   every `-fno-…`;
+ * - `-Xclang X` where X is `-f…`/`-m…` without `=`, or `-target-feature` then `+feat`/`-feat`;
+ * - `-mllvm X` where X is `-name[=value]` without `/` and its name does not end in
+ *   file, output, dir or path (LLVM's `-info-output-file`, `-stats-file` and kin).
+ *
+ * Everything else — clang's documented writers (`--serialize-diagnostics`, `-MJ`,
+ * `-save-temps`, `-save-stats`, `-ftime-trace`, `-fsave-optimization-record`,
+ * `-fcrash-diagnostics-dir=`, `-fproc-stat-report=`, `-gsplit-dwarf`, `-Xclang
+ * -stats-file=`, `-mllvm -info-output-file=`, `-fmodules-cache-path=`), plugins, `-B`,
+ * `-specs`, response files, `--output`, joined `-o/path`, `..` in a temporary path, any
+ * option not listed — is refused: exit 111 with a message on stderr (distccd passes both
+ * to the client, whose fallback compiles locally). Then it execs /usr/bin/<compiler>.
+ * A POSIX sh script. Pure.
  */
 export function compileGuardScript(): string {
   return [
     '#!/bin/sh',
-    '# iglu compile guard (see src/farm/compile-guard.ts): distccd serves compiles only',
+    '# iglu compile guard (see src/farm/compile-guard.ts): an allow-list of what a distributed compile needs',
     'refuse() { echo "iglu compile guard: refused $1 (distccd on this farm runs compiles only)" >&2; exit 111; }',
     'tmp=${TMPDIR:-/tmp}',
-    'prev=',
+    // a path distccd made: in its temporary directory, one component, no ..
+    'ours() { case $1 in */../*|*/..) return 1;; "$tmp"/distccd_*|/tmp/distccd_*) case ${1#"$tmp"/} in */*) case ${1#/tmp/} in */*) return 1;; esac;; esac; return 0;; esac; return 1; }',
+    'fopt() {',
+    '  case $1 in -fno-*) return 0;; -fdebug-prefix-map=*|-ffile-prefix-map=*|-fmacro-prefix-map=*|-fcoverage-prefix-map=*) return 0;; esac',
+    '  case $1 in *profile*|*plugin*|*module*|*trace*|*record*|*dump*|*crash*|*stat*|*coverage*|*cache*|*save*|*pch*|*build-session*) return 1;; esac',
+    '  case $1 in *=*/*) return 1;; esac',
+    '  case ${1%%=*} in -f*[!A-Za-z0-9+_-]*) return 1;; esac',
+    '  return 0',
+    '}',
+    'mopt() { case $1 in *=*/*) return 1;; esac; case ${1%%=*} in -m*[!A-Za-z0-9+_.-]*) return 1;; esac; return 0; }',
+    'xclang() { case $1 in -f*=*|-m*=*) return 1;; -f*|-m*|-target-feature|[+-][a-z0-9]*) case $1 in *[!A-Za-z0-9+_.-]*) return 1;; *load*|*plugin*) return 1;; esac; return 0;; esac; return 1; }',
+    'llvmopt() { case $1 in *=*/*) return 1;; -*file|-*file=*|-*output|-*output=*|-*dir|-*dir=*|-*path|-*path=*) return 1;; -[A-Za-z][A-Za-z0-9_.-]*) case ${1%%=*} in *[!A-Za-z0-9_.-]*) return 1;; esac; return 0;; esac; return 1; }',
+    'waopt() { old=$IFS; IFS=,; set -- ${1#-Wa,}; IFS=$old; for w in "$@"; do case $w in -*=*/*|*/*) return 1;; -[A-Za-z-]*) ;; *) return 1;; esac; case ${w%%=*} in *[!A-Za-z0-9_-]*|*-o|-o*|*MD*) return 1;; esac; done; return 0; }',
+    'want=',
     'for a in "$@"; do',
-    '  case $prev in',
-    '    -Xclang) case $a in -load|-load=*|-plugin|-plugin=*|-add-plugin|-add-plugin=*|-plugin-arg-*|-fplugin*|-fpass-plugin*) refuse "-Xclang $a";; esac ;;',
-    '    -o|-MF) case $a in "$tmp"/distccd_*|/tmp/distccd_*) ;; *) refuse "$prev $a: a write outside its temporary directory";; esac ;;',
-    '  esac',
+    '  if [ -n "$want" ]; then',
+    '    case $want in',
+    '      out) ours "$a" || refuse "$prev $a: a write outside its temporary files";;',
+    '      read|name) ;;',
+    '      lang) case $a in c|c++|cpp-output|c++-cpp-output|assembler|assembler-with-cpp|objective-c|objective-c++) ;; *) refuse "-x $a";; esac;;',
+    '      target) case $a in *[!A-Za-z0-9_.-]*) refuse "-target $a";; esac;;',
+    '      xclang) xclang "$a" || refuse "-Xclang $a";;',
+    '      llvm) llvmopt "$a" || refuse "-mllvm $a";;',
+    '    esac',
+    '    want=; prev=$a; continue',
+    '  fi',
     '  case $a in',
-    '    -fplugin*|-fpass-plugin*|--plugin*|-save-temps*|--save-temps*|-specs*|--specs*|-B*|--prefix*|@*|-save-stats*|-ftime-trace*|-MJ*|-fcrash-diagnostics*|-fprofile-generate*|-fprofile-instr-generate*|-fprofile-dir*|-fdebug-dump*|-fdump-*) refuse "$a" ;;',
-    '    -o?*|-MF?*) refuse "$a: joined output paths are not accepted" ;;',
+    '    -o|-MF) want=out;;',
+    '    -MT|-MQ) want=name;;',
+    '    -D|-U|-I|-isystem|-iquote|-idirafter|--sysroot|-isysroot|-include|-imacros) want=read;;',
+    '    -x) want=lang;;',
+    '    -target) want=target;;',
+    '    -Xclang) want=xclang;;',
+    '    -mllvm) want=llvm;;',
+    '    -c|-S|-w|-v|-pipe|-pg|-ansi|-pedantic|-pedantic-errors|-pthread|-static|-shared|-nostdinc|-nostdinc++|-nostdlib|-nostdlibinc|-ffreestanding|-MD|-MMD|-MP|-no-integrated-as|-integrated-as) ;;',
+    '    -O|-O[0-9sgz]|-Ofast|-std=*|-D?*|-U?*|-I?*|--sysroot=*|-isystem?*) ;;',
+    '    --target=*) case ${a#--target=} in *[!A-Za-z0-9_.-]*) refuse "$a";; esac;;',
+    '    -Wp,*|-Wl,*) refuse "$a: preprocessor and linker options do not belong on the farm";;',
+    '    -Wa,*) waopt "$a" || refuse "$a";;',
+    '    -W*) case $a in -W*[!A-Za-z0-9+_=.-]*) refuse "$a";; esac;;',
+    '    -gsplit-dwarf*) refuse "$a: it writes a file beside the object";;',
+    '    -g*) case $a in -g*[!A-Za-z0-9_=-]*) refuse "$a";; esac;;',
+    '    -m*) mopt "$a" || refuse "$a";;',
+    '    -f*) fopt "$a" || refuse "$a";;',
+    '    -*) refuse "$a: not an option a distributed compile needs";;',
+    '    *) ours "$a" || refuse "$a: an input outside its temporary files";;',
     '  esac',
     '  prev=$a',
     'done',
+    '[ -z "$want" ] || refuse "$prev without its value"',
     'exec "/usr/bin/${0##*/}" "$@"',
     '',
   ].join('\n');

@@ -7,6 +7,7 @@ import { log } from '../log.js';
 import { exists } from '../util/exists.js';
 import type { Workdir } from '../workdir.js';
 import { download } from './download.js';
+import { DEFAULT_DOWNLOAD_POLICY, type DownloadPolicy } from './address-rules.js';
 import { hashFile } from '../util/hash.js';
 import { emptyLock, parseLock, serializeLock, type LockedSource, type SourceLock } from './lock-file.js';
 
@@ -56,14 +57,21 @@ export interface SourceMirror {
 export class SourceCache {
   readonly lockFile: string;
 
-  /** @param dir the cache directory (normally `<workdir>/sources`) */
-  constructor(readonly dir: string) {
+  /**
+   * @param dir the cache directory (normally `<workdir>/sources`)
+   * @param policy what a download may reach (address-rules.ts)
+   */
+  constructor(readonly dir: string, readonly policy: DownloadPolicy = DEFAULT_DOWNLOAD_POLICY) {
     this.lockFile = path.join(dir, 'sources.lock.json');
   }
 
-  /** The source cache of a work directory: `<workdir>/sources`. */
-  static of(workdir: Workdir): SourceCache {
-    return new SourceCache(path.join(workdir.root, 'sources'));
+  /**
+   * The source cache of a work directory: `<workdir>/sources`, downloading as iglu.yaml's
+   * `sources.allowHosts` and `sources.maxMiB` say (public addresses only, 4 GiB, without).
+   */
+  static of(workdir: Workdir, sources?: { allowHosts: string[]; maxMiB: number }): SourceCache {
+    const policy = sources ? { allowHosts: sources.allowHosts, maxBytes: sources.maxMiB * 1024 * 1024 } : DEFAULT_DOWNLOAD_POLICY;
+    return new SourceCache(path.join(workdir.root, 'sources'), policy);
   }
 
   /** Path of the content file for a SHA-256. */
@@ -169,7 +177,7 @@ export class SourceCache {
       if (!mirrored) {
         const why = mirrorError ? ` (${opts.mirror!.name}: ${mirrorError})` : '';
         if (opts.offline) throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}${why}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
-        await download(url, tmp);
+        await download(url, tmp, this.policy);
       }
       const got = await hashFile(tmp);
       if (pinned && got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, mirrored ? opts.mirror!.name : url);

@@ -98,7 +98,7 @@ const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
  */
 export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState): Promise<Step<ToolchainState>[]> {
   const paths = new PackagePaths(o.workdir);
-  const cache = SourceCache.of(o.workdir);
+  const cache = SourceCache.of(o.workdir, o.config.sources);
   const recipes = await readTree(o.tree);
   const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, [], { badFromBuildEnv: true });
   const byName = new Map(recipes.map((r) => [r.name, r]));

@@ -53,7 +53,8 @@ const secret = canary('secret');
 t.add('base/secret', [
   'pkgname=secret', 'pkgver=d',
   'fetch() { :; }', 'build() { :; }',
-  `package() { rm -rf "$recipedir/out"; ln -s ${secret.dir} "$recipedir/out"; }`, '',
+  // (the same path made inside the sandbox's /tmp, so iglupkg's own writes through the link succeed there)
+  `package() { mkdir -p ${secret.dir}/secret.d; rm -rf "$recipedir/out"; ln -s ${secret.dir} "$recipedir/out"; }`, '',
 ].join('\n'));
 // a package that installs a setuid-root program (doas is setuid: fine in the image, never on the host)
 t.add('base/rootsh', [

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -162,5 +164,32 @@ test('a read-only work directory gets a message naming it, not an unexpected err
     assert.match(r.stderr, /hint: give --workdir a writable directory/);
   } finally {
     await execa('umount', [dir]);
+  }
+});
+
+test('fetch() cannot reach the host\'s loopback through the source broker, in any spelling; nothing is pinned', { skip: !root && 'needs root' }, async () => {
+  let hits = 0;
+  const server = http.createServer((_req, res) => { hits++; res.end('SECRET\n'); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
+    const t = hostileTree();
+    t.add('base/ssrf', [
+      'pkgname=ssrf', 'pkgver=1',
+      `fetch() { curl -fsSL http://127.0.0.1:${port}/secret -o a || echo "refused a"; curl -fsSL 'http://[::ffff:127.0.0.1]:${port}/secret' -o b || echo "refused b"; curl -L http://localhost:${port}/secret -o c || echo "refused c"; }`,
+      'build() { :; }', 'package() { :; }', '',
+    ].join('\n'));
+    const r = await iglu(['chroot', 'fetch', '--tree', t.dir, '--workdir', wd]);
+    const log = readFileSync(path.join(wd, 'logs/ssrf.log'), 'utf8');
+    assert.equal(hits, 0, `the loopback service was never asked:\n${log}`);
+    assert.match(log, /refused to download http:\/\/127\.0\.0\.1:\d+\/secret: 127\.0\.0\.1 is a loopback address/);
+    assert.match(log, /refused b/);
+    assert.match(log, /refused c/);
+    assert.equal(r.code, 0, 'the recipe went on past its failed downloads');
+    const lock = path.join(wd, 'sources/sources.lock.json');
+    assert.ok(!existsSync(lock) || !readFileSync(lock, 'utf8').includes(String(port)), 'nothing pinned');
+  } finally {
+    server.close();
   }
 });

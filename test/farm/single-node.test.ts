@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -116,6 +117,10 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
       ['clang', '-specs=/tmp/s', '-c', 'x.i', '-o', 'x.o'],
       ['clang', '-B/tmp', '-c', 'x.i', '-o', 'x.o'],
       ['clang', '@/tmp/args', '-c', 'x.i', '-o', 'x.o'],
+      // issue 21's three writers: each file appeared in the task's /tmp before the allow-list
+      ['clang', '-c', 'x.i', '-o', 'x.o', '--serialize-diagnostics', '/tmp/p1'],
+      ['clang', '-c', 'x.i', '-o', 'x.o', '-Xclang', '-stats-file=/tmp/p2'],
+      ['clang', '-c', 'x.i', '-o', 'x.o', '-ftime-report', '-mllvm', '-info-output-file=/tmp/p3'],
     ];
     const script = cases.map((c) => `echo "== ${c.join(' ')}"; python3 -c "$IGLU_RAW" ${host} 3632 ${c.join(' ')}`).join('\n');
     const res = await engine.containers.runOnce({ image: image.id, cmd: ['/bin/sh', '-c', script], env: { IGLU_RAW: raw }, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' }, network, name: 'iglu-test-raw', timeoutMs: 120_000 });
@@ -133,6 +138,13 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     const tasks = await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
     assert.ok(tasks.length > 0);
     for (const t of tasks) assert.equal(t.labels[LABEL.run], `service:${farm}_distccd`);
+    for (const t of tasks) {
+      const ls = new PassThrough();
+      let seen = '';
+      ls.on('data', (c: Buffer) => { seen += c.toString(); });
+      await engine.containers.exec(t.id, ['ls', '-a', '/tmp'], { output: ls });
+      assert.doesNotMatch(seen, /\bp[123]\b/, `nothing was written into the task's /tmp: ${seen}`);
+    }
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'abyss' })).length, 0);
   });
 
