@@ -1,3 +1,4 @@
+import { REAP_SCRIPT } from '../sandbox/reap.js';
 import { createWriteStream } from 'node:fs';
 import type { Context } from '../context.js';
 import { IgluError } from '../errors.js';
@@ -63,6 +64,8 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
       try {
         return await engine.containers.exec(container, argv, { output: out });
       } finally {
+        // nothing the recipe started outlives this command (sandbox/reap.ts)
+        await engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: out });
         await new Promise((resolve) => out.end(resolve));
       }
     },

@@ -67,6 +67,8 @@ export async function installTarball(tarball: string, dir: string, policy: Insta
     await Promise.all([pipeline(zstd.stdout, extract), zstd]);
   } catch (err) {
     const z = await zstd;
+    const refusedEntry = entryRefusal(err);
+    if (refusedEntry) throw new IgluError(`cannot install ${tarball} into ${dir}: ${refusedEntry}`, { hint: 'the package holds a link that leads out of it: package() must make relative links that stay inside the package (an absolute link, /usr/lib/x, is kept as it is for the image)', cause: err });
     throw new IgluError(`cannot install ${tarball} into ${dir}: ${tailLines(String(z.stderr ?? '') || (err as Error).message, 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged', cause: err });
   }
   if (refused.length) throw new IgluError(`cannot install ${tarball} into ${dir}: ${refused.slice(0, 3).join('; ')}`, { hint: 'the package holds entries iglu refuses (absolute names, .., or files under a symbolic link): fix the recipe\'s package()' });
@@ -81,6 +83,17 @@ export async function installTarball(tarball: string, dir: string, policy: Insta
     await symlink(link.target, at);
   }
   return nodes;
+}
+
+/**
+ * What node-tar refused about one entry (a relative link whose target leaves the package:
+ * `TAR_ENTRY_ERROR` "linkpath escapes extraction directory"), naming the entry and its
+ * target; undefined for any other error (a damaged stream). Pure.
+ */
+export function entryRefusal(err: unknown): string | undefined {
+  const e = err as { tarCode?: string; entry?: { path?: string }; linkpath?: string; message?: string };
+  if (e?.tarCode !== 'TAR_ENTRY_ERROR' || !e.entry?.path) return undefined;
+  return `${e.entry.path.replace(/^\.\//, '')}${e.linkpath ? ` -> ${e.linkpath}` : ''}: ${(e.message ?? 'refused').replace(/^TAR_\w+: /, '')}`;
 }
 
 /** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */

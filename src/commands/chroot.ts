@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { chrootBuildSteps, keepGoingFailure, localRunner, providedNames, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
 import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
+import { nonEmpty } from './arguments.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -78,6 +79,8 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
       printResult(ctx.json, { packages: result }, () => result.map((p) => `${p.reused ? 'kept   ' : 'fetched'} ${p.name}: ${p.sources.map((s) => s.url).join(' ')}`).join('\n'));
     });
 
+  /** Which of --spread and --no-spread were given (commander keeps only the last). */
+  const spreadFlags = new Set<string>();
   chroot
     .command('build')
     .description('build the selected packages and what they need inside the build root (own mount namespace, no network), in plan order, installing each into /sysroot')
@@ -90,11 +93,15 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .option('-k, --keep-going', 'a failed package does not stop those that do not need it; its dependents are reported blocked (exit 1 when any failed)')
     .option('--spread', 'build each package as a swarm job on whichever farm node has room, as many at a time as the farm has room for (critical path first), through the farm\'s package store (the default when the farm has more than one node)')
     .option('--no-spread', 'build every package here, even on a farm of several nodes')
+    .on('option:spread', () => spreadFlags.add('--spread'))
+    .on('option:no-spread', () => spreadFlags.add('--no-spread'))
     .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq \'.packages[] | select(.action != "built")\'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n  iglu chroot build --spread --json | jq -r \'.packages[] | [.name, .node, .startedAt, .endedAt] | @tsv\'\n')
     .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean; spread?: boolean }) => {
+      checkRunnerFlags(spreadFlags, flags);
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
-      const byDefault = flags.spread === undefined ? await spreadByDefault(ctx) : 0;
+      // --farm builds here, compiling through the farm: never spread by default
+      const byDefault = flags.spread === undefined && !flags.farm ? await spreadByDefault(ctx) : 0;
       if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
       const spread = flags.spread ?? byDefault > 0;
       const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
@@ -116,7 +123,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .command('enter')
     .description('open a shell (or run CMD) in the build root with the build\'s mounts and environment; they are released when it exits')
     .argument('[cmd...]', 'command to run instead of a shell (put it after --)')
-    .option('--package <pkg>', 'also show that package\'s workspace (kept after a failed build) and start in its srcdir')
+    .option('--package <pkg>', 'also show that package\'s workspace (kept after a failed build) and start in its srcdir', nonEmpty)
     .option(...TREE, DEFAULT_TREE)
     .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n  iglu chroot enter --tree ~/iglunix --package toybox\n')
     .action(async (cmd: string[], flags: { package?: string; tree: string }) => {
@@ -151,4 +158,15 @@ async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: str
     return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
   } }], state);
   return state.result!;
+}
+
+/**
+ * Refuses contradicting runner flags rather than letting one win silently: `--spread`
+ * with `--no-spread`, and `--spread` with `--farm` (a spread build runs on the farm's
+ * nodes; `--farm` builds here, compiling through it). Pure.
+ * @throws IgluError with exit code 2 (bad usage)
+ */
+export function checkRunnerFlags(given: ReadonlySet<string>, flags: { farm?: boolean; spread?: boolean }): void {
+  if (given.has('--spread') && given.has('--no-spread')) throw new IgluError('--spread and --no-spread contradict each other', { exitCode: ExitCode.usage, hint: 'give one of them' });
+  if (flags.farm && flags.spread === true) throw new IgluError('--spread and --farm contradict each other: a spread build runs each package on a farm node; --farm builds here and compiles through the farm', { exitCode: ExitCode.usage, hint: 'give one of them' });
 }

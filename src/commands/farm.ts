@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { MAX_INTERVAL_S, MAX_REPLICAS, seconds, wholeNumber } from './arguments.js';
 import { makeContext, type GlobalOptions } from '../context.js';
 import { CLEANUP_TIMEOUT_MS, farmDown } from '../farm/down.js';
 import { farmSlots } from '../farm/hosts.js';
@@ -33,11 +34,6 @@ async function farmTop(ctx: Awaited<ReturnType<typeof makeContext>>, o: { interv
   }
 }
 
-/** Parses a whole number for commander; rejects anything else as a usage error. */
-function int(value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
-  return Number(value);
-}
 
 /** `iglu farm up|down|status|scale|token|join`: thin handlers over src/farm/. */
 export function registerFarm(program: Command, globals: () => GlobalOptions): void {
@@ -46,7 +42,7 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
   farm
     .command('up')
     .description('initialise the swarm if needed, create the overlay network, put the image on every node, run distccd, wait until it accepts compiles; prints DISTCC_HOSTS')
-    .option('--replicas <n>', 'number of distccd tasks', int)
+    .option('--replicas <n>', `number of distccd tasks (1 to ${MAX_REPLICAS})`, wholeNumber(1, MAX_REPLICAS))
     .option('--global', 'one distccd task on every node')
     .option('--image <ref>', 'farm image (default: the newest from "iglu image build")')
     .option('--network <name>', 'overlay network name')
@@ -83,7 +79,7 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
   farm
     .command('top')
     .description('live view of the farm: per node and task, the jobs running now, done and failed, and the node\'s load (distccd --stats, read over the overlay)')
-    .option('--interval <s>', 'seconds between refreshes', (v) => { const n = Number(v); if (!(n > 0)) throw new InvalidArgumentError('not a positive number'); return n; }, 2)
+    .option('--interval <s>', `seconds between refreshes (0.1 to ${MAX_INTERVAL_S})`, seconds(0.1, MAX_INTERVAL_S), 2)
     .option('--once', 'one snapshot, then exit')
     .option('--prom', 'the Prometheus text format (implies --once)')
     .addHelpText('after', '\nExamples:\n  iglu farm top\n  iglu farm top --once --json | jq \'.tasks[] | {node, running, done}\'\n  iglu farm top --prom\n')
@@ -95,7 +91,7 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
   farm
     .command('scale')
     .description('set the number of distccd tasks and wait until they accept compiles')
-    .argument('<n>', 'replicas, at least 1', int)
+    .argument('<n>', `replicas, 1 to ${MAX_REPLICAS}`, wholeNumber(1, MAX_REPLICAS))
     .addHelpText('after', '\nExample:\n  iglu farm scale 4\n')
     .action(async (n: number) => {
       const ctx = await makeContext(globals());

@@ -192,7 +192,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       // the farm's use, live, under the step (its tasks' distccd stats, read from the client)
       await using _use = o.local ? undefined : watchFarmUse(o.engine, client.id, s.farm!.hosts, (line) => output(`${building}; ${line}`));
       return await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
-    })();
+    })().finally(() => client.reap());
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
     output('copy the packages back and pack them');
     const outRoot = path.join(ws.dir, 'out');

@@ -12,6 +12,7 @@ import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { tailLines } from '../util/tail.js';
 import { untarAsSandbox } from '../sandbox/untar.js';
+import { REAP_SCRIPT } from '../sandbox/reap.js';
 
 /**
  * The client container of the toolchain phase: a container from the farm image on the
@@ -104,6 +105,16 @@ export class BuildClient implements AsyncDisposable {
     out.on('data', (c: Buffer) => chunks.push(c));
     const code = await this.engine.containers.exec(this.id, ['sh', '-c', script], { output: out });
     if (code !== 0) throw new IgluError(`cannot point the client container's compilers at ${targetBin}: ${tailLines(Buffer.concat(chunks).toString('utf8'), 3)}`, { hint: 'the farm image needs sh and ln (coreutils); rebuild it with iglu image build' });
+  }
+
+  /**
+   * Ends every process a recipe left running in the container (sandbox/reap.ts), so none
+   * outlives its package: run after each package's run, before its outputs are copied out.
+   * @throws IgluError when some process survived 40 rounds of SIGKILL
+   */
+  async reap(): Promise<void> {
+    const code = await this.engine.containers.exec(this.id, ['sh', '-c', REAP_SCRIPT], { output: new PassThrough().resume() });
+    if (code !== 0) throw new IgluError('a process the recipe started survived being killed in the client container', { hint: 'the client container is removed at the end of the run; report the recipe' });
   }
 
   /** Removes paths in the container (what an earlier package left). */

@@ -101,3 +101,46 @@ test('iglu boot --image on a file that is not an iglunix.img says so and why, ex
   assert.equal(b.code, 1);
   assert.match(b.stderr, /blank\.img is not an iglunix\.img: it has no GPT header/);
 });
+
+test('bad numbers and contradicting flags are usage errors (exit 2) that say the range or the conflict; nothing runs', async () => {
+  const wd = scratchDir('iglu-badargs-');
+  const args = ['--workdir', wd, '--docker-host', 'unix:///nonexistent.sock'];
+  for (const v of ['1e10', 'Infinity', '0.001', '0x10', '-1', '']) {
+    const r = await iglu([...args, 'farm', 'top', '--interval', v]);
+    assert.equal(r.code, 2, `--interval ${v}: ${r.stderr}`);
+    assert.match(r.stderr, /--interval.*(seconds|from 0\.1)/, v);
+  }
+  for (const v of ['99999999999999999999', '1e3', '0', '0x10', '1001']) {
+    const r = await iglu([...args, 'farm', 'scale', v]);
+    assert.equal(r.code, 2, `scale ${v}: ${r.stderr}`);
+    assert.match(r.stderr, /1 to 1000|from 1 to 1000/, v);
+  }
+  const both = await iglu([...args, 'chroot', 'build', '--spread', '--no-spread']);
+  assert.equal(both.code, 2, both.stderr);
+  assert.match(both.stderr, /--spread and --no-spread contradict each other/);
+  const farm = await iglu([...args, 'chroot', 'build', '--spread', '--farm']);
+  assert.equal(farm.code, 2, farm.stderr);
+  assert.match(farm.stderr, /--spread and --farm contradict each other/);
+  const empty = await iglu([...args, 'chroot', 'enter', '--package', '']);
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /--package.*must not be empty/);
+});
+
+test('sources import refuses what cannot be a source (a device, /proc, a pipe, a URL the broker could never serve) and pins nothing', async () => {
+  const wd = scratchDir('iglu-badimport-');
+  const fifo = path.join(wd, 'fifo');
+  spawn('mkfifo', [fifo]);
+  await new Promise((r) => setTimeout(r, 200));
+  for (const [file, why] of [['/dev/zero', /\/dev\/zero is not a regular file \(a device\)/], ['/proc/cpuinfo', /\/proc\/cpuinfo is empty/], [fifo, /is not a regular file \(a pipe\)/]] as const) {
+    const r = await iglu(['--workdir', wd, 'sources', 'import', file, '--url', 'https://example.org/x.tar.gz']);
+    assert.equal(r.code, 1, `${file}: ${r.stderr}`);
+    assert.match(r.stderr, why);
+  }
+  const real = path.join(wd, 'real.tar.gz');
+  writeFileSync(real, 'content\n');
+  const spaced = await iglu(['--workdir', wd, 'sources', 'import', real, '--url', 'http://x/a b']);
+  assert.equal(spaced.code, 1);
+  assert.match(spaced.stderr, /"http:\/\/x\/a b" is not a URL a recipe can fetch: .*no spaces/);
+  const list = await iglu(['--workdir', wd, 'sources', 'list', '--json']);
+  assert.deepEqual(JSON.parse(list.stdout).sources, [], 'nothing was pinned');
+});

@@ -121,3 +121,17 @@ test('a pkgdir reached through a link — out/ itself replaced by a link to a ho
   mkdirSync(path.join(recipeDir, 'out', 'secret.d'), { recursive: true });
   assert.equal(await outputDir(ws, path.join(recipeDir, 'out', 'secret.d')), path.join(recipeDir, 'out', 'secret.d'));
 });
+
+test('a relative link that leads out of its package is refused by name, not called a damaged tarball', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-outlink-'));
+  mkdirSync(path.join(dir, 'usr'), { recursive: true });
+  symlinkSync('../../../../etc', path.join(dir, 'usr/lib'));
+  const tarball = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-outlink-out-')), 'out.1.tar.zst');
+  await packPkgdir(dir, tarball, 946684800);
+  await assert.rejects(installTarball(tarball, mkdtempSync(path.join(tmpdir(), 'iglu-outlink-root-'))), (err: Error & { hint?: string }) => {
+    assert.match(err.message, /usr\/lib -> \.\.\/\.\.\/\.\.\/\.\.\/etc: linkpath escapes extraction directory/);
+    assert.match(err.hint ?? '', /a link that leads out of it/);
+    assert.doesNotMatch(err.hint ?? '', /damaged/);
+    return true;
+  });
+});

@@ -87,7 +87,7 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const before = Object.keys((await cache.readLock()).sources).length;
     const r = await iglu([...wd, 'sources', 'import', file, '--url', 'not a url']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /"not a url" is not a URL a recipe can fetch: expected http:\/\/, https:\/\/ or ftp:\/\/ with a host/);
+    assert.match(r.stderr, /"not a url" is not a URL a recipe can fetch: expected http:\/\/ or https:\/\/ with a host/);
     assert.equal(Object.keys((await cache.readLock()).sources).length, before);
   });
 

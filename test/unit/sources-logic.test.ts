@@ -58,9 +58,9 @@ test('a package is up to date only with the same recipe and the same pinned sour
   assert.equal(upToDate(undefined, 'r1', {}), false);
 });
 
-test('checkSourceUrl: http, https and ftp URLs with a host pass; anything else is refused, named', () => {
-  for (const ok of ['https://musl.libc.org/releases/musl-1.2.3.tar.gz', 'http://www.mirbsd.org/TaC-mksh.txt', 'ftp://ftp.example.org/x.tar.gz']) assert.doesNotThrow(() => checkSourceUrl(ok));
-  for (const bad of ['not a url', 'musl-1.2.3.tar.gz', '/tmp/x.tar.gz', 'file:///etc/passwd', 'https://', 'git://example.org/x.git']) {
+test('checkSourceUrl: http and https URLs with a host pass; anything else (ftp, which the broker never serves; spaces) is refused, named', () => {
+  for (const ok of ['https://musl.libc.org/releases/musl-1.2.3.tar.gz', 'http://www.mirbsd.org/TaC-mksh.txt', 'https://example.org/a%20b.tar.gz']) assert.doesNotThrow(() => checkSourceUrl(ok));
+  for (const bad of ['not a url', 'musl-1.2.3.tar.gz', '/tmp/x.tar.gz', 'file:///etc/passwd', 'https://', 'git://example.org/x.git', 'ftp://ftp.example.org/x.tar.gz', 'http://x/a b', 'http://x/a\tb', 'http://x/a\nb']) {
     assert.throws(() => checkSourceUrl(bad), (err: IgluError) => err.message.startsWith(`${JSON.stringify(bad)} is not a URL a recipe can fetch`) && /--url https:/.test(err.hint ?? ''));
   }
 });
