@@ -44,7 +44,8 @@ disk=$(du -sk /iglu/tree /iglu/build 2>/dev/null | awk '{ n += $1 } END { print 
 printf 'iglu-job-usage: {"exit":%d,"cpuSeconds":%s,"wallSeconds":%d,"peakMemoryBytes":%s,"diskBytes":%s}\n' \
 	"$code" "$(awk -v u="${cpu_us:-0}" 'BEGIN { printf "%.1f", u / 1e6 }')" "$(( $(date +%s) - start ))" "${mem:-0}" "${disk:-0}"
 if [ "$code" -eq 0 ]; then
-	tar -c -f - -C "$IGLU_RECIPE_DIR" out -C / iglu/build | curl -fsS --retry 5 -T - "$IGLU_STORE/staging/$IGLU_TOKEN/out.tar"
+	tar -c -f - -C "$IGLU_RECIPE_DIR" out -C / iglu/build | curl -fsS --retry 5 -T - "$IGLU_STORE/staging/$IGLU_TOKEN/out.tar" ||
+		{ say "the store refused out/ (it takes at most 4 GiB, holes of sparse files counted)"; exit 98; }
 	say "sent out/ to the store"
 fi
 exit "$code"

@@ -14,6 +14,7 @@ import { FARM_PATH } from './build-env.js';
 import type { RootRunner } from './build.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { runInRoot, type Launcher } from './run.js';
+import { ownerLabel } from '../util/owner.js';
 
 /**
  * The --farm runner of the chroot phase. The host has no route into an overlay network,
@@ -32,7 +33,7 @@ export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string
   const engine = await ctx.engine();
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
-  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name), name: 'iglu-chroot',
+  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name, ownerLabel()), name: 'iglu-chroot',
     // The sandbox (bwrap) inside needs CAP_SYS_ADMIN for its staging mounts (capabilities(7)),
     // no seccomp filter (Docker's default one refuses bwrap's pivot_root: EPERM); Docker's AppArmor
     // profile would still deny mount. Not --privileged: only this one capability is added.

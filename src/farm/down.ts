@@ -2,6 +2,7 @@ import type { FarmConfig } from '../config/schema.js';
 import { Engine, engineMessage } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL } from '../labels.js';
+import { log } from '../log.js';
 import { waitFor } from '../util/wait.js';
 import { drainService } from './drain.js';
 
@@ -34,8 +35,11 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
   const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], volumes: { removed: [], kept: [] }, unreachable: [] };
   if (info.swarm.state === 'active' && info.swarm.isManager) {
     for (const s of await manager.services.list(label)) {
-      await drainService(manager, s, opts.timeoutMs);
-      await manager.services.remove(s.id);
+      // a drain that fails (a service changed under it) must not stop the teardown
+      await drainService(manager, s, opts.timeoutMs).catch((err: unknown) => log.farm('drain of %s failed: %s', s.name, String(err)));
+      await manager.services.remove(s.id).catch((err: unknown) => {
+        if (!/no such service|not found/i.test(engineMessage(err))) throw err;
+      });
       result.services.push(s.name);
     }
   }

@@ -28,9 +28,12 @@ export function taskSettled(t: Pick<TaskInfo, 'state' | 'desiredState'>): boolea
  * a service with tasks still being prepared lets their containers appear after the
  * removal; draining first makes teardown see every container it must wait for.
  * A node that never answers (down) would keep its task unsettled: after `timeoutMs` the
- * drain gives up quietly and removal goes on.
+ * drain gives up quietly and removal goes on. A job (`ReplicatedJob`, `GlobalJob`: a
+ * spread build) is not drained: the Engine refuses to change a service's mode ("service
+ * mode change is not allowed"), and removing it stops its task.
  */
 export async function drainService(engine: Engine, service: ServiceInfo, timeoutMs: number): Promise<void> {
+  if (isJob(service)) return;
   const spec: Record<string, unknown> = { ...service.spec };
   if (service.global) {
     const template = spec.TaskTemplate as { Placement?: { Constraints?: string[] } };
@@ -44,4 +47,10 @@ export async function drainService(engine: Engine, service: ServiceInfo, timeout
     what: `the tasks of ${service.name} to stop`,
     hint: 'a node that is down keeps its task unsettled; removal goes on regardless',
   }).catch((err: unknown) => log.farm('drain of %s incomplete: %s', service.name, String(err)));
+}
+
+/** Whether a service is a swarm job (Engine API ServiceSpec.Mode: ReplicatedJob or GlobalJob). Pure. */
+export function isJob(service: Pick<ServiceInfo, 'spec'>): boolean {
+  const mode = (service.spec as { Mode?: Record<string, unknown> }).Mode ?? {};
+  return 'ReplicatedJob' in mode || 'GlobalJob' in mode;
 }

@@ -3,6 +3,7 @@ import type { Engine } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { farmStatus, type FarmStatus } from './status.js';
 import { serviceName } from './settings.js';
+import { sweepDeadContainers } from './leftovers.js';
 
 /** A farm builds can use: its status (tasks, DISTCC_HOSTS, slots) and its service's image. */
 export interface BuildFarm {
@@ -14,11 +15,14 @@ export interface BuildFarm {
 /**
  * Checks that a farm is fit for builds on its overlay: the distccd service exists and
  * names an image, the overlay is internal (builds attached to it reach nothing but the
- * farm), and — unless `tasksOptional` — tasks are running.
+ * farm), and — unless `tasksOptional` — tasks are running. Containers that killed iglu
+ * processes left on the farm are removed first (sweepDeadContainers).
  * @throws IgluError for no farm (hint: `noFarmHint`), a service without an image, a
  *   non-internal overlay, or no running tasks
  */
 export async function farmForBuilds(engine: Engine, farm: FarmConfig, opts: { tasksOptional?: boolean; noFarmHint: string }): Promise<BuildFarm> {
+  // containers of a build or reader that was killed go first (their owner is gone)
+  await sweepDeadContainers(engine, farm.name);
   const status = await farmStatus(engine, farm);
   const service = status.service ? await engine.services.get(status.service.name) : undefined;
   if (!service) throw new IgluError(`no farm is up: the service ${serviceName(farm)} does not exist`, { hint: opts.noFarmHint });

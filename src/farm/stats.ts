@@ -5,6 +5,7 @@ import { IgluError } from '../errors.js';
 import { labelsFor } from '../labels.js';
 import { farmForBuilds } from './for-builds.js';
 import type { FarmHost } from './hosts.js';
+import { ownerLabel } from '../util/owner.js';
 
 /** distccd's statistics HTTP server (distccd(1): --stats, --stats-port; 3633 by default). */
 export const STATS_PORT = 3633;
@@ -175,7 +176,7 @@ export class FarmStatsReader implements AsyncDisposable {
    */
   static async start(engine: Engine, farm: FarmConfig): Promise<FarmStatsReader> {
     const { image } = await farmForBuilds(engine, farm, { tasksOptional: true, noFarmHint: 'start it with iglu farm up' });
-    const container = await engine.containers.start({ image, network: farm.network, labels: labelsFor('stats', farm.name), name: 'iglu-stats' });
+    const container = await engine.containers.start({ image, network: farm.network, labels: labelsFor('stats', farm.name, ownerLabel()), name: 'iglu-stats' });
     return new FarmStatsReader(engine, farm, container);
   }
 

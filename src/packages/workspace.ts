@@ -85,13 +85,20 @@ export function packageWorkspace(paths: PackagePaths, recipe: Pick<RecipeMeta, '
  * the recipe's own directory in the upper layer owned by the sandbox's uid (SANDBOX_ID,
  * when iglu runs as root), so a recipe may create src/ and out/ beside its build.sh and
  * nothing else of the tree. run/ is the sandbox's too.
+ * @throws IgluError (after removing what it made) when the directories cannot be made
  */
 export async function makeWorkspace(ws: PackageWorkspace): Promise<void> {
   await rm(ws.dir, { recursive: true, force: true });
-  await mkdir(path.join(ws.layers, 'work'), { recursive: true, mode: 0o755 });
-  await mkdir(ws.recipeDir, { recursive: true, mode: 0o755 });
-  if (process.getuid?.() === 0) await chown(ws.recipeDir, SANDBOX_ID, SANDBOX_ID);
-  await sandboxOwned(ws.run);
+  try {
+    await mkdir(path.join(ws.layers, 'work'), { recursive: true, mode: 0o755 });
+    await mkdir(ws.recipeDir, { recursive: true, mode: 0o755 });
+    if (process.getuid?.() === 0) await chown(ws.recipeDir, SANDBOX_ID, SANDBOX_ID);
+    await sandboxOwned(ws.run);
+  } catch (err) {
+    // Node's recursive mkdir reports a full disk (ENOSPC) as ENOENT: say what is likely
+    await rm(ws.dir, { recursive: true, force: true }).catch(() => undefined);
+    throw new IgluError(`cannot make the workspace ${ws.dir}: ${(err as Error).message}`, { hint: `is the work directory's disk full? (df -h ${path.dirname(ws.dir)}); nothing of the workspace was kept`, cause: err });
+  }
 }
 
 /** The binds that give a phase the tree's overlay view and run/ (see PackageWorkspace). Pure. */

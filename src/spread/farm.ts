@@ -11,6 +11,8 @@ import { distccHostsFor, farmJobs } from '../farm/hosts.js';
 import { farmStatus } from '../farm/status.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
+import { ownerOf } from '../util/owner.js';
+import { sweepDeadJobs } from './leftovers.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore } from '../store/package-store.js';
 import { attachJob, removeJob, runJob, type JobRun } from './job.js';
@@ -61,9 +63,11 @@ export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDispos
   if (!ready.length) throw new IgluError(`the farm ${ctx.config.farm.name} has no ready node`, { hint: 'see iglu farm status' });
   const room = jobRoom(ready);
   const { url, store } = await ensureStore(engine, ctx.config.farm, image, { signal: ctx.signal });
+  const engines = [engine, ...ctx.config.farm.nodes.map((n) => new Engine(n.endpoint))];
+  // jobs of a run that was killed (their owner is gone): nobody will take their results
+  await sweepDeadJobs(engine, ctx.config.farm.name, { engines, store });
   const names = new Map(status.hosts.map((h) => [h.ip, h.hostname]));
   const farm = ctx.config.farm;
-  const engines = [engine, ...farm.nodes.map((n) => new Engine(n.endpoint))];
   return {
     nodes: ready.map((n) => n.hostname),
     room,
@@ -81,7 +85,7 @@ export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDispos
     nodeOf: (ip) => names.get(ip),
     attach: (o) => attachJob(engine, farm.name, o.inputs, { ...o, engines }),
     run: (o) => runJob(engine, {
-      farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS,
+      farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS, owner: ownerOf(),
       env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },
     }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
     // a build that ends early (Ctrl-C, a failed step) may leave its jobs' own cleanup behind: this run's jobs go here

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LABEL, labelsFor } from '../labels.js';
+import { OWNER_LABEL } from '../util/owner.js';
+
+/** Labels a job's service carries so a leftover's store files can be found (spread/leftovers.ts): its staging token and bundle. */
+export const JOB_TOKEN_LABEL = 'iglu.token';
+export const JOB_BUNDLE_LABEL = 'iglu.bundle';
 
 /** chroot/spread-job.sh: what a package job's container runs. */
 export const JOB_SCRIPT = readFileSync(fileURLToPath(new URL('../../../chroot/spread-job.sh', import.meta.url)), 'utf8');
@@ -33,6 +38,8 @@ export interface PackageJob {
   env: Record<string, string>;
   /** CPUs the swarm reserves for it on its node (NanoCPUs / 1e9). */
   cpus: number;
+  /** The process that submits it (util/owner.ts ownerOf): a job whose owner is gone is a leftover. */
+  owner?: string;
 }
 
 /**
@@ -53,10 +60,12 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
  * image on the farm's overlay, reserving `cpus` so the swarm places it only on a node with
  * room (Engine API "ResourceRequirements"; swarm's scheduler spreads tasks over the
  * least-loaded nodes), never restarted by the swarm (a failed build stays failed; iglu
- * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs. Pure.
+ * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs,
+ * the owner process (sweepLeftovers), and the staging token and bundle its store files go by. Pure.
  */
 export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
-  const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg, 'iglu.inputs': job.inputs });
+  const store = { ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}), ...(job.env.IGLU_BUNDLE ? { [JOB_BUNDLE_LABEL]: job.env.IGLU_BUNDLE } : {}) };
+  const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg, 'iglu.inputs': job.inputs, ...store, ...(job.owner ? { [OWNER_LABEL]: job.owner } : {}) });
   return {
     Name: jobName(job),
     Labels: labels,

@@ -6,6 +6,7 @@ import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { interrupted } from '../util/abort.js';
 import { LABEL } from '../labels.js';
+import { OWNER_LABEL, ownerGoneHere } from '../util/owner.js';
 import { jobName, jobServiceSpec, parseUsage, type JobUsage, type PackageJob } from './job-spec.js';
 
 /** Where and how a package job ran. */
@@ -166,7 +167,8 @@ export function staleJob(task: TaskInfo | undefined, now: number, staleMs = STAL
  * Follows a package job another run started for the same inputs (a service labelled with
  * the farm, role "build" and `iglu.inputs`): its log into `logFile`, live, until its
  * service is gone — its owner removes it once the package is stored or has failed.
- * A leftover (staleJob: its run is gone) is removed instead, so the inputs can be built.
+ * A leftover (staleJob, or its owner process on this machine is gone: util/owner.ts) is
+ * removed instead, so the inputs can be built.
  * `signal` (Ctrl-C) only stops following: the job is not this run's.
  * @returns undefined when no such job runs; else the node it ran on, once it is gone
  *   (`stale` when it was a leftover this call removed)
@@ -186,7 +188,7 @@ export async function attachJob(engine: Engine, farm: string, inputs: string, o:
         node = (await engine.nodes.list()).find((n) => n.id === task.nodeId)?.hostname ?? task.nodeId;
         o.onNode?.(node);
       }
-      if (staleJob(task, Date.now(), o.staleMs)) {
+      if (staleJob(task, Date.now(), o.staleMs) || ownerGoneHere(running.labels[OWNER_LABEL])) {
         log.docker('job %s ended at %s and its run never removed it: a leftover', running.name, task?.changedAt);
         await removeJob(engine, o.engines ?? [engine], running.id);
         return { node, stale: true };

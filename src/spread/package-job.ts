@@ -98,6 +98,7 @@ export async function buildAsJob(b: SpreadBuild, recipe: RecipeMeta, inputs: str
   output(`waiting for room on the farm (${farm.slots.busy}/${farm.room} jobs running)`);
   const token = PackageStore.newToken();
   try {
+    await farm.store.openStaging(token);
     const run = await farm.slots.with(recipe.name, b.priority(recipe.name), () => {
       output('submitted as a swarm job');
       return farm.run({ pkg: recipe.name, inputs, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: b.signal,

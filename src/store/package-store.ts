@@ -250,6 +250,15 @@ export class PackageStore {
     return path.join(this.dir, 'staging', token, file);
   }
 
+  /**
+   * Makes a job's staging directory, the only place the store's nginx lets that job PUT
+   * (its out.tar: stacks/store-nginx.conf makes no directory for a PUT), before the job
+   * is submitted.
+   */
+  async openStaging(token: string): Promise<void> {
+    await mkdir(path.dirname(this.stagedPath(token, 'x')), { recursive: true, mode: 0o755 });
+  }
+
   /** Removes a job's staging directory. */
   async dropStaged(token: string): Promise<void> {
     await rm(path.dirname(this.stagedPath(token, 'x')), { recursive: true, force: true });

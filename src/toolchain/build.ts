@@ -23,6 +23,7 @@ import { SourceCache } from '../sources/cache.js';
 import { abortable } from '../util/abort.js';
 import type { Workdir } from '../workdir.js';
 import { BuildClient } from './client.js';
+import { ownerLabel } from '../util/owner.js';
 
 /** Every package's files get this mtime, and builds see it as SOURCE_DATE_EPOCH (2000-01-01). */
 export const SOURCE_DATE_EPOCH = 946684800;
@@ -139,7 +140,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
     const first = !s.client;
-    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name) });
+    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name, ownerLabel()) });
     const client = s.client;
     const ws = packageWorkspace(paths, recipe);
     // the tasks' compilers must make the client's objects byte for byte (the others are

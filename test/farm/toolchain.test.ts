@@ -13,6 +13,7 @@ import type { PackageManifest } from '../../src/packages/manifest.js';
 import type { ToolchainPackage, ToolchainResult } from '../../src/toolchain/build.js';
 import { iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
+import { hostileTree } from '../support/hostile.js';
 
 // The toolchain phase on a real single-node farm: musl 1.2.3 from its pristine tarball
 // (seeded offline from Debian's source archive), compiled through distcc on the farm's
@@ -130,5 +131,51 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.equal(res.exitCode, 130, String(res.stderr));
     assert.match(String(res.stderr), /interrupted/);
     assert.equal(await clients(), 0);
+  });
+
+  // issue 21's hostile runs on the farm: what a recipe leaves running, what it packs, what a kill -9 leaves
+  const evil = hostileTree('iglu-tc-hostile-');
+  evil.add('base/tc-evil', ['pkgname=tc-evil', 'pkgver=1', 'fetch() { :; }',
+    `build() { nohup sh -c 'while :; do for d in /iglu/tree/*/*/out/*/; do echo x > "$d/POISON"; done; sleep .2; done' >/dev/null 2>&1 & sleep 1; }`,
+    'package() { mkdir -p "$pkgdir/usr/share"; echo evil > "$pkgdir/usr/share/tc-evil"; }', ''].join('\n'));
+  evil.add('base/tc-victim', ['pkgname=tc-victim', 'pkgver=1', 'mkdeps="tc-evil"', 'fetch() { :; }', 'build() { sleep 2; }',
+    'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/tc-victim"; sleep 2; }', ''].join('\n'));
+  evil.add('base/tc-dev', ['pkgname=tc-dev', 'pkgver=1', 'fetch() { :; }', 'build() { :; }',
+    'package() { install -Dm4755 /bin/true "$pkgdir/usr/bin/rootsh"; mknod "$pkgdir/disk" b 254 0; }', ''].join('\n'));
+  evil.add('base/tc-slow', ['pkgname=tc-slow', 'pkgver=1', 'fetch() { :; }', 'build() { echo slow-started; sleep 600; }', 'package() { :; }', ''].join('\n'));
+
+  test('nothing a recipe starts outlives its package: a daemon of one build never writes into the next package', async () => {
+    const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-evil', 'tc-victim']);
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['tc-evil', 'built'], ['tc-victim', 'built']]);
+    const listed = await execa('tar', ['--zstd', '-tf', path.join(root, 'out/tc-victim.1.tar.zst')]);
+    assert.doesNotMatch(listed.stdout, /POISON/, listed.stdout);
+    assert.equal(await clients(), 0);
+  });
+
+  test('a device node a recipe leaves in its pkgdir never reaches the host; the build fails saying so', async () => {
+    const r = await iglu([...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-dev']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /holds a device node or FIFO: \.\/disk: Cannot mknod/);
+    const left = await execa('find', [root, '(', '-type', 'b', '-o', '-type', 'c', '-o', '-perm', '-4000', '-user', 'root', ')', '-print'], { reject: false });
+    assert.equal(left.stdout.trim(), '', 'no device node and no setuid-root file in the work directory');
+  });
+
+  test('kill -9 of a toolchain build and of farm top: the next command removes the containers they left (with the daemons in them)', async () => {
+    const cli = path.resolve(import.meta.dirname, '../../src/cli.js');
+    const child = execa('node', [cli, ...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-slow'], { reject: false });
+    for (let i = 0; i < 600 && !(existsSync(path.join(root, 'logs/tc-slow.log')) && readFileSync(path.join(root, 'logs/tc-slow.log'), 'utf8').includes('slow-started')); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await child;
+    assert.equal(await clients(), 1, 'kill -9 left the client container');
+    const top = execa('node', [cli, ...args, 'farm', 'top'], { reject: false });
+    const readers = async () => (await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' })).length;
+    for (let i = 0; i < 300 && (await readers()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    top.kill('SIGKILL');
+    await top;
+    assert.equal(await readers(), 1, 'kill -9 left the reader');
+    const once = await iglu([...args, 'farm', 'top', '--once', '--json']);
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal(await readers(), 0, 'the next farm top removed the dead one\'s reader (and its own)');
+    assert.equal(await clients(), 0, 'the client of the killed build is gone too');
   });
 });

@@ -172,6 +172,35 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
   });
 
+  /** Starts a spread build of zlib (--rebuild) and kills it with SIGKILL once its job's task runs. */
+  async function killedSpreadBuild(): Promise<void> {
+    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'chroot', 'build', '--spread', '--offline', '--rebuild', 'zlib'], { reject: false });
+    const running = async () => {
+      for (const s of await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.pkg': 'zlib' })) {
+        if ((await nodes.engine(1).tasks.list(s.id)).some((t) => t.state === 'running')) return true;
+      }
+      return false;
+    };
+    for (let i = 0; i < 1200 && !(await running()) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGKILL');
+    await child;
+  }
+
+  test('kill -9 of a spread build: its job stays, and the rerun removes it (and its staging) and builds at once instead of attaching', async () => {
+    await killedSpreadBuild();
+    const left = await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' });
+    assert.equal(left.length, 1, 'the killed run left its job');
+    const token = left[0]!.labels['iglu.token'];
+    assert.match(token ?? '', /^[0-9a-f]{32}$/, 'the job names its staging token');
+    const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib']);
+    assert.equal(r.code, 0, r.stderr);
+    const zlib = (JSON.parse(r.stdout) as Spread).packages.find((p) => p.name === 'zlib')!;
+    assert.equal(zlib.action, 'built', 'built, not attached to the dead run\'s job');
+    assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no job is left');
+    const volume = (await nodes.engine(1).volumes.list({ [LABEL.farm]: farm }))[0]!;
+    assert.ok(!existsSync(path.join(volume.mountpoint, 'staging', token!)), 'the dead job\'s staging directory is gone');
+  });
+
   test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {
     // n3's task gets a clang that drops the .comment section (-fno-ident): other objects
     const engine3 = nodes.engine(3);
@@ -238,9 +267,11 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     }
   });
 
-  test('farm down --leave removes everything and every engine leaves the swarm', async () => {
+  test('farm down --leave removes everything, a job a killed spread build left among it, and every engine leaves the swarm', async () => {
+    await killedSpreadBuild();
     const down = await igluJson<FarmDownResult>([...withAll, 'farm', 'down', '--leave']);
-    assert.deepEqual(down.services.sort(), [`${farm}_distccd`, `iglu-${farm}-store`].sort());
+    assert.deepEqual(down.services.filter((n) => !n.includes('-build-')).sort(), [`${farm}_distccd`, `iglu-${farm}-store`].sort());
+    assert.equal(down.services.filter((n) => n.includes('-build-zlib-')).length, 1, `the killed run's job was removed too: ${down.services.join(' ')}`);
     assert.deepEqual(down.networks, [network]);
     assert.equal(down.left.length, 1, 'n2 and n3 were crashed: they cannot leave');
     for (const i of [1]) {
