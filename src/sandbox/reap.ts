@@ -1,20 +1,32 @@
 /**
  * A POSIX sh script that ends every process of a long-running iglu container but its own
- * two — PID 1 (docker-init, `Init: true`) and PID 2 (the `sleep infinity` it started
- * first: pids of a new PID namespace are handed out in order, pid_namespaces(7)) — so
- * nothing a recipe started (a daemon, a `nohup … &` loop) outlives its package and reaches
- * the next one. SIGKILL in rounds until a round finds none (a process forking while it
- * runs is caught by the next), at most 40 rounds 50 ms apart; exit 1 when some remain.
+ * two — PID 1 (docker-init, `Init: true`) and the `sleep infinity` it started, which is
+ * the oldest child of PID 1 (processes started by `docker exec` have their parent outside
+ * the container's PID namespace, pid 0; a recipe's orphans are adopted by PID 1 later) —
+ * so nothing a recipe started (a daemon, a `nohup … &` loop) outlives its package and
+ * reaches the next one. SIGKILL in rounds until a round finds none alive (a process forking
+ * while it runs is caught by the next; zombies, already dead, are PID 1's to reap), at
+ * most 40 rounds 50 ms apart; exit 1 when some remain. Fields of /proc/<pid>/stat after
+ * the command's closing parenthesis: state, ppid, … starttime (proc(5): fields 3, 4, 22).
  * Run it with `docker exec` after each package's run and before its outputs are read. Pure.
  */
 export const REAP_SCRIPT = [
-  'me=$$',
+  'me=$$ main= oldest=',
+  'for d in /proc/[0-9]*; do',
+  '  read -r line < "$d/stat" 2>/dev/null || continue',
+  '  set -- ${line##*) }',
+  '  [ "$2" = 1 ] || continue',
+  '  if [ -z "$main" ] || [ "${20}" -lt "$oldest" ]; then main=${d#/proc/} oldest=${20}; fi',
+  'done',
   'round=0',
   'while [ $round -lt 40 ]; do',
   '  left=0',
   '  for d in /proc/[0-9]*; do',
   '    p=${d#/proc/}',
-  '    case $p in 1|2|"$me") continue ;; esac',
+  '    case $p in 1|"$main"|"$me") continue ;; esac',
+  '    read -r line < "$d/stat" 2>/dev/null || continue',
+  '    set -- ${line##*) }',
+  '    [ "$1" = Z ] && continue',
   '    kill -KILL "$p" 2>/dev/null && left=1',
   '  done',
   '  [ $left = 0 ] && exit 0',

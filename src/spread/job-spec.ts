@@ -3,6 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { LABEL, labelsFor } from '../labels.js';
 import { OWNER_LABEL } from '../util/owner.js';
 
+/**
+ * The most processes a job's container may hold (Engine API 1.41 ResourceRequirements
+ * Limits.Pids: the container's pids cgroup): a fork bomb stops there, far below the
+ * host's pid_max, while `make -j` of a large package stays well under it.
+ */
+export const JOB_PIDS = 4096;
+
 /** Labels a job's service carries so a leftover's store files can be found (spread/leftovers.ts): its staging token and bundle. */
 export const JOB_TOKEN_LABEL = 'iglu.token';
 export const JOB_BUNDLE_LABEL = 'iglu.bundle';
@@ -80,7 +87,7 @@ export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
         Labels: { ...labels, [LABEL.spec]: `job:${job.pkg}` },
         Init: true,
       },
-      Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) } },
+      Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) }, Limits: { Pids: JOB_PIDS } },
       RestartPolicy: { Condition: 'none' },
       Networks: [{ Target: job.network }],
     },

@@ -22,7 +22,7 @@ test('a package job is a one-completion replicated job that reserves CPUs and is
   };
   assert.equal(spec.Name, 'iglu-f-build-zlib-abc123-2');
   assert.deepEqual(spec.Mode, { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } });
-  assert.deepEqual(spec.TaskTemplate.Resources, { Reservations: { NanoCPUs: 1e9 } });
+  assert.deepEqual(spec.TaskTemplate.Resources, { Reservations: { NanoCPUs: 1e9 }, Limits: { Pids: 4096 } });
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });
   assert.deepEqual(spec.TaskTemplate.Networks, [{ Target: 'f-net' }]);
   assert.equal(spec.TaskTemplate.ContainerSpec.Image, 'sha256:abc');
