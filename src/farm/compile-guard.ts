@@ -12,7 +12,8 @@ export const GUARD_DIR = '/usr/local/lib/iglu-guard';
  * - a file in distccd's temporary directory (the input), and `-o`/`-MF` naming one;
  * - a flag of a known shape: `-c -S -w -v -pipe -pg -ansi -pedantic* -pthread -static
  *   -shared -nostdinc* -nostdlib* -ffreestanding -MD -MMD -MP -no-integrated-as
- *   -integrated-as`, `-O*`, `-std=`, `-W<warning>` (not `-Wp,`: preprocessor options run
+ *   -integrated-as -Qunused-arguments`, `-O*`, `-std=`, `--sysroot=`, `--gcc-toolchain=` (both
+ *   only choose where headers are read from), `--param=`, `-W<warning>` (not `-Wp,`: preprocessor options run
  *   on the client), `-Wa,` items that are plain options, `-D -U -I` and friends
  *   (`-isystem -iquote -idirafter --sysroot -isysroot -include -imacros`: they only
  *   read), `-x LANG`, `-target T`/`--target=T`, `-m<option>[=value]`, `-g<option>` but
@@ -74,7 +75,7 @@ export function compileGuardScript(): string {
     '    -Xclang) want=xclang;;',
     '    -mllvm) want=llvm;;',
     '    -c|-S|-w|-v|-pipe|-pg|-ansi|-pedantic|-pedantic-errors|-pthread|-static|-shared|-nostdinc|-nostdinc++|-nostdlib|-nostdlibinc|-ffreestanding|-MD|-MMD|-MP|-no-integrated-as|-integrated-as) ;;',
-    '    -O|-O[0-9sgz]|-Ofast|-std=*|-D?*|-U?*|-I?*|--sysroot=*|-isystem?*) ;;',
+    '    -O|-O[0-9sgz]|-Ofast|-std=*|-D?*|-U?*|-I?*|--sysroot=*|--gcc-toolchain=*|-isystem?*|-Qunused-arguments|-m32|-m64|--param=*) ;;',
     '    --target=*) case ${a#--target=} in *[!A-Za-z0-9_.-]*) refuse "$a";; esac;;',
     '    -Wp,*|-Wl,*) refuse "$a: preprocessor and linker options do not belong on the farm";;',
     '    -Wa,*) waopt "$a" || refuse "$a";;',

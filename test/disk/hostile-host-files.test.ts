@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,8 @@ import { assembleImage } from '../../src/disk/assemble.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { outputDir } from '../../src/packages/outputs.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
+import { PackagePaths } from '../../src/packages/paths.js';
+import { makeWorkspace, packageWorkspace } from '../../src/packages/workspace.js';
 import { SANDBOX_ID } from '../../src/sandbox/argv.js';
 import { untarAsSandbox } from '../../src/sandbox/untar.js';
 import { Workdir } from '../../src/workdir.js';
@@ -134,4 +136,24 @@ test('a relative link that leads out of its package is refused by name, not call
     assert.doesNotMatch(err.hint ?? '', /damaged/);
     return true;
   });
+});
+
+test('a workspace on a full disk: a clear error that says so, and nothing of it left to keep the disk full', { skip: !root && 'needs root (mount)' }, async () => {
+  const mnt = mkdtempSync(path.join(tmpdir(), 'iglu-full-'));
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=64', 'iglu-full', mnt]);
+  try {
+    const wd = new Workdir(mnt);
+    const paths = new PackagePaths(wd);
+    const ws = packageWorkspace(paths, { name: 'big', file: path.join(mnt, 'tree/base/big/build.sh') });
+    // fill the disk: inodes and blocks
+    await execa('sh', ['-c', `i=0; while : > "${mnt}/fill$i" 2>/dev/null; do i=$((i+1)); done; dd if=/dev/zero of="${mnt}/blob" bs=4k 2>/dev/null; true`]);
+    await assert.rejects(makeWorkspace(ws), (err: Error & { hint?: string }) => {
+      assert.match(err.message, /^cannot make the workspace .*build\/big\/ws: /);
+      assert.match(err.hint ?? '', /disk full/);
+      return true;
+    });
+    assert.ok(!existsSync(ws.dir), 'nothing of the workspace is kept');
+  } finally {
+    await execa('umount', [mnt]);
+  }
 });

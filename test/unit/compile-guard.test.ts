@@ -51,7 +51,7 @@ test('every output-writing option clang documents is refused, and plugins, prefi
     compile('--output=/tmp/p'), compile('--output', '/tmp/p'), compile('-Xclang', '-o', '-Xclang', '/tmp/p'),
     // code and tools from elsewhere
     compile('-Xclang', '-load', '-Xclang', '/tmp/p.so'), compile('-fplugin=/tmp/p.so'), compile('-fpass-plugin=/tmp/p.so'), compile('-Xclang', '-add-plugin', '-Xclang', 'x'),
-    compile('-B/tmp'), compile('-B', '/tmp'), compile('-specs=/tmp/s'), compile('@/tmp/args'), compile('-ccc-install-dir', '/tmp'), compile('--gcc-toolchain=/tmp'),
+    compile('-B/tmp'), compile('-B', '/tmp'), compile('-specs=/tmp/s'), compile('@/tmp/args'), compile('-ccc-install-dir', '/tmp'),
     // outputs and inputs elsewhere, however spelled
     [IN, '-c', '-o', '/tmp/p.o'], [IN, '-c', `-o${OUT}`], [IN, '-c', '-o', `${TMP}/distccd_x/../../etc/p`], [IN, '-c', '-o', `${TMP}/distccd_x/p`],
     ['/etc/passwd', '-c', '-o', OUT], [IN, '-c', '-o'],
