@@ -6,13 +6,15 @@ export const GUARD_DIR = '/usr/local/lib/iglu-guard';
  * DISTCC_CMDLIST entry names its copy, so distccd(1) maps the client's "clang" to it).
  * An allow-list of what a distributed compile needs — not a list of what was thought
  * dangerous: distcc sends preprocessed source and compiles it with `-c` (or `-S`) into
- * distccd's own temporary files (`$TMPDIR/distccd_*`, distccd(1)), so every argument must
- * be one of:
+ * distccd's own temporary files (`$TMPDIR/distccd_*`, distccd(1)), so the command must
+ * hold `-c` or `-S` (never a link), and every argument must be one of:
  *
  * - a file in distccd's temporary directory (the input), and `-o`/`-MF` naming one;
  * - a flag of a known shape: `-c -S -w -v -pipe -pg -ansi -pedantic* -pthread -static
  *   -shared -nostdinc* -nostdlib* -ffreestanding -MD -MMD -MP -no-integrated-as
- *   -integrated-as -Qunused-arguments`, `-O*`, `-std=`, `--sysroot=`, `--gcc-toolchain=` (both
+ *   -integrated-as -Qunused-arguments`, link-only options a compile ignores (`-nodefaultlibs
+ *   -nostdlib -static -shared -rdynamic -pie -L -l -Wl, -Xlinker -fuse-ld= -rtlib=
+ *   -unwindlib=`: cmake's checks pass them), `-O*`, `-std=`, `--sysroot=`, `--gcc-toolchain=` (both
  *   only choose where headers are read from), `--param=`, `-W<warning>` (not `-Wp,`: preprocessor options run
  *   on the client), `-Wa,` items that are plain options, `-D -U -I` and friends
  *   (`-isystem -iquote -idirafter --sysroot -isysroot -include -imacros`: they only
@@ -31,7 +33,9 @@ export const GUARD_DIR = '/usr/local/lib/iglu-guard';
  * -stats-file=`, `-mllvm -info-output-file=`, `-fmodules-cache-path=`), plugins, `-B`,
  * `-specs`, response files, `--output`, joined `-o/path`, `..` in a temporary path, any
  * option not listed — is refused: exit 111 with a message on stderr (distccd passes both
- * to the client, whose fallback compiles locally). Then it execs /usr/bin/<compiler>.
+ * to the client, whose fallback compiles locally — and which then backs off that host for
+ * DISTCC_BACKOFF_PERIOD, 60 s by default: a flag refused by mistake costs speed, never
+ * a build). Then it execs /usr/bin/<compiler>.
  * A POSIX sh script. Pure.
  */
 export function compileGuardScript(): string {
@@ -53,7 +57,7 @@ export function compileGuardScript(): string {
     'xclang() { case $1 in -f*=*|-m*=*) return 1;; -f*|-m*|-target-feature|[+-][a-z0-9]*) case $1 in *[!A-Za-z0-9+_.-]*) return 1;; *load*|*plugin*) return 1;; esac; return 0;; esac; return 1; }',
     'llvmopt() { case $1 in *=*/*) return 1;; -*file|-*file=*|-*output|-*output=*|-*dir|-*dir=*|-*path|-*path=*) return 1;; -[A-Za-z][A-Za-z0-9_.-]*) case ${1%%=*} in *[!A-Za-z0-9_.-]*) return 1;; esac; return 0;; esac; return 1; }',
     'waopt() { old=$IFS; IFS=,; set -- ${1#-Wa,}; IFS=$old; for w in "$@"; do case $w in -*=*/*|*/*) return 1;; -[A-Za-z-]*) ;; *) return 1;; esac; case ${w%%=*} in *[!A-Za-z0-9_-]*|*-o|-o*|*MD*) return 1;; esac; done; return 0; }',
-    'want=',
+    'want= mode=',
     'for a in "$@"; do',
     '  if [ -n "$want" ]; then',
     '    case $want in',
@@ -74,10 +78,15 @@ export function compileGuardScript(): string {
     '    -target) want=target;;',
     '    -Xclang) want=xclang;;',
     '    -mllvm) want=llvm;;',
-    '    -c|-S|-w|-v|-pipe|-pg|-ansi|-pedantic|-pedantic-errors|-pthread|-static|-shared|-nostdinc|-nostdinc++|-nostdlib|-nostdlibinc|-ffreestanding|-MD|-MMD|-MP|-no-integrated-as|-integrated-as) ;;',
+    '    -c|-S) mode=$a ;;',
+    '    -w|-v|-pipe|-pg|-ansi|-pedantic|-pedantic-errors|-pthread|-nostdinc|-nostdinc++|-nostdlibinc|-ffreestanding|-MD|-MMD|-MP|-no-integrated-as|-integrated-as) ;;',
+    // link-only options: unused by a compile (-c/-S, required below), as cmake's checks pass them
+    '    -nodefaultlibs|-nostartfiles|-nostdlib|-nostdlib++|-static|-static-libgcc|-static-libstdc++|-static-pie|-shared|-shared-libgcc|-rdynamic|-pie|-no-pie|-s|-L?*|-l?*|-rtlib=*|--rtlib=*|-unwindlib=*|--unwindlib=*|-fuse-ld=*) ;;',
+    '    -Xlinker|-L|-l) want=name;;',
     '    -O|-O[0-9sgz]|-Ofast|-std=*|-D?*|-U?*|-I?*|--sysroot=*|--gcc-toolchain=*|-isystem?*|-Qunused-arguments|-m32|-m64|--param=*) ;;',
     '    --target=*) case ${a#--target=} in *[!A-Za-z0-9_.-]*) refuse "$a";; esac;;',
-    '    -Wp,*|-Wl,*) refuse "$a: preprocessor and linker options do not belong on the farm";;',
+    '    -Wl,*) ;;',
+    '    -Wp,*) refuse "$a: preprocessor options do not belong on the farm";;',
     '    -Wa,*) waopt "$a" || refuse "$a";;',
     '    -W*) case $a in -W*[!A-Za-z0-9+_=.-]*) refuse "$a";; esac;;',
     '    -gsplit-dwarf*) refuse "$a: it writes a file beside the object";;',
@@ -90,6 +99,7 @@ export function compileGuardScript(): string {
     '  prev=$a',
     'done',
     '[ -z "$want" ] || refuse "$prev without its value"',
+    '[ -n "$mode" ] || refuse "a command without -c or -S: distccd on this farm compiles, it never links"',
     'exec "/usr/bin/${0##*/}" "$@"',
     '',
   ].join('\n');

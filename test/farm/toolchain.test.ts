@@ -163,9 +163,12 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   test('kill -9 of a toolchain build and of farm top: the next command removes the containers they left (with the daemons in them)', async () => {
     const cli = path.resolve(import.meta.dirname, '../../src/cli.js');
     const child = execa('node', [cli, ...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-slow'], { reject: false });
-    for (let i = 0; i < 600 && !(existsSync(path.join(root, 'logs/tc-slow.log')) && readFileSync(path.join(root, 'logs/tc-slow.log'), 'utf8').includes('slow-started')); i++) await new Promise((r) => setTimeout(r, 100));
+    const slowLog = path.join(root, 'logs/tc-slow.log');
+    const started = () => existsSync(slowLog) && readFileSync(slowLog, 'utf8').includes('slow-started');
+    for (let i = 0; i < 1800 && !started() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
-    await child;
+    const killed = await child;
+    assert.ok(started(), `the build was running when it was killed: ${String(killed.stderr)}`);
     assert.equal(await clients(), 1, 'kill -9 left the client container');
     const top = execa('node', [cli, ...args, 'farm', 'top'], { reject: false });
     const readers = async () => (await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' })).length;

@@ -29,6 +29,8 @@ test('compiles real recipes send are served: musl, busybox, zlib, the kernel', a
     compile('-x', 'cpp-output', '-std=c99', '-nostdinc', '-ffreestanding', '-fexcess-precision=standard', '-frounding-math', '-Wa,--noexecstack', '-D_XOPEN_SOURCE=700', '-Os', '-pipe', '-fomit-frame-pointer', '-fno-unwind-tables', '-fno-asynchronous-unwind-tables', '-ffunction-sections', '-fdata-sections', '-Werror=implicit-function-declaration', '-Wno-pointer-sign', '-fPIC', '-target', 'x86_64-linux-musl'),
     compile('--target=x86_64-linux-musl', '-O2', '-g', '-gdwarf-4', '-Wall', '-Wframe-larger-than=2048', '-fmacro-prefix-map=./=', '-fno-PIE', '-mcmodel=kernel', '-mno-red-zone', '-mno-sse', '-mstack-protector-guard=tls', '-mstack-alignment=8', '-fcf-protection=none', '-ftrivial-auto-var-init=zero', '-fpatchable-function-entry=16,14', '-mllvm', '-x86-asm-syntax=att', '-Xclang', '-fno-spell-checking', '-Wa,-mrelax-relocations=no'),
     ['-S', IN, '-o', `${TMP}/distccd_zz.s`],
+    // cmake's checks: link options a compile ignores
+    compile('--target=x86_64-unknown-linux-musl', '--sysroot=/sysroot', '--gcc-toolchain=/sysroot', '-O3', '-nodefaultlibs', '-nostdlib', '-static', '-Wl,--gc-sections', '-fuse-ld=lld', '-rtlib=compiler-rt', '-unwindlib=none', '-L/usr/lib', '-lc', '-Xlinker', '-z'),
   ];
   for (const args of served) assert.deepEqual(await run(args), { code: 0, stderr: '' }, args.join(' '));
 });
@@ -55,6 +57,8 @@ test('every output-writing option clang documents is refused, and plugins, prefi
     // outputs and inputs elsewhere, however spelled
     [IN, '-c', '-o', '/tmp/p.o'], [IN, '-c', `-o${OUT}`], [IN, '-c', '-o', `${TMP}/distccd_x/../../etc/p`], [IN, '-c', '-o', `${TMP}/distccd_x/p`],
     ['/etc/passwd', '-c', '-o', OUT], [IN, '-c', '-o'],
+    // a link (no -c, -S): its linker options could write anywhere (-Wl,-Map=)
+    [IN, '-o', OUT], [IN, '-Wl,-Map=/tmp/p', '-o', OUT],
   ];
   for (const args of refused) {
     const r = await run(args);
