@@ -62,7 +62,7 @@ test('doctor exits 1 when the engine is unreachable and says what to do', async 
 test('--replicas 0 is refused before anything is contacted', async () => {
   const r = await iglu(['farm', 'up', '--replicas', '0'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--replicas must be a whole number of at least 1/);
+  assert.match(r.stderr, /--replicas <n>' argument '0' is invalid. must be from 1 to 1000/);
 });
 
 test('encrypted overlay refused on a kernel without INET_ESP, before anything is made', async (t) => {

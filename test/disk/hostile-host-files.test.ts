@@ -146,7 +146,7 @@ test('a workspace on a full disk: a clear error that says so, and nothing of it 
     const paths = new PackagePaths(wd);
     const ws = packageWorkspace(paths, { name: 'big', file: path.join(mnt, 'tree/base/big/build.sh') });
     // fill the disk: inodes and blocks
-    await execa('sh', ['-c', `i=0; while : > "${mnt}/fill$i" 2>/dev/null; do i=$((i+1)); done; dd if=/dev/zero of="${mnt}/blob" bs=4k 2>/dev/null; true`]);
+    await execa('sh', ['-c', `i=0; while touch "${mnt}/fill$i" 2>/dev/null; do i=$((i+1)); done; dd if=/dev/zero of="${mnt}/blob" bs=4k 2>/dev/null; true`]);
     await assert.rejects(makeWorkspace(ws), (err: Error & { hint?: string }) => {
       assert.match(err.message, /^cannot make the workspace .*build\/big\/ws: /);
       assert.match(err.hint ?? '', /disk full/);

@@ -172,6 +172,20 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
   });
 
+  test('a job may PUT only its own out.tar into a directory the manager made for it; nothing else below staging/', async () => {
+    const store = `http://iglu-${farm}-store`;
+    const put = (where: string) => `echo "${where} $(curl -s -o /dev/null -w '%{http_code}' -T /etc/hostname ${store}/${where})"`;
+    const script = [put('staging/0123456789abcdef0123456789abcdef/out.tar'), put('staging/anything/big.bin'), put('staging/x'), put('cas/x'),
+      `echo "GET $(curl -s -o /dev/null -w '%{http_code}' ${store}/staging/)"`].join('; ');
+    const res = await nodes.engine(1).containers.runOnce({ image: image.id, cmd: ['/bin/sh', '-c', script], labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' }, network, name: 'iglu-test-put', timeoutMs: 60_000 });
+    const codes = Object.fromEntries(res.output.trim().split(/\r?\n/).map((l) => l.trim().split(' ')).map(([k, v]) => [k, v]));
+    // nginx answers 500 (it cannot create the file: no directory, create_full_put_path off)
+    assert.doesNotMatch(codes['staging/0123456789abcdef0123456789abcdef/out.tar'] ?? '', /^2/, `a token the manager never opened: ${res.output}`);
+    const volume = (await nodes.engine(1).volumes.list({ [LABEL.farm]: farm }))[0]!;
+    assert.ok(!existsSync(path.join(volume.mountpoint, 'staging', '0123456789abcdef0123456789abcdef')), 'nothing was made');
+    for (const k of ['staging/anything/big.bin', 'staging/x', 'cas/x', 'GET']) assert.equal(codes[k], '403', `${k}: ${res.output}`);
+  });
+
   /** Starts a spread build of zlib (--rebuild) and kills it with SIGKILL once its job's task runs. */
   async function killedSpreadBuild(): Promise<void> {
     const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'chroot', 'build', '--spread', '--offline', '--rebuild', 'zlib'], { reject: false });
