@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { ExitCode, IgluError } from '../errors.js';
 
 /** The most replicas (tasks) `farm up --replicas` and `farm scale` accept: far above any farm, well inside the Engine's uint64. */
 export const MAX_REPLICAS = 1000;
@@ -42,4 +43,18 @@ export function seconds(min: number, max: number): (value: string) => number {
 export function nonEmpty(value: string): string {
   if (!value.trim()) throw new InvalidArgumentError('must not be empty');
   return value;
+}
+
+/**
+ * Refuses contradicting runner flags rather than letting one win silently: `--spread`
+ * with `--no-spread`, and `--spread` with the flag that builds here compiling through the
+ * farm (`farmFlag`: `--farm` of chroot build, `--chroot-farm` of build), since a spread
+ * build runs each package on a farm node. Pure.
+ * @param given which of --spread and --no-spread were on the command line (commander
+ *   keeps only the last: record them with `.on('option:spread')`/`.on('option:no-spread')`)
+ * @throws IgluError with exit code 2 (bad usage)
+ */
+export function checkRunnerFlags(given: ReadonlySet<string>, flags: { farm?: boolean; spread?: boolean }, farmFlag = '--farm'): void {
+  if (given.has('--spread') && given.has('--no-spread')) throw new IgluError('--spread and --no-spread contradict each other', { exitCode: ExitCode.usage, hint: 'give one of them' });
+  if (flags.farm && flags.spread === true) throw new IgluError(`--spread and ${farmFlag} contradict each other: a spread build runs each package on a farm node; ${farmFlag} builds here and compiles through the farm`, { exitCode: ExitCode.usage, hint: 'give one of them' });
 }

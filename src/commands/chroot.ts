@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { chrootBuildSteps, keepGoingFailure, localRunner, providedNames, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
 import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
-import { nonEmpty } from './arguments.js';
+import { checkRunnerFlags, nonEmpty } from './arguments.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -158,15 +158,4 @@ async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: str
     return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
   } }], state);
   return state.result!;
-}
-
-/**
- * Refuses contradicting runner flags rather than letting one win silently: `--spread`
- * with `--no-spread`, and `--spread` with `--farm` (a spread build runs on the farm's
- * nodes; `--farm` builds here, compiling through it). Pure.
- * @throws IgluError with exit code 2 (bad usage)
- */
-export function checkRunnerFlags(given: ReadonlySet<string>, flags: { farm?: boolean; spread?: boolean }): void {
-  if (given.has('--spread') && given.has('--no-spread')) throw new IgluError('--spread and --no-spread contradict each other', { exitCode: ExitCode.usage, hint: 'give one of them' });
-  if (flags.farm && flags.spread === true) throw new IgluError('--spread and --farm contradict each other: a spread build runs each package on a farm node; --farm builds here and compiles through the farm', { exitCode: ExitCode.usage, hint: 'give one of them' });
 }

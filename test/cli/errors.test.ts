@@ -121,6 +121,11 @@ test('bad numbers and contradicting flags are usage errors (exit 2) that say the
   const farm = await iglu([...args, 'chroot', 'build', '--spread', '--farm']);
   assert.equal(farm.code, 2, farm.stderr);
   assert.match(farm.stderr, /--spread and --farm contradict each other/);
+  for (const flags of [['--spread', '--no-spread'], ['--spread', '--chroot-farm']]) {
+    const r = await iglu([...args, 'build', ...flags]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--spread and ${flags[1]} contradict each other`));
+  }
   const empty = await iglu([...args, 'chroot', 'enter', '--package', '']);
   assert.equal(empty.code, 2, empty.stderr);
   assert.match(empty.stderr, /--package.*must not be empty/);
