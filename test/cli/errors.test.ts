@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, iglu, scratchDir, writeConfig } from '../support/cli.js';
@@ -134,8 +135,7 @@ test('bad numbers and contradicting flags are usage errors (exit 2) that say the
 test('sources import refuses what cannot be a source (a device, /proc, a pipe, a URL the broker could never serve) and pins nothing', async () => {
   const wd = scratchDir('iglu-badimport-');
   const fifo = path.join(wd, 'fifo');
-  spawn('mkfifo', [fifo]);
-  await new Promise((r) => setTimeout(r, 200));
+  await execa('mkfifo', [fifo]);
   for (const [file, why] of [['/dev/zero', /\/dev\/zero is not a regular file \(a device\)/], ['/proc/cpuinfo', /\/proc\/cpuinfo is empty/], [fifo, /is not a regular file \(a pipe\)/]] as const) {
     const r = await iglu(['--workdir', wd, 'sources', 'import', file, '--url', 'https://example.org/x.tar.gz']);
     assert.equal(r.code, 1, `${file}: ${r.stderr}`);
