@@ -78,6 +78,19 @@ export interface ImageOptions {
 }
 
 /**
+ * Unpacks the image's packages into its stage, keeping their setuid and setgid bits (the
+ * stage is in a 0700 scratch directory only root reaches: chroot/install.ts InstallPolicy).
+ * @throws IgluError naming a package that holds device nodes or FIFOs (iglu does not put
+ *   them into the image), or installTarball's
+ */
+async function stagePackages(packages: { tarball: string; info: { name: string } }[], stage: string): Promise<void> {
+  for (const p of packages) {
+    const nodes = await installTarball(p.tarball, stage, { keepSpecialModes: true });
+    if (nodes.length) throw new IgluError(`${p.info.name}: its package holds device nodes or FIFOs (${nodes.slice(0, 3).join(', ')}), which iglu does not put into the image`, { hint: 'Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe\'s package()' });
+  }
+}
+
+/**
  * Assembles iglunix.img from built packages without loop mounts or root-only tools:
  * stages a root directory (disk.packages and the packages they need, unpacked, plus
  * iglu's /sbin/init when no package has one as a regular file), checks that every
@@ -122,10 +135,7 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   try {
     const stage = path.join(scratch, 'root');
     output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
-    for (const p of packages) {
-      const nodes = await installTarball(p.tarball, stage, { keepSpecialModes: true });
-      if (nodes.length) throw new IgluError(`${p.info.name}: its package holds device nodes or FIFOs (${nodes.slice(0, 3).join(', ')}), which iglu does not put into the image`, { hint: 'Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe\'s package()' });
-    }
+    await stagePackages(packages, stage);
     // never through a link a package put there: links in the stage point into the guest
     for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
     await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);
