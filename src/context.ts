@@ -42,11 +42,9 @@ export async function makeContext(opts: GlobalOptions): Promise<Context> {
   const config = await loadConfig(opts.config ?? DEFAULT_CONFIG_FILE, opts.config !== undefined);
   const endpoint = resolveEndpoint(opts.dockerHost ?? config.docker.host);
   let engine: Promise<Engine> | undefined;
-  const workdir = Workdir.resolve(opts.workdir, config.workdir);
-  await workdir.secure();
   return {
     config,
-    workdir,
+    workdir: Workdir.resolve(opts.workdir, config.workdir),
     json: Boolean(opts.json),
     endpoint,
     engine: () => (engine ??= openEngine(endpoint)),

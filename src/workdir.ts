@@ -26,7 +26,8 @@ export class Workdir {
 
   /**
    * Makes PRIVATE_TREES (and the work directory) when missing and sets them to 0700 when
-   * iglu runs as root (the sandbox is entered as root: sandbox-enter.sh binds what it
+   * iglu runs as root. Called by the commands that build or unpack packages (withChroot,
+   * `toolchain build`), not by every command: `farm status` makes no work directory (the sandbox is entered as root: sandbox-enter.sh binds what it
    * needs, so no unprivileged uid has to cross them). Idempotent.
    */
   async secure(): Promise<void> {

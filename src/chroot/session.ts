@@ -5,14 +5,16 @@ import { ChrootPaths } from './paths.js';
 import { describeReleased, releaseLeftovers } from './recover.js';
 
 /**
- * Runs `work` holding the work directory's chroot lock, after releasing what a killed
- * iglu left behind (recover.ts); says on stderr what was released. The lock is released
+ * Runs `work` holding the work directory's chroot lock, after making its package trees
+ * root's alone (Workdir.secure) and releasing what a killed iglu left behind (recover.ts);
+ * says on stderr what was released. The lock is released
  * when `work` settles.
  * @param command the command line, shown to a second iglu the lock refuses
  * @throws IgluError when another running iglu holds the lock, and what `work` throws
  */
 export async function withChroot<T>(ctx: Context, command: string, work: (paths: ChrootPaths) => Promise<T>): Promise<T> {
   const paths = new ChrootPaths(ctx.workdir);
+  await ctx.workdir.secure();
   await using _lock = await lockChroot(paths, command);
   const said = describeReleased(await releaseLeftovers(paths, ctx.engine));
   if (said) process.stderr.write(`iglu: ${said}\n`);

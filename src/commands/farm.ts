@@ -34,7 +34,6 @@ async function farmTop(ctx: Awaited<ReturnType<typeof makeContext>>, o: { interv
   }
 }
 
-
 /** `iglu farm up|down|status|scale|token|join`: thin handlers over src/farm/. */
 export function registerFarm(program: Command, globals: () => GlobalOptions): void {
   const farm = program.command('farm').description('the distcc compile farm on Docker Swarm');

@@ -20,6 +20,7 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
     .addHelpText('after', '\nExamples:\n  iglu farm up && iglu sources seed && iglu toolchain build --offline\n  iglu toolchain build musl --json | jq .compiles\n')
     .action(async (pkgs: string[], flags: { tree: string; offline?: boolean; local?: boolean; rebuild?: boolean }) => {
       const ctx = await makeContext(globals());
+      await ctx.workdir.secure();
       const opts: ToolchainOptions = {
         engine: await ctx.engine(),
         config: ctx.config,

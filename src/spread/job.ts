@@ -189,7 +189,7 @@ export async function attachJob(engine: Engine, farm: string, inputs: string, o:
         o.onNode?.(node);
       }
       if (staleJob(task, Date.now(), o.staleMs) || ownerGoneHere(running.labels[OWNER_LABEL])) {
-        log.docker('job %s ended at %s and its run never removed it: a leftover', running.name, task?.changedAt);
+        log.docker('job %s is a leftover: its run is gone (ended %s)', running.name, task?.changedAt ?? 'not yet');
         await removeJob(engine, o.engines ?? [engine], running.id);
         return { node, stale: true };
       }
