@@ -1,4 +1,3 @@
-import { REAP_SCRIPT } from '../sandbox/reap.js';
 import { createWriteStream } from 'node:fs';
 import type { Context } from '../context.js';
 import { IgluError } from '../errors.js';
@@ -14,6 +13,7 @@ import { FARM_PATH } from './build-env.js';
 import type { RootRunner } from './build.js';
 import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
 import { runInRoot, type Launcher } from './run.js';
+import { REAP_SCRIPT } from '../sandbox/reap.js';
 import { ownerLabel } from '../util/owner.js';
 
 /**

@@ -68,7 +68,7 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
  * room (Engine API "ResourceRequirements"; swarm's scheduler spreads tasks over the
  * least-loaded nodes), never restarted by the swarm (a failed build stays failed; iglu
  * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs,
- * the owner process (sweepLeftovers), and the staging token and bundle its store files go by. Pure.
+ * the owner process (sweepDeadJobs), and the staging token and bundle its store files go by. Pure.
  */
 export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
   const store = { ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}), ...(job.env.IGLU_BUNDLE ? { [JOB_BUNDLE_LABEL]: job.env.IGLU_BUNDLE } : {}) };
