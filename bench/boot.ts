@@ -33,10 +33,15 @@ const machines = await loadMachines(undefined);
 /** Seconds from spawning plain qemu to the line on its console. */
 async function plain(firmware: 'efi' | 'direct'): Promise<number> {
   const t0 = performance.now();
-  const child = execa('qemu-system-x86_64', qemuArgs({ image, firmware, accel, kernel, machine: machines[firmware], interactive: false }), { stdin: 'ignore', buffer: false, reject: false, timeout: 120_000 });
+  const child = execa('qemu-system-x86_64', qemuArgs({ image, firmware, accel, kernel, machine: machines[firmware], interactive: false }), {
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    timeout: 120_000,
+  });
   let text = '';
   let at = 0;
-  child.stdout!.on('data', (c: Buffer) => {
+  child.stdout.on('data', (c: Buffer) => {
     text += c.toString();
     if (!at && text.includes(EXPECT)) at = performance.now();
   });
@@ -51,7 +56,7 @@ async function viaIglu(firmware: 'efi' | 'direct'): Promise<number> {
   const child = execa('node', [CLI, '--workdir', workdir, 'boot', '--firmware', firmware], { stdin: 'ignore', buffer: false, reject: false });
   let text = '';
   let at = 0;
-  child.stderr!.on('data', (c: Buffer) => {
+  child.stderr.on('data', (c: Buffer) => {
     text += c.toString();
     if (!at && text.includes(EXPECT)) at = performance.now();
   });
@@ -68,5 +73,7 @@ for (const firmware of ['direct', 'efi'] as const) {
     b.push(await plain(firmware));
     a.push(await viaIglu(firmware));
   }
-  console.log(`${firmware.padEnd(6)}: plain qemu ${median(b).toFixed(2)} s, iglu boot ${median(a).toFixed(2)} s, ratio iglu/plain ${(median(a) / median(b)).toFixed(2)}`);
+  console.log(
+    `${firmware.padEnd(6)}: plain qemu ${median(b).toFixed(2)} s, iglu boot ${median(a).toFixed(2)} s, ratio iglu/plain ${(median(a) / median(b)).toFixed(2)}`,
+  );
 }

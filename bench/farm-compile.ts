@@ -57,7 +57,24 @@ async function rawDaemons(image: string, tasks: number, cpus: number): Promise<s
   const share = Math.max(1, Math.floor(cpus / tasks));
   const hosts: string[] = [];
   for (let i = 0; i < tasks; i++) {
-    const id = (await docker(['run', '-d', ...LABEL, '--network', RAW_NET, image, 'distccd', '--daemon', '--no-detach', '--log-stderr', '--allow', '0.0.0.0/0', '--jobs', String(share)])).stdout.trim();
+    const id = (
+      await docker([
+        'run',
+        '-d',
+        ...LABEL,
+        '--network',
+        RAW_NET,
+        image,
+        'distccd',
+        '--daemon',
+        '--no-detach',
+        '--log-stderr',
+        '--allow',
+        '0.0.0.0/0',
+        '--jobs',
+        String(share),
+      ])
+    ).stdout.trim();
     const ip = (await docker(['inspect', '-f', `{{(index .NetworkSettings.Networks "${RAW_NET}").IPAddress}}`, id])).stdout.trim();
     hosts.push(`${ip}/${share}`);
   }
@@ -68,7 +85,10 @@ async function rawDaemons(image: string, tasks: number, cpus: number): Promise<s
 async function rawRound(image: string, hosts: string, jobs: number): Promise<number> {
   const tarball = path.join(workdir, 'sources/sha256', MUSL_SHA256);
   const script = [
-    'set -e', 'cd /tmp', 'tar -xzf /musl.tar.gz', 'cd musl-1.2.3',
+    'set -e',
+    'cd /tmp',
+    'tar -xzf /musl.tar.gz',
+    'cd musl-1.2.3',
     `./configure --prefix=/usr --syslibdir=/lib --disable-wrapper CC="distcc clang --target=${TRIPLE}" CFLAGS="${CFLAGS}" AR=llvm-ar RANLIB=llvm-ranlib >/dev/null`,
     `make -j${jobs} >/dev/null`,
     'make DESTDIR=/tmp/pkg install >/dev/null',
@@ -107,11 +127,17 @@ try {
     fraction = remoteFraction(f.result.compiles);
     jobs = f.result.jobs;
     raw.push(await rawRound(image, rawHosts, jobs));
-    console.log(`round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, raw distcc ${raw.at(-1)!.toFixed(1)} s, iglu ${farm.at(-1)!.toFixed(1)} s (-j${jobs}, remote ${(fraction * 100).toFixed(1)} %)`);
+    console.log(
+      `round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, raw distcc ${raw.at(-1)!.toFixed(1)} s, iglu ${farm.at(-1)!.toFixed(1)} s (-j${jobs}, remote ${(fraction * 100).toFixed(1)} %)`,
+    );
   }
   const [l, r, f] = [median(local), median(raw), median(farm)];
-  console.log(`musl 1.2.3, ${rounds} rounds, medians: local make -j2 ${l.toFixed(1)} s, raw distcc ${r.toFixed(1)} s (DISTCC_HOSTS="${rawHosts}"), iglu ${f.toFixed(1)} s`);
-  console.log(`ratios: local/iglu ${(l / f).toFixed(2)}, raw/iglu ${(r / f).toFixed(2)} (≥ 1.00: iglu as fast as distcc by hand); remote fraction ${(fraction * 100).toFixed(1)} %`);
+  console.log(
+    `musl 1.2.3, ${rounds} rounds, medians: local make -j2 ${l.toFixed(1)} s, raw distcc ${r.toFixed(1)} s (DISTCC_HOSTS="${rawHosts}"), iglu ${f.toFixed(1)} s`,
+  );
+  console.log(
+    `ratios: local/iglu ${(l / f).toFixed(2)}, raw/iglu ${(r / f).toFixed(2)} (≥ 1.00: iglu as fast as distcc by hand); remote fraction ${(fraction * 100).toFixed(1)} %`,
+  );
 } finally {
   await removeRaw();
   if (!given) await iglu(['farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);

@@ -58,4 +58,6 @@ const r = median(rerun);
 const t = median(touched);
 console.log(`first build (${first.built.join(', ')}): ${first.seconds.toFixed(1)} s`);
 console.log(`rerun, nothing changed: median ${r.toFixed(2)} s over ${rounds}; ratio rerun/first ${(r / first.seconds).toFixed(3)}`);
-console.log(`rerun after touching zlib's recipe (rebuilt: ${touchedBuilt.join(', ')}): median ${t.toFixed(2)} s; ratio touched/first ${(t / first.seconds).toFixed(3)}`);
+console.log(
+  `rerun after touching zlib's recipe (rebuilt: ${touchedBuilt.join(', ')}): median ${t.toFixed(2)} s; ratio touched/first ${(t / first.seconds).toFixed(3)}`,
+);

@@ -31,7 +31,16 @@ const NODES = [1, 3, 10, 30];
  * 2-core machine (cold build, 2026-11-21; toolchain packages on the one-node farm).
  */
 const RECORDED: Record<string, number> = {
-  'musl-headers': 3.2, 'compiler-rt': 28.7, musl: 53.7, toybox: 13.2, busybox: 37.4, mksh: 13.9, zstd: 27.9, linux: 310.2, iglunix: 1.3, zlib: 4.1,
+  'musl-headers': 3.2,
+  'compiler-rt': 28.7,
+  musl: 53.7,
+  toybox: 13.2,
+  busybox: 37.4,
+  mksh: 13.9,
+  zstd: 27.9,
+  linux: 310.2,
+  iglunix: 1.3,
+  zlib: 4.1,
 };
 
 async function recordedTimes(workdir: string | undefined): Promise<Map<string, number>> {
@@ -61,7 +70,20 @@ function random(seed: number): () => number {
 function syntheticTree(count = 130, seed = 130): BuildJob[] {
   const rnd = random(seed);
   // how many deps a recipe declares, weighted as in the Iglunix snapshot (0..12)
-  const depCounts: [number, number][] = [[0, 68], [1, 24], [2, 14], [3, 7], [4, 3], [5, 3], [6, 3], [7, 1], [8, 1], [9, 1], [11, 1], [12, 1]];
+  const depCounts: [number, number][] = [
+    [0, 68],
+    [1, 24],
+    [2, 14],
+    [3, 7],
+    [4, 3],
+    [5, 3],
+    [6, 3],
+    [7, 1],
+    [8, 1],
+    [9, 1],
+    [11, 1],
+    [12, 1],
+  ];
   const total = depCounts.reduce((n, [, w]) => n + w, 0);
   const pickCount = () => {
     let r = rnd() * total;
@@ -87,19 +109,36 @@ const dags: [string, BuildJob[]][] = [
   ['default tree', buildJobs(await readTree(DEFAULT_TREE), recorded)],
   ['synthetic 130', syntheticTree()],
 ];
-const rows = dags.flatMap(([dag, jobs]) => NODES.map((nodes) => {
-  const s = simulateSchedule(jobs, nodes, slots);
-  // the baseline in the same run: ready jobs taken by name, as without recorded times
-  const byName = simulateSchedule(jobs, nodes, slots, { priority: 'name' });
-  return { dag, packages: jobs.length, nodes, slots, makespan: s.makespan, criticalPath: s.criticalPath, work: s.work, lowerBound: s.lowerBound, ratio: s.ratio, byNameRatio: byName.ratio };
-}));
+const rows = dags.flatMap(([dag, jobs]) =>
+  NODES.map((nodes) => {
+    const s = simulateSchedule(jobs, nodes, slots);
+    // the baseline in the same run: ready jobs taken by name, as without recorded times
+    const byName = simulateSchedule(jobs, nodes, slots, { priority: 'name' });
+    return {
+      dag,
+      packages: jobs.length,
+      nodes,
+      slots,
+      makespan: s.makespan,
+      criticalPath: s.criticalPath,
+      work: s.work,
+      lowerBound: s.lowerBound,
+      ratio: s.ratio,
+      byNameRatio: byName.ratio,
+    };
+  }),
+);
 if (argv.includes('--json')) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   console.log('DAG            pkgs  nodes×slots  makespan s  critical path s  work s  lower bound s  ratio  (by name)');
   for (const r of rows) {
-    console.log(`${r.dag.padEnd(14)} ${String(r.packages).padStart(4)}  ${`${r.nodes}×${r.slots}`.padStart(11)}  ${r.makespan.toFixed(1).padStart(10)}  ${r.criticalPath.toFixed(1).padStart(15)}  ${r.work.toFixed(0).padStart(6)}  ${r.lowerBound.toFixed(1).padStart(13)}  ${r.ratio.toFixed(3)}  (${r.byNameRatio.toFixed(3)})`);
+    console.log(
+      `${r.dag.padEnd(14)} ${String(r.packages).padStart(4)}  ${`${r.nodes}×${r.slots}`.padStart(11)}  ${r.makespan.toFixed(1).padStart(10)}  ${r.criticalPath.toFixed(1).padStart(15)}  ${r.work.toFixed(0).padStart(6)}  ${r.lowerBound.toFixed(1).padStart(13)}  ${r.ratio.toFixed(3)}  (${r.byNameRatio.toFixed(3)})`,
+    );
   }
   const worst = Math.max(...rows.map((r) => r.ratio));
-  console.log(`critical path first: worst ratio ${worst.toFixed(3)} (goal ≤ 1.15); taken by name: worst ${Math.max(...rows.map((r) => r.byNameRatio)).toFixed(3)}`);
+  console.log(
+    `critical path first: worst ratio ${worst.toFixed(3)} (goal ≤ 1.15); taken by name: worst ${Math.max(...rows.map((r) => r.byNameRatio)).toFixed(3)}`,
+  );
 }

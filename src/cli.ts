@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { interruption, makeContext, terminal, type GlobalOptions } from './context.js';
+import { interruption, makeContext, terminal, type GlobalOptions } from './commands/context.js';
 import { releaseBeforeAnything } from './chroot/session.js';
 import { ExitCode, IgluError, describe, fileSystemError } from './errors.js';
 import { commandWord } from './command-word.js';
@@ -41,7 +41,10 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
-    .addHelpText('after', '\nExamples:\n  iglu build                # everything: farm, toolchain, chroot, image, boot\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  iglu build                # everything: farm, toolchain, chroot, image, boot\n  iglu doctor\n  iglu image build\n  iglu farm up --replicas 3\n  iglu farm status --json\n  iglu farm down\n',
+    );
   const globals = () => program.opts<GlobalOptions>();
   const word = commandWord(argv.slice(2));
   const names = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);

@@ -16,9 +16,7 @@ export const LABEL = {
 } as const;
 
 /** iglu's own version, from package.json. */
-export const IGLU_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const IGLU_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** This invocation's run ID: 12 hex digits, new for every process. */
 export const RUN_ID = randomBytes(6).toString('hex');

@@ -30,18 +30,47 @@ export async function chooseAccel(kernel: string, cacheDir: string): Promise<{ a
   const release = (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim();
   const key = `${version} | ${release}`;
   const file = path.join(cacheDir, 'accel.json');
-  const cached = await readFile(file, 'utf8').then((t) => JSON.parse(t) as AccelCache).catch(() => undefined);
+  const cached = await readFile(file, 'utf8')
+    .then((t) => JSON.parse(t) as AccelCache)
+    .catch(() => undefined);
   if (cached?.key === key) return { accel: cached.accel, reason: `${cached.reason} (probed before)` };
-  const res = await execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', '-accel', 'kvm', '-m', '128', '-nographic', '-nic', 'none', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'], {
-    reject: false, stdin: 'ignore', timeout: 15_000, forceKillAfterDelay: 1000, maxBuffer: 16 * 1024 * 1024,
-  });
+  const res = await execa(
+    'setpriv',
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'qemu-system-x86_64',
+      '-accel',
+      'kvm',
+      '-m',
+      '128',
+      '-nographic',
+      '-nic',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 panic=-1',
+    ],
+    {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 15_000,
+      forceKillAfterDelay: 1000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const text = cleanConsole(`${String(res.stdout)}\n${String(res.stderr)}`);
   log.build('kvm probe: exit %s, timed out %s, %s', res.exitCode, res.timedOut, text.slice(-300));
   const works = text.includes('Linux version');
   const result: AccelCache = {
     key,
     accel: works ? 'kvm' : 'tcg',
-    reason: works ? 'a probe guest booted under KVM' : `/dev/kvm exists but a probe guest did not boot under it (${res.timedOut ? 'no output in 15 s' : text.trim().split('\n').at(-1) || `qemu exit ${res.exitCode}`})`,
+    reason: works
+      ? 'a probe guest booted under KVM'
+      : `/dev/kvm exists but a probe guest did not boot under it (${res.timedOut ? 'no output in 15 s' : text.trim().split('\n').at(-1) || `qemu exit ${res.exitCode}`})`,
   };
   await mkdir(cacheDir, { recursive: true });
   await writeFile(file, `${JSON.stringify(result)}\n`);

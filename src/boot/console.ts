@@ -22,12 +22,19 @@ export interface BootOutcome {
 
 /** Serial console text: CRLF line ends, ANSI escapes and other control bytes dropped. Pure. */
 export function cleanConsole(raw: string): string {
-  return raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\x1b[()][A-Z0-9]/g, '').replace(/\r\n?/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  return raw
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\x1b[()][A-Z0-9]/g, '')
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 }
 
 /** The first console line that contains `expect`, if any. Pure. */
 export function findExpected(console: string, expect: string): string | undefined {
-  return cleanConsole(console).split('\n').find((l) => l.includes(expect))?.trim();
+  return cleanConsole(console)
+    .split('\n')
+    .find((l) => l.includes(expect))
+    ?.trim();
 }
 
 /**
@@ -42,7 +49,10 @@ export function findExpected(console: string, expect: string): string | undefine
 export function bootOutcome(console: string, expect: string, end: QemuEnd, fail?: string): BootOutcome {
   const text = cleanConsole(console);
   const line = findExpected(text, expect);
-  const panic = text.split('\n').find((l) => /Kernel panic/.test(l))?.trim();
+  const panic = text
+    .split('\n')
+    .find((l) => /Kernel panic/.test(l))
+    ?.trim();
   const failure = fail ? findExpected(text, fail) : undefined;
   if (line && !failure && !panic && !end.timedOut && end.code === 0) return { status: 'booted', line };
   if (panic) return { status: 'panic', panic };

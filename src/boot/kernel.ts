@@ -33,7 +33,10 @@ export async function checkImageFile(image: string): Promise<number> {
     const head = Buffer.alloc(520);
     await fh.read(head, 0, 520, 0);
     const why = whyNotAnImage(size, head);
-    if (why) throw new IgluError(`${image} is not an iglunix.img: ${why}`, { hint: 'boot an image made by iglu image (default: <workdir>/iglunix.img), or make one with iglu image' });
+    if (why)
+      throw new IgluError(`${image} is not an iglunix.img: ${why}`, {
+        hint: 'boot an image made by iglu image (default: <workdir>/iglunix.img), or make one with iglu image',
+      });
     return size / (1024 * 1024);
   } finally {
     await fh.close();
@@ -54,6 +57,9 @@ export async function kernelFromImage(image: string, sizeMiB: number, dir: strin
   // -n: no question when the Unix file exists (mtools asks on /dev/tty, which hangs under a terminal)
   await rm(to, { force: true });
   const res = await execa('mcopy', ['-n', '-o', '-i', `${image}@@${offset}`, '::/EFI/BOOT/BOOTX64.EFI', to], { reject: false, stdin: 'ignore' });
-  if (res.failed) throw new IgluError(`${image} has no \\EFI\\BOOT\\BOOTX64.EFI in its ESP: ${String(res.stderr).trim() || res.shortMessage}`, { hint: 'make the image with iglu image' });
+  if (res.failed)
+    throw new IgluError(`${image} has no \\EFI\\BOOT\\BOOTX64.EFI in its ESP: ${String(res.stderr).trim() || res.shortMessage}`, {
+      hint: 'make the image with iglu image',
+    });
   return to;
 }

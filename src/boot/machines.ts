@@ -13,7 +13,10 @@ export const DEFAULT_MACHINES = path.join(QEMU_DIR, 'machines.yaml');
 
 const Machine = z.strictObject({
   /** -machine TYPE (qemu-system-x86_64 -machine help lists them). */
-  machine: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'a QEMU machine type such as pc or q35').default('pc'),
+  machine: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*$/, 'a QEMU machine type such as pc or q35')
+    .default('pc'),
   /** -bios FILE: the UEFI firmware (efi only). */
   firmware: z.string().startsWith('/', 'an absolute path').optional(),
   /** -m, MiB. */
@@ -54,7 +57,9 @@ export async function loadMachines(file: string | undefined): Promise<MachineDef
   try {
     text = await readFile(at, 'utf8');
   } catch (err) {
-    throw new IgluError(`cannot read the machine definitions ${at}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: `boot.machines in iglu.yaml names a file like ${DEFAULT_MACHINES}` });
+    throw new IgluError(`cannot read the machine definitions ${at}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      hint: `boot.machines in iglu.yaml names a file like ${DEFAULT_MACHINES}`,
+    });
   }
   return parseMachines(text, at);
 }

@@ -23,14 +23,23 @@ export interface QemuSpec {
  */
 export function qemuArgs(s: QemuSpec): string[] {
   return [
-    '-machine', s.machine.machine,
-    '-accel', s.accel,
-    '-m', String(s.machine.memoryMiB),
-    '-smp', String(s.machine.cpus),
+    '-machine',
+    s.machine.machine,
+    '-accel',
+    s.accel,
+    '-m',
+    String(s.machine.memoryMiB),
+    '-smp',
+    String(s.machine.cpus),
     ...s.machine.devices.flatMap((d) => ['-device', d]),
-    '-nographic', '-nic', 'none', '-no-reboot',
-    '-drive', `file=${s.image},format=raw,if=virtio,snapshot=on`,
-    '-fw_cfg', `name=opt/iglu/interactive,string=${s.interactive ? 1 : 0}`,
+    '-nographic',
+    '-nic',
+    'none',
+    '-no-reboot',
+    '-drive',
+    `file=${s.image},format=raw,if=virtio,snapshot=on`,
+    '-fw_cfg',
+    `name=opt/iglu/interactive,string=${s.interactive ? 1 : 0}`,
     ...(s.firmware === 'efi' ? ['-bios', s.machine.firmware ?? ''] : ['-kernel', s.kernel ?? '']),
   ];
 }

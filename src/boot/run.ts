@@ -61,7 +61,10 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   const machines = await loadMachines(o.config.boot.machines);
   const machine = { ...machines[o.firmware], ...(o.config.boot.memoryMiB ? { memoryMiB: o.config.boot.memoryMiB } : {}) };
   const ovmf = machine.firmware;
-  if (o.firmware === 'efi' && !(ovmf && (await exists(ovmf)))) throw new IgluError(`EFI firmware ${ovmf} is missing`, { hint: 'apt-get install ovmf (or set efi.firmware in the machine definitions), or boot with --firmware direct' });
+  if (o.firmware === 'efi' && !(ovmf && (await exists(ovmf))))
+    throw new IgluError(`EFI firmware ${ovmf} is missing`, {
+      hint: 'apt-get install ovmf (or set efi.firmware in the machine definitions), or boot with --firmware direct',
+    });
   const bootDir = await o.workdir.dir('boot');
   const sizeMiB = await checkImageFile(o.image);
   const kernel = await kernelFromImage(o.image, sizeMiB, bootDir);
@@ -83,7 +86,8 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   if (o.interactive) {
     try {
       const res = await child;
-      if (res.exitCode === undefined && !res.isCanceled) throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
+      if (res.exitCode === undefined && !res.isCanceled)
+        throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
       return { ...base, status: res.exitCode === 0 ? 'booted' : 'qemu-died', seconds: (Date.now() - started) / 1000 };
     } finally {
       child.kill('SIGKILL');
@@ -109,7 +113,8 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   let code: number | undefined;
   try {
     const res = await child;
-    if (res.exitCode === undefined && !res.isCanceled && !timedOut && !res.signal) throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
+    if (res.exitCode === undefined && !res.isCanceled && !timedOut && !res.signal)
+      throw new IgluError(`cannot run qemu-system-x86_64: ${res.shortMessage}`, { hint: 'apt-get install qemu-system-x86 (scripts/setup.sh does)' });
     if (res.isCanceled) throw new IgluError('boot interrupted', { hint: `the console so far is in ${logFile}`, exitCode: ExitCode.interrupted });
     code = res.exitCode;
   } finally {
@@ -120,7 +125,13 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   const seconds = Math.round((Date.now() - started) / 100) / 10;
   const outcome = bootOutcome(text, o.expect, { code, timedOut }, o.fail);
   if (outcome.status !== 'booted') {
-    const why = { 'check-failed': `the guest's checks failed (${outcome.failure})`, panic: `the kernel panicked (${outcome.panic})`, timeout: `no power-off within ${o.timeoutS} s${outcome.line ? ' (the line came, the power-off did not)' : ''}`, 'qemu-died': `qemu exited with ${code}`, 'no-marker': `the guest powered off without printing "${o.expect}"` }[outcome.status];
+    const why = {
+      'check-failed': `the guest's checks failed (${outcome.failure})`,
+      panic: `the kernel panicked (${outcome.panic})`,
+      timeout: `no power-off within ${o.timeoutS} s${outcome.line ? ' (the line came, the power-off did not)' : ''}`,
+      'qemu-died': `qemu exited with ${code}`,
+      'no-marker': `the guest powered off without printing "${o.expect}"`,
+    }[outcome.status];
     throw new IgluError(`${o.image} did not boot: ${why}; the console's last lines:\n${consoleTail(text)}`, { hint: `the whole console is in ${logFile}` });
   }
   return { ...base, status: 'booted', line: outcome.line, secondsToLine: secondsToLine && Math.round(secondsToLine * 10) / 10, seconds };

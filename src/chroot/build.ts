@@ -11,7 +11,7 @@ import { PackagePaths } from '../packages/paths.js';
 import { compileLogEnv, dropWorkspace, packageWorkspace, readCompileCounts, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
-import type { Step } from '../progress.js';
+import type { Step } from '../pipeline/steps.js';
 import { planBuild, type Plan } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
@@ -140,7 +140,7 @@ export interface ChrootBuildOptions {
 }
 
 /**
- * The chroot phase's build as listr2 steps, one per package in `iglu chroot plan` order
+ * The chroot phase's build as steps (pipeline/steps.ts), one per package in `iglu chroot plan` order
  * (toolchain packages and chroot.base count as provided). Per package: skipped when its
  * inputs hash (recipe, pinned sources, base, dependencies' identities) matches its
  * manifest; else fetched on the host through the source cache, built and packaged by the

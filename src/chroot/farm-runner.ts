@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import type { Context } from '../context.js';
+import type { RunContext } from '../run-context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
@@ -29,7 +29,7 @@ import { ownerLabel } from '../util/owner.js';
  * @throws IgluError when no farm is up, its overlay is not internal, it has no running
  *   tasks, or no task's compilers match (the container is removed then)
  */
-export async function farmRunner(ctx: Context, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
+export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];

@@ -1,8 +1,8 @@
-import type { Context } from '../context.js';
+import type { RunContext } from '../run-context.js';
 import { fetchPackage, type FetchOutcome } from '../packages/fetch.js';
 import { PackagePaths } from '../packages/paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
-import type { Step } from '../progress.js';
+import type { Step } from '../pipeline/steps.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { abortable } from '../util/abort.js';
@@ -18,7 +18,7 @@ export interface Fetched extends FetchOutcome {
  * so a rerun does nothing. Results are pushed onto `into`.
  * @throws IgluError with the fetch log's tail (an offline miss or a sha256 mismatch)
  */
-export function fetchSelected(ctx: Context, recipes: RecipeMeta[], order: string[], offline: boolean, into: Fetched[]): Step<object>[] {
+export function fetchSelected(ctx: RunContext, recipes: RecipeMeta[], order: string[], offline: boolean, into: Fetched[]): Step<object>[] {
   const paths = new PackagePaths(ctx.workdir);
   const cache = SourceCache.of(ctx.workdir, ctx.config.sources);
   return order.map((name) => {

@@ -148,7 +148,7 @@ async function untarFile(file: string, dir: string): Promise<void> {
 
 async function untarStream(tar: NodeJS.ReadableStream, dir: string): Promise<void> {
   const untar = execa('tar', ['-x', '-p', '--numeric-owner', '-C', dir], { stdin: 'pipe', reject: false });
-  const piped = await pipeline(tar, untar.stdin!).catch((err: unknown) => err);
+  const piped = await pipeline(tar, untar.stdin).catch((err: unknown) => err);
   const res = await untar;
   // Docker Engine 20.10 may close the export's connection without ending the response;
   // GNU tar exits 0 only after a whole archive (its end-of-archive blocks), so that is fine

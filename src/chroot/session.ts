@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { RunContext } from '../run-context.js';
 import { exists } from '../util/exists.js';
 import { ChrootInUse, lockChroot } from './lock.js';
 import { ChrootPaths } from './paths.js';
@@ -12,7 +12,7 @@ import { describeReleased, releaseLeftovers } from './recover.js';
  * @param command the command line, shown to a second iglu the lock refuses
  * @throws IgluError when another running iglu holds the lock, and what `work` throws
  */
-export async function withChroot<T>(ctx: Context, command: string, work: (paths: ChrootPaths) => Promise<T>): Promise<T> {
+export async function withChroot<T>(ctx: RunContext, command: string, work: (paths: ChrootPaths) => Promise<T>): Promise<T> {
   const paths = new ChrootPaths(ctx.workdir);
   await ctx.workdir.secure();
   await using _lock = await lockChroot(paths, command);
@@ -26,11 +26,11 @@ export async function withChroot<T>(ctx: Context, command: string, work: (paths:
  * release what a killed iglu left there. Skipped quietly while another iglu holds the
  * lock (its sessions are alive; it releases them itself).
  */
-export async function releaseBeforeAnything(ctx: Context): Promise<void> {
+export async function releaseBeforeAnything(ctx: RunContext): Promise<void> {
   const paths = new ChrootPaths(ctx.workdir);
   if (!(await exists(paths.state))) return;
   try {
-    await withChroot(ctx, 'release leftovers', async () => undefined);
+    await withChroot(ctx, 'release leftovers', () => Promise.resolve(undefined));
   } catch (err) {
     if (!(err instanceof ChrootInUse)) throw err;
   }

@@ -55,6 +55,11 @@ export function nonEmpty(value: string): string {
  * @throws IgluError with exit code 2 (bad usage)
  */
 export function checkRunnerFlags(given: ReadonlySet<string>, flags: { farm?: boolean; spread?: boolean }, farmFlag = '--farm'): void {
-  if (given.has('--spread') && given.has('--no-spread')) throw new IgluError('--spread and --no-spread contradict each other', { exitCode: ExitCode.usage, hint: 'give one of them' });
-  if (flags.farm && flags.spread === true) throw new IgluError(`--spread and ${farmFlag} contradict each other: a spread build runs each package on a farm node; ${farmFlag} builds here and compiles through the farm`, { exitCode: ExitCode.usage, hint: 'give one of them' });
+  if (given.has('--spread') && given.has('--no-spread'))
+    throw new IgluError('--spread and --no-spread contradict each other', { exitCode: ExitCode.usage, hint: 'give one of them' });
+  if (flags.farm && flags.spread === true)
+    throw new IgluError(
+      `--spread and ${farmFlag} contradict each other: a spread build runs each package on a farm node; ${farmFlag} builds here and compiles through the farm`,
+      { exitCode: ExitCode.usage, hint: 'give one of them' },
+    );
 }

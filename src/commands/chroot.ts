@@ -11,11 +11,11 @@ import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';
 import { refusedReports } from '../farm/verify.js';
-import { makeContext, terminal, type Context, type GlobalOptions } from '../context.js';
+import { makeContext, terminal, type Context, type GlobalOptions } from './context.js';
 import { ExitCode, IgluError } from '../errors.js';
 import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
-import { runSteps } from '../progress.js';
+import { runSteps } from './progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { analysePlan, planBuild, planError } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
@@ -32,7 +32,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .description('print the build order (dependencies first) for the selected packages and what they pull in')
     .argument('[pkg...]', 'packages to build (default: every recipe)')
     .option(...TREE, DEFAULT_TREE)
-    .addHelpText('after', '\nExamples:\n  iglu chroot plan --tree ~/iglunix/pkgs busybox\n  iglu chroot plan --json | jq -r \'.order[]\'\n')
+    .addHelpText('after', "\nExamples:\n  iglu chroot plan --tree ~/iglunix/pkgs busybox\n  iglu chroot plan --json | jq -r '.order[]'\n")
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree);
@@ -44,25 +44,35 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         throw planError(problems);
       }
       printResult(ctx.json, { tree: path.resolve(flags.tree), recipes: recipes.length, ...plan, problems }, () =>
-        [...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
-          plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : ''].filter(Boolean).join('\n'));
+        [
+          ...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
+          plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
     });
 
   chroot
     .command('prepare')
-    .description('make the build root: the farm image\'s filesystem (or --base FILE), with the toolchain phase\'s packages in /sysroot; mounts nothing')
+    .description("make the build root: the farm image's filesystem (or --base FILE), with the toolchain phase's packages in /sysroot; mounts nothing")
     .option('--base <file>', 'a root filesystem tarball (.tar, .tar.gz/.xz/.zst) instead of the farm image')
     .option('--fresh', 'start again from the base even when it is unchanged')
     .addHelpText('after', '\nExamples:\n  iglu chroot prepare\n  iglu chroot prepare --base iglunix-bootstrap.tar.zst --fresh\n')
     .action(async (flags: { base?: string; fresh?: boolean }) => {
       const ctx = await makeContext(globals());
       const result = await withChroot(ctx, 'iglu chroot prepare', (paths) => prepareStep(ctx, paths, flags));
-      printResult(ctx.json, result, () => `${result.reused ? 'kept' : 'made'} ${result.root} from ${result.base.kind} ${result.base.ref}${result.installed.length ? `; installed ${result.installed.join(' ')} into ${result.sysroot}` : ''}`);
+      printResult(
+        ctx.json,
+        result,
+        () =>
+          `${result.reused ? 'kept' : 'made'} ${result.root} from ${result.base.kind} ${result.base.ref}${result.installed.length ? `; installed ${result.installed.join(' ')} into ${result.sysroot}` : ''}`,
+      );
     });
 
   chroot
     .command('fetch')
-    .description('run the selected recipes\' fetch() on the host through the source cache (idempotent; offline when the cache has everything)')
+    .description("run the selected recipes' fetch() on the host through the source cache (idempotent; offline when the cache has everything)")
     .argument('[pkg...]', 'packages (default: every recipe the plan builds)')
     .option(...TREE, DEFAULT_TREE)
     .option('--offline', 'never download: every source must be in the cache')
@@ -76,56 +86,97 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         await runSteps(fetchSelected(ctx, recipes, plan.order, Boolean(flags.offline) || ctx.config.sources.offline, fetched), {});
         return fetched;
       });
-      printResult(ctx.json, { packages: result }, () => result.map((p) => `${p.reused ? 'kept   ' : 'fetched'} ${p.name}: ${p.sources.map((s) => s.url).join(' ')}`).join('\n'));
+      printResult(ctx.json, { packages: result }, () =>
+        result.map((p) => `${p.reused ? 'kept   ' : 'fetched'} ${p.name}: ${p.sources.map((s) => s.url).join(' ')}`).join('\n'),
+      );
     });
 
   /** Which of --spread and --no-spread were given (commander keeps only the last). */
   const spreadFlags = new Set<string>();
   chroot
     .command('build')
-    .description('build the selected packages and what they need inside the build root (own mount namespace, no network), in plan order, installing each into /sysroot')
+    .description(
+      'build the selected packages and what they need inside the build root (own mount namespace, no network), in plan order, installing each into /sysroot',
+    )
     .argument('[pkg...]', 'packages (default: every recipe)')
     .option(...TREE, DEFAULT_TREE)
     .option('--base <file>', 'prepare the build root from this tarball (see chroot prepare)')
     .option('--offline', 'never download: every source must be in the cache')
     .option('--rebuild', 'build even when a package is up to date')
-    .option('--farm', 'compile through the farm\'s distccd tasks (runs in a container with CAP_SYS_ADMIN on the overlay)')
+    .option('--farm', "compile through the farm's distccd tasks (runs in a container with CAP_SYS_ADMIN on the overlay)")
     .option('-k, --keep-going', 'a failed package does not stop those that do not need it; its dependents are reported blocked (exit 1 when any failed)')
-    .option('--spread', 'build each package as a swarm job on whichever farm node has room, as many at a time as the farm has room for (critical path first), through the farm\'s package store (the default when the farm has more than one node)')
+    .option(
+      '--spread',
+      "build each package as a swarm job on whichever farm node has room, as many at a time as the farm has room for (critical path first), through the farm's package store (the default when the farm has more than one node)",
+    )
     .option('--no-spread', 'build every package here, even on a farm of several nodes')
     .on('option:spread', () => spreadFlags.add('--spread'))
     .on('option:no-spread', () => spreadFlags.add('--no-spread'))
-    .addHelpText('after', '\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq \'.packages[] | select(.action != "built")\'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n  iglu chroot build --spread --json | jq -r \'.packages[] | [.name, .node, .startedAt, .endedAt] | @tsv\'\n')
-    .action(async (pkgs: string[], flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean; spread?: boolean }) => {
-      checkRunnerFlags(spreadFlags, flags);
-      const ctx = await makeContext(globals());
-      const recipes = await readTree(flags.tree);
-      // --farm builds here, compiling through the farm: never spread by default
-      const byDefault = flags.spread === undefined && !flags.farm ? await spreadByDefault(ctx) : 0;
-      if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
-      const spread = flags.spread ?? byDefault > 0;
-      const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
-        await prepareStep(ctx, paths, { base: flags.base });
-        await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
-        await using farm = spread ? await spreadFarm(ctx) : undefined;
-        const state: ChrootBuildState = { packages: [] };
-        await runSteps(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: pkgs, offline: Boolean(flags.offline) || ctx.config.sources.offline, rebuild: Boolean(flags.rebuild), keepGoing: Boolean(flags.keepGoing), runner: () => runner, ...(farm ? { spread: () => farm } : {}), signal: ctx.signal }, state), state);
-        const order = state.plan?.order ?? [];
-        const packages = [...state.packages].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-        return { mode: farm ? 'spread' : runner.mode, packages, order, refused: refusedReports(runner.refused), ...(farm ? { spread: { nodes: farm.nodes, room: farm.room, store: farm.url } } : {}) };
-      });
-      printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
-      const failure = keepGoingFailure(result.packages);
-      if (failure) throw failure;
-    });
+    .addHelpText(
+      'after',
+      "\nExamples:\n  iglu chroot build\n  iglu chroot build busybox --offline\n  iglu chroot build --tree ~/iglunix --keep-going --json | jq '.packages[] | select(.action != \"built\")'\n  iglu farm up && iglu chroot build --farm --json | jq .compiles\n  iglu chroot build --spread --json | jq -r '.packages[] | [.name, .node, .startedAt, .endedAt] | @tsv'\n",
+    )
+    .action(
+      async (
+        pkgs: string[],
+        flags: { tree: string; base?: string; offline?: boolean; rebuild?: boolean; farm?: boolean; keepGoing?: boolean; spread?: boolean },
+      ) => {
+        checkRunnerFlags(spreadFlags, flags);
+        const ctx = await makeContext(globals());
+        const recipes = await readTree(flags.tree);
+        // --farm builds here, compiling through the farm: never spread by default
+        const byDefault = flags.spread === undefined && !flags.farm ? await spreadByDefault(ctx) : 0;
+        if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
+        const spread = flags.spread ?? byDefault > 0;
+        const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
+          await prepareStep(ctx, paths, { base: flags.base });
+          await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
+          await using farm = spread ? await spreadFarm(ctx) : undefined;
+          const state: ChrootBuildState = { packages: [] };
+          await runSteps(
+            await chrootBuildSteps(
+              {
+                config: ctx.config,
+                workdir: ctx.workdir,
+                recipes,
+                packages: pkgs,
+                offline: Boolean(flags.offline) || ctx.config.sources.offline,
+                rebuild: Boolean(flags.rebuild),
+                keepGoing: Boolean(flags.keepGoing),
+                runner: () => runner,
+                ...(farm ? { spread: () => farm } : {}),
+                signal: ctx.signal,
+              },
+              state,
+            ),
+            state,
+          );
+          const order = state.plan?.order ?? [];
+          const packages = [...state.packages].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+          return {
+            mode: farm ? 'spread' : runner.mode,
+            packages,
+            order,
+            refused: refusedReports(runner.refused),
+            ...(farm ? { spread: { nodes: farm.nodes, room: farm.room, store: farm.url } } : {}),
+          };
+        });
+        printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
+        const failure = keepGoingFailure(result.packages);
+        if (failure) throw failure;
+      },
+    );
 
   chroot
     .command('enter')
-    .description('open a shell (or run CMD) in the build root with the build\'s mounts and environment; they are released when it exits')
+    .description("open a shell (or run CMD) in the build root with the build's mounts and environment; they are released when it exits")
     .argument('[cmd...]', 'command to run instead of a shell (put it after --)')
-    .option('--package <pkg>', 'also show that package\'s workspace (kept after a failed build) and start in its srcdir', nonEmpty)
+    .option('--package <pkg>', "also show that package's workspace (kept after a failed build) and start in its srcdir", nonEmpty)
     .option(...TREE, DEFAULT_TREE)
-    .addHelpText('after', '\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c \'$CC -o /tmp/hi hi.c && /tmp/hi\'\n  iglu chroot enter --tree ~/iglunix --package toybox\n')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  iglu chroot enter\n  iglu chroot enter -- sh -c '$CC -o /tmp/hi hi.c && /tmp/hi'\n  iglu chroot enter --tree ~/iglunix --package toybox\n",
+    )
     .action(async (cmd: string[], flags: { package?: string; tree: string }) => {
       const ctx = await makeContext(globals());
       const view = flags.package ? await workspaceView(ctx.workdir, await readTree(flags.tree), flags.package) : undefined;
@@ -134,7 +185,13 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         try {
           // +m: no job control — the terminal's process groups belong to the namespace outside
           const env = { ...chrootEnv(availableParallelism()), ...(view?.env ?? {}), TERM: process.env.TERM ?? 'dumb', PS1: '(iglu chroot) # ' };
-          return await runInRoot(paths, { argv: cmd.length ? cmd : ['/bin/sh', '-l', '+m'], env, binds: [RUNNER_BIND, ...(view?.binds ?? [])], cwd: view?.cwd, output: 'terminal' });
+          return await runInRoot(paths, {
+            argv: cmd.length ? cmd : ['/bin/sh', '-l', '+m'],
+            env,
+            binds: [RUNNER_BIND, ...(view?.binds ?? [])],
+            cwd: view?.cwd,
+            output: 'terminal',
+          });
         } finally {
           terminal.handsOff = false;
         }
@@ -143,19 +200,30 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     });
 }
 
-
-
 /** One line of `chroot build`'s summary: the state, and the tarball, log or blockers. Pure. */
 function describePackage(p: ChrootPackage): string {
-  const what = p.action === 'failed' ? `${p.name}: ${p.error ?? ''} (log: ${p.log})` : p.action === 'blocked' ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}` : `${p.tarball}${p.node ? ` (on ${p.node})` : ''}`;
+  const what =
+    p.action === 'failed'
+      ? `${p.name}: ${p.error ?? ''} (log: ${p.log})`
+      : p.action === 'blocked'
+        ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}`
+        : `${p.tarball}${p.node ? ` (on ${p.node})` : ''}`;
   return `${p.action.padEnd(10)} ${what}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`;
 }
 
 async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
   const state: { result?: PrepareResult } = {};
-  await runSteps([{ title: 'prepare the build root', run: async (s, output) => {
-    s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh) }, output);
-    return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
-  } }], state);
+  await runSteps(
+    [
+      {
+        title: 'prepare the build root',
+        run: async (s, output) => {
+          s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh) }, output);
+          return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
+        },
+      },
+    ],
+    state,
+  );
   return state.result!;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeContext, type GlobalOptions } from '../context.js';
+import { makeContext, type GlobalOptions } from './context.js';
 import { healthy, runChecks, type Check } from '../doctor/checks.js';
 import { IgluError } from '../errors.js';
 import { printResult } from '../output.js';
@@ -9,7 +9,7 @@ export function registerDoctor(program: Command, globals: () => GlobalOptions): 
   program
     .command('doctor')
     .description('check the Docker Engine, swarm, kernel features, /dev/kvm and host tools; exit 1 when something required is missing')
-    .addHelpText('after', '\nExamples:\n  iglu doctor\n  iglu doctor --json | jq \'.checks[] | select(.ok | not)\'\n')
+    .addHelpText('after', "\nExamples:\n  iglu doctor\n  iglu doctor --json | jq '.checks[] | select(.ok | not)'\n")
     .action(async () => {
       const ctx = await makeContext(globals());
       const checks = await runChecks(ctx.endpoint);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MAX_INTERVAL_S, MAX_REPLICAS, seconds, wholeNumber } from './arguments.js';
-import { makeContext, type GlobalOptions } from '../context.js';
+import { makeContext, type GlobalOptions } from './context.js';
 import { CLEANUP_TIMEOUT_MS, farmDown } from '../farm/down.js';
 import { farmSlots } from '../farm/hosts.js';
 import { joinSwarm, joinToken } from '../farm/join.js';
@@ -11,7 +11,7 @@ import { FarmStatsReader, promText, topTable } from '../farm/stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { farmUpSteps, rollbackUp, upResult, type UpState } from '../farm/up.js';
 import { printResult } from '../output.js';
-import { runSteps } from '../progress.js';
+import { runSteps } from './progress.js';
 
 /**
  * `farm top`: snapshots of the tasks' counters (FarmStatsReader) every `interval` seconds
@@ -40,20 +40,25 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
 
   farm
     .command('up')
-    .description('initialise the swarm if needed, create the overlay network, put the image on every node, run distccd, wait until it accepts compiles; prints DISTCC_HOSTS')
+    .description(
+      'initialise the swarm if needed, create the overlay network, put the image on every node, run distccd, wait until it accepts compiles; prints DISTCC_HOSTS',
+    )
     .option('--replicas <n>', `number of distccd tasks (1 to ${MAX_REPLICAS})`, wholeNumber(1, MAX_REPLICAS))
     .option('--global', 'one distccd task on every node')
     .option('--image <ref>', 'farm image (default: the newest from "iglu image build")')
     .option('--network <name>', 'overlay network name')
     .option('--advertise-addr <addr>', 'address this engine advertises when iglu initialises the swarm')
-    .addHelpText('after', '\nExamples:\n  iglu farm up\n  iglu farm up --replicas 3 --advertise-addr 10.0.0.1\n  eval "export DISTCC_HOSTS=\'$(iglu farm up --json | jq -r .distccHosts)\'"\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  iglu farm up\n  iglu farm up --replicas 3 --advertise-addr 10.0.0.1\n  eval "export DISTCC_HOSTS=\'$(iglu farm up --json | jq -r .distccHosts)\'"\n',
+    )
     .action(async (flags: FarmFlags) => {
       const ctx = await makeContext(globals());
       const settings = farmSettings(ctx.config.farm, flags);
       const engine = await ctx.engine();
       const state: UpState = {};
       try {
-        await runSteps<UpState>(farmUpSteps(engine, settings), state);
+        await runSteps<UpState>(farmUpSteps(engine, settings, ctx.signal), state);
       } catch (err) {
         await rollbackUp(engine, settings, state);
         throw err;
@@ -66,8 +71,11 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
     .command('status')
     .description('nodes, tasks and the current DISTCC_HOSTS')
     .option('--watch', 'the live view of iglu farm top')
-    .option('--prom', 'the tasks\' counters in the Prometheus text format, once')
-    .addHelpText('after', '\nExamples:\n  iglu farm status\n  iglu farm status --json | jq -r .distccHosts\n  iglu farm status --prom > /var/lib/node-exporter/iglu.prom\n')
+    .option('--prom', "the tasks' counters in the Prometheus text format, once")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  iglu farm status\n  iglu farm status --json | jq -r .distccHosts\n  iglu farm status --prom > /var/lib/node-exporter/iglu.prom\n',
+    )
     .action(async (flags: { watch?: boolean; prom?: boolean }) => {
       const ctx = await makeContext(globals());
       if (flags.watch || flags.prom) return farmTop(ctx, { interval: 2, once: Boolean(flags.prom), prom: Boolean(flags.prom) });
@@ -77,11 +85,13 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
 
   farm
     .command('top')
-    .description('live view of the farm: per node and task, the jobs running now, done and failed, and the node\'s load (distccd --stats, read over the overlay)')
+    .description(
+      "live view of the farm: per node and task, the jobs running now, done and failed, and the node's load (distccd --stats, read over the overlay)",
+    )
     .option('--interval <s>', `seconds between refreshes (0.1 to ${MAX_INTERVAL_S})`, seconds(0.1, MAX_INTERVAL_S), 2)
     .option('--once', 'one snapshot, then exit')
     .option('--prom', 'the Prometheus text format (implies --once)')
-    .addHelpText('after', '\nExamples:\n  iglu farm top\n  iglu farm top --once --json | jq \'.tasks[] | {node, running, done}\'\n  iglu farm top --prom\n')
+    .addHelpText('after', "\nExamples:\n  iglu farm top\n  iglu farm top --once --json | jq '.tasks[] | {node, running, done}'\n  iglu farm top --prom\n")
     .action(async (flags: { interval: number; once?: boolean; prom?: boolean }) => {
       const ctx = await makeContext(globals());
       await farmTop(ctx, { interval: flags.interval, once: Boolean(flags.once || flags.prom || ctx.json), prom: Boolean(flags.prom) });
@@ -97,7 +107,15 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const settings = farmSettings(ctx.config.farm, { replicas: n });
       const engine = await ctx.engine();
       const state = await runSteps<{ hosts?: Awaited<ReturnType<typeof scaleFarm>> }>(
-        [{ title: `scale to ${n} tasks`, run: async (s) => { s.hosts = await scaleFarm(engine, settings, n); return `${s.hosts.length} tasks accepting`; } }],
+        [
+          {
+            title: `scale to ${n} tasks`,
+            run: async (s) => {
+              s.hosts = await scaleFarm(engine, settings, n, ctx.signal);
+              return `${s.hosts.length} tasks accepting`;
+            },
+          },
+        ],
         {},
       );
       const hosts = state.hosts!;
@@ -109,16 +127,24 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
     .command('down')
     .description('remove every service, container and network of the farm')
     .option('--leave', 'also make the node engines in iglu.yaml and this engine leave the swarm')
-    .option('--purge', 'also remove the package store\'s volume (what spread builds stored)')
+    .option('--purge', "also remove the package store's volume (what spread builds stored)")
     .addHelpText('after', '\nExamples:\n  iglu farm down\n  iglu farm down --leave --purge\n')
     .action(async (flags: { leave?: boolean; purge?: boolean }) => {
       const ctx = await makeContext(globals());
-      const result = await farmDown(await ctx.engine(), ctx.config.farm, { leave: Boolean(flags.leave), purge: Boolean(flags.purge), timeoutMs: Math.max(CLEANUP_TIMEOUT_MS, ctx.config.farm.readyTimeout * 1000) });
-      printResult(ctx.json, result, () =>
-        `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
-        (result.volumes.removed.length ? `, ${result.volumes.removed.length} volumes` : '') +
-        (result.left.length ? `; ${result.left.length} engines left the swarm` : '') +
-        (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : ''));
+      const result = await farmDown(await ctx.engine(), ctx.config.farm, {
+        leave: Boolean(flags.leave),
+        purge: Boolean(flags.purge),
+        timeoutMs: Math.max(CLEANUP_TIMEOUT_MS, ctx.config.farm.readyTimeout * 1000),
+      });
+      printResult(
+        ctx.json,
+        result,
+        () =>
+          `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
+          (result.volumes.removed.length ? `, ${result.volumes.removed.length} volumes` : '') +
+          (result.left.length ? `; ${result.left.length} engines left the swarm` : '') +
+          (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : ''),
+      );
     });
 
   farm
@@ -147,15 +173,22 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
 
 function formatStatus(s: FarmStatus): string {
   if (s.swarm !== 'active') return `farm ${s.farm}: no swarm (engine swarm state: ${s.swarm})`;
-  const lines = [`farm ${s.farm}: ${s.service ? `${s.service.name}, ${s.service.mode}${s.service.replicas ? ` ×${s.service.replicas}` : ''}` : 'no distccd service'}`, '', 'NODE                 ADDRESS          STATE    AVAILABILITY  ROLE     CPUS'];
-  for (const n of s.nodes) lines.push(`${n.hostname.padEnd(20)} ${n.addr.padEnd(16)} ${n.state.padEnd(8)} ${n.availability.padEnd(13)} ${n.role.padEnd(8)} ${n.cpus}`);
+  const lines = [
+    `farm ${s.farm}: ${s.service ? `${s.service.name}, ${s.service.mode}${s.service.replicas ? ` ×${s.service.replicas}` : ''}` : 'no distccd service'}`,
+    '',
+    'NODE                 ADDRESS          STATE    AVAILABILITY  ROLE     CPUS',
+  ];
+  for (const n of s.nodes)
+    lines.push(`${n.hostname.padEnd(20)} ${n.addr.padEnd(16)} ${n.state.padEnd(8)} ${n.availability.padEnd(13)} ${n.role.padEnd(8)} ${n.cpus}`);
   lines.push('', 'TASK                        NODE                 IP               STATE');
   for (const t of s.tasks) lines.push(`${t.id.padEnd(27)} ${t.node.padEnd(20)} ${(t.ip ?? '-').padEnd(16)} ${t.state}`);
   lines.push('', `DISTCC_HOSTS="${s.distccHosts}"  (${s.slots} slots)`);
   lines.push('', `package builds (--spread): ${s.builds.length} running, ${s.buildSlots.free} of ${s.buildSlots.room} job slots free`);
   for (const b of s.builds) lines.push(`  ${b.pkg.padEnd(24)} ${(b.node || '(not placed yet)').padEnd(20)} ${b.state}`);
   for (const o of s.oversubscribed) {
-    lines.push(`warning: node ${o.hostname} runs ${o.tasks} tasks whose daemons accept ${o.accepts} jobs on ${o.cpus} CPUs: replicas oversubscribe it (DISTCC_HOSTS gives each task ${Math.max(1, Math.floor(o.cpus / o.tasks))}; global mode, the default, runs one task per node)`);
+    lines.push(
+      `warning: node ${o.hostname} runs ${o.tasks} tasks whose daemons accept ${o.accepts} jobs on ${o.cpus} CPUs: replicas oversubscribe it (DISTCC_HOSTS gives each task ${Math.max(1, Math.floor(o.cpus / o.tasks))}; global mode, the default, runs one task per node)`,
+    );
   }
   return lines.join('\n');
 }

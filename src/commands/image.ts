@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';
-import { makeContext, type GlobalOptions } from '../context.js';
+import { makeContext, type GlobalOptions } from './context.js';
 import { buildFarmImage, importFarmTar, type FarmImage } from '../image/build.js';
 import { printResult } from '../output.js';
-import { runSteps } from '../progress.js';
+import { runSteps } from './progress.js';
 
 /**
  * `iglu image [--out FILE] [--size MiB]`: iglunix.img from the built packages;
@@ -19,18 +19,33 @@ export function registerImage(program: Command, globals: () => GlobalOptions): v
       if (!Number.isInteger(n) || n < 42) throw new InvalidArgumentError('must be a whole number of MiB, at least 42');
       return n;
     })
-    .addHelpText('after', '\nExamples:\n  iglu image\n  iglu image --out /tmp/iglunix.img --size 128 --json\n  iglu image build          # the farm image instead\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  iglu image\n  iglu image --out /tmp/iglunix.img --size 128 --json\n  iglu image build          # the farm image instead\n',
+    )
     .action(async (opts: { out?: string; size?: number }) => {
       const ctx = await makeContext(globals());
       const state = await runSteps<{ result?: ImageResult }>(
-        [{ title: 'assemble iglunix.img', run: async (c, output) => {
-          c.result = await assembleImage({ workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
-          return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
-        } }],
+        [
+          {
+            title: 'assemble iglunix.img',
+            run: async (c, output) => {
+              c.result = await assembleImage(
+                { workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect, signal: ctx.signal },
+                output,
+              );
+              return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
+            },
+          },
+        ],
         {},
       );
       const r = state.result!;
-      printResult(ctx.json, r, () => `${r.file}\nsha256 ${r.sha256}\nkernel ${r.kernel.name} ${r.kernel.version}; root: ${r.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`);
+      printResult(
+        ctx.json,
+        r,
+        () => `${r.file}\nsha256 ${r.sha256}\nkernel ${r.kernel.name} ${r.kernel.version}; root: ${r.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`,
+      );
     });
   image
     .command('build')

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { makeContext, type GlobalOptions } from '../context.js';
+import { makeContext, type GlobalOptions } from './context.js';
 import { IgluError } from '../errors.js';
 import { printResult } from '../output.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
@@ -20,18 +20,25 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
     .action(async (file: string, flags: { url: string; force?: boolean }) => {
       const ctx = await makeContext(globals());
       const got = await SourceCache.of(ctx.workdir).import(flags.url, path.resolve(file), { force: flags.force });
-      printResult(ctx.json, { url: flags.url, ...got }, () => `${got.added ? 'pinned' : 'already pinned'} ${flags.url}\n  sha256 ${got.sha256}, ${got.size} bytes`);
+      printResult(
+        ctx.json,
+        { url: flags.url, ...got },
+        () => `${got.added ? 'pinned' : 'already pinned'} ${flags.url}\n  sha256 ${got.sha256}, ${got.size} bytes`,
+      );
     });
   sources
     .command('list')
     .description('every pinned URL with its sha256, size and whether the file is present')
-    .addHelpText('after', '\nExample:\n  iglu sources list --json | jq -r \'.sources[].url\'\n')
+    .addHelpText('after', "\nExample:\n  iglu sources list --json | jq -r '.sources[].url'\n")
     .action(async () => {
       const ctx = await makeContext(globals());
       const cache = SourceCache.of(ctx.workdir);
       const list = await cache.list();
       printResult(ctx.json, { cache: cache.dir, sources: list }, () =>
-        list.length === 0 ? `the source cache ${cache.dir} is empty` : list.map((s) => `${s.sha256.slice(0, 16)}  ${String(s.size).padStart(10)}  ${s.present ? '' : '(missing) '}${s.url}`).join('\n'));
+        list.length === 0
+          ? `the source cache ${cache.dir} is empty`
+          : list.map((s) => `${s.sha256.slice(0, 16)}  ${String(s.size).padStart(10)}  ${s.present ? '' : '(missing) '}${s.url}`).join('\n'),
+      );
     });
   sources
     .command('verify')
@@ -40,9 +47,17 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
       const ctx = await makeContext(globals());
       const results = await SourceCache.of(ctx.workdir).verify();
       const bad = results.filter((r) => r.status !== 'ok');
-      printResult(ctx.json, { ok: bad.length === 0, sources: results }, () =>
-        results.map((r) => `${r.status.padEnd(8)} ${r.url}${r.status === 'mismatch' ? ` (expected ${r.sha256}, got ${r.actual})` : ''}`).join('\n') || 'the source cache is empty');
-      if (bad.length) throw new IgluError(`${bad.length} of ${results.length} cached sources are missing or damaged`, { hint: 're-import a good copy: iglu sources import FILE --url URL --force' });
+      printResult(
+        ctx.json,
+        { ok: bad.length === 0, sources: results },
+        () =>
+          results.map((r) => `${r.status.padEnd(8)} ${r.url}${r.status === 'mismatch' ? ` (expected ${r.sha256}, got ${r.actual})` : ''}`).join('\n') ||
+          'the source cache is empty',
+      );
+      if (bad.length)
+        throw new IgluError(`${bad.length} of ${results.length} cached sources are missing or damaged`, {
+          hint: 're-import a good copy: iglu sources import FILE --url URL --force',
+        });
     });
   sources
     .command('seed')
@@ -53,6 +68,7 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
       const ctx = await makeContext(globals());
       const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(seedFile(flags.tree)), ctx.signal);
       printResult(ctx.json, { sources: results }, () =>
-        results.map((r) => `${r.action.padEnd(8)} ${r.url}${r.upstream === 'repack' ? '  (Debian repack stands in)' : ''}`).join('\n'));
+        results.map((r) => `${r.action.padEnd(8)} ${r.url}${r.upstream === 'repack' ? '  (Debian repack stands in)' : ''}`).join('\n'),
+      );
     });
 }

@@ -49,7 +49,7 @@ export function parseConfig(text: string, file: string): Config {
 export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string, hint: string): z.output<S> {
   const { doc, lines } = yamlDocument(text, file);
   const result = schema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data as z.output<S>;
+  if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   throw new IgluError(describeIssue(issue, doc, lines, file), { hint });
 }

@@ -6,9 +6,7 @@ import { z } from 'zod';
  * never silently does nothing.
  */
 
-const endpoint = z
-  .string()
-  .regex(/^(unix|tcp|ssh):\/\/\S+$/, 'must be a unix://, tcp:// or ssh:// Docker endpoint');
+const endpoint = z.string().regex(/^(unix|tcp|ssh):\/\/\S+$/, 'must be a unix://, tcp:// or ssh:// Docker endpoint');
 
 const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'must be an IPv4 address');
 const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 10.214.0.0/16');
@@ -19,54 +17,67 @@ export const NodeSchema = z.strictObject({
   advertiseAddr: ipv4.optional(),
 });
 
-export const FarmSchema = z.strictObject({
-  /** Farm name: the value of the iglu.farm label and the prefix of service names. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -').default('iglu'),
-  /** Overlay network the distccd tasks and client containers share. */
-  network: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('iglu-farm'),
-  /** Encrypt the overlay (IPsec ESP); refused where the kernel lacks CONFIG_INET_ESP. */
-  encrypted: z.boolean().default(false),
-  /**
-   * Replicated tasks instead of one per node. Absent (the default), the farm is global:
-   * one distccd task on every node, each with its node's CPUs — what a farm of whole
-   * machines wants; replicas can put several tasks on one node (they share its CPUs).
-   */
-  replicas: z.int().min(1, 'must be at least 1').optional(),
-  /** One task on every node (the default when `replicas` is absent). */
-  global: z.boolean().optional(),
-  /** Farm image reference (tag or sha256 ID); default: the newest image from `iglu image build`. */
-  image: z.string().optional(),
-  /** Address this engine advertises when iglu initialises the swarm. */
-  advertiseAddr: ipv4.optional(),
-  /** Swarm default address pool, used only when iglu initialises the swarm. */
-  addrPool: cidr.default('10.214.0.0/16'),
-  addrPoolMaskLength: z.int().min(16).max(28).default(24),
-  /** Compiler names distccd serves (DISTCC_CMDLIST). */
-  compilers: z.array(z.string().regex(/^[A-Za-z0-9_.+-]+$/)).min(1).default(['clang', 'clang++', 'cc', 'c++']),
-  /** distccd TCP port inside the overlay. */
-  port: z.int().min(1).max(65535).default(3632),
-  /** Seconds to wait for tasks to run and accept connections. */
-  readyTimeout: z.number().positive().default(120),
-  /** Extra engines (swarm nodes) iglu joins and puts the image on. */
-  nodes: z.array(NodeSchema).default([]),
-  /**
-   * LZO compression of what distcc sends (`,lzo` on a DISTCC_HOSTS entry, distcc(1)
-   * "COMPRESSION": worth it on networks slower than 100 Mbit/s). `auto`: for the tasks on
-   * other machines than the manager, whose traffic crosses a real network; `lzo`: all;
-   * `none`: never.
-   */
-  compression: z.enum(['auto', 'lzo', 'none']).default('auto'),
-  /** A Compose file merged over iglu's stacks/farm.yaml: resources, placement, labels, mode, image of the distccd service. */
-  stack: z.string().min(1).optional(),
-}).superRefine((f, ctx) => {
-  if (f.global === true && f.replicas !== undefined) ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas and global: true exclude each other; drop one' });
-}).transform((f) => ({
-  ...f,
-  global: f.global ?? f.replicas === undefined,
-  replicas: f.replicas ?? 1,
-  /** Whether iglu.yaml chose the mode (else the stack file's deploy.mode applies: farm/stack.ts). */
-  modeSet: f.global !== undefined || f.replicas !== undefined,
-}));
+export const FarmSchema = z
+  .strictObject({
+    /** Farm name: the value of the iglu.farm label and the prefix of service names. */
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and -')
+      .default('iglu'),
+    /** Overlay network the distccd tasks and client containers share. */
+    network: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)
+      .default('iglu-farm'),
+    /** Encrypt the overlay (IPsec ESP); refused where the kernel lacks CONFIG_INET_ESP. */
+    encrypted: z.boolean().default(false),
+    /**
+     * Replicated tasks instead of one per node. Absent (the default), the farm is global:
+     * one distccd task on every node, each with its node's CPUs — what a farm of whole
+     * machines wants; replicas can put several tasks on one node (they share its CPUs).
+     */
+    replicas: z.int().min(1, 'must be at least 1').optional(),
+    /** One task on every node (the default when `replicas` is absent). */
+    global: z.boolean().optional(),
+    /** Farm image reference (tag or sha256 ID); default: the newest image from `iglu image build`. */
+    image: z.string().optional(),
+    /** Address this engine advertises when iglu initialises the swarm. */
+    advertiseAddr: ipv4.optional(),
+    /** Swarm default address pool, used only when iglu initialises the swarm. */
+    addrPool: cidr.default('10.214.0.0/16'),
+    addrPoolMaskLength: z.int().min(16).max(28).default(24),
+    /** Compiler names distccd serves (DISTCC_CMDLIST). */
+    compilers: z
+      .array(z.string().regex(/^[A-Za-z0-9_.+-]+$/))
+      .min(1)
+      .default(['clang', 'clang++', 'cc', 'c++']),
+    /** distccd TCP port inside the overlay. */
+    port: z.int().min(1).max(65535).default(3632),
+    /** Seconds to wait for tasks to run and accept connections. */
+    readyTimeout: z.number().positive().default(120),
+    /** Extra engines (swarm nodes) iglu joins and puts the image on. */
+    nodes: z.array(NodeSchema).default([]),
+    /**
+     * LZO compression of what distcc sends (`,lzo` on a DISTCC_HOSTS entry, distcc(1)
+     * "COMPRESSION": worth it on networks slower than 100 Mbit/s). `auto`: for the tasks on
+     * other machines than the manager, whose traffic crosses a real network; `lzo`: all;
+     * `none`: never.
+     */
+    compression: z.enum(['auto', 'lzo', 'none']).default('auto'),
+    /** A Compose file merged over iglu's stacks/farm.yaml: resources, placement, labels, mode, image of the distccd service. */
+    stack: z.string().min(1).optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.global === true && f.replicas !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: 'replicas and global: true exclude each other; drop one' });
+  })
+  .transform((f) => ({
+    ...f,
+    global: f.global ?? f.replicas === undefined,
+    replicas: f.replicas ?? 1,
+    /** Whether iglu.yaml chose the mode (else the stack file's deploy.mode applies: farm/stack.ts). */
+    modeSet: f.global !== undefined || f.replicas !== undefined,
+  }));
 
 export const ImageSchema = z.strictObject({
   /** Debian suite debootstrap installs. */
@@ -74,7 +85,30 @@ export const ImageSchema = z.strictObject({
   /** Debian packages of the farm image (the toolchain the farm needs). */
   packages: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
-    .default(['distcc', 'clang', 'lld', 'llvm', 'make', 'cmake', 'ninja-build', 'python3', 'ca-certificates', 'xz-utils', 'bzip2', 'zstd', 'file', 'mksh', 'patch', 'flex', 'bison', 'bc', 'libelf-dev', 'bubblewrap', 'nginx', 'curl']), // flex to libelf-dev: the Linux build; bubblewrap: the --farm build's sandbox; nginx: the package store service (WebDAV PUT); curl: the spread jobs' store transfers
+    .default([
+      'distcc',
+      'clang',
+      'lld',
+      'llvm',
+      'make',
+      'cmake',
+      'ninja-build',
+      'python3',
+      'ca-certificates',
+      'xz-utils',
+      'bzip2',
+      'zstd',
+      'file',
+      'mksh',
+      'patch',
+      'flex',
+      'bison',
+      'bc',
+      'libelf-dev',
+      'bubblewrap',
+      'nginx',
+      'curl',
+    ]), // flex to libelf-dev: the Linux build; bubblewrap: the --farm build's sandbox; nginx: the package store service (WebDAV PUT); curl: the spread jobs' store transfers
   /** Debian mirror URL for debootstrap; default: the first URI of the host's apt sources. */
   mirror: z.string().url().optional(),
 });

@@ -56,7 +56,11 @@ export interface ImageManifest {
 /** The manifest of an image made from these packages (the kernel first). Pure. */
 export function imageManifest(image: ImageManifest['image'], kernel: PackageManifest, root: PackageManifest[]): ImageManifest {
   const entry = (m: PackageManifest, role: 'kernel' | 'root'): ImageManifest['packages'][number] => ({
-    name: m.name, version: m.version, release: m.release, role, tarballSha256: m.tarball.sha256,
+    name: m.name,
+    version: m.version,
+    release: m.release,
+    role,
+    tarballSha256: m.tarball.sha256,
     recipe: { file: m.recipe.file, sha256: m.recipe.sha256 },
     sources: m.sources.map((x) => ({ url: x.url, sha256: x.sha256 })),
     ...(m.license ? { license: m.license } : {}),
@@ -86,7 +90,10 @@ export interface ImageOptions {
 async function stagePackages(packages: { tarball: string; info: { name: string } }[], stage: string): Promise<void> {
   for (const p of packages) {
     const nodes = await installTarball(p.tarball, stage, { keepSpecialModes: true });
-    if (nodes.length) throw new IgluError(`${p.info.name}: its package holds device nodes or FIFOs (${nodes.slice(0, 3).join(', ')}), which iglu does not put into the image`, { hint: 'Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe\'s package()' });
+    if (nodes.length)
+      throw new IgluError(`${p.info.name}: its package holds device nodes or FIFOs (${nodes.slice(0, 3).join(', ')}), which iglu does not put into the image`, {
+        hint: "Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe's package()",
+      });
   }
 }
 
@@ -116,7 +123,10 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   const { names, manifests } = await packagesWithDeps(pkgPaths, o.config.disk.packages);
   const find = async (name: string) => {
     const m = manifests.get(name) ?? (await newestManifest(pkgPaths.outDir, name));
-    if (!m) throw new IgluError(`${name} has not been built: no out/${name}.*.json`, { hint: name === o.config.disk.kernel ? `build it with iglu chroot build ${name}` : 'build it with iglu toolchain build / iglu chroot build' });
+    if (!m)
+      throw new IgluError(`${name} has not been built: no out/${name}.*.json`, {
+        hint: name === o.config.disk.kernel ? `build it with iglu chroot build ${name}` : 'build it with iglu toolchain build / iglu chroot build',
+      });
     return { m, tarball: path.join(pkgPaths.outDir, m.tarball.file), info: { name, version: m.version, tarballSha256: m.tarball.sha256 } };
   };
   const kernel = await find(o.config.disk.kernel);
@@ -150,14 +160,38 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     const kdir = path.join(scratch, 'kernel');
     await installTarball(kernel.tarball, kdir);
     const vmlinuz = await noLinksBelow(kdir, 'boot/vmlinuz');
-    if (!(await lstat(vmlinuz).catch(() => undefined))?.isFile()) throw new IgluError(`${o.config.disk.kernel}: boot/vmlinuz is not a regular file in ${kernel.tarball}`, { hint: 'the kernel package must ship the EFI-stub kernel itself at boot/vmlinuz' });
+    if (!(await lstat(vmlinuz).catch(() => undefined))?.isFile())
+      throw new IgluError(`${o.config.disk.kernel}: boot/vmlinuz is not a regular file in ${kernel.tarball}`, {
+        hint: 'the kernel package must ship the EFI-stub kernel itself at boot/vmlinuz',
+      });
 
     output('ext4 root filesystem (mke2fs -d, then debugfs: owners 0:0, fixed times)');
     const rootfs = path.join(scratch, 'root.ext4');
     const env = { E2FSPROGS_FAKE_TIME: String(SOURCE_DATE_EPOCH), SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) };
     const run: ToolRun = { env, signal: o.signal };
     if (o.signal?.aborted) throw interrupted('iglu image');
-    await tool('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-L', 'iglunix', '-U', DISK_IDS.rootFsUuid, '-E', `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`, '-d', stage, rootfs, `${layout.root.sectors / 2}k`], run);
+    await tool(
+      'mke2fs',
+      [
+        '-q',
+        '-F',
+        '-t',
+        'ext4',
+        '-b',
+        '4096',
+        '-L',
+        'iglunix',
+        '-U',
+        DISK_IDS.rootFsUuid,
+        '-E',
+        `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`,
+        '-d',
+        stage,
+        rootfs,
+        `${layout.root.sectors / 2}k`,
+      ],
+      run,
+    );
     const inodes = inodesInUse(await toolOutput('dumpe2fs', [rootfs], run));
     await tool('debugfs', ['-w', '-f', '-', rootfs], run, normaliseInodeCommands(inodes, SOURCE_DATE_EPOCH));
     await tool('e2fsck', ['-fn', rootfs], run);
@@ -173,15 +207,30 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
     await rm(tmpImage, { force: true });
     await tool('truncate', ['-s', `${sizeMiB}M`, tmpImage], run);
     await tool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], run, sfdiskScript(layout));
-    for (const [file, part] of [[esp, layout.esp], [rootfs, layout.root]] as const) {
+    for (const [file, part] of [
+      [esp, layout.esp],
+      [rootfs, layout.root],
+    ] as const) {
       await tool('dd', [`if=${file}`, `of=${tmpImage}`, `bs=${SECTOR}`, `seek=${part.start}`, 'conv=notrunc,sparse', 'status=none'], run);
     }
     const { sha256 } = await hashFile(tmpImage);
-    const manifest = imageManifest({ file: path.basename(out), sha256, sizeMiB }, kernel.m, packages.map((p) => p.m));
+    const manifest = imageManifest(
+      { file: path.basename(out), sha256, sizeMiB },
+      kernel.m,
+      packages.map((p) => p.m),
+    );
     await writeFile(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(tmpImage, out);
     await rename(tmpManifest, `${out}.manifest.json`);
-    return { file: out, sha256, sizeMiB, kernel: kernel.info, packages: packages.map((p) => p.info), layout, seconds: Math.round((Date.now() - started) / 100) / 10 };
+    return {
+      file: out,
+      sha256,
+      sizeMiB,
+      kernel: kernel.info,
+      packages: packages.map((p) => p.info),
+      layout,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
   } finally {
     await rm(tmpImage, { force: true });
     await rm(tmpManifest, { force: true });
@@ -200,7 +249,10 @@ async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<
   const { closure, manifests } = await manifestClosure(listed, (name) => newestManifest(paths.outDir, name));
   const unbuiltDeps = closure.missing.filter((m) => m.neededBy.length && !listed.includes(m.name));
   if (unbuiltDeps.length) {
-    throw new IgluError(`the image's packages need packages that have not been built: ${unbuiltDeps.map((m) => `${m.name} (needed by ${m.neededBy.join(', ')})`).join('; ')}`, { hint: 'build them with iglu chroot build (or iglu toolchain build)' });
+    throw new IgluError(
+      `the image's packages need packages that have not been built: ${unbuiltDeps.map((m) => `${m.name} (needed by ${m.neededBy.join(', ')})`).join('; ')}`,
+      { hint: 'build them with iglu chroot build (or iglu toolchain build)' },
+    );
   }
   return { names: [...closure.order, ...listed.filter((n) => !closure.order.includes(n))], manifests };
 }
@@ -227,11 +279,22 @@ export function isAppletPath(rel: string): boolean {
 async function linkBusyboxApplets(stage: string): Promise<number> {
   const busybox = path.join(stage, 'bin/busybox');
   if (!(await lstat(busybox).catch(() => undefined))?.isFile()) return 0;
-  const list = await runSandboxed({ root: { dir: stage }, binds: [], network: false, argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' }, 'capture', { timeoutMs: 10_000 });
+  const list = await runSandboxed(
+    { root: { dir: stage }, binds: [], network: false, argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' },
+    'capture',
+    { timeoutMs: 10_000 },
+  );
   if (list.exitCode !== 0) return 0;
   let made = 0;
-  for (const rel of list.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort()) {
-    if (!isAppletPath(rel)) throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, { hint: 'the busybox package is not a real busybox: rebuild it' });
+  for (const rel of list.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort()) {
+    if (!isAppletPath(rel))
+      throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, {
+        hint: 'the busybox package is not a real busybox: rebuild it',
+      });
     if (await lexists(path.join(stage, rel))) continue;
     const dir = await noLinksBelow(stage, path.dirname(rel), true);
     await mkdir(dir, { recursive: true });
@@ -242,7 +305,10 @@ async function linkBusyboxApplets(stage: string): Promise<number> {
 }
 
 async function lexists(p: string): Promise<boolean> {
-  return lstat(p).then(() => true, () => false);
+  return lstat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** How assembleImage runs its tools: their environment, and the signal that stops them (Ctrl-C). */
@@ -254,13 +320,20 @@ interface ToolRun {
 async function toolOutput(cmd: string, args: string[], run: ToolRun): Promise<string> {
   const res = await execa(cmd, args, { env: run.env, reject: false, stdin: 'ignore', cancelSignal: run.signal });
   if (res.isCanceled) throw interrupted('iglu image');
-  if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || 'failed', 3)}`, { hint: 'see the message; the partial image was removed' });
+  if (res.failed)
+    throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || 'failed', 3)}`, {
+      hint: 'see the message; the partial image was removed',
+    });
   return String(res.stdout);
 }
 
 async function tool(cmd: string, args: string[], run: ToolRun, input?: string): Promise<void> {
   const res = await execa(cmd, args, { env: run.env, reject: false, cancelSignal: run.signal, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
   if (res.isCanceled) throw interrupted('iglu image');
-  if (res.exitCode === undefined) throw new IgluError(`${cmd} is not installed`, { hint: 'apt-get install e2fsprogs dosfstools mtools fdisk (scripts/setup.sh does)' });
-  if (res.failed) throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`, 3)}`, { hint: 'see the message; the partial image was removed' });
+  if (res.exitCode === undefined)
+    throw new IgluError(`${cmd} is not installed`, { hint: 'apt-get install e2fsprogs dosfstools mtools fdisk (scripts/setup.sh does)' });
+  if (res.failed)
+    throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`, 3)}`, {
+      hint: 'see the message; the partial image was removed',
+    });
 }

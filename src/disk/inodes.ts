@@ -22,7 +22,10 @@ export function inodesInUse(dumpe2fs: string): number[] {
     const free = /^\s+Free inodes:\s*(.*)$/.exec(line);
     if (!free || group < 0) continue;
     const isFree = new Set<number>();
-    for (const part of free[1]!.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of free[1]!
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [a, b = a] = part.split('-').map(Number);
       for (let i = a!; i <= b!; i++) isFree.add(i);
     }
@@ -40,5 +43,13 @@ export function inodesInUse(dumpe2fs: string): number[] {
  */
 export function normaliseInodeCommands(inodes: number[], epoch: number): string {
   const t = `@${epoch}`;
-  return inodes.map((i) => [`sif <${i}> uid 0`, `sif <${i}> gid 0`, `sif <${i}> atime ${t}`, `sif <${i}> mtime ${t}`, `sif <${i}> ctime ${t}`, `sif <${i}> crtime ${t}`].join('\n')).join('\n') + '\n';
+  return (
+    inodes
+      .map((i) =>
+        [`sif <${i}> uid 0`, `sif <${i}> gid 0`, `sif <${i}> atime ${t}`, `sif <${i}> mtime ${t}`, `sif <${i}> ctime ${t}`, `sif <${i}> crtime ${t}`].join(
+          '\n',
+        ),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -37,7 +37,10 @@ export interface DiskLayout {
  */
 export function diskLayout(sizeMiB: number, espMiB = 32): DiskLayout {
   const rootMiB = sizeMiB - 1 - espMiB - 1;
-  if (!Number.isInteger(sizeMiB) || rootMiB < 8) throw new IgluError(`an image of ${sizeMiB} MiB is too small: the ESP takes ${espMiB} MiB and the root needs at least 8`, { hint: `pass --size ${espMiB + 10} or more` });
+  if (!Number.isInteger(sizeMiB) || rootMiB < 8)
+    throw new IgluError(`an image of ${sizeMiB} MiB is too small: the ESP takes ${espMiB} MiB and the root needs at least 8`, {
+      hint: `pass --size ${espMiB + 10} or more`,
+    });
   return {
     totalSectors: sizeMiB * SECTORS_PER_MiB,
     esp: { start: SECTORS_PER_MiB, sectors: espMiB * SECTORS_PER_MiB },

@@ -67,8 +67,13 @@ export async function checkImageLinkage(root: string, arch = 'x86_64'): Promise<
   }
   const missing = missingLinks(programs, (p) => resolved.get(p) ?? false, searchPath);
   if (missing.length) {
-    const lines = missing.slice(0, 10).map((m) => `${m.program} needs ${m.kind === 'interpreter' ? 'the loader' : 'the library'} ${m.name}, which no package in the image provides`);
-    throw new IgluError(`the image would not run its programs:\n${lines.map((l) => `- ${l}`).join('\n')}${missing.length > 10 ? `\n- and ${missing.length - 10} more` : ''}`, { hint: 'add the packages that provide them to disk.packages in iglu.yaml (musl provides the loader and libc.so)' });
+    const lines = missing
+      .slice(0, 10)
+      .map((m) => `${m.program} needs ${m.kind === 'interpreter' ? 'the loader' : 'the library'} ${m.name}, which no package in the image provides`);
+    throw new IgluError(
+      `the image would not run its programs:\n${lines.map((l) => `- ${l}`).join('\n')}${missing.length > 10 ? `\n- and ${missing.length - 10} more` : ''}`,
+      { hint: 'add the packages that provide them to disk.packages in iglu.yaml (musl provides the loader and libc.so)' },
+    );
   }
   return programs;
 }

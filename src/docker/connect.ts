@@ -36,7 +36,7 @@ export function dockerOptions(endpoint: string): Docker.DockerOptions {
         port: Number(url.port || 22),
         username: url.username || undefined,
         sshOptions: { agent: process.env.SSH_AUTH_SOCK },
-      } as Docker.DockerOptions;
+      };
     default:
       throw badEndpoint(endpoint);
   }

@@ -55,7 +55,10 @@ export interface LongRunning {
 
 /** Containers on one engine (Engine API `/containers`). */
 export class ContainersClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** Containers (running or not) whose labels include every `labels` pair. */
   async list(labels: Labels): Promise<ContainerInfo[]> {
@@ -92,7 +95,7 @@ export class ContainersClient {
         timer = setTimeout(() => reject(new Error(`${what} did not finish within ${spec.timeoutMs} ms`)), spec.timeoutMs);
       });
       const done = (await abortable(Promise.race([container.wait(), timeout]), spec.signal, what)) as { StatusCode: number };
-      const output = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const output = await container.logs({ stdout: true, stderr: true, follow: false });
       return { exitCode: done.StatusCode, output: output.toString('utf8') };
     } finally {
       clearTimeout(timer);
@@ -113,7 +116,14 @@ export class ContainersClient {
       Cmd: ['sleep', 'infinity'],
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      HostConfig: { NetworkMode: spec.network, Init: true, CapAdd: spec.capAdd, SecurityOpt: spec.securityOpt, Binds: spec.binds, ...(spec.unmaskedProc ? { MaskedPaths: [], ReadonlyPaths: [] } : {}) },
+      HostConfig: {
+        NetworkMode: spec.network,
+        Init: true,
+        CapAdd: spec.capAdd,
+        SecurityOpt: spec.securityOpt,
+        Binds: spec.binds,
+        ...(spec.unmaskedProc ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
+      },
     });
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);
     try {

@@ -65,9 +65,7 @@ export async function openEngine(endpoint: string): Promise<Engine> {
 
 function unreachable(endpoint: string, cause: unknown): IgluError {
   return new IgluError(`Docker Engine not reachable at ${endpoint}: ${engineMessage(cause)}`, {
-    hint:
-      'start it (apt-get install docker.io; dockerd &), or point iglu at another one with ' +
-      'DOCKER_HOST, docker.host in iglu.yaml, or --docker-host',
+    hint: 'start it (apt-get install docker.io; dockerd &), or point iglu at another one with ' + 'DOCKER_HOST, docker.host in iglu.yaml, or --docker-host',
     cause,
   });
 }

@@ -6,7 +6,10 @@ import type { ImageInfo, Labels } from './types.js';
 
 /** Images on one engine (Engine API `/images`). */
 export class ImagesClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** The image `ref` (name:tag or sha256 ID), or undefined when this engine lacks it. */
   async inspect(ref: string): Promise<ImageInfo | undefined> {
@@ -15,7 +18,7 @@ export class ImagesClient {
       return {
         id: img.Id,
         tags: img.RepoTags ?? [],
-        labels: (img.Config?.Labels as Labels | null) ?? {},
+        labels: img.Config?.Labels ?? {},
         size: img.Size,
       };
     } catch (err) {
@@ -28,9 +31,7 @@ export class ImagesClient {
   async list(labels: Labels): Promise<ImageInfo[]> {
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     const imgs = await this.api.listImages({ filters: { label } });
-    return imgs
-      .sort((a, b) => b.Created - a.Created)
-      .map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], labels: i.Labels ?? {}, size: i.Size }));
+    return imgs.sort((a, b) => b.Created - a.Created).map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], labels: i.Labels ?? {}, size: i.Size }));
   }
 
   /**
@@ -43,7 +44,8 @@ export class ImagesClient {
    */
   async importRootfs(tar: NodeJS.ReadableStream, repo: string, tag: string, changes: string[]): Promise<string> {
     log.docker('importing rootfs as %s:%s on %s', repo, tag, this.endpoint);
-    const res = (await this.api.importImage(tar, { repo, tag, changes } as never)) as unknown as NodeJS.ReadableStream;
+    // dockerode's types give importImage no result, but it resolves to the answer's stream
+    const res = await (this.api.importImage(tar, { repo, tag, changes } as never) as unknown as Promise<NodeJS.ReadableStream>);
     const lines = await readJsonLines(res, `importing ${repo}:${tag}`);
     const status = lines.map((l) => l.status ?? '').find((s) => s.startsWith('sha256:'));
     const id = status ?? (await this.inspect(`${repo}:${tag}`))?.id;
@@ -55,7 +57,7 @@ export class ImagesClient {
   /** The image as a `docker save` tar stream (Engine API `GET /images/{name}/get`). */
   async save(ref: string): Promise<NodeJS.ReadableStream> {
     log.docker('exporting image %s from %s', ref, this.endpoint);
-    return (await this.api.getImage(ref).get()) as NodeJS.ReadableStream;
+    return await this.api.getImage(ref).get();
   }
 
   /**
@@ -64,7 +66,7 @@ export class ImagesClient {
    */
   async load(tar: NodeJS.ReadableStream): Promise<void> {
     log.docker('loading an image into %s', this.endpoint);
-    const res = (await this.api.loadImage(tar, { quiet: true })) as NodeJS.ReadableStream;
+    const res = await this.api.loadImage(tar, { quiet: true });
     await readJsonLines(res, `loading an image into ${this.endpoint}`);
     log.docker('loaded an image into %s', this.endpoint);
   }

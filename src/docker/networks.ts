@@ -5,7 +5,10 @@ import type { Labels, NetworkInfo } from './types.js';
 
 /** Networks (Engine API `/networks`). */
 export class NetworksClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** The network called `name` (exact name match), or undefined. */
   async get(name: string): Promise<NetworkInfo | undefined> {

@@ -4,7 +4,10 @@ import type { NodeInfo } from './types.js';
 
 /** Swarm nodes, read on a manager (Engine API `GET /nodes`). */
 export class NodesClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** Every node of the swarm. @throws the Engine's error when this engine is not a manager */
   async list(): Promise<NodeInfo[]> {

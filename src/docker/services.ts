@@ -1,11 +1,14 @@
 import type Docker from 'dockerode';
 import { log } from '../log.js';
 import { idempotent, statusOf } from './api-error.js';
-import type { Labels, ServiceInfo } from './types.js';
+import type { Labels, ServiceInfo, ServiceSpec } from './types.js';
 
 /** Swarm services on a manager (Engine API `/services`). */
 export class ServicesClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** The service called `name`, or undefined when there is none. */
   async get(name: string): Promise<ServiceInfo | undefined> {
@@ -28,9 +31,9 @@ export class ServicesClient {
    * Creates a service from an Engine API ServiceSpec (API 1.41 "ServiceSpec").
    * @returns the new service's ID
    */
-  async create(spec: Record<string, unknown>): Promise<string> {
+  async create(spec: ServiceSpec): Promise<string> {
     log.docker('creating service %s on %s', spec.Name, this.endpoint);
-    const res = (await this.api.createService(spec as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
+    const res = (await this.api.createService(spec)) as unknown as { id?: string; ID?: string };
     const id = res.ID ?? res.id ?? '';
     log.docker('created service %s (%s)', spec.Name, id);
     return id;
@@ -42,7 +45,7 @@ export class ServicesClient {
    * Engine API `POST /services/create`).
    * @returns the new service's ID, or undefined when a service of that name is there
    */
-  async claim(spec: Record<string, unknown>): Promise<string | undefined> {
+  async claim(spec: ServiceSpec): Promise<string | undefined> {
     try {
       return await this.create(spec);
     } catch (err) {
@@ -58,9 +61,9 @@ export class ServicesClient {
    * Replaces a service's spec. `version` must be the one last read (optimistic
    * concurrency: the Engine rejects a stale version with 500 "update out of sequence").
    */
-  async update(id: string, version: number, spec: Record<string, unknown>): Promise<void> {
+  async update(id: string, version: number, spec: ServiceSpec): Promise<void> {
     log.docker('updating service %s (version %d)', id, version);
-    await this.api.getService(id).update({ ...spec, version } as never);
+    await this.api.getService(id).update({ ...spec, version });
     log.docker('updated service %s', id);
   }
 
@@ -71,10 +74,12 @@ export class ServicesClient {
    * @returns a function that ends the stream
    */
   async logs(id: string, sink: NodeJS.WritableStream, follow: boolean): Promise<() => void> {
-    const stream = (await this.api.getService(id).logs({ follow, stdout: true, stderr: true } as never)) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
+    const stream = await (this.api.getService(id).logs({ follow, stdout: true, stderr: true } as never) as unknown as Promise<
+      NodeJS.ReadableStream & { destroy?: () => void }
+    >);
     if (!('pipe' in stream)) {
       // without follow, dockerode hands back the whole answer as a Buffer
-      sink.write(demuxBuffer(stream as unknown as Buffer));
+      sink.write(demuxBuffer(stream));
       return () => undefined;
     }
     this.api.modem.demuxStream(stream, sink, sink);
@@ -93,7 +98,7 @@ function toServiceInfo(raw: unknown): ServiceInfo {
   const s = raw as {
     ID: string;
     Version?: { Index?: number };
-    Spec?: { Name?: string; Labels?: Labels; Mode?: { Replicated?: { Replicas?: number }; Global?: object } };
+    Spec?: ServiceSpec;
   };
   return {
     id: s.ID,
@@ -102,7 +107,7 @@ function toServiceInfo(raw: unknown): ServiceInfo {
     labels: s.Spec?.Labels ?? {},
     replicas: s.Spec?.Mode?.Replicated?.Replicas,
     global: Boolean(s.Spec?.Mode?.Global),
-    spec: (s.Spec ?? {}) as Record<string, unknown>,
+    spec: s.Spec ?? { Name: '', TaskTemplate: { ContainerSpec: { Image: '' } } },
   };
 }
 

@@ -23,12 +23,15 @@ export interface SwarmJoin {
 
 /** Swarm membership of one engine. */
 export class SwarmClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** Initialises a new swarm with this engine as its manager. @returns the node ID */
   async init(opts: SwarmInit): Promise<string> {
     log.docker('initialising a swarm on %s advertised at %s', this.endpoint, opts.advertiseAddr);
-    const id = await this.api.swarmInit({
+    const id: unknown = await this.api.swarmInit({
       AdvertiseAddr: opts.advertiseAddr,
       ListenAddr: opts.listenAddr,
       DefaultAddrPool: opts.addrPool,

@@ -68,7 +68,57 @@ export interface ServiceInfo {
   labels: Labels;
   replicas: number | undefined;
   global: boolean;
-  spec: Record<string, unknown>;
+  spec: ServiceSpec;
+}
+
+/**
+ * The Engine API's ServiceSpec (API 1.41, `POST /services/create`), the parts iglu
+ * writes: a service or job running one container spec. Our own shape, not dockerode's,
+ * whose TaskTemplate is a union iglu never needs.
+ */
+export interface ServiceSpec {
+  Name: string;
+  Labels?: Labels;
+  TaskTemplate: TaskTemplate;
+  /** Replicated (with a count), Global, or a job that runs to completion once. */
+  Mode?: {
+    Replicated?: { Replicas: number };
+    Global?: Record<string, never>;
+    ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+    GlobalJob?: Record<string, never>;
+  };
+  EndpointSpec?: { Mode?: 'vip' | 'dnsrr' };
+}
+
+/** A service's task template (Engine API "TaskSpec" with a ContainerSpec). */
+export interface TaskTemplate {
+  ContainerSpec: ServiceContainerSpec;
+  /** CPUs in units of 1e-9 CPUs (NanoCPUs), memory in bytes, Pids a count. */
+  Resources?: {
+    Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number };
+    Reservations?: { NanoCPUs?: number; MemoryBytes?: number };
+  };
+  Placement?: { Constraints?: string[]; Preferences?: { Spread: { SpreadDescriptor: string } }[]; MaxReplicas?: number };
+  /** Delay in nanoseconds. */
+  RestartPolicy?: { Condition: 'none' | 'on-failure' | 'any'; Delay?: number; MaxAttempts?: number };
+  Networks?: { Target: string; Aliases?: string[] }[];
+}
+
+/** The container of a service's tasks (Engine API "ContainerSpec", API 1.41). */
+export interface ServiceContainerSpec {
+  Image: string;
+  Command?: string[];
+  Env?: string[];
+  Hostname?: string;
+  User?: string;
+  Labels?: Labels;
+  Init?: boolean;
+  ReadOnly?: boolean;
+  /** Nanoseconds. */
+  StopGracePeriod?: number;
+  Mounts?: { Type: 'volume' | 'bind' | 'tmpfs'; Source: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes: number; Mode: number } }[];
+  CapabilityAdd?: string[];
+  CapabilityDrop?: string[];
 }
 
 /** A network (`GET /networks/{id}`). */

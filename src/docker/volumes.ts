@@ -5,7 +5,10 @@ import type { Labels, VolumeInfo } from './types.js';
 
 /** Named volumes of one engine (Engine API `/volumes`). */
 export class VolumesClient {
-  constructor(private readonly api: Docker, private readonly endpoint: string) {}
+  constructor(
+    private readonly api: Docker,
+    private readonly endpoint: string,
+  ) {}
 
   /** The volume called `name`, or undefined when there is none. */
   async get(name: string): Promise<VolumeInfo | undefined> {

@@ -24,7 +24,7 @@ export const HOST_TOOLS: { tool: string; pkg: string; required: boolean; why: st
   { tool: 'zstd', pkg: 'zstd', required: true, why: 'package tarballs' },
   { tool: 'chroot', pkg: 'coreutils', required: true, why: 'iglu image build, the chroot phase' },
   { tool: 'mksh', pkg: 'mksh', required: true, why: 'reading Iglunix recipes, the package runner' },
-  { tool: 'unshare', pkg: 'util-linux', required: true, why: 'the chroot phase\'s namespaces' },
+  { tool: 'unshare', pkg: 'util-linux', required: true, why: "the chroot phase's namespaces" },
   { tool: 'setpriv', pkg: 'util-linux', required: true, why: 'the chroot phase, qemu: nothing outlives iglu' },
   { tool: 'mke2fs', pkg: 'e2fsprogs', required: true, why: 'iglu image: the ext4 root' },
   { tool: 'debugfs', pkg: 'e2fsprogs', required: true, why: 'iglu image: owners and times' },
@@ -47,7 +47,14 @@ export const HOST_FILES: { file: string; pkg: string; why: string }[] = [{ file:
 export async function missingOnHost(): Promise<{ what: string; pkg: string; why: string }[]> {
   const missing: { what: string; pkg: string; why: string }[] = [];
   for (const t of HOST_TOOLS) if (t.required && !(await which(t.tool))) missing.push({ what: t.tool, pkg: t.pkg, why: t.why });
-  for (const f of HOST_FILES) if (!(await access(f.file).then(() => true, () => false))) missing.push({ what: f.file, pkg: f.pkg, why: f.why });
+  for (const f of HOST_FILES)
+    if (
+      !(await access(f.file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push({ what: f.file, pkg: f.pkg, why: f.why });
   return missing;
 }
 
@@ -66,19 +73,37 @@ export function kernelChecks(config: Map<string, string> | undefined): Check[] {
 /** Runs every check against this host and the engine at `endpoint`. */
 export async function runChecks(endpoint: string): Promise<Check[]> {
   const checks: Check[] = [];
-  checks.push({ name: 'root', ok: process.getuid?.() === 0, required: false, detail: `uid ${process.getuid?.()}`, fix: 'run as root for image builds, chroots and extra engines' });
+  checks.push({
+    name: 'root',
+    ok: process.getuid?.() === 0,
+    required: false,
+    detail: `uid ${process.getuid?.()}`,
+    fix: 'run as root for image builds, chroots and extra engines',
+  });
   try {
     const info = await new Engine(endpoint).info();
     checks.push({ name: 'Docker Engine', ok: true, required: true, detail: `${endpoint}: Docker ${info.serverVersion}, ${info.cpus} CPUs` });
     checks.push({ name: 'swarm', ok: true, required: false, detail: `${info.swarm.state}${info.swarm.isManager ? ' (manager)' : ''}` });
   } catch (err) {
-    checks.push({ name: 'Docker Engine', ok: false, required: true, detail: describe(err), fix: 'apt-get install docker.io, then start dockerd (scripts/setup.sh does both)' });
+    checks.push({
+      name: 'Docker Engine',
+      ok: false,
+      required: true,
+      detail: describe(err),
+      fix: 'apt-get install docker.io, then start dockerd (scripts/setup.sh does both)',
+    });
   }
   checks.push(...kernelChecks(await runningKernelConfig()));
   checks.push(await kvmCheck());
   for (const t of HOST_TOOLS) {
     const found = await which(t.tool);
-    checks.push({ name: t.tool, ok: Boolean(found), required: t.required, detail: found ?? `missing (${t.why})`, fix: found ? undefined : `apt-get install ${t.pkg}` });
+    checks.push({
+      name: t.tool,
+      ok: Boolean(found),
+      required: t.required,
+      detail: found ?? `missing (${t.why})`,
+      fix: found ? undefined : `apt-get install ${t.pkg}`,
+    });
   }
   return checks;
 }
@@ -96,7 +121,13 @@ async function kvmCheck(): Promise<Check> {
 async function which(tool: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir, tool);
-    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
+    if (
+      await access(p, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
   }
   return undefined;
 }

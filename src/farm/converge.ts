@@ -19,8 +19,6 @@ const FAILED = new Set(['failed', 'rejected', 'orphaned']);
 export function convergence(tasks: TaskInfo[], desired: number): Convergence {
   const current = tasks.filter((t) => t.desiredState === 'running');
   const running = current.filter((t) => t.state === 'running').length;
-  const failures = tasks
-    .filter((t) => FAILED.has(t.state))
-    .map((t) => ({ taskId: t.id, state: t.state, message: t.message }));
+  const failures = tasks.filter((t) => FAILED.has(t.state)).map((t) => ({ taskId: t.id, state: t.state, message: t.message }));
   return { running, desired, failures, done: running === desired && current.length === desired };
 }

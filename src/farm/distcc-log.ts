@@ -26,7 +26,10 @@ export function countCompiles(distccLog: string, wrapperLog = '', nodeOf: (ip: s
   for (const m of distccLog.matchAll(/^distcc\[(\d+)\] compile (\S+) on (\S+) (?:completed ok|failed)/gm)) {
     const [, , file, host] = m as unknown as [string, string, string, string];
     if (file === '(null)') continue;
-    if (host === 'localhost') { local++; continue; }
+    if (host === 'localhost') {
+      local++;
+      continue;
+    }
     const ip = host.split('/')[0]!.replace(/:\d+$/, '');
     remote[ip] = (remote[ip] ?? 0) + 1;
     byNode[nodeOf(ip)] = (byNode[nodeOf(ip)] ?? 0) + 1;
@@ -51,7 +54,13 @@ export function addCounts(a: CompileCounts, b: CompileCounts): CompileCounts {
     for (const [k, n] of Object.entries(y)) out[k] = (out[k] ?? 0) + n;
     return out;
   };
-  return { remote: sum(a.remote, b.remote), byNode: sum(a.byNode, b.byNode), local: a.local + b.local, fellBack: a.fellBack + b.fellBack, bypassed: (a.bypassed ?? 0) + (b.bypassed ?? 0) };
+  return {
+    remote: sum(a.remote, b.remote),
+    byNode: sum(a.byNode, b.byNode),
+    local: a.local + b.local,
+    fellBack: a.fellBack + b.fellBack,
+    bypassed: (a.bypassed ?? 0) + (b.bypassed ?? 0),
+  };
 }
 
 /** The share of all compiles (remote, local and bypassed) that ran on the farm, 0..1 (0 when there were none). */
@@ -63,6 +72,8 @@ export function remoteFraction(c: CompileCounts): number {
 
 /** "12 on 10.214.1.2 (n2), 9 on 10.214.1.3 (n3), 3 local (1 fell back), 2 bypassed distcc" */
 export function formatCounts(c: CompileCounts, nodeOf: (ip: string) => string | undefined = () => undefined): string {
-  const parts = Object.entries(c.remote).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([ip, n]) => `${n} on ${ip}${nodeOf(ip) ? ` (${nodeOf(ip)})` : ''}`);
+  const parts = Object.entries(c.remote)
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .map(([ip, n]) => `${n} on ${ip}${nodeOf(ip) ? ` (${nodeOf(ip)})` : ''}`);
   return [...parts, `${c.local} local${c.fellBack ? ` (${c.fellBack} fell back)` : ''}`, ...(c.bypassed ? [`${c.bypassed} bypassed distcc`] : [])].join(', ');
 }

@@ -21,7 +21,9 @@ export async function distributeImage(source: Engine, targets: Engine[], image: 
       await target.images.load(await source.images.save(image.ref));
       const loaded = await target.images.inspect(image.id);
       if (loaded?.id !== image.id) {
-        throw new IgluError(`the farm image loaded into ${target.endpoint} has another ID than ${image.id}`, { hint: 'rebuild the image with "iglu image build" and retry' });
+        throw new IgluError(`the farm image loaded into ${target.endpoint} has another ID than ${image.id}`, {
+          hint: 'rebuild the image with "iglu image build" and retry',
+        });
       }
       return { endpoint: target.endpoint, copied: true };
     }),

@@ -46,7 +46,10 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
   result.containers.push(...(await removeContainers(manager, label, opts.timeoutMs)));
   for (const node of farm.nodes) {
     const engine = new Engine(node.endpoint);
-    const alive = await engine.info().then(() => true, () => false);
+    const alive = await engine.info().then(
+      () => true,
+      () => false,
+    );
     if (alive) result.containers.push(...(await removeContainers(engine, label, opts.timeoutMs)));
     else result.unreachable.push(node.endpoint);
   }
@@ -59,7 +62,10 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
     for (const node of farm.nodes.filter((n) => !result.unreachable.includes(n.endpoint))) {
       const engine = new Engine(node.endpoint);
       await engine.swarm.leave().catch((err: unknown) => {
-        throw new IgluError(`node ${node.endpoint} could not leave the swarm: ${engineMessage(err)}`, { hint: 'check that its dockerd runs, then rerun "iglu farm down --leave"', cause: err });
+        throw new IgluError(`node ${node.endpoint} could not leave the swarm: ${engineMessage(err)}`, {
+          hint: 'check that its dockerd runs, then rerun "iglu farm down --leave"',
+          cause: err,
+        });
       });
       result.left.push(node.endpoint);
       await removeGatewayBridge(engine);
@@ -84,7 +90,10 @@ export async function removeContainers(engine: Engine, label: Record<string, str
   await waitFor(
     async () => {
       const left = await engine.containers.list(label).catch((err: unknown) => {
-        throw new IgluError(`node ${engine.endpoint} does not answer: ${engineMessage(err)}`, { hint: 'start its dockerd, or remove it from farm.nodes in iglu.yaml', cause: err });
+        throw new IgluError(`node ${engine.endpoint} does not answer: ${engineMessage(err)}`, {
+          hint: 'start its dockerd, or remove it from farm.nodes in iglu.yaml',
+          cause: err,
+        });
       });
       for (const c of left) {
         names.add(c.name);
@@ -123,7 +132,9 @@ export async function removeNetworks(manager: Engine, label: Record<string, stri
     names.push(n.name);
   }
   await waitFor(async () => ((await manager.networks.list(label)).length === 0 ? true : undefined), {
-    timeoutMs, what: 'the farm networks to disappear', hint: 'see "docker network ls"',
+    timeoutMs,
+    what: 'the farm networks to disappear',
+    hint: 'see "docker network ls"',
   });
   return names;
 }

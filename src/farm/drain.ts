@@ -1,4 +1,4 @@
-import type { Engine, ServiceInfo, TaskInfo } from '../docker/index.js';
+import type { Engine, ServiceInfo, ServiceSpec, TaskInfo } from '../docker/index.js';
 import { log } from '../log.js';
 import { waitFor } from '../util/wait.js';
 
@@ -34,9 +34,9 @@ export function taskSettled(t: Pick<TaskInfo, 'state' | 'desiredState'>): boolea
  */
 export async function drainService(engine: Engine, service: ServiceInfo, timeoutMs: number): Promise<void> {
   if (isJob(service)) return;
-  const spec: Record<string, unknown> = { ...service.spec };
+  const spec: ServiceSpec = { ...service.spec };
   if (service.global) {
-    const template = spec.TaskTemplate as { Placement?: { Constraints?: string[] } };
+    const template = spec.TaskTemplate;
     spec.TaskTemplate = { ...template, Placement: { ...template.Placement, Constraints: ['node.id==iglu-drained'] } };
   } else {
     spec.Mode = { Replicated: { Replicas: 0 } };
@@ -50,7 +50,7 @@ export async function drainService(engine: Engine, service: ServiceInfo, timeout
 }
 
 /** Whether a service is a swarm job (Engine API ServiceSpec.Mode: ReplicatedJob or GlobalJob). Pure. */
-export function isJob(service: Pick<ServiceInfo, 'spec'>): boolean {
-  const mode = (service.spec as { Mode?: Record<string, unknown> }).Mode ?? {};
+export function isJob(service: { spec: Pick<ServiceSpec, 'Mode'> }): boolean {
+  const mode = service.spec.Mode ?? {};
   return 'ReplicatedJob' in mode || 'GlobalJob' in mode;
 }

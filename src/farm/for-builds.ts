@@ -30,8 +30,11 @@ export async function farmForBuilds(engine: Engine, farm: FarmConfig, opts: { ta
   if (!image) throw new IgluError(`the service ${service.name} names no image`, { hint: 'run iglu farm up again' });
   const net = await engine.networks.get(farm.network);
   if (net && !net.internal) {
-    throw new IgluError(`the farm's overlay network ${net.name} is not internal: builds attached to it could reach other networks`, { hint: 'recreate it with iglu farm down && iglu farm up (iglu makes internal overlays)' });
+    throw new IgluError(`the farm's overlay network ${net.name} is not internal: builds attached to it could reach other networks`, {
+      hint: 'recreate it with iglu farm down && iglu farm up (iglu makes internal overlays)',
+    });
   }
-  if (!opts.tasksOptional && status.hosts.length === 0) throw new IgluError(`the farm ${farm.name} has no running tasks`, { hint: 'see iglu farm status; iglu farm up (or farm scale N) starts them' });
+  if (!opts.tasksOptional && status.hosts.length === 0)
+    throw new IgluError(`the farm ${farm.name} has no running tasks`, { hint: 'see iglu farm status; iglu farm up (or farm scale N) starts them' });
   return { status, image };
 }

@@ -38,7 +38,10 @@ export async function joinSwarm(engine: Engine, opts: { token: string; manager: 
   try {
     await engine.swarm.join({ remoteAddr, token: opts.token, advertiseAddr: opts.advertiseAddr, listenAddr: `${opts.advertiseAddr ?? '0.0.0.0'}:2377` });
   } catch (err) {
-    throw new IgluError(`joining the swarm at ${remoteAddr} failed: ${engineMessage(err)}`, { hint: 'check the token and that the manager is reachable on TCP 2377', cause: err });
+    throw new IgluError(`joining the swarm at ${remoteAddr} failed: ${engineMessage(err)}`, {
+      hint: 'check the token and that the manager is reachable on TCP 2377',
+      cause: err,
+    });
   }
   return { nodeId: (await engine.info()).swarm.nodeId };
 }

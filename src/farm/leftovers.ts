@@ -16,7 +16,10 @@ export async function sweepDeadContainers(engine: Engine, farm: string): Promise
   const removed: string[] = [];
   for (const c of await engine.containers.list({ [LABEL.farm]: farm }).catch(() => [])) {
     if (c.labels['com.docker.swarm.task.id'] || !ownerGoneHere(c.labels[OWNER_LABEL])) continue;
-    await engine.containers.remove(c.id).then(() => removed.push(c.name), (err: unknown) => log.farm('leftover %s: %s', c.name, String(err)));
+    await engine.containers.remove(c.id).then(
+      () => removed.push(c.name),
+      (err: unknown) => log.farm('leftover %s: %s', c.name, String(err)),
+    );
   }
   if (removed.length) log.farm('removed containers of runs that are gone: %o', removed);
   return removed;

@@ -29,7 +29,9 @@ export async function ensureNetwork(engine: Engine, farm: FarmConfig): Promise<{
   const existing = await engine.networks.get(farm.network);
   if (existing) {
     if (existing.driver !== 'overlay' || !existing.attachable) {
-      throw new IgluError(`network ${farm.network} exists but is not an attachable overlay (driver ${existing.driver})`, { hint: 'pick another name with --network' });
+      throw new IgluError(`network ${farm.network} exists but is not an attachable overlay (driver ${existing.driver})`, {
+        hint: 'pick another name with --network',
+      });
     }
     if (existing.labels[LABEL.farm] !== farm.name) {
       throw new IgluError(`network ${farm.network} exists and is not iglu farm "${farm.name}"'s`, { hint: 'pick another name with --network' });

@@ -27,11 +27,16 @@ export async function joinNodes(manager: Engine, nodes: NodeConfig[], timeoutMs:
     nodes.map(async (config): Promise<FarmNode> => {
       const engine = new Engine(config.endpoint);
       const info = await engine.info().catch((err: unknown) => {
-        throw new IgluError(`farm.nodes: node endpoint ${config.endpoint} does not answer`, { hint: 'check the endpoint in iglu.yaml and that its dockerd runs', cause: err });
+        throw new IgluError(`farm.nodes: node endpoint ${config.endpoint} does not answer`, {
+          hint: 'check the endpoint in iglu.yaml and that its dockerd runs',
+          cause: err,
+        });
       });
       if (info.swarm.state === 'active') {
         if (!known.has(info.swarm.nodeId)) {
-          throw new IgluError(`farm.nodes: the engine at ${config.endpoint} is in another swarm`, { hint: `make it leave (docker -H ${config.endpoint} swarm leave --force) or remove it from iglu.yaml` });
+          throw new IgluError(`farm.nodes: the engine at ${config.endpoint} is in another swarm`, {
+            hint: `make it leave (docker -H ${config.endpoint} swarm leave --force) or remove it from iglu.yaml`,
+          });
         }
         return { engine, config, nodeId: info.swarm.nodeId, joined: false };
       }

@@ -35,7 +35,10 @@ exit $rc`;
  *   rejects, so a rollback that follows can remove the network
  * @throws IgluError naming the hosts that never answered; "interrupted" when `signal` aborts
  */
-export async function probeHosts(engine: Engine, opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number; signal?: AbortSignal }): Promise<void> {
+export async function probeHosts(
+  engine: Engine,
+  opts: { farm: string; imageId: string; network: string; hosts: FarmHost[]; port: number; deadlineS: number; signal?: AbortSignal },
+): Promise<void> {
   if (opts.hosts.length === 0) return;
   // a probe container a killed `farm up` left would also hold the name
   for (const old of await engine.containers.list({ [LABEL.role]: 'probe', [LABEL.farm]: opts.farm })) await engine.containers.remove(old.id);
@@ -51,7 +54,10 @@ export async function probeHosts(engine: Engine, opts: { farm: string; imageId: 
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   if (res.exitCode !== 0) {
-    const failed = res.output.split('\n').filter((l) => l.startsWith('fail')).map((l) => l.trim());
+    const failed = res.output
+      .split('\n')
+      .filter((l) => l.startsWith('fail'))
+      .map((l) => l.trim());
     throw new IgluError(`distccd did not accept compiles from the overlay: ${failed.join('; ') || res.output.trim().slice(-300)}`, {
       hint: `see the service log: docker service logs ${serviceName({ name: opts.farm })}`,
     });

@@ -1,6 +1,5 @@
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
-import { interruption } from '../context.js';
 import { IgluError } from '../errors.js';
 import { waitFor } from '../util/wait.js';
 import { convergence, type Convergence } from './converge.js';
@@ -10,16 +9,22 @@ import { serviceName } from './settings.js';
 
 /**
  * Waits until the distccd service has every task running and every task accepts
- * distcc compiles from the overlay, bounded by farm.readyTimeout seconds. Ctrl-C (the
- * process's interruption signal) ends both the wait and the probe, whose container is
+ * distcc compiles from the overlay, bounded by farm.readyTimeout seconds. The caller's
+ * `opts.signal` (the CLI's: Ctrl-C) ends both the wait and the probe, whose container is
  * removed before this rejects.
- * @param whileProbing work on the running tasks' hosts that runs alongside the probe
+ * @param opts.whileProbing work on the running tasks' hosts that runs alongside the probe
  *   (farm up: the manager's DISTCC_HOSTS); the first error of the two is thrown
  * @returns the farm's hosts, sorted by overlay address
  * @throws IgluError on timeout, with the tasks' states and the last task error;
  *   "interrupted" (exit 130) on Ctrl-C
  */
-export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: string, whileProbing?: (hosts: FarmHost[]) => Promise<void>): Promise<FarmHost[]> {
+export async function waitForFarm(
+  engine: Engine,
+  farm: FarmConfig,
+  imageId: string,
+  opts: { signal?: AbortSignal; whileProbing?: (hosts: FarmHost[]) => Promise<void> } = {},
+): Promise<FarmHost[]> {
+  const { signal, whileProbing } = opts;
   const started = Date.now();
   const timeoutMs = farm.readyTimeout * 1000;
   const service = serviceName(farm);
@@ -36,7 +41,7 @@ export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: str
     {
       timeoutMs,
       // Ctrl-C ends the wait (farm up then rolls back); without it the poll would go on to the timeout
-      signal: interruption.signal,
+      signal,
       what: `${service} tasks to run`,
       hint: `inspect them with "docker service ps --no-trunc ${service}"`,
       lastState: () => describeConvergence(last),
@@ -48,7 +53,7 @@ export async function waitForFarm(engine: Engine, farm: FarmConfig, imageId: str
   }
   const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
   await Promise.all([
-    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS, signal: interruption.signal }),
+    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS, signal }),
     whileProbing?.(hosts),
   ]);
   return hosts;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FarmConfig } from '../config/schema.js';
+import type { ServiceSpec } from '../docker/index.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { serviceName } from './settings.js';
 import { compileGuardScript, GUARD_DIR } from './compile-guard.js';
@@ -53,7 +54,7 @@ const START = [
  * Pure.
  * @throws Error when `allow` is empty (a bug in the caller: the overlay has a subnet)
  */
-export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<string, string>): Record<string, unknown> {
+export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<string, string>): ServiceSpec {
   // without --allow, distccd 3.4 falls back to --allow-private: every private address
   if (input.allow.length === 0) throw new Error('distccd needs at least one --allow subnet');
   // task containers carry the farm's labels too, without the per-run ID (it would make
@@ -61,8 +62,11 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
   const { [LABEL.run]: _run, ...containerLabels } = labels;
   const st = input.stack;
   const ns = { [STACK_NAMESPACE_LABEL]: input.namespace };
-  const resources = (r: FarmStack['resources']['limits']) => ({ ...(r.nanoCpus !== undefined ? { NanoCPUs: r.nanoCpus } : {}), ...(r.memoryBytes !== undefined ? { MemoryBytes: r.memoryBytes } : {}) });
-  const spec = {
+  const resources = (r: FarmStack['resources']['limits']) => ({
+    ...(r.nanoCpus !== undefined ? { NanoCPUs: r.nanoCpus } : {}),
+    ...(r.memoryBytes !== undefined ? { MemoryBytes: r.memoryBytes } : {}),
+  });
+  const spec: ServiceSpec = {
     Name: input.name,
     TaskTemplate: {
       ContainerSpec: {
@@ -87,7 +91,11 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
         Preferences: st.placement.spreads.map((s) => ({ Spread: { SpreadDescriptor: s } })),
         ...(st.placement.maxReplicasPerNode ? { MaxReplicas: st.placement.maxReplicasPerNode } : {}),
       },
-      RestartPolicy: { Condition: st.restart.condition, Delay: st.restart.delayNs, ...(st.restart.maxAttempts !== undefined ? { MaxAttempts: st.restart.maxAttempts } : {}) },
+      RestartPolicy: {
+        Condition: st.restart.condition,
+        Delay: st.restart.delayNs,
+        ...(st.restart.maxAttempts !== undefined ? { MaxAttempts: st.restart.maxAttempts } : {}),
+      },
       Networks: [{ Target: input.network }],
     },
     Mode: 'global' in input.mode ? { Global: {} } : { Replicated: { Replicas: input.mode.replicas } },
@@ -101,9 +109,12 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
  * labels, to tell whether the service must change. Mode counts: a different replica count
  * is a change.
  */
-export function specHash(spec: Record<string, unknown>, stackLabels: Record<string, string> = {}): string {
+export function specHash(spec: ServiceSpec, stackLabels: Record<string, string> = {}): string {
   const { Labels: _labels, ...rest } = spec;
-  return createHash('sha256').update(JSON.stringify({ ...rest, stackLabels })).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...rest, stackLabels }))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /**
@@ -111,11 +122,18 @@ export function specHash(spec: Record<string, unknown>, stackLabels: Record<stri
  * ID, its overlay's subnets and the stack: what `farm up` and `farm scale` both write, so
  * one's spec is no change for the other. Pure.
  */
-export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: string[], stack: FarmStack): Record<string, unknown> {
+export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: string[], stack: FarmStack): ServiceSpec {
   return distccdServiceSpec(
     {
-      name: serviceName(farm), namespace: farm.name, imageId, network: farm.network, allow: subnets, compilers: farm.compilers, port: farm.port,
-      mode: farm.global ? { global: true } : { replicas: farm.replicas }, stack,
+      name: serviceName(farm),
+      namespace: farm.name,
+      imageId,
+      network: farm.network,
+      allow: subnets,
+      compilers: farm.compilers,
+      port: farm.port,
+      mode: farm.global ? { global: true } : { replicas: farm.replicas },
+      stack,
     },
     labelsFor('distccd', farm.name),
   );

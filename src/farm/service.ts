@@ -1,4 +1,4 @@
-import type { Engine } from '../docker/index.js';
+import type { Engine, ServiceSpec } from '../docker/index.js';
 import { LABEL } from '../labels.js';
 
 /**
@@ -6,8 +6,8 @@ import { LABEL } from '../labels.js';
  * one; leaves it alone when equal (a second `farm up` changes nothing).
  * @param spec an Engine API ServiceSpec carrying the iglu.spec label (distccdServiceSpec)
  */
-export async function ensureService(engine: Engine, spec: Record<string, unknown>): Promise<'created' | 'updated' | 'unchanged'> {
-  const name = spec.Name as string;
+export async function ensureService(engine: Engine, spec: ServiceSpec): Promise<'created' | 'updated' | 'unchanged'> {
+  const name = spec.Name;
   const want = (spec.Labels as Record<string, string>)[LABEL.spec];
   const current = await engine.services.get(name);
   if (!current) {

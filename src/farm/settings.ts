@@ -18,7 +18,8 @@ export interface FarmFlags {
 export function farmSettings(config: FarmConfig, flags: FarmFlags): FarmConfig {
   if (flags.replicas !== undefined && (!Number.isInteger(flags.replicas) || flags.replicas < 1)) {
     throw new IgluError(`--replicas must be a whole number of at least 1, not ${flags.replicas}`, {
-      hint: 'use "iglu farm down" to remove the farm', exitCode: ExitCode.usage,
+      hint: 'use "iglu farm down" to remove the farm',
+      exitCode: ExitCode.usage,
     });
   }
   if (flags.replicas !== undefined && flags.global) {

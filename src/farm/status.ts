@@ -82,23 +82,44 @@ export async function managerHostList(engine: Engine, farm: FarmConfig, hosts: F
 /** Reads the farm's nodes, service and tasks from the manager. Never changes anything. */
 export async function farmStatus(engine: Engine, farm: FarmConfig): Promise<FarmStatus> {
   const info = await engine.info();
-  const empty: FarmStatus = { farm: farm.name, swarm: info.swarm.state, managerNodeId: info.swarm.nodeId, nodes: [], service: null, tasks: [], hosts: [], distccHosts: '', slots: 0, oversubscribed: [], builds: [], buildSlots: { room: 0, free: 0 } };
+  const empty: FarmStatus = {
+    farm: farm.name,
+    swarm: info.swarm.state,
+    managerNodeId: info.swarm.nodeId,
+    nodes: [],
+    service: null,
+    tasks: [],
+    hosts: [],
+    distccHosts: '',
+    slots: 0,
+    oversubscribed: [],
+    builds: [],
+    buildSlots: { room: 0, free: 0 },
+  };
   if (info.swarm.state !== 'active' || !info.swarm.isManager) return empty;
   const name = serviceName(farm);
   const [nodes, service] = await Promise.all([engine.nodes.list(), engine.services.get(name)]);
   const tasks: TaskInfo[] = service ? await engine.tasks.list(name, 'running') : [];
   const hostnames = new Map(nodes.map((n) => [n.id, n.hostname]));
   const hosts = farmHosts(tasks, nodes, farm.network);
-  const builds = await Promise.all((await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build' })).map(async (s) => {
-    const task = (await engine.tasks.list(s.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    return { pkg: s.labels['iglu.pkg'] ?? s.name, node: task?.nodeId ? (hostnames.get(task.nodeId) ?? task.nodeId) : '', state: task?.state ?? 'new' };
-  }));
+  const builds = await Promise.all(
+    (await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build' })).map(async (s) => {
+      const task = (await engine.tasks.list(s.id)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      return { pkg: s.labels['iglu.pkg'] ?? s.name, node: task?.nodeId ? (hostnames.get(task.nodeId) ?? task.nodeId) : '', state: task?.state ?? 'new' };
+    }),
+  );
   const room = jobRoom(nodes);
   return {
     ...empty,
     nodes: nodes.map(({ id, hostname, addr, state, availability, role, cpus }) => ({ id, hostname, addr, state, availability, role, cpus })),
     service: service ? { name, mode: service.global ? 'global' : 'replicated', replicas: service.replicas ?? null } : null,
-    tasks: tasks.map((t) => ({ id: t.id, node: hostnames.get(t.nodeId) ?? t.nodeId, ip: t.addresses[farm.network]?.[0] ?? null, state: t.state, message: t.message })),
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      node: hostnames.get(t.nodeId) ?? t.nodeId,
+      ip: t.addresses[farm.network]?.[0] ?? null,
+      state: t.state,
+      message: t.message,
+    })),
     hosts,
     distccHosts: hostListFor(farm, hosts, nodes, info.swarm.nodeId),
     slots: farmSlots(hosts),

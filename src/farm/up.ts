@@ -5,7 +5,7 @@ import { resolveFarmImage } from '../image/build.js';
 import { LABEL, RUN_ID } from '../labels.js';
 import { drainService } from './drain.js';
 import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
-import type { Step } from '../progress.js';
+import type { Step } from '../pipeline/steps.js';
 import { distributeImage } from './distribute.js';
 import { farmSlots, type FarmHost } from './hosts.js';
 import { managerHostList } from './status.js';
@@ -62,7 +62,7 @@ function making<T>(s: UpState, work: Promise<T>): Promise<T> {
  * once), service, ready.
  * Each is idempotent: with nothing changed, a rerun only reads state and probes.
  */
-export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] {
+export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSignal): Step<UpState>[] {
   const timeoutMs = farm.readyTimeout * 1000;
   // the mode, once the stack file is read (iglu.yaml and the flags win over it)
   let decided = farm;
@@ -100,8 +100,18 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
       run: async (s, output) => {
         const image = s.image!;
         output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
-        const made = making(s, ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })));
-        const [network, copies] = await Promise.all([made, distributeImage(manager, (s.nodes ?? []).map((n) => n.engine), image)]);
+        const made = making(
+          s,
+          ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })),
+        );
+        const [network, copies] = await Promise.all([
+          made,
+          distributeImage(
+            manager,
+            (s.nodes ?? []).map((n) => n.engine),
+            image,
+          ),
+        ]);
         const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
         s.image = { ...image, copiedTo };
         return `network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
@@ -110,14 +120,23 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig): Step<UpState>[] 
     {
       title: `service ${serviceName(farm)}`,
       run: async (s) => {
-        await making(s, ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!)).then((change) => (s.change = change)));
+        await making(
+          s,
+          ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!)).then((change) => (s.change = change)),
+        );
         return `${s.change} (stack ${farm.name}: ${decided.global ? 'global' : `${decided.replicas} replicas`})`;
       },
     },
     {
       title: 'tasks running and accepting compiles',
       run: async (s) => {
-        s.hosts = await making(s, waitForFarm(manager, decided, s.image!.id, (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list))));
+        s.hosts = await making(
+          s,
+          waitForFarm(manager, decided, s.image!.id, {
+            signal,
+            whileProbing: (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list)),
+          }),
+        );
         return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
       },
     },
@@ -138,7 +157,6 @@ export function upResult(farm: FarmConfig, s: UpState): FarmUpResult {
     slots: farmSlots(s.hosts!),
   };
 }
-
 
 /**
  * Undoes what a failed or interrupted `farm up` made in this run: the service if it

@@ -21,7 +21,13 @@ export function farmUseLine(now: TaskStats[], baseline: TaskStats[] = now): stri
   }
   const running = [...byNode.values()].reduce((n, x) => n + x.running, 0);
   const slots = [...byNode.values()].reduce((n, x) => n + x.slots, 0);
-  const nodes = byNode.size > 1 ? ` (${[...byNode].sort(([a], [b]) => a.localeCompare(b)).map(([node, x]) => `${node} ${x.running}/${x.slots}`).join(', ')})` : '';
+  const nodes =
+    byNode.size > 1
+      ? ` (${[...byNode]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([node, x]) => `${node} ${x.running}/${x.slots}`)
+          .join(', ')})`
+      : '';
   const down = now.filter((t) => !t.up).map((t) => t.node);
   return `farm: ${running}/${slots} slots busy${nodes}, ${done} compiles done${down.length ? `; no stats from ${down.join(', ')}` : ''}`;
 }
@@ -35,7 +41,13 @@ export function farmUseLine(now: TaskStats[], baseline: TaskStats[] = now): stri
  * one that fails is logged (DEBUG=iglu:farm) and skipped: the view never fails a build.
  * Dispose it (`await using`) to stop; disposal waits for a read under way.
  */
-export function watchFarmUse(engine: Engine, container: string, hosts: FarmHost[], show: (line: string) => void, intervalMs = process.stderr.isTTY ? 2000 : 10_000): AsyncDisposable {
+export function watchFarmUse(
+  engine: Engine,
+  container: string,
+  hosts: FarmHost[],
+  show: (line: string) => void,
+  intervalMs = process.stderr.isTTY ? 2000 : 10_000,
+): AsyncDisposable {
   let baseline: TaskStats[] | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -48,7 +60,10 @@ export function watchFarmUse(engine: Engine, container: string, hosts: FarmHost[
       log.farm('farm use: %s', (err as Error).message);
     }
     // the next read is timed from the end of this one, so reads never overlap
-    if (!stopped) timer = setTimeout(() => (reading = read()), intervalMs).unref();
+    if (!stopped)
+      timer = setTimeout(() => {
+        reading = read();
+      }, intervalMs).unref();
   };
   let reading = read();
   return {

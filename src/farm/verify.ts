@@ -75,7 +75,11 @@ export function judgeCompilers(hosts: FarmHost[], compiles: CanaryCompile[]): { 
   const local = new Map(compiles.filter((c) => c.where === 'local').map((c) => [c.lang, c]));
   for (const lang of ['c', 'c++'] as const) {
     const c = local.get(lang);
-    if (!c?.sha256) throw new IgluError(`the build container's clang cannot compile the ${lang} canary${c ? `: exit ${c.exitCode}${c.message ? ` (${c.message})` : ''}` : ''}`, { hint: 'rebuild the farm image (iglu image build): its clang is broken' });
+    if (!c?.sha256)
+      throw new IgluError(
+        `the build container's clang cannot compile the ${lang} canary${c ? `: exit ${c.exitCode}${c.message ? ` (${c.message})` : ''}` : ''}`,
+        { hint: 'rebuild the farm image (iglu image build): its clang is broken' },
+      );
   }
   const accepted: FarmHost[] = [];
   const refused: RefusedTask[] = [];
@@ -87,7 +91,8 @@ export function judgeCompilers(hosts: FarmHost[], compiles: CanaryCompile[]): { 
       const name = lang === 'c' ? 'clang' : 'clang++';
       if (!theirs) reasons.push(`no ${name} canary ran on it`);
       else if (!theirs.sha256) reasons.push(`its ${name} canary failed through distcc (exit ${theirs.exitCode}${theirs.message ? `: ${theirs.message}` : ''})`);
-      else if (theirs.sha256 !== mine) reasons.push(`its ${name} made a different object than the client's (sha256 ${theirs.sha256.slice(0, 12)}… vs ${mine.slice(0, 12)}…)`);
+      else if (theirs.sha256 !== mine)
+        reasons.push(`its ${name} made a different object than the client's (sha256 ${theirs.sha256.slice(0, 12)}… vs ${mine.slice(0, 12)}…)`);
     }
     if (reasons.length) refused.push({ host, reason: reasons.join('; ') });
     else accepted.push(host);
@@ -103,16 +108,27 @@ export function judgeCompilers(hosts: FarmHost[], compiles: CanaryCompile[]): { 
  * @throws IgluError when the client's own compile fails, or when every task is refused
  *   (naming each node and why)
  */
-export async function verifyFarmCompilers(engine: Engine, containerId: string, hosts: FarmHost[], o: { port: number; triple: string }): Promise<{ accepted: FarmHost[]; refused: RefusedTask[] }> {
+export async function verifyFarmCompilers(
+  engine: Engine,
+  containerId: string,
+  hosts: FarmHost[],
+  o: { port: number; triple: string },
+): Promise<{ accepted: FarmHost[]; refused: RefusedTask[] }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await engine.containers.exec(containerId, ['sh', '-c', CANARY_SCRIPT, 'iglu-canary', ...hosts.map((h) => h.ip)], { env: { IGLU_PORT: String(o.port), TRIPLE: o.triple }, output: out });
+  await engine.containers.exec(containerId, ['sh', '-c', CANARY_SCRIPT, 'iglu-canary', ...hosts.map((h) => h.ip)], {
+    env: { IGLU_PORT: String(o.port), TRIPLE: o.triple },
+    output: out,
+  });
   const verdict = judgeCompilers(hosts, parseCanaries(Buffer.concat(chunks).toString('utf8')));
   if (hosts.length && !verdict.accepted.length) {
-    throw new IgluError(`no task of the farm compiles as the client does: ${verdict.refused.map((r) => `${r.host.hostname} (${r.host.ip}): ${r.reason}`).join('; ')}`, {
-      hint: 'give every node the same farm image: iglu farm up copies it; a node changed by hand needs its task restarted (iglu farm down && iglu farm up)',
-    });
+    throw new IgluError(
+      `no task of the farm compiles as the client does: ${verdict.refused.map((r) => `${r.host.hostname} (${r.host.ip}): ${r.reason}`).join('; ')}`,
+      {
+        hint: 'give every node the same farm image: iglu farm up copies it; a node changed by hand needs its task restarted (iglu farm down && iglu farm up)',
+      },
+    );
   }
   return verdict;
 }
@@ -124,7 +140,13 @@ export async function verifyFarmCompilers(engine: Engine, containerId: string, h
  * @param triple the target triple the canary compiles for (runnerEnv().TRIPLE)
  * @throws IgluError as verifyFarmCompilers
  */
-export async function verifiedFarm(engine: Engine, containerId: string, farm: FarmConfig, status: FarmStatus, triple: string): Promise<{ status: FarmStatus; refused: RefusedTask[] }> {
+export async function verifiedFarm(
+  engine: Engine,
+  containerId: string,
+  farm: FarmConfig,
+  status: FarmStatus,
+  triple: string,
+): Promise<{ status: FarmStatus; refused: RefusedTask[] }> {
   const verdict = await verifyFarmCompilers(engine, containerId, status.hosts, { port: farm.port, triple });
   return { status: withHosts(farm, status, verdict.accepted), refused: verdict.refused };
 }

@@ -43,7 +43,8 @@ export async function buildFarmImage(engine: Engine, workdir: Workdir, image: Im
   const existing = await engine.images.inspect(ref);
   if (existing) return { id: existing.id, ref, reused: true };
 
-  if (process.getuid?.() !== 0) throw new IgluError('iglu image build needs root (debootstrap makes a root filesystem)', { hint: 'run it as root, or import a rootfs with --from-tar' });
+  if (process.getuid?.() !== 0)
+    throw new IgluError('iglu image build needs root (debootstrap makes a root filesystem)', { hint: 'run it as root, or import a rootfs with --from-tar' });
   const mirror = image.mirror ?? (await hostMirror());
   const rootfs = await workdir.dir('image', `rootfs-${hash}`);
   const logFile = await workdir.file('logs', `image-${hash}.log`);
@@ -52,7 +53,11 @@ export async function buildFarmImage(engine: Engine, workdir: Workdir, image: Im
     await debootstrap(rootfs, image, mirror, await workdir.dir('image', 'debs'), logFile, signal);
     await finishRootfs(rootfs, logFile, signal);
     progress(`importing the root filesystem as ${ref}`);
-    const tar = execa('tar', ['-C', rootfs, '--numeric-owner', '--sort=name', '--mtime=@0', '-c', '.'], { buffer: false, stderr: 'pipe', cancelSignal: signal });
+    const tar = execa('tar', ['-C', rootfs, '--numeric-owner', '--sort=name', '--mtime=@0', '-c', '.'], {
+      buffer: false,
+      stderr: 'pipe',
+      cancelSignal: signal,
+    });
     const id = await engine.images.importRootfs(tar.stdout, ABYSS_REPO, hash, [...IMAGE_CHANGES, ...labelChanges(hash)]);
     await tar;
     return { id, ref, reused: false };
@@ -97,7 +102,10 @@ export async function importFarmTar(engine: Engine, file: string, progress: Prog
 export async function resolveFarmImage(engine: Engine, ref: string | undefined): Promise<{ id: string; ref: string }> {
   if (ref) {
     const img = await engine.images.inspect(ref);
-    if (!img) throw new IgluError(`farm image ${ref} is not on the Docker Engine at ${engine.endpoint}`, { hint: 'build it with "iglu image build", or import one with "iglu image build --from-tar ROOTFS.tar"' });
+    if (!img)
+      throw new IgluError(`farm image ${ref} is not on the Docker Engine at ${engine.endpoint}`, {
+        hint: 'build it with "iglu image build", or import one with "iglu image build --from-tar ROOTFS.tar"',
+      });
     return { id: img.id, ref };
   }
   const newest = (await engine.images.list({ [LABEL.role]: 'abyss' }))[0];
@@ -138,4 +146,3 @@ async function sha256File(file: string): Promise<string> {
     throw new IgluError(`cannot read ${file}`, { hint: 'check the path given to --from-tar', cause: err });
   }
 }
-

@@ -57,9 +57,12 @@ export async function manifestClosure<M extends { deps?: string[] }>(
     }
     pending = next;
   }
-  const closure = depsClosure(listed.filter((n) => !skip(n)), (n) => {
-    const m = manifests.get(n);
-    return m ? (m.deps ?? []).filter((d) => !skip(d)) : undefined;
-  });
+  const closure = depsClosure(
+    listed.filter((n) => !skip(n)),
+    (n) => {
+      const m = manifests.get(n);
+      return m ? (m.deps ?? []).filter((d) => !skip(d)) : undefined;
+    },
+  );
   return { closure, manifests };
 }

@@ -62,7 +62,11 @@ function cString(bytes: Buffer, off: number, end = bytes.length): string {
 }
 
 /** DT_NEEDED and DT_SONAME of a PT_DYNAMIC segment (Elf64_Dyn: d_tag, d_val; 16 bytes each, DT_NULL ends). */
-function dynamicStrings(bytes: Buffer, dynamic: { off: number; size: number }, loads: { off: number; vaddr: number; size: number }[]): { needed: string[]; soname?: string } {
+function dynamicStrings(
+  bytes: Buffer,
+  dynamic: { off: number; size: number },
+  loads: { off: number; vaddr: number; size: number }[],
+): { needed: string[]; soname?: string } {
   const entries: [number, number][] = [];
   for (let at = dynamic.off; at + 16 <= Math.min(dynamic.off + dynamic.size, bytes.length); at += 16) {
     const tag = Number(bytes.readBigInt64LE(at));

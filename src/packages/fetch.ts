@@ -47,7 +47,11 @@ const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
  * @throws IgluError with the log's tail and path when fetch() fails (an offline cache
  *   miss or a sha256 mismatch is named in that tail)
  */
-export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; mirror?: SourceMirror; signal?: AbortSignal }): Promise<FetchOutcome> {
+export async function fetchPackage(
+  recipe: RecipeMeta,
+  recipeSha256: string,
+  opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; mirror?: SourceMirror; signal?: AbortSignal },
+): Promise<FetchOutcome> {
   const dir = opts.paths.buildDir(recipe.name);
   const ws = packageWorkspace(opts.paths, recipe);
   const stamp = await readStamp(opts.paths.fetchStamp(recipe.name));
@@ -61,7 +65,11 @@ export async function fetchPackage(recipe: RecipeMeta, recipeSha256: string, opt
   await writeFile(logFile, `== ${recipe.name} ${recipe.pkgver}: fetch (${new Date().toISOString()})\n`);
   await mkdir(opts.cache.dir, { recursive: true });
   await using broker = await SourceBroker.start(path.join(opts.paths.runDir, `broker.${process.pid}`), opts.cache, opts.offline, opts.mirror);
-  const res = await runSandboxed(fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) }), { file: logFile }, { signal: opts.signal });
+  const res = await runSandboxed(
+    fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) }),
+    { file: logFile },
+    { signal: opts.signal },
+  );
   if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
   const sources = [...broker.served].map(([url, s]) => ({ url, ...s })).sort((a, b) => a.url.localeCompare(b.url));
   await writeFile(opts.paths.fetchStamp(recipe.name), `${JSON.stringify({ recipe: recipeSha256, sources })}\n`);
@@ -78,7 +86,11 @@ export async function startBuildIn(paths: PackagePaths, name: string): Promise<v
 
 /** The fetch sandbox of one recipe (see fetchPackage). Pure but for process.execPath. */
 export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: PackageWorkspace; shims: string; cache: string; broker: string }): SandboxSpec {
-  const app = ['dist', 'node_modules', 'chroot', 'package.json'].map((p) => ({ host: path.join(APP_ROOT, p), inside: path.join(FETCH_IN.app, p), readOnly: true }));
+  const app = ['dist', 'node_modules', 'chroot', 'package.json'].map((p) => ({
+    host: path.join(APP_ROOT, p),
+    inside: path.join(FETCH_IN.app, p),
+    readOnly: true,
+  }));
   const node = nodeInside() === process.execPath ? [] : [{ host: path.dirname(process.execPath), inside: FETCH_IN.node, readOnly: true }];
   return {
     root: 'host',
@@ -122,5 +134,7 @@ async function readStamp(file: string): Promise<{ recipe: string; sources: UsedS
 /** The error for a failed phase: the log's tail, and the whole log's path as the hint. */
 export async function phaseFailed(recipe: RecipeMeta, phase: string, logFile: string, canceled = false): Promise<IgluError> {
   if (canceled) return new IgluError(`${recipe.name}: ${phase} interrupted`, { hint: `the log so far is ${logFile}`, exitCode: ExitCode.interrupted });
-  return new IgluError(`${recipe.name} ${recipe.pkgver}: ${phase} failed (${recipe.file}):\n${await tailOf(logFile, 25)}`, { hint: `the whole log is ${logFile}` });
+  return new IgluError(`${recipe.name} ${recipe.pkgver}: ${phase} failed (${recipe.file}):\n${await tailOf(logFile, 25)}`, {
+    hint: `the whole log is ${logFile}`,
+  });
 }

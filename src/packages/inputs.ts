@@ -37,7 +37,9 @@ export function toolchainIdentity(tarballSha256: string): string {
  */
 export function resolutionKey(i: Omit<PackageInputs, 'sources'>): string {
   const deps = Object.fromEntries(Object.entries(i.deps).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(JSON.stringify({ recipe: i.recipe, base: i.base, deps })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ recipe: i.recipe, base: i.base, deps }))
+    .digest('hex');
 }
 
 /**

@@ -93,7 +93,9 @@ export async function packOutputs(recipe: RecipeMeta, o: PackOptions): Promise<P
   const manifests: PackageManifest[] = [];
   for (const name of outputNames(recipe)) {
     const pkgdir = await outputDir(o.within, path.join(o.outRoot, `${name}.${recipe.pkgver}`));
-    const metaText = await noLinksBelow(pkgdir, path.join('usr/share/iglupkg', name)).then(readRegularFile).catch(() => '');
+    const metaText = await noLinksBelow(pkgdir, path.join('usr/share/iglupkg', name))
+      .then(readRegularFile)
+      .catch(() => '');
     const meta = parseIglupkgMeta(metaText);
     const binaries = o.checkElf ? await checkBinaries(name, pkgdir) : undefined;
     const tarball = o.paths.tarball(name, recipe.pkgver);
@@ -106,7 +108,9 @@ export async function packOutputs(recipe: RecipeMeta, o: PackOptions): Promise<P
       deps: name === recipe.name ? [...new Set([...recipe.deps, ...words(meta.pkg.deps)])] : words(meta.pkg.deps),
       shlibs: name === recipe.name ? [...new Set([...recipe.shlibs, ...words(meta.pkg.shlibs)])] : words(meta.pkg.shlibs),
       backup: meta.backup,
-      ...(meta.license ? { license: { sha256: createHash('sha256').update(meta.license).digest('hex'), ...(spdxOf(meta.license) ? { spdx: spdxOf(meta.license) } : {}) } } : {}),
+      ...(meta.license
+        ? { license: { sha256: createHash('sha256').update(meta.license).digest('hex'), ...(spdxOf(meta.license) ? { spdx: spdxOf(meta.license) } : {}) } }
+        : {}),
       ...(name === recipe.name ? { subpackages: outputNames(recipe).slice(1) } : { subpackageOf: recipe.name }),
     };
     await writeManifest(o.paths.manifest(name, recipe.pkgver), manifest);
@@ -129,6 +133,9 @@ export async function outputDir(within: string, pkgdir: string): Promise<string>
     if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} is not a directory`);
     return dir;
   } catch (err) {
-    throw new IgluError(`the package directory ${shown} is missing or is reached through a symbolic link: ${(err as Error).message}`, { hint: 'package() (or the subpackage\'s function) must install into a plain directory, $pkgdir, and leave out/ a directory', cause: err });
+    throw new IgluError(`the package directory ${shown} is missing or is reached through a symbolic link: ${(err as Error).message}`, {
+      hint: "package() (or the subpackage's function) must install into a plain directory, $pkgdir, and leave out/ a directory",
+      cause: err,
+    });
   }
 }

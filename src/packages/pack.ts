@@ -19,9 +19,15 @@ export async function packPkgdir(pkgdir: string, tarball: string, epoch: number)
   const tmp = `${tarball}.${process.pid}.tmp`;
   try {
     await mkdir(path.dirname(tarball), { recursive: true });
-    const res = await execa('tar', ['-C', pkgdir, '--sort=name', '--format=gnu', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${epoch}`, '-cf', '-', '.'], { reject: false, stderr: 'pipe' })
-      .pipe('zstd', ['-q', '-c', '-T0', '-9'], { stdout: { file: tmp }, reject: false });
-    if (res.failed) throw new IgluError(`cannot pack ${pkgdir} into ${tarball}: ${res.stderr || res.shortMessage}`, { hint: 'GNU tar and zstd are needed (apt-get install tar zstd); check free space in the work directory' });
+    const res = await execa(
+      'tar',
+      ['-C', pkgdir, '--sort=name', '--format=gnu', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${epoch}`, '-cf', '-', '.'],
+      { reject: false, stderr: 'pipe' },
+    ).pipe('zstd', ['-q', '-c', '-T0', '-9'], { stdout: { file: tmp }, reject: false });
+    if (res.failed)
+      throw new IgluError(`cannot pack ${pkgdir} into ${tarball}: ${res.stderr || res.shortMessage}`, {
+        hint: 'GNU tar and zstd are needed (apt-get install tar zstd); check free space in the work directory',
+      });
     const files = await listTarball(tmp);
     const { sha256, size } = await hashFile(tmp);
     await rename(tmp, tarball);
@@ -44,7 +50,13 @@ export async function listTarball(file: string): Promise<ManifestFile[]> {
     },
   });
   zstd.stdout.pipe(parser);
-  await Promise.all([zstd, new Promise<void>((resolve, reject) => { parser.on('end', resolve); parser.on('error', reject); })]);
+  await Promise.all([
+    zstd,
+    new Promise<void>((resolve, reject) => {
+      parser.on('end', resolve);
+      parser.on('error', reject);
+    }),
+  ]);
   return files.filter((f) => f.path !== '' && f.path !== '.');
 }
 

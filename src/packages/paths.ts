@@ -59,6 +59,9 @@ export class PackagePaths {
 }
 
 function component(name: string): string {
-  if (!isPathComponent(name)) throw new IgluError(`"${name}" is not a valid package name or version: it must be one path component (letters, digits, ._+~-)`, { hint: 'fix pkgname/pkgver in the recipe (iglu chroot plan lists every bad one)' });
+  if (!isPathComponent(name))
+    throw new IgluError(`"${name}" is not a valid package name or version: it must be one path component (letters, digits, ._+~-)`, {
+      hint: 'fix pkgname/pkgver in the recipe (iglu chroot plan lists every bad one)',
+    });
   return name;
 }

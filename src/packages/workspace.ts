@@ -36,7 +36,10 @@ export function compileLogEnv(): Record<string, string> {
  * A build's compile counts (farm/distcc-log.ts countCompiles, with the farm's node names)
  * from the COMPILE_LOGS in the workspace's run/; a log that is not there counts as empty.
  */
-export async function readCompileCounts(ws: Pick<PackageWorkspace, 'run'>, counts: (distccLog: string, wrapperLog: string) => CompileCounts): Promise<CompileCounts> {
+export async function readCompileCounts(
+  ws: Pick<PackageWorkspace, 'run'>,
+  counts: (distccLog: string, wrapperLog: string) => CompileCounts,
+): Promise<CompileCounts> {
   const read = (name: string) => readRegularFile(path.join(ws.run, name)).catch(() => '');
   return counts(await read(COMPILE_LOGS.distcc), await read(COMPILE_LOGS.wrapper));
 }
@@ -77,7 +80,15 @@ export function packageWorkspace(paths: PackagePaths, recipe: Pick<RecipeMeta, '
   const tree = path.resolve(recipeDir, '../..');
   const rel = path.relative(tree, recipeDir);
   const layers = path.join(dir, 'layers');
-  return { dir, tree, rel, layers, recipeDir: path.join(layers, 'upper', rel), run: path.join(dir, 'run'), recipeIn: path.posix.join(TREE_IN, rel, 'build.sh') };
+  return {
+    dir,
+    tree,
+    rel,
+    layers,
+    recipeDir: path.join(layers, 'upper', rel),
+    run: path.join(dir, 'run'),
+    recipeIn: path.posix.join(TREE_IN, rel, 'build.sh'),
+  };
 }
 
 /**
@@ -97,7 +108,10 @@ export async function makeWorkspace(ws: PackageWorkspace): Promise<void> {
   } catch (err) {
     // Node's recursive mkdir reports a full disk (ENOSPC) as ENOENT: say what is likely
     await rm(ws.dir, { recursive: true, force: true }).catch(() => undefined);
-    throw new IgluError(`cannot make the workspace ${ws.dir}: ${(err as Error).message}`, { hint: `is the work directory's disk full? (df -h ${path.dirname(ws.dir)}); nothing of the workspace was kept`, cause: err });
+    throw new IgluError(`cannot make the workspace ${ws.dir}: ${(err as Error).message}`, {
+      hint: `is the work directory's disk full? (df -h ${path.dirname(ws.dir)}); nothing of the workspace was kept`,
+      cause: err,
+    });
   }
 }
 
@@ -137,17 +151,28 @@ export function treeOutputs(rel: string): boolean {
  * @throws IgluError when no recipe provides P, or P has no workspace (dropped after a
  *   good build, or never fetched)
  */
-export async function workspaceView(workdir: Workdir, recipes: RecipeMeta[], name: string): Promise<{ binds: Bind[]; env: Record<string, string>; cwd: string }> {
+export async function workspaceView(
+  workdir: Workdir,
+  recipes: RecipeMeta[],
+  name: string,
+): Promise<{ binds: Bind[]; env: Record<string, string>; cwd: string }> {
   const recipe = recipes.find((r) => r.name === name) ?? recipes.find((r) => r.provides.includes(name));
   if (!recipe) throw new IgluError(`no recipe in the tree provides "${name}"`, { hint: 'check --tree and the package name (iglu chroot plan lists them)' });
   const ws = packageWorkspace(new PackagePaths(workdir), recipe);
-  if (!(await exists(ws.layers))) throw new IgluError(`${recipe.name} has no workspace in ${workdir.root}`, { hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first' });
+  if (!(await exists(ws.layers)))
+    throw new IgluError(`${recipe.name} has no workspace in ${workdir.root}`, {
+      hint: 'a workspace is kept only after a failed build; run iglu chroot fetch or build for it first',
+    });
   const dir = path.posix.dirname(ws.recipeIn);
   const srcdir = `${dir}/src`;
   // the sysroot the failed build saw, when it is still there
   const sysroot = path.join(new PackagePaths(workdir).buildDir(recipe.name), 'sysroot');
   const sysrootBind: Bind[] = (await exists(sysroot)) ? [{ host: sysroot, inside: '/sysroot', readOnly: true }] : [];
-  return { binds: [...workspaceBinds(ws), ...sysrootBind], env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` }, cwd: (await exists(srcdirOf(ws))) ? srcdir : dir };
+  return {
+    binds: [...workspaceBinds(ws), ...sysrootBind],
+    env: { ...workspaceEnv(ws), srcdir, pkgdir: `${dir}/out/${recipe.name}.${recipe.pkgver}` },
+    cwd: (await exists(srcdirOf(ws))) ? srcdir : dir,
+  };
 }
 
 /** Removes the workspace (after a package is packed: the next build fetches afresh from the cache). */

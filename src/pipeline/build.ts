@@ -5,7 +5,7 @@ import { spreadFarm, type SpreadFarm } from '../spread/farm.js';
 import { farmRunner } from '../chroot/farm-runner.js';
 import type { ChrootPaths } from '../chroot/paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
-import type { Context } from '../context.js';
+import type { RunContext } from '../run-context.js';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';
 import { missingOnHost } from '../doctor/checks.js';
 import { IgluError } from '../errors.js';
@@ -13,7 +13,7 @@ import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
 import { buildFarmImage, type FarmImage } from '../image/build.js';
 import type { CompileCounts } from '../packages/manifest.js';
-import { nest, runSteps, type Step } from '../progress.js';
+import { nest, type Step, type StepRunner } from './steps.js';
 import { readTree } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { readSeed, seedFile, seedSources } from '../sources/seed.js';
@@ -58,73 +58,135 @@ export interface BuildResult {
 }
 
 /**
- * `iglu build`: the whole job as one listr2 pipeline — host tools, the farm image, farm
+ * `iglu build`: the whole job as one pipeline of steps — host tools, the farm image, farm
  * up (idempotent), sources seeded offline from Debian, the toolchain phase on the farm,
  * chroot prepare and build (one line per package), iglunix.img, and a boot under QEMU that
  * must print boot.expect. Every phase skips what is up to date, so a rerun with nothing
  * changed only checks, assembles and boots. The chroot lock is held throughout; the
- * caller wraps it in withChroot.
+ * caller wraps it in withChroot. `runSteps` shows the progress (the CLI's: listr2).
  * @throws IgluError naming the missing host tools (one apt-get line), or the first
  *   failing step's error; a failed farm up is rolled back
  */
-export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions): Promise<BuildResult> {
+export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOptions, runSteps: StepRunner): Promise<BuildResult> {
   const started = Date.now();
   const missing = await missingOnHost();
   if (missing.length) {
-    throw new IgluError(`missing on this host: ${missing.map((m) => `${m.what} (${m.why})`).join(', ')}`, { hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')} — or run scripts/setup.sh, which installs everything` });
+    throw new IgluError(`missing on this host: ${missing.map((m) => `${m.what} (${m.why})`).join(', ')}`, {
+      hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')} — or run scripts/setup.sh, which installs everything`,
+    });
   }
   const engine = await ctx.engine();
   const recipes = await readTree(o.tree);
-  const tc: ToolchainOptions = { engine, config: ctx.config, workdir: ctx.workdir, tree: o.tree, packages: [], offline: true, local: false, rebuild: false, signal: ctx.signal };
+  const tc: ToolchainOptions = {
+    engine,
+    config: ctx.config,
+    workdir: ctx.workdir,
+    tree: o.tree,
+    packages: [],
+    offline: true,
+    local: false,
+    rebuild: false,
+    signal: ctx.signal,
+  };
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
   let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
   let spread: (SpreadFarm & AsyncDisposable) | undefined;
   const steps: Step<BuildState>[] = [
-    { title: 'farm image', run: async (s, output) => {
-      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
-      return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
-    } },
-    ...nest(farmUpSteps(engine, ctx.config.farm), (s: BuildState) => { s.phase = 'farm'; return s.up; }, 'farm: '),
-    { title: 'sources: seed the cache from Debian\'s source archive', run: async (s) => {
-      s.phase = undefined;
-      const file = seedFile(o.tree);
-      if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
-      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file), ctx.signal);
-      s.seeded = results.filter((r) => r.action === 'seeded').length;
-      return `${results.length} sources, ${s.seeded} seeded now`;
-    } },
+    {
+      title: 'farm image',
+      run: async (s, output) => {
+        s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
+        return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
+      },
+    },
+    ...nest(
+      farmUpSteps(engine, ctx.config.farm, ctx.signal),
+      (s: BuildState) => {
+        s.phase = 'farm';
+        return s.up;
+      },
+      'farm: ',
+    ),
+    {
+      title: "sources: seed the cache from Debian's source archive",
+      run: async (s) => {
+        s.phase = undefined;
+        const file = seedFile(o.tree);
+        if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
+        const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file), ctx.signal);
+        s.seeded = results.filter((r) => r.action === 'seeded').length;
+        return `${results.length} sources, ${s.seeded} seeded now`;
+      },
+    },
     ...nest(await toolchainSteps(tc, state.toolchain), (s: BuildState) => s.toolchain, 'toolchain: '),
-    { title: 'chroot: prepare the build root', run: async (s, output) => {
-      await state.toolchain.client?.[Symbol.asyncDispose]();
-      state.toolchain.client = undefined;
-      s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
-      runner = o.chrootFarm && !o.spread ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
-      if (o.spread) spread = await spreadFarm(ctx);
-      return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
-    } },
-    ...nest(await chrootBuildSteps({ config: ctx.config, workdir: ctx.workdir, recipes, packages: [], offline: true, rebuild: false, keepGoing: Boolean(o.keepGoing), runner: () => {
-      if (!runner) throw new Error('the chroot runner is made by the prepare step');
-      return runner;
-    }, ...(o.spread ? { spread: () => spread! } : {}), signal: ctx.signal }, state.chroot), (s: BuildState) => s.chroot, 'chroot: '),
-    { title: 'image: iglunix.img', run: async (s, output) => {
-      // --keep-going built all it could; an image of what failed is not made
-      const failure = keepGoingFailure(s.chroot.packages);
-      if (failure) throw failure;
-      s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
-      return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
-    } },
-    { title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`, run: async (s, output) => {
-      let line = '';
-      s.boot = await bootImage({ workdir: ctx.workdir, config: ctx.config, image: s.image!.file, firmware: o.firmware, timeoutS: ctx.config.boot.timeout, expect: ctx.config.boot.expect, fail: ctx.config.boot.fail, interactive: false, signal: ctx.signal,
-        live: (chunk) => {
-          line += chunk;
-          const lines = line.split(/\r?\n/);
-          line = lines.pop() ?? '';
-          const last = lines.filter((l) => l.trim()).at(-1);
-          if (last) output(last.slice(0, 120));
-        } });
-      return `${s.boot.line} (${s.boot.accel}, ${s.boot.secondsToLine} s)`;
-    } },
+    {
+      title: 'chroot: prepare the build root',
+      run: async (s, output) => {
+        await state.toolchain.client?.[Symbol.asyncDispose]();
+        state.toolchain.client = undefined;
+        s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
+        runner = o.chrootFarm && !o.spread ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
+        if (o.spread) spread = await spreadFarm(ctx);
+        return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
+      },
+    },
+    ...nest(
+      await chrootBuildSteps(
+        {
+          config: ctx.config,
+          workdir: ctx.workdir,
+          recipes,
+          packages: [],
+          offline: true,
+          rebuild: false,
+          keepGoing: Boolean(o.keepGoing),
+          runner: () => {
+            if (!runner) throw new Error('the chroot runner is made by the prepare step');
+            return runner;
+          },
+          ...(o.spread ? { spread: () => spread! } : {}),
+          signal: ctx.signal,
+        },
+        state.chroot,
+      ),
+      (s: BuildState) => s.chroot,
+      'chroot: ',
+    ),
+    {
+      title: 'image: iglunix.img',
+      run: async (s, output) => {
+        // --keep-going built all it could; an image of what failed is not made
+        const failure = keepGoingFailure(s.chroot.packages);
+        if (failure) throw failure;
+        s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
+        return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
+      },
+    },
+    {
+      title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`,
+      run: async (s, output) => {
+        let line = '';
+        s.boot = await bootImage({
+          workdir: ctx.workdir,
+          config: ctx.config,
+          image: s.image!.file,
+          firmware: o.firmware,
+          timeoutS: ctx.config.boot.timeout,
+          expect: ctx.config.boot.expect,
+          fail: ctx.config.boot.fail,
+          interactive: false,
+          signal: ctx.signal,
+          live: (chunk) => {
+            line += chunk;
+            const lines = line.split(/\r?\n/);
+            line = lines.pop() ?? '';
+            const last = lines.filter((l) => l.trim()).at(-1);
+            if (last) output(last.slice(0, 120));
+          },
+        });
+        return `${s.boot.line} (${s.boot.accel}, ${s.boot.secondsToLine} s)`;
+      },
+    },
   ];
   try {
     await runSteps(steps, state);
@@ -140,7 +202,13 @@ export async function runBuild(ctx: Context, paths: ChrootPaths, o: BuildOptions
   const chrootCounts = state.chroot.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES);
   return {
     image: { file: state.image!.file, sha256: state.image!.sha256 },
-    boot: { status: state.boot!.status, line: state.boot!.line, firmware: state.boot!.firmware, accel: state.boot!.accel, secondsToLine: state.boot!.secondsToLine },
+    boot: {
+      status: state.boot!.status,
+      line: state.boot!.line,
+      firmware: state.boot!.firmware,
+      accel: state.boot!.accel,
+      secondsToLine: state.boot!.secondsToLine,
+    },
     compiles: { toolchain: tcResult.compiles, chroot: o.chrootFarm || o.spread ? chrootCounts : 'local' },
     packages: [
       ...state.toolchain.packages.map((p) => ({ name: p.name, version: p.version, phase: 'toolchain' as const, action: p.action, seconds: p.seconds })),

@@ -115,7 +115,12 @@ export function analysePlan(recipes: RecipeDeps[], selected: string[], base: str
   for (const root of starts) walk(root);
   for (const [name, askers] of [...missing].sort(([a], [b]) => a.localeCompare(b))) {
     const files = [...askers].sort();
-    problems.push({ kind: 'missing', name, askedBy: files, message: `${files.join(', ')}: depend${files.length === 1 ? 's' : ''} on "${name}", which no recipe provides` });
+    problems.push({
+      kind: 'missing',
+      name,
+      askedBy: files,
+      message: `${files.join(', ')}: depend${files.length === 1 ? 's' : ''} on "${name}", which no recipe provides`,
+    });
   }
   for (const cycle of cycles(edges)) problems.push({ kind: 'cycle', cycle, message: `dependency cycle: ${cycle.join(' → ')}` });
   const order: string[] = [];
@@ -130,7 +135,14 @@ export function analysePlan(recipes: RecipeDeps[], selected: string[], base: str
     for (const root of starts) visit(root);
   }
   const selectedSet = new Set(roots);
-  return { order, selected: [...selectedSet], pulledIn: order.filter((n) => !selectedSet.has(n)), fromBase: [...fromBase].sort(), gnuFromBuildEnv: [...gnu].sort(), problems };
+  return {
+    order,
+    selected: [...selectedSet],
+    pulledIn: order.filter((n) => !selectedSet.has(n)),
+    fromBase: [...fromBase].sort(),
+    gnuFromBuildEnv: [...gnu].sort(),
+    problems,
+  };
 }
 
 /**

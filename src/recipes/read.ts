@@ -35,12 +35,22 @@ export function runnerEnv(arch = 'x86_64'): Record<string, string> {
     HOST_ARCH: arch,
     TRIPLE: triple,
     HOST_TRIPLE: triple,
-    CC: 'cc', CXX: 'c++', AR: 'ar', RANLIB: 'ranlib', CFLAGS: '-O3', CXXFLAGS: '-O3',
-    FOR_CROSS: '', WITH_CROSS: '', FOR_CROSS_DIR: crossDir, WITH_CROSS_DIR: crossDir,
-    CROSS_EXTRA_CFLAGS: cross, CROSS_EXTRA_LDFLAGS: cross,
+    CC: 'cc',
+    CXX: 'c++',
+    AR: 'ar',
+    RANLIB: 'ranlib',
+    CFLAGS: '-O3',
+    CXXFLAGS: '-O3',
+    FOR_CROSS: '',
+    WITH_CROSS: '',
+    FOR_CROSS_DIR: crossDir,
+    WITH_CROSS_DIR: crossDir,
+    CROSS_EXTRA_CFLAGS: cross,
+    CROSS_EXTRA_LDFLAGS: cross,
     CROSS_EXTRA_CXXFLAGS: `${cross} -nostdinc++ -isystem ${crossDir}/include/c++/v1/`,
     muon_base_args: '-Dbuildtype=release -Dprefix=/usr -Dlibexecdir=lib -Ddefault_library=shared -Dwarning_level=0 -Dwerror=false',
-    JOBS: '1', PATH: '/usr/bin:/bin',
+    JOBS: '1',
+    PATH: '/usr/bin:/bin',
   };
 }
 
@@ -75,17 +85,28 @@ const RUNNER_IN = '/iglu/runner';
  *   pkgname, pkgver, pkgrel or subpackage name that is not one path component
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
-  const res = await runSandboxed({
-    root: 'host',
-    binds: [{ host: path.dirname(file), inside: RECIPE_IN, readOnly: true }, { host: CHROOT_SCRIPTS, inside: RUNNER_IN, readOnly: true }],
-    network: false,
-    argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
-    env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
-    hostname: 'iglu-read',
-  }, 'capture', { timeoutMs: 10_000 });
-  if (res.timedOut) throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
+  const res = await runSandboxed(
+    {
+      root: 'host',
+      binds: [
+        { host: path.dirname(file), inside: RECIPE_IN, readOnly: true },
+        { host: CHROOT_SCRIPTS, inside: RUNNER_IN, readOnly: true },
+      ],
+      network: false,
+      argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
+      env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
+      hostname: 'iglu-read',
+    },
+    'capture',
+    { timeoutMs: 10_000 },
+  );
+  if (res.timedOut)
+    throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
   if (res.exitCode !== 0) {
-    throw new IgluError(`${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`, { hint: 'fix the shell syntax (mksh -n build.sh shows it)' });
+    throw new IgluError(
+      `${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`,
+      { hint: 'fix the shell syntax (mksh -n build.sh shows it)' },
+    );
   }
   const vars = new Map<string, string>();
   const functions: string[] = [];
@@ -102,10 +123,16 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
   }
   for (const key of ['pkgname', 'pkgver', 'pkgrel']) {
     const value = vars.get(key);
-    if (value && !isPathComponent(value)) throw new IgluError(`${file}: ${key} ${JSON.stringify(value)} is not one path component`, { hint: `${key} becomes a file name: no "/", spaces or control characters, and not . or ..` });
+    if (value && !isPathComponent(value))
+      throw new IgluError(`${file}: ${key} ${JSON.stringify(value)} is not one path component`, {
+        hint: `${key} becomes a file name: no "/", spaces or control characters, and not . or ..`,
+      });
   }
   for (const sub of [...splitDeps(vars.get('ext') ?? '', new Set()), ...splitDeps(vars.get('subpkgs') ?? '', new Set())]) {
-    if (!isPathComponent(sub)) throw new IgluError(`${file}: subpackage name ${JSON.stringify(sub)} (ext/subpkgs) is not one path component`, { hint: 'subpackage names become file names: no "/", spaces or control characters, and not . or ..' });
+    if (!isPathComponent(sub))
+      throw new IgluError(`${file}: subpackage name ${JSON.stringify(sub)} (ext/subpkgs) is not one path component`, {
+        hint: 'subpackage names become file names: no "/", spaces or control characters, and not . or ..',
+      });
   }
   const category = path.basename(path.dirname(path.dirname(file)));
   const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
@@ -121,7 +148,12 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
     mkdeps: [...new Set([...list('mkdeps'), ...bad])],
     bad,
     // an ext entry without its package_<e>() makes no subpackage (iglupkg ignores it)
-    provides: [...list('ext').filter((e) => functions.includes(`package_${e}`)).map((e) => `${vars.get('pkgname')}-${e}`), ...list('subpkgs')],
+    provides: [
+      ...list('ext')
+        .filter((e) => functions.includes(`package_${e}`))
+        .map((e) => `${vars.get('pkgname')}-${e}`),
+      ...list('subpkgs'),
+    ],
     functions,
     shlibs: (vars.get('shlibs') ?? '').split(/\s+/).filter(Boolean),
   };
@@ -134,7 +166,10 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
  * @throws IgluError listing every recipe that cannot be read (each with its file), or
  *   for a tree without recipes
  */
-export async function readTree(tree: string, onWarning: (message: string) => void = (m) => process.stderr.write(`iglu: warning: ${m}\n`)): Promise<RecipeMeta[]> {
+export async function readTree(
+  tree: string,
+  onWarning: (message: string) => void = (m) => process.stderr.write(`iglu: warning: ${m}\n`),
+): Promise<RecipeMeta[]> {
   const root = path.resolve(tree);
   const categories = await readdir(root, { withFileTypes: true }).catch((err: unknown) => {
     throw new IgluError(`cannot read the recipe tree ${root}`, { hint: 'point --tree at an Iglunix-format tree (<category>/<pkg>/build.sh)', cause: err });
@@ -162,7 +197,10 @@ export async function readTree(tree: string, onWarning: (message: string) => voi
   const chosen = new Set<string>();
   const kept = out.sort((a, b) => a.file.localeCompare(b.file)).filter((r) => !chosen.has(r.name) && chosen.add(r.name));
   if (problems.length === 1) throw new IgluError(problems[0]!, { hint: 'fix the recipe named' });
-  if (problems.length) throw new IgluError(`${problems.length} problems in the recipe tree ${root}:\n${problems.map((p) => `- ${p}`).join('\n')}`, { hint: 'fix the recipes named' });
+  if (problems.length)
+    throw new IgluError(`${problems.length} problems in the recipe tree ${root}:\n${problems.map((p) => `- ${p}`).join('\n')}`, {
+      hint: 'fix the recipes named',
+    });
   return kept;
 }
 
@@ -170,6 +208,8 @@ export async function readTree(tree: string, onWarning: (message: string) => voi
 export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'provides'>[]): string[] {
   const byName = new Map<string, string[]>();
   for (const r of recipes) for (const n of new Set([r.name, ...r.provides])) byName.set(n, [...(byName.get(n) ?? []), r.file]);
-  return [...byName].filter(([, files]) => files.length > 1).sort(([a], [b]) => a.localeCompare(b))
+  return [...byName]
+    .filter(([, files]) => files.length > 1)
+    .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, files]) => `pkgname "${name}" is given by ${files.length} recipes: ${files.sort().join(' and ')}; iglu uses the first`);
 }

@@ -64,7 +64,8 @@ const SYSTEM = ['/proc', '/dev', '/tmp'];
  */
 export function checkBindTarget(inside: string): void {
   if (!path.isAbsolute(inside) || path.normalize(inside) !== inside) throw new Error(`sandbox bind target ${inside} must be a normalised absolute path`);
-  if (inside === '/' || SYSTEM.some((s) => inside === s || inside.startsWith(`${s}/`))) throw new Error(`sandbox bind target ${inside} would hide ${inside === '/' ? 'the root' : 'a system mount'}`);
+  if (inside === '/' || SYSTEM.some((s) => inside === s || inside.startsWith(`${s}/`)))
+    throw new Error(`sandbox bind target ${inside} would hide ${inside === '/' ? 'the root' : 'a system mount'}`);
 }
 
 /**
@@ -77,7 +78,12 @@ export function checkBindTarget(inside: string): void {
  * (`--die-with-parent`), the environment cleared. Pure.
  */
 export function bwrapArgs(spec: SandboxSpec, sources: string[]): string[] {
-  const args = ['--unshare-all', ...(spec.network ? ['--share-net'] : []), ...(spec.dieWithParent === false ? [] : ['--die-with-parent']), ...(spec.terminal ? [] : ['--new-session'])];
+  const args = [
+    '--unshare-all',
+    ...(spec.network ? ['--share-net'] : []),
+    ...(spec.dieWithParent === false ? [] : ['--die-with-parent']),
+    ...(spec.terminal ? [] : ['--new-session']),
+  ];
   args.push('--uid', '0', '--gid', '0', '--hostname', spec.hostname ?? 'iglu-sandbox', '--cap-drop', 'ALL');
   let i = 0;
   if (spec.root === 'host') {
@@ -122,5 +128,20 @@ export function sandboxArgv(spec: SandboxSpec, opts: { asRoot: boolean; scripts:
   }
   const id = String(opts.id ?? SANDBOX_ID);
   const staged = sources.map((_, i) => `${STAGE}/${i}`);
-  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', path.join(opts.scripts, 'sandbox-enter.sh'), STAGE, id, id, String(sources.length), ...stageWords(sources), '--', ...bwrapArgs(spec, staged)];
+  return [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    'sh',
+    path.join(opts.scripts, 'sandbox-enter.sh'),
+    STAGE,
+    id,
+    id,
+    String(sources.length),
+    ...stageWords(sources),
+    '--',
+    ...bwrapArgs(spec, staged),
+  ];
 }

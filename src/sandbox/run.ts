@@ -31,23 +31,41 @@ export function localSandboxArgv(spec: SandboxSpec): string[] {
  * @param opts.started called with bwrap's PID once it runs (the holder a killed iglu leaves)
  * @throws IgluError when bwrap or setpriv/unshare cannot start (bubblewrap or util-linux missing)
  */
-export async function runSandboxed(spec: SandboxSpec, output: SandboxOutput, opts: { signal?: AbortSignal; timeoutMs?: number; started?: (pid: number | undefined) => Promise<void> } = {}): Promise<SandboxResult> {
+export async function runSandboxed(
+  spec: SandboxSpec,
+  output: SandboxOutput,
+  opts: { signal?: AbortSignal; timeoutMs?: number; started?: (pid: number | undefined) => Promise<void> } = {},
+): Promise<SandboxResult> {
   const argv = localSandboxArgv(spec);
-  const io = output === 'terminal'
-    ? ({ stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' } as const)
-    : output === 'capture'
-      ? ({ stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' } as const)
-      : ({ stdin: 'ignore', stdout: { file: output.file, append: true }, stderr: { file: output.file, append: true } } as const);
-  const child = execa(argv[0]!, argv.slice(1), { ...io, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, extendEnv: false, reject: false, cancelSignal: opts.signal, forceKillAfterDelay: 1000, timeout: opts.timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  const io =
+    output === 'terminal'
+      ? ({ stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' } as const)
+      : output === 'capture'
+        ? ({ stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' } as const)
+        : ({ stdin: 'ignore', stdout: { file: output.file, append: true }, stderr: { file: output.file, append: true } } as const);
+  const child = execa(argv[0]!, argv.slice(1), {
+    ...io,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    extendEnv: false,
+    reject: false,
+    cancelSignal: opts.signal,
+    forceKillAfterDelay: 1000,
+    timeout: opts.timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   try {
     await opts.started?.(child.pid);
     const res = await child;
     if (res.exitCode === undefined && !res.isCanceled && !res.signal && !res.timedOut) {
-      throw new IgluError(`cannot start the sandbox (${argv[0]}): ${res.shortMessage}`, { hint: 'iglu needs bubblewrap and util-linux: apt-get install bubblewrap util-linux (scripts/setup.sh does)' });
+      throw new IgluError(`cannot start the sandbox (${argv[0]}): ${res.shortMessage}`, {
+        hint: 'iglu needs bubblewrap and util-linux: apt-get install bubblewrap util-linux (scripts/setup.sh does)',
+      });
     }
     const stderr = typeof res.stderr === 'string' ? res.stderr : '';
     if (res.exitCode === 127 && /bwrap|setpriv|unshare/.test(stderr) && /not found|No such file/.test(stderr)) {
-      throw new IgluError(`cannot start the sandbox: ${stderr.trim().split('\n').slice(-1)[0]}`, { hint: 'apt-get install bubblewrap util-linux (scripts/setup.sh does)' });
+      throw new IgluError(`cannot start the sandbox: ${stderr.trim().split('\n').slice(-1)[0]}`, {
+        hint: 'apt-get install bubblewrap util-linux (scripts/setup.sh does)',
+      });
     }
     return {
       exitCode: res.exitCode ?? (res.signal ? 128 + 9 : 1),

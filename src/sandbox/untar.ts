@@ -24,14 +24,29 @@ export async function untarAsSandbox(input: Readable, dir: string, opts: { strip
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const root = process.getuid?.() === 0;
   if (root) await chown(dir, SANDBOX_ID, SANDBOX_ID);
-  const tarArgs = ['tar', '-x', '-p', '--no-same-owner', '-C', '.', ...(opts.stripComponents ? [`--strip-components=${opts.stripComponents}`] : []),
-    '-f', '-', ...(opts.members?.length ? ['--', ...opts.members] : [])];
+  const tarArgs = [
+    'tar',
+    '-x',
+    '-p',
+    '--no-same-owner',
+    '-C',
+    '.',
+    ...(opts.stripComponents ? [`--strip-components=${opts.stripComponents}`] : []),
+    '-f',
+    '-',
+    ...(opts.members?.length ? ['--', ...opts.members] : []),
+  ];
   const argv = root ? ['setpriv', '--reuid', String(SANDBOX_ID), '--regid', String(SANDBOX_ID), '--clear-groups', '--no-new-privs', '--', ...tarArgs] : tarArgs;
   const child = execa(argv[0]!, argv.slice(1), { cwd: dir, stdin: 'pipe', reject: false, stderr: 'pipe', env: { LC_ALL: 'C' } });
-  const [res] = await Promise.all([child, pipeline(input, child.stdin!).catch(() => undefined)]);
+  const [res] = await Promise.all([child, pipeline(input, child.stdin).catch(() => undefined)]);
   if (res.exitCode === 0) return;
-  const lines = String(res.stderr ?? '').split('\n').filter((l) => l && !/Exiting with failure status/.test(l));
+  const lines = String(res.stderr ?? '')
+    .split('\n')
+    .filter((l) => l && !/Exiting with failure status/.test(l));
   const device = lines.find((l) => /Cannot mknod/.test(l));
-  if (device) throw new IgluError(`${opts.what} holds a device node or FIFO: ${device.replace(/^tar: /, '')}`, { hint: 'iglu never makes device nodes on the host; Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe\'s package()' });
-  throw new IgluError(`cannot unpack ${opts.what}: ${lines[0]?.replace(/^tar: /, '') ?? `tar exited ${res.exitCode}`}`, { hint: 'see the package\'s log' });
+  if (device)
+    throw new IgluError(`${opts.what} holds a device node or FIFO: ${device.replace(/^tar: /, '')}`, {
+      hint: "iglu never makes device nodes on the host; Iglunix mounts devtmpfs on /dev: drop the mknod from the recipe's package()",
+    });
+  throw new IgluError(`cannot unpack ${opts.what}: ${lines[0]?.replace(/^tar: /, '') ?? `tar exited ${res.exitCode}`}`, { hint: "see the package's log" });
 }

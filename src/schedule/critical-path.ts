@@ -27,7 +27,10 @@ export function remainingChain(jobs: BuildJob[]): Map<string, number> {
   const visit = (name: string, path: string[]): number => {
     const known = chain.get(name);
     if (known !== undefined) return known;
-    if (visiting.has(name)) throw new IgluError(`dependency cycle: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`, { hint: 'break the cycle in the recipes\' deps/mkdeps' });
+    if (visiting.has(name))
+      throw new IgluError(`dependency cycle: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`, {
+        hint: "break the cycle in the recipes' deps/mkdeps",
+      });
     visiting.add(name);
     const after = Math.max(0, ...waiting.get(name)!.map((w) => visit(w, [...path, name])));
     visiting.delete(name);
@@ -83,7 +86,8 @@ export function simulateSchedule(jobs: BuildJob[], nodes: number, slots: number,
   const ready = jobs.filter((j) => left.get(j.name)!.size === 0).map((j) => j.name);
   const running: ScheduledJob[] = [];
   const done: ScheduledJob[] = [];
-  const priority = opts.priority === 'name' ? (a: string, b: string) => a.localeCompare(b) : (a: string, b: string) => chain.get(b)! - chain.get(a)! || a.localeCompare(b);
+  const priority =
+    opts.priority === 'name' ? (a: string, b: string) => a.localeCompare(b) : (a: string, b: string) => chain.get(b)! - chain.get(a)! || a.localeCompare(b);
   let now = 0;
   while (done.length < jobs.length) {
     ready.sort(priority);
@@ -118,7 +122,11 @@ export const DEFAULT_BUILD_SECONDS = 60;
  * and the toolchain), times from `recorded` (seconds by pkgname, from the manifests'
  * build.seconds) or `fallback` for a package never built. Pure.
  */
-export function buildJobs(recipes: { name: string; deps: string[]; mkdeps: string[]; provides: string[] }[], recorded: ReadonlyMap<string, number>, fallback = DEFAULT_BUILD_SECONDS): BuildJob[] {
+export function buildJobs(
+  recipes: { name: string; deps: string[]; mkdeps: string[]; provides: string[] }[],
+  recorded: ReadonlyMap<string, number>,
+  fallback = DEFAULT_BUILD_SECONDS,
+): BuildJob[] {
   const provider = new Map<string, string>();
   for (const r of recipes) for (const p of [r.name, ...r.provides]) provider.set(p, r.name);
   return recipes.map((r) => ({

@@ -43,7 +43,5 @@ export function parseShowsrc(text: string): SourceVersion[] {
  * the next one may. Pure.
  */
 export function versionsCarrying(index: SourceVersion[], pkg: string, files: { file: string; sha256: string }[]): string[] {
-  return index
-    .filter((v) => v.package === pkg && files.every((f) => v.files.get(f.file) === f.sha256))
-    .map((v) => `${pkg}=${v.version}`);
+  return index.filter((v) => v.package === pkg && files.every((f) => v.files.get(f.file) === f.sha256)).map((v) => `${pkg}=${v.version}`);
 }

@@ -29,7 +29,10 @@ export class SourceBroker implements AsyncDisposable {
   /** URLs whose content came from the mirror (not the cache, not the network). */
   readonly mirrored = new Set<string>();
 
-  private constructor(private readonly server: net.Server, readonly socket: string) {}
+  private constructor(
+    private readonly server: net.Server,
+    readonly socket: string,
+  ) {}
 
   /**
    * Starts a broker on `<dir>/sock` (dir created, 0755; the socket 0666 so the sandbox's
@@ -53,7 +56,8 @@ export class SourceBroker implements AsyncDisposable {
     async function answer(line: string): Promise<BrokerReply> {
       try {
         const req = JSON.parse(line) as Partial<BrokerRequest>;
-        if (typeof req.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(req.url)) return { ok: false, error: `not an http(s) URL: ${JSON.stringify(req.url)}`, hint: 'recipes fetch release files over http or https' };
+        if (typeof req.url !== 'string' || !/^https?:\/\/[^\s]+$/.test(req.url))
+          return { ok: false, error: `not an http(s) URL: ${JSON.stringify(req.url)}`, hint: 'recipes fetch release files over http or https' };
         const got = await cache.ensure(req.url, { offline, mirror });
         broker?.served.set(req.url, { sha256: got.sha256, size: got.size });
         if (got.from === 'mirror') broker?.mirrored.add(req.url);
@@ -63,7 +67,11 @@ export class SourceBroker implements AsyncDisposable {
       }
     }
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new IgluError(`cannot open the source broker's socket ${socket}: ${err.message}`, { hint: 'check that the work directory is writable', cause: err })));
+      server.once('error', (err) =>
+        reject(
+          new IgluError(`cannot open the source broker's socket ${socket}: ${err.message}`, { hint: 'check that the work directory is writable', cause: err }),
+        ),
+      );
       server.listen(socket, resolve);
     });
     await chmod(socket, 0o666);
@@ -86,7 +94,9 @@ export async function askBroker(socket: string, url: string): Promise<BrokerRepl
     const conn = net.createConnection(socket, () => conn.write(`${JSON.stringify({ url } satisfies BrokerRequest)}\n`));
     let text = '';
     conn.setEncoding('utf8');
-    conn.on('data', (d: string) => { text += d; });
+    conn.on('data', (d: string) => {
+      text += d;
+    });
     conn.on('end', () => {
       try {
         resolve(JSON.parse(text) as BrokerReply);

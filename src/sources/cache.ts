@@ -61,7 +61,10 @@ export class SourceCache {
    * @param dir the cache directory (normally `<workdir>/sources`)
    * @param policy what a download may reach (address-rules.ts)
    */
-  constructor(readonly dir: string, readonly policy: DownloadPolicy = DEFAULT_DOWNLOAD_POLICY) {
+  constructor(
+    readonly dir: string,
+    readonly policy: DownloadPolicy = DEFAULT_DOWNLOAD_POLICY,
+  ) {
     this.lockFile = path.join(dir, 'sources.lock.json');
   }
 
@@ -91,17 +94,24 @@ export class SourceCache {
   /** Every pinned URL, sorted, and whether its content is present. */
   async list(): Promise<CachedSource[]> {
     const lock = await this.readLock();
-    return Promise.all(Object.keys(lock.sources).sort().map(async (url) => {
-      const entry = lock.sources[url]!;
-      return { url, ...entry, present: await exists(this.blob(entry.sha256)) };
-    }));
+    return Promise.all(
+      Object.keys(lock.sources)
+        .sort()
+        .map(async (url) => {
+          const entry = lock.sources[url]!;
+          return { url, ...entry, present: await exists(this.blob(entry.sha256)) };
+        }),
+    );
   }
 
   /** Re-hashes every cached file against the lock file. Changes nothing. */
   async verify(): Promise<VerifiedSource[]> {
     const out: VerifiedSource[] = [];
     for (const s of await this.list()) {
-      if (!s.present) { out.push({ ...s, status: 'missing' }); continue; }
+      if (!s.present) {
+        out.push({ ...s, status: 'missing' });
+        continue;
+      }
       const { sha256 } = await hashFile(this.blob(s.sha256));
       out.push({ ...s, status: sha256 === s.sha256 ? 'ok' : 'mismatch', actual: sha256 });
     }
@@ -127,7 +137,8 @@ export class SourceCache {
       if (opts.expect && got.sha256 !== opts.expect) throw mismatch(url, opts.expect, got.sha256, file);
       return await this.withLock(async (lock) => {
         const pinned = lock.sources[url];
-        if (pinned && pinned.sha256 !== got.sha256 && !opts.force) throw mismatch(url, pinned.sha256, got.sha256, file, '--force to re-pin the URL to this file');
+        if (pinned && pinned.sha256 !== got.sha256 && !opts.force)
+          throw mismatch(url, pinned.sha256, got.sha256, file, '--force to re-pin the URL to this file');
         await this.store(tmp, got.sha256);
         lock.sources[url] = got;
         return { ...got, added: !pinned || pinned.sha256 !== got.sha256 };
@@ -162,7 +173,14 @@ export class SourceCache {
     const pinned = (await this.readLock()).sources[url];
     if (pinned && (await exists(this.blob(pinned.sha256)))) {
       const got = await hashFile(this.blob(pinned.sha256));
-      if (got.sha256 !== pinned.sha256) throw mismatch(url, pinned.sha256, got.sha256, this.blob(pinned.sha256), 'the cached file is damaged: `iglu sources verify` lists all; re-import a good copy with `iglu sources import FILE --url URL --force`');
+      if (got.sha256 !== pinned.sha256)
+        throw mismatch(
+          url,
+          pinned.sha256,
+          got.sha256,
+          this.blob(pinned.sha256),
+          'the cached file is damaged: `iglu sources verify` lists all; re-import a good copy with `iglu sources import FILE --url URL --force`',
+        );
       log.sources('%s from cache (%s)', url, pinned.sha256.slice(0, 12));
       return { url, ...pinned, from: 'cache' };
     }
@@ -170,14 +188,19 @@ export class SourceCache {
     const tmp = await this.tempFile();
     try {
       let mirrorError: string | undefined;
-      const mirrored = opts.mirror ? await opts.mirror.copy(url, pinned?.sha256, tmp).catch((err: unknown) => {
-        mirrorError = err instanceof Error ? err.message : String(err);
-        log.sources('%s: %s did not give it: %s', url, opts.mirror!.name, mirrorError);
-        return false;
-      }) : false;
+      const mirrored = opts.mirror
+        ? await opts.mirror.copy(url, pinned?.sha256, tmp).catch((err: unknown) => {
+            mirrorError = err instanceof Error ? err.message : String(err);
+            log.sources('%s: %s did not give it: %s', url, opts.mirror!.name, mirrorError);
+            return false;
+          })
+        : false;
       if (!mirrored) {
         const why = mirrorError ? ` (${opts.mirror!.name}: ${mirrorError})` : '';
-        if (opts.offline) throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}${why}`, { hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)` });
+        if (opts.offline)
+          throw new IgluError(`source not in the cache${opts.mirror ? ` nor ${opts.mirror.name}` : ''}, and iglu is offline: ${url}${why}`, {
+            hint: `seed it: iglu sources import FILE --url ${url} (or iglu sources seed for the default tree)`,
+          });
         await download(url, tmp, this.policy);
       }
       const got = await hashFile(tmp);
@@ -211,7 +234,11 @@ export class SourceCache {
 
   /** Read-modify-write of the lock file under the directory lock; written atomically. */
   private async withLock<T>(change: (lock: SourceLock) => Promise<T>): Promise<T> {
-    const release = await lockfile.lock(this.dir, { lockfilePath: path.join(this.dir, '.lock'), retries: { retries: 50, minTimeout: 50, maxTimeout: 500 }, realpath: false });
+    const release = await lockfile.lock(this.dir, {
+      lockfilePath: path.join(this.dir, '.lock'),
+      retries: { retries: 50, minTimeout: 50, maxTimeout: 500 },
+      realpath: false,
+    });
     try {
       const lock = await this.readLock();
       const result = await change(lock);
@@ -235,11 +262,22 @@ async function checkImportable(file: string): Promise<void> {
   const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
     throw new IgluError(`cannot read ${file}: ${err.message}`, { hint: 'give the path of the downloaded source file', cause: err });
   });
-  if (!st.isFile()) throw new IgluError(`${file} is not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a pipe' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file'})`, { hint: 'give the path of the downloaded source file' });
-  if (st.size === 0) throw new IgluError(`${file} is empty: no source is`, { hint: 'give the path of the downloaded source file (files of /proc and /sys read as empty)' });
+  if (!st.isFile())
+    throw new IgluError(
+      `${file} is not a regular file (${st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a pipe' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file'})`,
+      { hint: 'give the path of the downloaded source file' },
+    );
+  if (st.size === 0)
+    throw new IgluError(`${file} is empty: no source is`, { hint: 'give the path of the downloaded source file (files of /proc and /sys read as empty)' });
 }
 
-function mismatch(url: string, expected: string, actual: string, where: string, hint = 'check where the file came from; a changed upstream file needs a new pin (`iglu sources import … --force`)'): IgluError {
+function mismatch(
+  url: string,
+  expected: string,
+  actual: string,
+  where: string,
+  hint = 'check where the file came from; a changed upstream file needs a new pin (`iglu sources import … --force`)',
+): IgluError {
   return new IgluError(`sha256 mismatch for ${url}: expected ${expected}, got ${actual} (${where})`, { hint });
 }
 
@@ -257,9 +295,12 @@ export function checkSourceUrl(url: string): void {
   } catch {
     parsed = undefined;
   }
-  // eslint-disable-next-line no-control-regex
+
   const spaced = /[\s\x00-\x1f\x7f]/.test(url);
   if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || !parsed.hostname || spaced) {
-    throw new IgluError(`${JSON.stringify(url)} is not a URL a recipe can fetch: expected http:// or https:// with a host${spaced ? ', and no spaces (write a space as %20, as the recipe must)' : ''}`, { hint: 'pass the URL the recipe downloads the file from, e.g. --url https://musl.libc.org/releases/musl-1.2.3.tar.gz' });
+    throw new IgluError(
+      `${JSON.stringify(url)} is not a URL a recipe can fetch: expected http:// or https:// with a host${spaced ? ', and no spaces (write a space as %20, as the recipe must)' : ''}`,
+      { hint: 'pass the URL the recipe downloads the file from, e.g. --url https://musl.libc.org/releases/musl-1.2.3.tar.gz' },
+    );
   }
 }

@@ -30,7 +30,7 @@ function guardedLookup(policy: DownloadPolicy, host: string): LookupFunction {
   return (hostname, options, callback) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
-      const list = addresses as dns.LookupAddress[];
+      const list = addresses;
       const refused = allowedByName(policy, host) ? undefined : list.map((a) => refusedAddress(a.address)).find(Boolean);
       if (refused) return callback(new Refused(`${hostname} resolves to ${refused.replace(' is ', ', which is ')}`), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
@@ -43,7 +43,11 @@ function guardedLookup(policy: DownloadPolicy, host: string): LookupFunction {
 function get(url: URL, policy: DownloadPolicy, signal?: AbortSignal): Promise<http.IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(url, { lookup: guardedLookup(policy, url.hostname), agent: false, signal, timeout: IDLE_SECONDS * 1000, headers: { 'user-agent': 'iglu' } }, resolve);
+    const req = client.get(
+      url,
+      { lookup: guardedLookup(policy, url.hostname), agent: false, signal, timeout: IDLE_SECONDS * 1000, headers: { 'user-agent': 'iglu' } },
+      resolve,
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer for ${IDLE_SECONDS} s`)));
     req.on('error', reject);
   });
@@ -93,24 +97,29 @@ async function follow(url: string, policy: DownloadPolicy, signal?: AbortSignal)
  */
 export async function download(url: string, file: string, policy: DownloadPolicy = DEFAULT_DOWNLOAD_POLICY, signal?: AbortSignal): Promise<void> {
   try {
-    await pRetry(async () => {
-      try {
-        const res = await follow(url, policy, signal);
-        const length = Number(res.headers['content-length'] ?? 0);
-        if (length > policy.maxBytes) {
-          res.destroy();
-          throw new Refused(`the body is ${length} bytes, over ${policy.maxBytes} (sources.maxMiB)`);
+    await pRetry(
+      async () => {
+        try {
+          const res = await follow(url, policy, signal);
+          const length = Number(res.headers['content-length'] ?? 0);
+          if (length > policy.maxBytes) {
+            res.destroy();
+            throw new Refused(`the body is ${length} bytes, over ${policy.maxBytes} (sources.maxMiB)`);
+          }
+          await pipeline(res, capped(policy.maxBytes), createWriteStream(file));
+        } catch (err) {
+          if (err instanceof Refused) throw new AbortError(err);
+          throw err;
         }
-        await pipeline(res, capped(policy.maxBytes), createWriteStream(file));
-      } catch (err) {
-        if (err instanceof Refused) throw new AbortError(err);
-        throw err;
-      }
-    }, { retries: 3, minTimeout: 500, signal, onFailedAttempt: (e) => log.sources('download %s: attempt %d failed: %s', url, e.attemptNumber, e.message) });
+      },
+      { retries: 3, minTimeout: 500, signal, onFailedAttempt: (e) => log.sources('download %s: attempt %d failed: %s', url, e.attemptNumber, e.message) },
+    );
   } catch (err) {
     if (err instanceof Refused) {
       const host = URL.canParse(url) ? new URL(url).hostname.replace(/^\[|\]$/g, '') : url;
-      throw new IgluError(`refused to download ${url}: ${err.message}`, { hint: `sources come from public addresses over http(s); to allow a host of your own network by name, add it to iglu.yaml: sources.allowHosts: [${host}]` });
+      throw new IgluError(`refused to download ${url}: ${err.message}`, {
+        hint: `sources come from public addresses over http(s); to allow a host of your own network by name, add it to iglu.yaml: sources.allowHosts: [${host}]`,
+      });
     }
     const cause = err as Error & { cause?: { code?: string; message?: string }; code?: string };
     throw new IgluError(`cannot download ${url}: ${cause.cause?.code ?? cause.code ?? cause.cause?.message ?? cause.message}`, {

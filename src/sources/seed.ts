@@ -11,16 +11,20 @@ import { parseShowsrc, versionsCarrying } from './apt-index.js';
 import type { SourceCache } from './cache.js';
 
 const SeedSchema = z.strictObject({
-  sources: z.array(z.strictObject({
-    url: z.string().url(),
-    /** Debian source package whose orig tarball is this file. */
-    debian: z.string().regex(/^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/, "a Debian source package name, optionally =VERSION"),
-    /** File name apt-get source writes. */
-    file: z.string().regex(/^[^/]+$/),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    upstream: z.enum(['identical', 'repack']),
-    note: z.string().optional(),
-  }).refine((s) => s.upstream === 'identical' || s.note, { message: 'a repack needs a note saying how it differs from upstream', path: ['note'] })),
+  sources: z.array(
+    z
+      .strictObject({
+        url: z.string().url(),
+        /** Debian source package whose orig tarball is this file. */
+        debian: z.string().regex(/^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$/, 'a Debian source package name, optionally =VERSION'),
+        /** File name apt-get source writes. */
+        file: z.string().regex(/^[^/]+$/),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        upstream: z.enum(['identical', 'repack']),
+        note: z.string().optional(),
+      })
+      .refine((s) => s.upstream === 'identical' || s.note, { message: 'a repack needs a note saying how it differs from upstream', path: ['note'] }),
+  ),
 });
 
 /** One entry of a tree's `sources.seed.yaml`. */
@@ -37,12 +41,17 @@ export function seedFile(tree: string): string {
  */
 export async function readSeed(file: string): Promise<SeedEntry[]> {
   const text = await readFile(file, 'utf8').catch((err: unknown) => {
-    throw new IgluError(`cannot read ${file}: ${(err as Error).message}`, { hint: 'a tree lists the Debian source files that stand in for its URLs in sources.seed.yaml', cause: err });
+    throw new IgluError(`cannot read ${file}: ${(err as Error).message}`, {
+      hint: 'a tree lists the Debian source files that stand in for its URLs in sources.seed.yaml',
+      cause: err,
+    });
   });
   const parsed = SeedSchema.safeParse(parseDocument(text).toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new IgluError(`${file}: ${issue.path.join('.')}: ${issue.message}`, { hint: 'each entry needs url, debian, file, sha256 and upstream (identical|repack)' });
+    throw new IgluError(`${file}: ${issue.path.join('.')}: ${issue.message}`, {
+      hint: 'each entry needs url, debian, file, sha256 and upstream (identical|repack)',
+    });
   }
   return parsed.data.sources;
 }
@@ -71,7 +80,9 @@ const APT_HINT = 'apt needs a deb-src entry: scripts/setup.sh adds one (a Types:
 export async function seedSources(cache: SourceCache, entries: SeedEntry[], signal?: AbortSignal): Promise<SeedResult[]> {
   const cached = new Map((await cache.list()).map((c) => [c.url, c]));
   const missing = entries.filter((e) => cached.get(e.url)?.sha256 !== e.sha256 || !cached.get(e.url)?.present);
-  const results: SeedResult[] = entries.filter((e) => !missing.includes(e)).map((e) => ({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'present' }));
+  const results: SeedResult[] = entries
+    .filter((e) => !missing.includes(e))
+    .map((e) => ({ url: e.url, sha256: e.sha256, upstream: e.upstream, action: 'present' }));
   if (missing.length === 0) return results.sort((a, b) => a.url.localeCompare(b.url));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'iglu-seed-'));
   try {
@@ -82,7 +93,10 @@ export async function seedSources(cache: SourceCache, entries: SeedEntry[], sign
     for (const [debian, group] of byPackage) {
       const specs = debian.includes('=') ? [debian] : versionsCarrying(index, debian, group);
       if (specs.length === 0) {
-        throw new IgluError(`apt knows no source version of ${debian} whose files include ${group.map((e) => `${e.file} (sha256 ${e.sha256.slice(0, 12)}…)`).join(', ')}`, { hint: APT_HINT });
+        throw new IgluError(
+          `apt knows no source version of ${debian} whose files include ${group.map((e) => `${e.file} (sha256 ${e.sha256.slice(0, 12)}…)`).join(', ')}`,
+          { hint: APT_HINT },
+        );
       }
       await aptGetSource(specs, dir, signal);
     }
@@ -112,10 +126,21 @@ async function aptGetSource(specs: string[], dir: string, signal?: AbortSignal):
   let last = '';
   for (const spec of specs) {
     log.sources('apt-get source %s', spec);
-    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', spec], { cwd: dir, reject: false, all: true, cancelSignal: signal, forceKillAfterDelay: 2000 });
+    const res = await execa('apt-get', ['source', '--download-only', '--tar-only', spec], {
+      cwd: dir,
+      reject: false,
+      all: true,
+      cancelSignal: signal,
+      forceKillAfterDelay: 2000,
+    });
     if (res.isCanceled || signal?.aborted) throw interrupted('iglu sources seed');
     if (res.exitCode === 0) return;
-    last = String(res.all ?? '').trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode ?? 'none'}`;
+    last =
+      String(res.all ?? '')
+        .trim()
+        .split('\n')
+        .slice(-2)
+        .join(' ') || `exit ${res.exitCode ?? 'none'}`;
     log.sources('apt-get source %s failed: %s', spec, last);
   }
   const tried = specs.length === 1 ? specs[0] : `every version that carries the file (${specs.join(', ')}; the last said)`;

@@ -3,15 +3,73 @@
  * without running anything. Pure.
  */
 export type ShimRequest =
-  | { kind: 'download'; tool: 'curl' | 'wget'; urls: { url: string; output: string | '-' }[] }
+  | { kind: 'download'; tool: 'curl' | 'wget'; urls: { url: string; output: string }[] }
   | { kind: 'passthrough'; tool: 'git' }
   | { kind: 'unsupported'; tool: string; reason: string };
 
 /** curl options that take a value (curl(1)); the rest are flags. */
-const CURL_VALUE = new Set(['-o', '--output', '-H', '--header', '-A', '--user-agent', '-e', '--referer', '-m', '--max-time', '--connect-timeout', '--retry', '--retry-delay', '--retry-max-time', '-u', '--user', '-x', '--proxy', '-w', '--write-out', '-r', '--range', '-C', '--continue-at', '-z', '--time-cond', '--cacert', '--capath', '-E', '--cert', '-b', '--cookie', '-c', '--cookie-jar', '-d', '--data', '-X', '--request', '--limit-rate', '-Y', '-y']);
+const CURL_VALUE = new Set([
+  '-o',
+  '--output',
+  '-H',
+  '--header',
+  '-A',
+  '--user-agent',
+  '-e',
+  '--referer',
+  '-m',
+  '--max-time',
+  '--connect-timeout',
+  '--retry',
+  '--retry-delay',
+  '--retry-max-time',
+  '-u',
+  '--user',
+  '-x',
+  '--proxy',
+  '-w',
+  '--write-out',
+  '-r',
+  '--range',
+  '-C',
+  '--continue-at',
+  '-z',
+  '--time-cond',
+  '--cacert',
+  '--capath',
+  '-E',
+  '--cert',
+  '-b',
+  '--cookie',
+  '-c',
+  '--cookie-jar',
+  '-d',
+  '--data',
+  '-X',
+  '--request',
+  '--limit-rate',
+  '-Y',
+  '-y',
+]);
 const CURL_SHORT_VALUE = new Set('oHAemuxwrCzEbcdXYy'.split(''));
 /** wget options that take a separate value (wget(1)). */
-const WGET_VALUE = new Set(['-O', '--output-document', '-P', '--directory-prefix', '-t', '--tries', '-T', '--timeout', '-U', '--user-agent', '--header', '-o', '--output-file', '-a', '--append-output']);
+const WGET_VALUE = new Set([
+  '-O',
+  '--output-document',
+  '-P',
+  '--directory-prefix',
+  '-t',
+  '--tries',
+  '-T',
+  '--timeout',
+  '-U',
+  '--user-agent',
+  '--header',
+  '-o',
+  '--output-file',
+  '-a',
+  '--append-output',
+]);
 /** git subcommands that reach the network. */
 const GIT_NETWORK = new Set(['clone', 'fetch', 'pull', 'ls-remote', 'submodule', 'remote']);
 
@@ -31,17 +89,41 @@ export function parseCurl(args: string[]): ShimRequest {
   let remoteAll = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-O' || a === '--remote-name') { outputs.push({ remote: true }); continue; }
-    if (a === '--remote-name-all') { remoteAll = true; continue; }
-    if (a === '-o' || a === '--output') { outputs.push(args[++i] ?? '-'); continue; }
-    if (a.startsWith('--output=')) { outputs.push(a.slice(9)); continue; }
-    if (a.startsWith('--url=')) { urls.push(a.slice(6)); continue; }
-    if (a === '--url') { urls.push(args[++i] ?? ''); continue; }
-    if (a.startsWith('--')) { if (CURL_VALUE.has(a)) i++; continue; }
+    if (a === '-O' || a === '--remote-name') {
+      outputs.push({ remote: true });
+      continue;
+    }
+    if (a === '--remote-name-all') {
+      remoteAll = true;
+      continue;
+    }
+    if (a === '-o' || a === '--output') {
+      outputs.push(args[++i] ?? '-');
+      continue;
+    }
+    if (a.startsWith('--output=')) {
+      outputs.push(a.slice(9));
+      continue;
+    }
+    if (a.startsWith('--url=')) {
+      urls.push(a.slice(6));
+      continue;
+    }
+    if (a === '--url') {
+      urls.push(args[++i] ?? '');
+      continue;
+    }
+    if (a.startsWith('--')) {
+      if (CURL_VALUE.has(a)) i++;
+      continue;
+    }
     if (a.startsWith('-') && a.length > 1) {
       for (let j = 1; j < a.length; j++) {
         const c = a[j]!;
-        if (c === 'O') { outputs.push({ remote: true }); continue; }
+        if (c === 'O') {
+          outputs.push({ remote: true });
+          continue;
+        }
         if (CURL_SHORT_VALUE.has(c)) {
           const value = j + 1 < a.length ? a.slice(j + 1) : args[++i];
           if (c === 'o') outputs.push(value ?? '-');
@@ -71,17 +153,40 @@ export function parseWget(args: string[]): ShimRequest {
   let prefix = '';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-O' || a === '--output-document') { document = args[++i]; continue; }
-    if (a.startsWith('--output-document=')) { document = a.slice(18); continue; }
-    if (a.startsWith('-O') && a.length > 2) { document = a.slice(2); continue; }
-    if (a === '-P' || a === '--directory-prefix') { prefix = args[++i] ?? ''; continue; }
-    if (a.startsWith('--directory-prefix=')) { prefix = a.slice(19); continue; }
-    if (a.startsWith('-')) { if (WGET_VALUE.has(a)) i++; continue; }
+    if (a === '-O' || a === '--output-document') {
+      document = args[++i];
+      continue;
+    }
+    if (a.startsWith('--output-document=')) {
+      document = a.slice(18);
+      continue;
+    }
+    if (a.startsWith('-O') && a.length > 2) {
+      document = a.slice(2);
+      continue;
+    }
+    if (a === '-P' || a === '--directory-prefix') {
+      prefix = args[++i] ?? '';
+      continue;
+    }
+    if (a.startsWith('--directory-prefix=')) {
+      prefix = a.slice(19);
+      continue;
+    }
+    if (a.startsWith('-')) {
+      if (WGET_VALUE.has(a)) i++;
+      continue;
+    }
     urls.push(a);
   }
   if (urls.length === 0) return { kind: 'unsupported', tool: 'wget', reason: 'no URL on the command line' };
-  if (document !== undefined && urls.length > 1 && document !== '-') return { kind: 'unsupported', tool: 'wget', reason: '-O with several URLs concatenates them; fetch one URL per command' };
-  return { kind: 'download', tool: 'wget', urls: urls.map((url) => ({ url, output: document ?? (prefix ? `${prefix}/${remoteName(url)}` : remoteName(url)) })) };
+  if (document !== undefined && urls.length > 1 && document !== '-')
+    return { kind: 'unsupported', tool: 'wget', reason: '-O with several URLs concatenates them; fetch one URL per command' };
+  return {
+    kind: 'download',
+    tool: 'wget',
+    urls: urls.map((url) => ({ url, output: document ?? (prefix ? `${prefix}/${remoteName(url)}` : remoteName(url)) })),
+  };
 }
 
 /** git: local subcommands (apply, am, init…) run the real git; network ones are refused. */
@@ -90,7 +195,11 @@ export function parseGit(args: string[]): ShimRequest {
   while (i < args.length && args[i]!.startsWith('-')) i += args[i] === '-C' || args[i] === '-c' ? 2 : 1;
   const sub = args[i];
   if (sub && GIT_NETWORK.has(sub)) {
-    return { kind: 'unsupported', tool: 'git', reason: `\`git ${sub}\` needs the network, and iglu's source cache holds files, not repositories: fetch a release tarball with curl instead` };
+    return {
+      kind: 'unsupported',
+      tool: 'git',
+      reason: `\`git ${sub}\` needs the network, and iglu's source cache holds files, not repositories: fetch a release tarball with curl instead`,
+    };
   }
   return { kind: 'passthrough', tool: 'git' };
 }

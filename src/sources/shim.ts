@@ -23,16 +23,21 @@ import { parseShim } from './shim-args.js';
 
 async function main(tool: string, args: string[]): Promise<number> {
   const req = parseShim(tool, args);
-  if (req.kind === 'unsupported') throw new IgluError(`${tool} ${args.join(' ')}: ${req.reason}`, { hint: 'recipes fetch release files with `curl -L URL -o FILE`' });
+  if (req.kind === 'unsupported')
+    throw new IgluError(`${tool} ${args.join(' ')}: ${req.reason}`, { hint: 'recipes fetch release files with `curl -L URL -o FILE`' });
   if (req.kind === 'passthrough') {
     const shimDir = process.env.IGLU_SHIM_DIR ?? '';
-    const PATH = (process.env.PATH ?? '').split(':').filter((p) => p && path.resolve(p) !== path.resolve(shimDir)).join(':');
+    const PATH = (process.env.PATH ?? '')
+      .split(':')
+      .filter((p) => p && path.resolve(p) !== path.resolve(shimDir))
+      .join(':');
     const res = await execa(tool, args, { env: { PATH }, stdio: 'inherit', reject: false });
     return res.exitCode ?? 1;
   }
   const cacheDir = process.env.IGLU_SOURCE_CACHE;
   const socket = process.env.IGLU_BROKER;
-  if (!cacheDir || !socket) throw new IgluError(`${tool}: IGLU_SOURCE_CACHE or IGLU_BROKER is not set`, { hint: 'the shim runs only inside iglu\'s fetch phase' });
+  if (!cacheDir || !socket)
+    throw new IgluError(`${tool}: IGLU_SOURCE_CACHE or IGLU_BROKER is not set`, { hint: "the shim runs only inside iglu's fetch phase" });
   const cache = new SourceCache(cacheDir);
   for (const { url, output } of req.urls) {
     let dest = output;
@@ -57,7 +62,9 @@ async function main(tool: string, args: string[]): Promise<number> {
 
 const [tool = '', ...args] = process.argv.slice(2);
 main(tool, args).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     const hint = err instanceof IgluError && err.hint ? `hint: ${err.hint}\n` : '';
     process.stderr.write(`iglu (${tool} shim): ${describe(err)}\n${hint}`);

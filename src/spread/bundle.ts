@@ -15,10 +15,13 @@ import type { PackageStore } from '../store/package-store.js';
  * @throws IgluError for a name that is not a shell variable name or a value holding NUL
  */
 export function envFile(env: Record<string, string>): string {
-  return Object.entries(env).map(([k, v]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || v.includes('\0')) throw new IgluError(`cannot pass ${JSON.stringify(k)} to a build job`, { hint: 'this is a bug in iglu' });
-    return `${k}=${v}\0`;
-  }).join('');
+  return Object.entries(env)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || v.includes('\0'))
+        throw new IgluError(`cannot pass ${JSON.stringify(k)} to a build job`, { hint: 'this is a bug in iglu' });
+      return `${k}=${v}\0`;
+    })
+    .join('');
 }
 
 /**
@@ -32,7 +35,10 @@ export function envFile(env: Record<string, string>): string {
  * The tar is written in the store's own temporary directory and moved in (no copy).
  * @returns the bundle's sha256 and size in bytes
  */
-export async function makeBundle(store: PackageStore, o: { sysroot: string; ws: PackageWorkspace; env: Record<string, string> }): Promise<{ sha256: string; size: number }> {
+export async function makeBundle(
+  store: PackageStore,
+  o: { sysroot: string; ws: PackageWorkspace; env: Record<string, string> },
+): Promise<{ sha256: string; size: number }> {
   const file = store.tmpFile();
   const scratch = await mkdtemp(path.join(path.dirname(file), 'env-'));
   try {

@@ -1,4 +1,4 @@
-import type { Context } from '../context.js';
+import type { RunContext } from '../run-context.js';
 import { Engine } from '../docker/index.js';
 import { LABEL, RUN_ID } from '../labels.js';
 import { FARM_PATH } from '../chroot/build-env.js';
@@ -38,13 +38,22 @@ export interface SpreadFarm {
   /** -j of one job's build. */
   jobs: number;
   /** Counts a job's compiles from its logs, tasks named by node. */
-  counts(distccLog: string, wrapperLog: string): CompileCounts;
+  counts: (distccLog: string, wrapperLog: string) => CompileCounts;
   /** A task's node hostname by its overlay address. */
-  nodeOf(ip: string): string | undefined;
+  nodeOf: (ip: string) => string | undefined;
   /** Follows another run's job for the same inputs (attachJob); undefined when there is none. */
   attach(o: { inputs: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<{ node: string; stale?: boolean } | undefined>;
   /** Runs one job (runJob) on the farm; undefined when another run's job for the same inputs holds its name. */
-  run(o: { pkg: string; inputs: string; bundle: string; recipeDirIn: string; token: string; logFile: string; signal?: AbortSignal; onNode?: (node: string) => void }): Promise<JobRun | undefined>;
+  run(o: {
+    pkg: string;
+    inputs: string;
+    bundle: string;
+    recipeDirIn: string;
+    token: string;
+    logFile: string;
+    signal?: AbortSignal;
+    onNode?: (node: string) => void;
+  }): Promise<JobRun | undefined>;
 }
 
 /**
@@ -56,7 +65,7 @@ export interface SpreadFarm {
  * @throws IgluError when no farm is up, it has no running task or no ready node, or the
  *   store does not start
  */
-export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDisposable> {
+export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build with --no-spread' });
   const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active');
@@ -84,13 +93,33 @@ export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDispos
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
     attach: (o) => attachJob(engine, farm.name, o.inputs, { ...o, engines }),
-    run: (o) => runJob(engine, {
-      farm: farm.name, pkg: o.pkg, inputs: o.inputs, attempt: 1, image, network: farm.network, cpus: JOB_CPUS, owner: ownerOf(),
-      env: { IGLU_STORE: url, IGLU_BUNDLE: o.bundle, IGLU_TOKEN: o.token, IGLU_RECIPE_DIR: o.recipeDirIn, IGLU_UID: String(SANDBOX_ID), IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT) },
-    }, { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines }),
+    run: (o) =>
+      runJob(
+        engine,
+        {
+          farm: farm.name,
+          pkg: o.pkg,
+          inputs: o.inputs,
+          attempt: 1,
+          image,
+          network: farm.network,
+          cpus: JOB_CPUS,
+          owner: ownerOf(),
+          env: {
+            IGLU_STORE: url,
+            IGLU_BUNDLE: o.bundle,
+            IGLU_TOKEN: o.token,
+            IGLU_RECIPE_DIR: o.recipeDirIn,
+            IGLU_UID: String(SANDBOX_ID),
+            IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT),
+          },
+        },
+        { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines },
+      ),
     // a build that ends early (Ctrl-C, a failed step) may leave its jobs' own cleanup behind: this run's jobs go here
     async [Symbol.asyncDispose]() {
-      for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => [])) await removeJob(engine, engines, s.id);
+      for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => []))
+        await removeJob(engine, engines, s.id);
     },
   };
 }
@@ -101,7 +130,7 @@ export async function spreadFarm(ctx: Context): Promise<SpreadFarm & AsyncDispos
  * swarm, means no.
  * @returns the ready nodes' count when it spreads, else 0
  */
-export async function spreadByDefault(ctx: Context): Promise<number> {
+export async function spreadByDefault(ctx: RunContext): Promise<number> {
   try {
     const status = await farmStatus(await ctx.engine(), ctx.config.farm);
     const ready = status.nodes.filter((n) => n.state === 'ready' && n.availability === 'active').length;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LABEL, labelsFor } from '../labels.js';
+import type { ServiceSpec } from '../docker/index.js';
 import { OWNER_LABEL } from '../util/owner.js';
 
 /**
@@ -70,8 +71,11 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
  * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs,
  * the owner process (sweepDeadJobs), and the staging token and bundle its store files go by. Pure.
  */
-export function jobServiceSpec(job: PackageJob): Record<string, unknown> {
-  const store = { ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}), ...(job.env.IGLU_BUNDLE ? { [JOB_BUNDLE_LABEL]: job.env.IGLU_BUNDLE } : {}) };
+export function jobServiceSpec(job: PackageJob): ServiceSpec {
+  const store = {
+    ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}),
+    ...(job.env.IGLU_BUNDLE ? { [JOB_BUNDLE_LABEL]: job.env.IGLU_BUNDLE } : {}),
+  };
   const labels = labelsFor('build', job.farm, { 'iglu.pkg': job.pkg, 'iglu.inputs': job.inputs, ...store, ...(job.owner ? { [OWNER_LABEL]: job.owner } : {}) });
   return {
     Name: jobName(job),
@@ -118,8 +122,14 @@ export function parseUsage(log: string): JobUsage | undefined {
   if (!last) return undefined;
   try {
     const u = JSON.parse(last.slice('iglu-job-usage: '.length)) as Record<string, unknown>;
-    const num = (k: string) => (typeof u[k] === 'number' && Number.isFinite(u[k]) ? (u[k] as number) : 0);
-    return { exit: num('exit'), cpuSeconds: num('cpuSeconds'), wallSeconds: num('wallSeconds'), peakMemoryBytes: num('peakMemoryBytes'), diskBytes: num('diskBytes') };
+    const num = (k: string) => (typeof u[k] === 'number' && Number.isFinite(u[k]) ? u[k] : 0);
+    return {
+      exit: num('exit'),
+      cpuSeconds: num('cpuSeconds'),
+      wallSeconds: num('wallSeconds'),
+      peakMemoryBytes: num('peakMemoryBytes'),
+      diskBytes: num('diskBytes'),
+    };
   } catch {
     return undefined;
   }

@@ -26,7 +26,7 @@ export interface JobRun {
    * package is stored (or has failed): while the service is there, a second run with the
    * same inputs attaches to it (attachJob) instead of building again.
    */
-  release(): Promise<void>;
+  release: () => Promise<void>;
 }
 
 /** How runJob runs a job. */
@@ -53,7 +53,10 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned',
  * went down, or the swarm gave up on it without the build's exit: rejected, orphaned, shut
  * down). Pure.
  */
-export function taskOutcome(task: TaskInfo | undefined, nodeState: string | undefined): { kind: 'waiting' | 'running' } | { kind: 'exited'; code: number } | { kind: 'lost'; why: string } {
+export function taskOutcome(
+  task: TaskInfo | undefined,
+  nodeState: string | undefined,
+): { kind: 'waiting' | 'running' } | { kind: 'exited'; code: number } | { kind: 'lost'; why: string } {
   if (!task) return { kind: 'waiting' };
   if ((task.state === 'complete' || task.state === 'failed') && task.exitCode !== undefined) return { kind: 'exited', code: task.exitCode };
   if (ENDED.has(task.state)) return { kind: 'lost', why: `task ${task.state}${task.message ? `: ${task.message}` : ''}` };
@@ -82,13 +85,19 @@ export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Pr
     if (run.kind === 'taken') return undefined;
     if (run.kind === 'exited') return { ...run.run, attempts: attempt };
     lostWhy = run.why;
-    await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was lost (${run.why}); ${attempt <= o.retries ? 'submitting it again' : 'giving up'}\n`, { flag: 'a' });
+    await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was lost (${run.why}); ${attempt <= o.retries ? 'submitting it again' : 'giving up'}\n`, {
+      flag: 'a',
+    });
     log.docker('job %s lost: %s', jobName({ ...job, attempt }), run.why);
   }
   throw new IgluError(`${job.pkg}: its build job was lost ${1 + o.retries} times (last: ${lostWhy})`, { hint: 'see iglu farm status: are the nodes ready?' });
 }
 
-async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string } | { kind: 'taken' }> {
+async function oneTry(
+  engine: Engine,
+  job: PackageJob,
+  o: JobOptions,
+): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string } | { kind: 'taken' }> {
   const id = await engine.services.claim(jobServiceSpec(job));
   if (!id) return { kind: 'taken' };
   const sink = createWriteStream(o.logFile, { flags: 'a' });
@@ -116,12 +125,26 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
         stopFollowing?.();
         // the whole log, now that the task has ended, in place of what followed live
         const whole: Buffer[] = [];
-        await engine.services.logs(id, new Writable({ write(chunk: Buffer, _enc, cb) { whole.push(chunk); cb(); } }), false).catch(() => undefined);
+        await engine.services
+          .logs(
+            id,
+            new Writable({
+              write(chunk: Buffer, _enc, cb) {
+                whole.push(chunk);
+                cb();
+              },
+            }),
+            false,
+          )
+          .catch(() => undefined);
         await new Promise((resolve) => sink.end(resolve));
         const text = Buffer.concat(whole).toString('utf8');
         if (text) await writeFile(o.logFile, prefixOf(await readFile(o.logFile, 'utf8').catch(() => '')) + text);
         kept = true;
-        return { kind: 'exited', run: { code: outcome.code, node: node || (task?.nodeId ?? ''), startedAt: startedAt || endedAt, endedAt, usage: parseUsage(text), release } };
+        return {
+          kind: 'exited',
+          run: { code: outcome.code, node: node || (task?.nodeId ?? ''), startedAt: startedAt || endedAt, endedAt, usage: parseUsage(text), release },
+        };
       }
       await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
     }
@@ -134,7 +157,11 @@ async function oneTry(engine: Engine, job: PackageJob, o: JobOptions): Promise<{
 
 /** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */
 function prefixOf(log: string): string {
-  return log.split('\n').filter((l) => l.startsWith('iglu: ')).map((l) => `${l}\n`).join('');
+  return log
+    .split('\n')
+    .filter((l) => l.startsWith('iglu: '))
+    .map((l) => `${l}\n`)
+    .join('');
 }
 
 /**
@@ -144,9 +171,12 @@ function prefixOf(log: string): string {
  */
 export async function removeJob(manager: Engine, engines: Engine[], serviceId: string): Promise<void> {
   await manager.services.remove(serviceId).catch((err: unknown) => log.docker('removing job %s: %s', serviceId, String(err)));
-  await Promise.all(engines.map(async (e) => {
-    for (const c of await e.containers.list({ 'com.docker.swarm.service.id': serviceId }).catch(() => [])) await e.containers.remove(c.id).catch(() => undefined);
-  }));
+  await Promise.all(
+    engines.map(async (e) => {
+      for (const c of await e.containers.list({ 'com.docker.swarm.service.id': serviceId }).catch(() => []))
+        await e.containers.remove(c.id).catch(() => undefined);
+    }),
+  );
 }
 
 /** How long a job's service may stay after its task ended before an attached run takes it for a leftover of a run that is gone. */
@@ -174,7 +204,12 @@ export function staleJob(task: TaskInfo | undefined, now: number, staleMs = STAL
  *   (`stale` when it was a leftover this call removed)
  * @throws "interrupted" when `signal` aborts
  */
-export async function attachJob(engine: Engine, farm: string, inputs: string, o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number; staleMs?: number; engines?: Engine[] }): Promise<{ node: string; stale?: boolean } | undefined> {
+export async function attachJob(
+  engine: Engine,
+  farm: string,
+  inputs: string,
+  o: { logFile: string; signal?: AbortSignal; onNode?: (node: string) => void; pollMs?: number; staleMs?: number; engines?: Engine[] },
+): Promise<{ node: string; stale?: boolean } | undefined> {
   const running = (await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.inputs': inputs }))[0];
   if (!running) return undefined;
   const sink = createWriteStream(o.logFile);

@@ -67,7 +67,13 @@ export async function fromStore(b: SpreadBuild, recipe: RecipeMeta, inputs: stri
  * @throws IgluError when the other run's job ended without storing the package (its
  *   build failed; its log is in `logFile`), or "interrupted" when `b.signal` aborts
  */
-export async function attachToJob(b: SpreadBuild, recipe: RecipeMeta, inputs: string, logFile: string, onNode: (node: string) => void): Promise<{ node: string; manifests: PackageManifest[] } | undefined> {
+export async function attachToJob(
+  b: SpreadBuild,
+  recipe: RecipeMeta,
+  inputs: string,
+  logFile: string,
+  onNode: (node: string) => void,
+): Promise<{ node: string; manifests: PackageManifest[] } | undefined> {
   const since = new Date().toISOString();
   const attached = await b.farm.attach({ inputs, logFile, signal: b.signal, onNode });
   const manifests = await fromStore(b, recipe, inputs, logFile);
@@ -75,7 +81,10 @@ export async function attachToJob(b: SpreadBuild, recipe: RecipeMeta, inputs: st
   const failed = attached && !attached.stale ? await b.farm.store.failure(inputs) : undefined;
   // the whole log of the failure it followed, in place of what the stream gave
   if (failed && failed.at >= since) await b.farm.store.get(failed.log, logFile).catch(() => undefined);
-  if (attached && !attached.stale) throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, { hint: `its log: ${logFile}; run again to build it here` });
+  if (attached && !attached.stale)
+    throw new IgluError(`${recipe.name}: the build of another run with the same inputs, on ${attached.node || 'the farm'}, did not store it (it failed)`, {
+      hint: `its log: ${logFile}; run again to build it here`,
+    });
   return undefined;
 }
 
@@ -91,7 +100,15 @@ export async function attachToJob(b: SpreadBuild, recipe: RecipeMeta, inputs: st
  * A failed build's log goes into the store (PackageStore.recordFailure), its result never.
  * @throws IgluError for a failed build (the log's tail), a lost job, or a job that sent nothing
  */
-export async function buildAsJob(b: SpreadBuild, recipe: RecipeMeta, inputs: string, ws: PackageWorkspace, sysroot: string, logFile: string, output: (line: string) => void): Promise<JobBuilt | undefined> {
+export async function buildAsJob(
+  b: SpreadBuild,
+  recipe: RecipeMeta,
+  inputs: string,
+  ws: PackageWorkspace,
+  sysroot: string,
+  logFile: string,
+  output: (line: string) => void,
+): Promise<JobBuilt | undefined> {
   const { farm } = b;
   const env = chrootEnv(farm.jobs, { ...farm.env, ...workspaceEnv(ws), ...compileLogEnv() });
   const bundle = await b.hostSide(recipe.name, () => makeBundle(farm.store, { sysroot, ws, env }));
@@ -99,26 +116,56 @@ export async function buildAsJob(b: SpreadBuild, recipe: RecipeMeta, inputs: str
   const token = PackageStore.newToken();
   try {
     await farm.store.openStaging(token);
-    const run = await farm.slots.with(recipe.name, b.priority(recipe.name), () => {
-      output('submitted as a swarm job');
-      return farm.run({ pkg: recipe.name, inputs, bundle: bundle.sha256, recipeDirIn: path.posix.dirname(ws.recipeIn), token, logFile, signal: b.signal,
-        onNode: (node) => output(`building on ${node}, -j${farm.jobs} through distcc (log: ${logFile})`) });
-    }, b.signal);
+    const run = await farm.slots.with(
+      recipe.name,
+      b.priority(recipe.name),
+      () => {
+        output('submitted as a swarm job');
+        return farm.run({
+          pkg: recipe.name,
+          inputs,
+          bundle: bundle.sha256,
+          recipeDirIn: path.posix.dirname(ws.recipeIn),
+          token,
+          logFile,
+          signal: b.signal,
+          onNode: (node) => output(`building on ${node}, -j${farm.jobs} through distcc (log: ${logFile})`),
+        });
+      },
+      b.signal,
+    );
     if (!run) return undefined;
     try {
       if (run.code !== 0) {
         // the failure's log is kept in the store (never its result): an attached run shows it
-        if (!b.signal?.aborted) await farm.store.recordFailure({ inputs, name: recipe.name, version: `${recipe.pkgver}-${recipe.pkgrel}`, log: (await farm.store.put(logFile)).sha256, node: run.node, at: new Date().toISOString() });
+        if (!b.signal?.aborted)
+          await farm.store.recordFailure({
+            inputs,
+            name: recipe.name,
+            version: `${recipe.pkgver}-${recipe.pkgrel}`,
+            log: (await farm.store.put(logFile)).sha256,
+            node: run.node,
+            at: new Date().toISOString(),
+          });
         throw await phaseFailed(recipe, 'build', logFile, b.signal?.aborted);
       }
       const staged = farm.store.stagedPath(token, 'out.tar');
-      if (!(await exists(staged))) throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
+      if (!(await exists(staged)))
+        throw new IgluError(`${recipe.name}: its build job on ${run.node} ended well but sent nothing back`, { hint: `see ${logFile}` });
       await b.hostSide(recipe.name, () => takeOutputs(staged, ws));
     } catch (err) {
       await run.release();
       throw err;
     }
-    return { node: run.node, startedAt: run.startedAt, endedAt: run.endedAt, attempts: run.attempts, ...(run.usage ? { usage: run.usage } : {}), compiles: await readCompileCounts(ws, farm.counts), release: run.release };
+    return {
+      node: run.node,
+      startedAt: run.startedAt,
+      endedAt: run.endedAt,
+      attempts: run.attempts,
+      ...(run.usage ? { usage: run.usage } : {}),
+      compiles: await readCompileCounts(ws, farm.counts),
+      release: run.release,
+    };
   } finally {
     await farm.store.dropStaged(token);
     await farm.store.drop(bundle.sha256);

@@ -38,10 +38,14 @@ export class PrioritySlots {
           reject(interrupted(`waiting for a slot for ${name}`));
         }
       };
-      const waiter: Waiter = { name, priority, grant: () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      } };
+      const waiter: Waiter = {
+        name,
+        priority,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
       this.waiting.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.dispatch();

@@ -47,7 +47,14 @@ const TOKEN = /^[0-9a-f]{32}$/;
 /** The store's JSON records, checked on every read (zod): a record that is not one counts as none. */
 const sha256 = z.string().regex(SHA256);
 const RECORDS = {
-  packages: z.object({ inputs: sha256, name: z.string(), version: z.string(), outputs: z.array(z.object({ name: z.string(), manifest: sha256, tarball: sha256 })).min(1), log: sha256, at: z.string() }),
+  packages: z.object({
+    inputs: sha256,
+    name: z.string(),
+    version: z.string(),
+    outputs: z.array(z.object({ name: z.string(), manifest: sha256, tarball: sha256 })).min(1),
+    log: sha256,
+    at: z.string(),
+  }),
   failed: z.object({ inputs: sha256, name: z.string(), version: z.string(), log: sha256, node: z.string().optional(), at: z.string() }),
   resolved: z.object({ sources: z.record(z.string(), sha256) }),
   sources: z.object({ url: z.string(), sha256, size: z.number() }),
@@ -106,7 +113,8 @@ export class PackageStore {
    * @returns its sha256 and size in bytes
    */
   async adopt(tmp: string): Promise<{ sha256: string; size: number }> {
-    if (path.dirname(tmp) !== path.join(this.dir, '.tmp')) throw new IgluError(`${tmp} is not in the package store's temporary directory`, { hint: 'this is a bug in iglu' });
+    if (path.dirname(tmp) !== path.join(this.dir, '.tmp'))
+      throw new IgluError(`${tmp} is not in the package store's temporary directory`, { hint: 'this is a bug in iglu' });
     const h = await hashFile(tmp);
     const dest = this.blobPath(h.sha256);
     if (await exists(dest)) await rm(tmp, { force: true });
@@ -137,7 +145,9 @@ export class PackageStore {
       const got = (await hashFile(tmp)).sha256;
       if (got !== sha256) {
         await rm(src, { force: true });
-        throw new IgluError(`the package store's blob ${sha256} is damaged (its content hashes to ${got}); it was removed`, { hint: 'build again: the package is made anew' });
+        throw new IgluError(`the package store's blob ${sha256} is damaged (its content hashes to ${got}); it was removed`, {
+          hint: 'build again: the package is made anew',
+        });
       }
       await rename(tmp, dest);
     } finally {
@@ -159,7 +169,8 @@ export class PackageStore {
   /** Writes a build's record, atomically; every blob it names must be in the store. */
   async publish(record: PackageRecord): Promise<void> {
     for (const sha of [record.log, ...record.outputs.flatMap((o) => [o.manifest, o.tarball])]) {
-      if (!(await this.has(sha))) throw new IgluError(`cannot record ${record.name}: blob ${sha} is not in the package store`, { hint: 'this is a bug in iglu; build again' });
+      if (!(await this.has(sha)))
+        throw new IgluError(`cannot record ${record.name}: blob ${sha} is not in the package store`, { hint: 'this is a bug in iglu; build again' });
     }
     await this.writeRecord('packages', record.inputs, record);
   }
@@ -170,7 +181,8 @@ export class PackageStore {
    * @throws IgluError when the log is not in the store
    */
   async recordFailure(failure: FailureRecord): Promise<void> {
-    if (!SHA256.test(failure.inputs) || !(await this.has(failure.log))) throw new IgluError(`cannot record the failure of ${failure.name}: its log is not in the package store`, { hint: 'this is a bug in iglu' });
+    if (!SHA256.test(failure.inputs) || !(await this.has(failure.log)))
+      throw new IgluError(`cannot record the failure of ${failure.name}: its log is not in the package store`, { hint: 'this is a bug in iglu' });
     await this.writeRecord('failed', failure.inputs, failure);
   }
 
@@ -210,7 +222,8 @@ export class PackageStore {
    * @throws IgluError when the blob is not in the store
    */
   async pinSource(url: string, source: { sha256: string; size: number }): Promise<boolean> {
-    if (!(await this.has(source.sha256))) throw new IgluError(`cannot pin ${url}: blob ${source.sha256} is not in the package store`, { hint: 'this is a bug in iglu' });
+    if (!(await this.has(source.sha256)))
+      throw new IgluError(`cannot pin ${url}: blob ${source.sha256} is not in the package store`, { hint: 'this is a bug in iglu' });
     if (await this.sourcePin(url)) return false;
     await this.writeRecord('sources', urlKey(url), { url, sha256: source.sha256, size: source.size });
     return true;

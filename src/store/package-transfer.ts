@@ -27,7 +27,9 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
       await store.get(o.manifest, file);
       const m = await readManifest(file);
       if (!m || m.name !== o.name || m.tarball?.sha256 !== o.tarball || m.inputs !== inputs) {
-        throw new IgluError(`the package store's record of ${record.name} (${inputs.slice(0, 12)}) does not match its manifest of ${o.name}`, { hint: 'build it again with --rebuild' });
+        throw new IgluError(`the package store's record of ${record.name} (${inputs.slice(0, 12)}) does not match its manifest of ${o.name}`, {
+          hint: 'build it again with --rebuild',
+        });
       }
       const tarball = path.join(scratch, `${o.tarball}.tar.zst`);
       await store.get(o.tarball, tarball);
@@ -59,7 +61,14 @@ export async function restoreFromStore(store: PackageStore, inputs: string, path
  * @throws IgluError when a tarball no longer hashes to its manifest's sha256 (no record is
  *   written then)
  */
-export async function publishToStore(store: PackageStore, inputs: string, manifests: PackageManifest[], paths: PackagePaths, logFile: string, resolution?: string): Promise<PackageRecord> {
+export async function publishToStore(
+  store: PackageStore,
+  inputs: string,
+  manifests: PackageManifest[],
+  paths: PackagePaths,
+  logFile: string,
+  resolution?: string,
+): Promise<PackageRecord> {
   const outputs = [];
   for (const m of manifests) {
     const tarball = await store.put(paths.tarball(m.name, m.version));
@@ -67,7 +76,14 @@ export async function publishToStore(store: PackageStore, inputs: string, manife
     outputs.push({ name: m.name, manifest: (await store.put(paths.manifest(m.name, m.version))).sha256, tarball: tarball.sha256 });
   }
   const main = manifests[0]!;
-  const record: PackageRecord = { inputs, name: main.name, version: main.version, outputs, log: (await store.put(logFile)).sha256, at: new Date().toISOString() };
+  const record: PackageRecord = {
+    inputs,
+    name: main.name,
+    version: main.version,
+    outputs,
+    log: (await store.put(logFile)).sha256,
+    at: new Date().toISOString(),
+  };
   await store.publish(record);
   if (resolution) await store.resolve(resolution, Object.fromEntries(main.sources.map((x) => [x.url, x.sha256])));
   return record;

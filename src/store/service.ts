@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FarmConfig } from '../config/schema.js';
-import type { Engine } from '../docker/index.js';
+import type { Engine, ServiceSpec } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { waitFor } from '../util/wait.js';
@@ -25,10 +25,10 @@ export function storeName(farm: Pick<FarmConfig, 'name'>): string {
  * volume on the farm's overlay as stacks/store-nginx.conf says (GET; PUT only below
  * staging/). Labels: iglu's with role "store", iglu.spec = specHash. Pure.
  */
-export function storeServiceSpec(farm: Pick<FarmConfig, 'name' | 'network'>, image: string, nodeId: string, conf: string): Record<string, unknown> {
+export function storeServiceSpec(farm: Pick<FarmConfig, 'name' | 'network'>, image: string, nodeId: string, conf: string): ServiceSpec {
   const name = storeName(farm);
   const { [LABEL.run]: _run, ...taskLabels } = labelsFor('store', farm.name);
-  const spec = {
+  const spec: ServiceSpec = {
     Name: name,
     TaskTemplate: {
       ContainerSpec: {
@@ -65,10 +65,16 @@ export interface FarmStore {
  * @throws IgluError when this engine is not a swarm manager, or the task does not run
  *   within `timeoutMs` (with its state)
  */
-export async function ensureStore(engine: Engine, farm: Pick<FarmConfig, 'name' | 'network'>, image: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<FarmStore> {
+export async function ensureStore(
+  engine: Engine,
+  farm: Pick<FarmConfig, 'name' | 'network'>,
+  image: string,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<FarmStore> {
   const name = storeName(farm);
   const info = await engine.info();
-  if (!info.swarm.isManager) throw new IgluError('the package store runs on a swarm manager; this engine is not one', { hint: 'run iglu on the manager node (iglu farm up)' });
+  if (!info.swarm.isManager)
+    throw new IgluError('the package store runs on a swarm manager; this engine is not one', { hint: 'run iglu on the manager node (iglu farm up)' });
   const volume = await engine.volumes.ensure(name, labelsFor('store', farm.name));
   if (!volume.mountpoint) throw new IgluError(`the volume ${name} has no mountpoint on this host`, { hint: 'the store needs the local volume driver' });
   const store = new PackageStore(volume.mountpoint);
@@ -86,7 +92,14 @@ export async function ensureStore(engine: Engine, farm: Pick<FarmConfig, 'name' 
       state = newest ? `${newest.state}${newest.message ? `: ${newest.message}` : ''}` : 'no task yet';
       return newest?.state === 'running' ? true : undefined;
     },
-    { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 200, what: `the package store service ${name}`, hint: `see docker service ps ${name}`, lastState: () => state, signal: opts.signal },
+    {
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      intervalMs: 200,
+      what: `the package store service ${name}`,
+      hint: `see docker service ps ${name}`,
+      lastState: () => state,
+      signal: opts.signal,
+    },
   );
   return { url: `http://${name}`, store };
 }

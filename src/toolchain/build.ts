@@ -16,7 +16,7 @@ import { packOutputs } from '../packages/outputs.js';
 import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, RUN_IN, TREE_IN, treeOutputs, workspaceEnv } from '../packages/workspace.js';
 import { TARGET_BIN } from '../chroot/paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
-import type { Step } from '../progress.js';
+import type { Step } from '../pipeline/steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, runnerEnv, type RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
@@ -84,7 +84,7 @@ export interface ToolchainOptions {
 const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
 
 /**
- * The toolchain phase as listr2 steps: check the farm, read and order the recipes, then
+ * The toolchain phase as steps (pipeline/steps.ts): check the farm, read and order the recipes, then
  * one step per package — fetch on the host through the source cache, copy the tree and
  * the package's workspace into the client container (/iglu/tree, as every phase sees the
  * tree: packages/workspace.ts) and, of the packages built before it, the toolchain ones and
@@ -111,7 +111,9 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
         const farm = await farmForBuilds(o.engine, o.config.farm, { tasksOptional: o.local, noFarmHint: 'start it with iglu farm up' });
         s.farm = farm.status;
         s.image = farm.image;
-        return o.local ? 'compiling locally in the client container (--local)' : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
+        return o.local
+          ? 'compiling locally in the client container (--local)'
+          : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
       },
     },
   ];
@@ -130,7 +132,16 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const manifestFile = paths.manifest(recipe.name, recipe.pkgver);
     const logFile = paths.logFile(recipe.name);
     const sha = await recipeHash(recipe.file);
-    const result: ToolchainPackage = { name: recipe.name, version, action: 'up to date', tarball, manifest: manifestFile, log: logFile, seconds: 0, compiles: null };
+    const result: ToolchainPackage = {
+      name: recipe.name,
+      version,
+      action: 'up to date',
+      tarball,
+      manifest: manifestFile,
+      log: logFile,
+      seconds: 0,
+      compiles: null,
+    };
     // --rebuild rebuilds what was named (all when nothing was); deps pulled in stay if up to date
     const rebuild = o.rebuild && (o.packages.length === 0 || o.packages.includes(recipe.name));
     if (!rebuild && upToDate(await readManifest(manifestFile), sha, (await cache.readLock()).sources)) {
@@ -140,7 +151,11 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     output('fetch (source cache)');
     const fetched = await fetchPackage(recipe, sha, { paths, cache, offline: o.offline, signal: o.signal });
     const first = !s.client;
-    s.client ??= await BuildClient.start(o.engine, { image: s.image!, network: o.config.farm.network, labels: labelsFor('client', o.config.farm.name, ownerLabel()) });
+    s.client ??= await BuildClient.start(o.engine, {
+      image: s.image!,
+      network: o.config.farm.network,
+      labels: labelsFor('client', o.config.farm.name, ownerLabel()),
+    });
     const client = s.client;
     const ws = packageWorkspace(paths, recipe);
     // the tasks' compilers must make the client's objects byte for byte (the others are
@@ -148,7 +163,9 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     // container's own clang (/usr/lib/llvm-*/bin in the farm image, not the /usr/bin links
     // useTargetCompilers makes) and /tmp, none of what is copied
     const verify = first && !o.local;
-    output(`copy the runner, the recipe tree and the workspace into the client container${verify ? `; verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)` : ''}`);
+    output(
+      `copy the runner, the recipe tree and the workspace into the client container${verify ? `; verify the compilers of ${s.farm!.hosts.length} tasks (a canary object each)` : ''}`,
+    );
     // the client's sysroot holds, among the packages built before it, the toolchain
     // (config.toolchain.packages: musl's headers for compiler-rt, compiler-rt's builtins for
     // musl's libc.so) and what the recipe declares — as a chroot build's sysroot holds the
@@ -210,7 +227,13 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     }
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     await packOutputs(recipe, {
-      paths, outRoot, within: ws.dir, recipeSha256: sha, sources: fetched.sources, checkElf: false, epoch: SOURCE_DATE_EPOCH,
+      paths,
+      outRoot,
+      within: ws.dir,
+      recipeSha256: sha,
+      sources: fetched.sources,
+      checkElf: false,
+      epoch: SOURCE_DATE_EPOCH,
       build: { at: new Date(started).toISOString(), seconds, where: 'farm', ...(compiles ? { compiles } : {}) },
     });
     await dropWorkspace(paths, recipe.name);
@@ -224,7 +247,7 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
   return {
     farm: o.config.farm.name,
     mode: o.local ? 'local' : 'farm',
-    distccHosts: o.local ? '' : s.farm?.distccHosts ?? '',
+    distccHosts: o.local ? '' : (s.farm?.distccHosts ?? ''),
     jobs: o.local ? 2 : farmJobs(s.farm?.slots ?? 0),
     packages: s.packages,
     compiles: s.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),

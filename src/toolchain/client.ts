@@ -21,7 +21,10 @@ import { REAP_SCRIPT } from '../sandbox/reap.js';
  * bind mounts, so the engine may be remote). Dispose it (`await using`) to remove it.
  */
 export class BuildClient implements AsyncDisposable {
-  private constructor(private readonly engine: Engine, readonly id: string) {}
+  private constructor(
+    private readonly engine: Engine,
+    readonly id: string,
+  ) {}
 
   /** Creates and starts the container. @throws the Engine's error (e.g. no such network) */
   static async start(engine: Engine, spec: { image: string; network: string; labels: Labels }): Promise<BuildClient> {
@@ -82,9 +85,12 @@ export class BuildClient implements AsyncDisposable {
   async installTarball(tarball: string, dir: string): Promise<void> {
     await this.engine.containers.exec(this.id, ['mkdir', '-p', '--', dir], { output: new PassThrough().resume() });
     const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
-    const put = this.engine.containers.putArchive(this.id, dir, zstd.stdout!);
+    const put = this.engine.containers.putArchive(this.id, dir, zstd.stdout);
     const [z] = await Promise.all([zstd, put]);
-    if (z.exitCode !== 0) throw new IgluError(`cannot unpack ${tarball}: ${tailLines(String(z.stderr ?? ''), 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged' });
+    if (z.exitCode !== 0)
+      throw new IgluError(`cannot unpack ${tarball}: ${tailLines(String(z.stderr ?? ''), 3)}`, {
+        hint: 'rebuild the package (--rebuild) if its tarball is damaged',
+      });
   }
 
   /**
@@ -104,7 +110,10 @@ export class BuildClient implements AsyncDisposable {
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
     const code = await this.engine.containers.exec(this.id, ['sh', '-c', script], { output: out });
-    if (code !== 0) throw new IgluError(`cannot point the client container's compilers at ${targetBin}: ${tailLines(Buffer.concat(chunks).toString('utf8'), 3)}`, { hint: 'the farm image needs sh and ln (coreutils); rebuild it with iglu image build' });
+    if (code !== 0)
+      throw new IgluError(`cannot point the client container's compilers at ${targetBin}: ${tailLines(Buffer.concat(chunks).toString('utf8'), 3)}`, {
+        hint: 'the farm image needs sh and ln (coreutils); rebuild it with iglu image build',
+      });
   }
 
   /**
@@ -114,7 +123,10 @@ export class BuildClient implements AsyncDisposable {
    */
   async reap(): Promise<void> {
     const code = await this.engine.containers.exec(this.id, ['sh', '-c', REAP_SCRIPT], { output: new PassThrough().resume() });
-    if (code !== 0) throw new IgluError('a process the recipe started survived being killed in the client container', { hint: 'the client container is removed at the end of the run; report the recipe' });
+    if (code !== 0)
+      throw new IgluError('a process the recipe started survived being killed in the client container', {
+        hint: 'the client container is removed at the end of the run; report the recipe',
+      });
   }
 
   /** Removes paths in the container (what an earlier package left). */

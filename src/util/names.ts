@@ -23,7 +23,9 @@ export function inside(root: string, ...parts: string[]): string {
   const base = path.resolve(root);
   const p = path.resolve(base, ...parts);
   if (p !== base && !p.startsWith(`${base}${path.sep}`)) {
-    throw new IgluError(`refusing to touch ${p}: it is outside ${base}`, { hint: 'a package or recipe name must be a single path component (letters, digits, ._+~-)' });
+    throw new IgluError(`refusing to touch ${p}: it is outside ${base}`, {
+      hint: 'a package or recipe name must be a single path component (letters, digits, ._+~-)',
+    });
   }
   return p;
 }

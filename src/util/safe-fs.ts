@@ -26,15 +26,22 @@ export async function readRegularFile(file: string): Promise<string> {
  * @throws IgluError naming the component that is a link or not a directory
  */
 export async function noLinksBelow(root: string, rel: string, makeParents = false): Promise<string> {
-  const parts = path.normalize(rel).split('/').filter((p) => p && p !== '.');
+  const parts = path
+    .normalize(rel)
+    .split('/')
+    .filter((p) => p && p !== '.');
   if (parts.includes('..')) throw new IgluError(`${rel} leaves ${root}`, { hint: 'package paths must stay inside the package' });
   let at = path.resolve(root);
   for (const [i, part] of parts.entries()) {
     at = path.join(at, part);
     const st = await lstat(at).catch(() => undefined);
     const last = i === parts.length - 1;
-    if (st?.isSymbolicLink()) throw new IgluError(`${path.relative(root, at)} in ${root} is a symbolic link; iglu does not follow links a package made`, { hint: 'the package must ship a real file or directory there' });
-    if (!last && st && !st.isDirectory()) throw new IgluError(`${path.relative(root, at)} in ${root} is not a directory`, { hint: 'the package must ship a real directory there' });
+    if (st?.isSymbolicLink())
+      throw new IgluError(`${path.relative(root, at)} in ${root} is a symbolic link; iglu does not follow links a package made`, {
+        hint: 'the package must ship a real file or directory there',
+      });
+    if (!last && st && !st.isDirectory())
+      throw new IgluError(`${path.relative(root, at)} in ${root} is not a directory`, { hint: 'the package must ship a real directory there' });
     if (!last && !st && makeParents) await mkdir(at);
   }
   return at;

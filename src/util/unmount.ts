@@ -15,7 +15,10 @@ export async function unmountUnder(dir: string): Promise<string[]> {
   const done: string[] = [];
   for (const point of mountsUnder(mountPoints(await readFile('/proc/self/mountinfo', 'utf8')), dir)) {
     const res = await execa('umount', ['--lazy', point], { reject: false });
-    if (res.failed) throw new IgluError(`cannot unmount ${point}, left under ${dir}: ${res.stderr}`, { hint: `unmount it by hand (umount -l ${point}) and run the command again` });
+    if (res.failed)
+      throw new IgluError(`cannot unmount ${point}, left under ${dir}: ${res.stderr}`, {
+        hint: `unmount it by hand (umount -l ${point}) and run the command again`,
+      });
     done.push(point);
   }
   return done;

@@ -27,7 +27,7 @@ test('a lock held by a running iglu is refused naming it; one left by a dead igl
   mkdirSync(path.join(wd, 'chroot/lock'), { recursive: true });
   const holder = execa('sleep', ['30']);
   try {
-    const alive = await processRef(holder.pid!);
+    const alive = await processRef(holder.pid);
     writeFileSync(path.join(wd, 'chroot/lock/owner.json'), JSON.stringify({ ...alive, command: 'iglu chroot build busybox', since: '2026-01-01T00:00:00Z' }));
     const refused = await fetch(wd);
     assert.equal(refused.code, 1);
@@ -40,17 +40,30 @@ test('a lock held by a running iglu is refused naming it; one left by a dead igl
   assert.equal(taken.code, 0, taken.stderr);
 });
 
-test('the next command releases a dead iglu\'s session: kills its namespace holder, unmounts under the build root', async () => {
+test("the next command releases a dead iglu's session: kills its namespace holder, unmounts under the build root", async () => {
   const wd = workdir();
   const rootDir = path.join(wd, 'chroot/root');
   mkdirSync(path.join(rootDir, 'proc'), { recursive: true });
   // a dead owner (a PID whose start time no longer matches) and a holder that still runs
   const owner = { pid: process.pid, start: 0 };
   const orphan = execa('sleep', ['60'], { reject: false });
-  const holder = await processRef(orphan.pid!);
+  const holder = await processRef(orphan.pid);
   await execa('mount', ['-t', 'tmpfs', 'iglu-test-leftover', path.join(rootDir, 'proc')]);
   try {
-    const state: ChrootState = { version: 1, installed: {}, sessions: [{ owner, holder, command: 'mksh iglupkg.sh bp', root: rootDir, mounts: [{ type: 'tmpfs', source: 'iglu-test-leftover', target: '/proc', options: '' }], startedAt: new Date().toISOString() }] };
+    const state: ChrootState = {
+      version: 1,
+      installed: {},
+      sessions: [
+        {
+          owner,
+          holder,
+          command: 'mksh iglupkg.sh bp',
+          root: rootDir,
+          mounts: [{ type: 'tmpfs', source: 'iglu-test-leftover', target: '/proc', options: '' }],
+          startedAt: new Date().toISOString(),
+        },
+      ],
+    };
     writeFileSync(path.join(wd, 'chroot/state.json'), JSON.stringify(state));
     const r = await fetch(wd);
     assert.equal(r.code, 0, r.stderr);

@@ -122,7 +122,10 @@ test('bad numbers and contradicting flags are usage errors (exit 2) that say the
   const farm = await iglu([...args, 'chroot', 'build', '--spread', '--farm']);
   assert.equal(farm.code, 2, farm.stderr);
   assert.match(farm.stderr, /--spread and --farm contradict each other/);
-  for (const flags of [['--spread', '--no-spread'], ['--spread', '--chroot-farm']]) {
+  for (const flags of [
+    ['--spread', '--no-spread'],
+    ['--spread', '--chroot-farm'],
+  ]) {
     const r = await iglu([...args, 'build', ...flags]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`--spread and ${flags[1]} contradict each other`));
@@ -136,7 +139,11 @@ test('sources import refuses what cannot be a source (a device, /proc, a pipe, a
   const wd = scratchDir('iglu-badimport-');
   const fifo = path.join(wd, 'fifo');
   await execa('mkfifo', [fifo]);
-  for (const [file, why] of [['/dev/zero', /\/dev\/zero is not a regular file \(a device\)/], ['/proc/cpuinfo', /\/proc\/cpuinfo is empty/], [fifo, /is not a regular file \(a pipe\)/]] as const) {
+  for (const [file, why] of [
+    ['/dev/zero', /\/dev\/zero is not a regular file \(a device\)/],
+    ['/proc/cpuinfo', /\/proc\/cpuinfo is empty/],
+    [fifo, /is not a regular file \(a pipe\)/],
+  ] as const) {
     const r = await iglu(['--workdir', wd, 'sources', 'import', file, '--url', 'https://example.org/x.tar.gz']);
     assert.equal(r.code, 1, `${file}: ${r.stderr}`);
     assert.match(r.stderr, why);
@@ -147,5 +154,5 @@ test('sources import refuses what cannot be a source (a device, /proc, a pipe, a
   assert.equal(spaced.code, 1);
   assert.match(spaced.stderr, /"http:\/\/x\/a b" is not a URL a recipe can fetch: .*no spaces/);
   const list = await iglu(['--workdir', wd, 'sources', 'list', '--json']);
-  assert.deepEqual(JSON.parse(list.stdout).sources, [], 'nothing was pinned');
+  assert.deepEqual((JSON.parse(list.stdout) as { sources: unknown[] }).sources, [], 'nothing was pinned');
 });

@@ -29,39 +29,50 @@ test('a pkgname with ../ is refused by plan and fetch, naming the file; nothing 
   assert.ok(c.intact() && existsSync(path.join(wd, 'mine')), 'the work directory and its siblings are intact');
 });
 
-test('plan lists every bad name; a pkgname two recipes share is a warning naming both files (the first is used); 🦆 is a name', { skip: !root && 'needs root' }, async () => {
-  const t = hostileTree();
-  const a = t.add('base/one', 'pkgname=same\npkgver=1\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
-  const b = t.add('extra/two', 'pkgname=same\npkgver=2\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
-  const bad = t.add('extra/ver', 'pkgname=ver\npkgver="1/../../x"\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
-  const sub = t.add('extra/sub', 'pkgname=sub\npkgver=1\nsubpkgs="../x"\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
-  t.add('extra/duck', 'pkgname=🦆\npkgver=1\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
-  const r = await iglu(['chroot', 'plan', '--tree', t.dir]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /2 problems in the recipe tree/);
-  assert.ok(r.stderr.includes(`warning: pkgname "same" is given by 2 recipes: ${a} and ${b}; iglu uses the first`), r.stderr);
-  assert.ok(r.stderr.includes(`${bad}: pkgver "1/../../x" is not one path component`), r.stderr);
-  assert.ok(r.stderr.includes(`${sub}: subpackage name "../x"`), r.stderr);
-  rmSync(path.dirname(bad), { recursive: true });
-  rmSync(path.dirname(sub), { recursive: true });
-  const ok = await igluJson<{ order: string[] }>(['chroot', 'plan', '--tree', t.dir, 'same', '🦆']);
-  assert.deepEqual(ok.order, ['same', '🦆']);
-});
+test(
+  'plan lists every bad name; a pkgname two recipes share is a warning naming both files (the first is used); 🦆 is a name',
+  { skip: !root && 'needs root' },
+  async () => {
+    const t = hostileTree();
+    const a = t.add('base/one', 'pkgname=same\npkgver=1\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
+    const b = t.add('extra/two', 'pkgname=same\npkgver=2\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
+    const bad = t.add('extra/ver', 'pkgname=ver\npkgver="1/../../x"\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
+    const sub = t.add('extra/sub', 'pkgname=sub\npkgver=1\nsubpkgs="../x"\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
+    t.add('extra/duck', 'pkgname=🦆\npkgver=1\nfetch() { :; }\nbuild() { :; }\npackage() { :; }\n');
+    const r = await iglu(['chroot', 'plan', '--tree', t.dir]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /2 problems in the recipe tree/);
+    assert.ok(r.stderr.includes(`warning: pkgname "same" is given by 2 recipes: ${a} and ${b}; iglu uses the first`), r.stderr);
+    assert.ok(r.stderr.includes(`${bad}: pkgver "1/../../x" is not one path component`), r.stderr);
+    assert.ok(r.stderr.includes(`${sub}: subpackage name "../x"`), r.stderr);
+    rmSync(path.dirname(bad), { recursive: true });
+    rmSync(path.dirname(sub), { recursive: true });
+    const ok = await igluJson<{ order: string[] }>(['chroot', 'plan', '--tree', t.dir, 'same', '🦆']);
+    assert.deepEqual(ok.order, ['same', '🦆']);
+  },
+);
 
 test('reading a recipe: its top level sees only its own directory, read-only, with no network and no host root', { skip: !root && 'needs root' }, async () => {
   const c = canary('read');
   const t = hostileTree();
   // everything a top level might try: write the host, reach the network, climb out, chroot
-  t.add('base/reader', [
-    'pkgname=reader', 'pkgver=1',
-    `touch ${c.made} 2>/dev/null; echo x > ${c.keep} 2>/dev/null; touch /proc/1/root${c.made} 2>/dev/null`,
-    `touch ../../made 2>/dev/null; touch build.sh.new 2>/dev/null`,
-    'ls /proc/1/root/ > /dev/null 2>&1; chroot / true 2>/dev/null',
-    // top-level stdout is discarded: report through a variable the plan shows
-    `[ "$(sed 1,2d /proc/net/dev | wc -l)" = 1 ] || pkgver=NETWORK`,
-    `[ -e ${t.dir} ] && pkgver=TREE`,
-    'fetch() { :; }', 'build() { :; }', 'package() { :; }', '',
-  ].join('\n'));
+  t.add(
+    'base/reader',
+    [
+      'pkgname=reader',
+      'pkgver=1',
+      `touch ${c.made} 2>/dev/null; echo x > ${c.keep} 2>/dev/null; touch /proc/1/root${c.made} 2>/dev/null`,
+      `touch ../../made 2>/dev/null; touch build.sh.new 2>/dev/null`,
+      'ls /proc/1/root/ > /dev/null 2>&1; chroot / true 2>/dev/null',
+      // top-level stdout is discarded: report through a variable the plan shows
+      `[ "$(sed 1,2d /proc/net/dev | wc -l)" = 1 ] || pkgver=NETWORK`,
+      `[ -e ${t.dir} ] && pkgver=TREE`,
+      'fetch() { :; }',
+      'build() { :; }',
+      'package() { :; }',
+      '',
+    ].join('\n'),
+  );
   const r = await iglu(['chroot', 'plan', '--tree', t.dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /reader 1-0/, 'only a loopback, and the rest of the tree is not there');
@@ -80,36 +91,49 @@ test('a recipe whose top level never ends is stopped after 10 s and reported as 
   assert.ok(Date.now() - started < 30_000);
 });
 
-test('fetch(): no network at all, not even by /usr/bin/curl; writes only its workspace; sources come through the cache and are recorded', { skip: !root && 'needs root' }, async () => {
-  const c = canary('fetch');
-  const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
-  const src = path.join(wd, 'payload.txt');
-  writeFileSync(src, 'payload\n');
-  await iglu(['sources', 'import', src, '--url', 'https://example.invalid/payload.txt', '--workdir', wd]);
-  const t = hostileTree();
-  t.add('base/sneaky', [
-    'pkgname=sneaky', 'pkgver=1',
-    'fetch() {',
-    '  curl -fsSL https://example.invalid/payload.txt -o payload.txt',
-    // a direct download around the shim must fail: there is no network in the sandbox
-    '  if /usr/bin/curl -s -m 5 http://127.0.0.1:9/ >/dev/null 2>&1 || [ "$(sed 1,2d /proc/net/dev | wc -l)" != 1 ]; then echo NETWORK-REACHED; fi',
-    `  touch ${c.made} 2>/dev/null || echo "host write refused"`,
-    `  echo x > ${c.keep} 2>/dev/null || echo "host overwrite refused"`,
-    '  echo "uid inside: $(id -u); host root reachable: $(ls /proc/1/root/etc 2>/dev/null | wc -l)"',
-    '}',
-    'build() { :; }', 'package() { :; }', '',
-  ].join('\n'));
-  const r = await iglu(['chroot', 'fetch', '--tree', t.dir, '--workdir', wd, '--offline', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  const log = readFileSync(path.join(wd, 'logs/sneaky.log'), 'utf8');
-  assert.ok(!log.includes('NETWORK-REACHED'), log);
-  assert.match(log, /host write refused/);
-  assert.match(log, /host overwrite refused/);
-  assert.ok(c.intact());
-  assert.equal(readFileSync(path.join(wd, 'build/sneaky/ws/layers/upper/base/sneaky/src/payload.txt'), 'utf8'), 'payload\n');
-  const stamp = JSON.parse(readFileSync(path.join(wd, 'build/sneaky/fetched.json'), 'utf8')) as { sources: { url: string }[] };
-  assert.deepEqual(stamp.sources.map((s) => s.url), ['https://example.invalid/payload.txt']);
-});
+test(
+  'fetch(): no network at all, not even by /usr/bin/curl; writes only its workspace; sources come through the cache and are recorded',
+  { skip: !root && 'needs root' },
+  async () => {
+    const c = canary('fetch');
+    const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
+    const src = path.join(wd, 'payload.txt');
+    writeFileSync(src, 'payload\n');
+    await iglu(['sources', 'import', src, '--url', 'https://example.invalid/payload.txt', '--workdir', wd]);
+    const t = hostileTree();
+    t.add(
+      'base/sneaky',
+      [
+        'pkgname=sneaky',
+        'pkgver=1',
+        'fetch() {',
+        '  curl -fsSL https://example.invalid/payload.txt -o payload.txt',
+        // a direct download around the shim must fail: there is no network in the sandbox
+        '  if /usr/bin/curl -s -m 5 http://127.0.0.1:9/ >/dev/null 2>&1 || [ "$(sed 1,2d /proc/net/dev | wc -l)" != 1 ]; then echo NETWORK-REACHED; fi',
+        `  touch ${c.made} 2>/dev/null || echo "host write refused"`,
+        `  echo x > ${c.keep} 2>/dev/null || echo "host overwrite refused"`,
+        '  echo "uid inside: $(id -u); host root reachable: $(ls /proc/1/root/etc 2>/dev/null | wc -l)"',
+        '}',
+        'build() { :; }',
+        'package() { :; }',
+        '',
+      ].join('\n'),
+    );
+    const r = await iglu(['chroot', 'fetch', '--tree', t.dir, '--workdir', wd, '--offline', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const log = readFileSync(path.join(wd, 'logs/sneaky.log'), 'utf8');
+    assert.ok(!log.includes('NETWORK-REACHED'), log);
+    assert.match(log, /host write refused/);
+    assert.match(log, /host overwrite refused/);
+    assert.ok(c.intact());
+    assert.equal(readFileSync(path.join(wd, 'build/sneaky/ws/layers/upper/base/sneaky/src/payload.txt'), 'utf8'), 'payload\n');
+    const stamp = JSON.parse(readFileSync(path.join(wd, 'build/sneaky/fetched.json'), 'utf8')) as { sources: { url: string }[] };
+    assert.deepEqual(
+      stamp.sources.map((s) => s.url),
+      ['https://example.invalid/payload.txt'],
+    );
+  },
+);
 
 test('fetch() offline: a URL missing from the cache fails through the broker, and nothing is downloaded', { skip: !root && 'needs root' }, async () => {
   const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
@@ -124,7 +148,10 @@ test('a SIGKILL of iglu during fetch() ends fetch() too, and a rerun starts clea
   const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
   const t = hostileTree();
   const marker = `iglu-slow-fetch-${process.pid}`;
-  t.add('base/slowfetch', `pkgname=slowfetch\npkgver=1\nfetch() { i=0; while [ $i -lt 2000 ]; do : > f.$i; i=$((i+1)); done; echo started; exec sleep 600 ${marker}; }\nbuild() { :; }\npackage() { :; }\n`);
+  t.add(
+    'base/slowfetch',
+    `pkgname=slowfetch\npkgver=1\nfetch() { i=0; while [ $i -lt 2000 ]; do : > f.$i; i=$((i+1)); done; echo started; exec sleep 600 ${marker}; }\nbuild() { :; }\npackage() { :; }\n`,
+  );
   const child = execa('node', [CLI, 'chroot', 'fetch', '--tree', t.dir, '--workdir', wd], { reject: false, stdin: 'ignore' });
   const log = path.join(wd, 'logs/slowfetch.log');
   for (let i = 0; i < 200 && !(existsSync(log) && readFileSync(log, 'utf8').includes('started')); i++) await sleep(100);
@@ -144,7 +171,7 @@ test('a SIGKILL of iglu during fetch() ends fetch() too, and a rerun starts clea
   assert.equal(again.code, 0, again.stderr);
 });
 
-test('DEBUG=* never prints a join token, in iglu\'s namespaces or docker-modem\'s', async () => {
+test("DEBUG=* never prints a join token, in iglu's namespaces or docker-modem's", async () => {
   const token = 'SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx';
   const script = `await import(${JSON.stringify(path.resolve(path.dirname(CLI), 'log.js'))}); const d = (await import('debug')).default; d('modem')('response %o', { JoinTokens: { Worker: ${JSON.stringify(token)} } }); d('iglu:farm')('join %s', ${JSON.stringify(token)});`;
   const r = await execa('node', ['--input-type=module', '-e', script], { env: { DEBUG: '*' }, cwd: path.resolve(path.dirname(CLI), '../..'), reject: false });
@@ -167,19 +194,28 @@ test('a read-only work directory gets a message naming it, not an unexpected err
   }
 });
 
-test('fetch() cannot reach the host\'s loopback through the source broker, in any spelling; nothing is pinned', { skip: !root && 'needs root' }, async () => {
+test("fetch() cannot reach the host's loopback through the source broker, in any spelling; nothing is pinned", { skip: !root && 'needs root' }, async () => {
   let hits = 0;
-  const server = http.createServer((_req, res) => { hits++; res.end('SECRET\n'); });
+  const server = http.createServer((_req, res) => {
+    hits++;
+    res.end('SECRET\n');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   try {
     const wd = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-wd-'));
     const t = hostileTree();
-    t.add('base/ssrf', [
-      'pkgname=ssrf', 'pkgver=1',
-      `fetch() { curl -fsSL http://127.0.0.1:${port}/secret -o a || echo "refused a"; curl -fsSL 'http://[::ffff:127.0.0.1]:${port}/secret' -o b || echo "refused b"; curl -L http://localhost:${port}/secret -o c || echo "refused c"; }`,
-      'build() { :; }', 'package() { :; }', '',
-    ].join('\n'));
+    t.add(
+      'base/ssrf',
+      [
+        'pkgname=ssrf',
+        'pkgver=1',
+        `fetch() { curl -fsSL http://127.0.0.1:${port}/secret -o a || echo "refused a"; curl -fsSL 'http://[::ffff:127.0.0.1]:${port}/secret' -o b || echo "refused b"; curl -L http://localhost:${port}/secret -o c || echo "refused c"; }`,
+        'build() { :; }',
+        'package() { :; }',
+        '',
+      ].join('\n'),
+    );
     const r = await iglu(['chroot', 'fetch', '--tree', t.dir, '--workdir', wd]);
     const log = readFileSync(path.join(wd, 'logs/ssrf.log'), 'utf8');
     assert.equal(hits, 0, `the loopback service was never asked:\n${log}`);

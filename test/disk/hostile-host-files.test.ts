@@ -39,27 +39,34 @@ async function specialModes(dir: string, withDevice: boolean): Promise<void> {
   if (withDevice) await execa('mknod', ['-m', '0666', path.join(dir, 'usr/bin/disk'), 'b', '254', '0']);
 }
 
-test('a package\'s setuid-root file and device node never reach a sysroot on the host; the image keeps the setuid bit', { skip: !root && 'needs root (0:0 owners, mknod)' }, async () => {
-  const pkgdir = hostilePkgdir();
-  await specialModes(pkgdir, true);
-  const tarball = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-setuid-out-')), 'evil.1.tar.zst');
-  const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  assert.ok(packed.files.some((f) => f.path === 'usr/bin/rootsh' && (f.mode & SETUID) !== 0), 'the package itself keeps the bit');
-  const sysroot = mkdtempSync(path.join(tmpdir(), 'iglu-sysroot-'));
-  const left = await installTarball(tarball, sysroot);
-  assert.deepEqual(left, ['./usr/bin/disk']);
-  const rootsh = statSync(path.join(sysroot, 'usr/bin/rootsh'));
-  assert.equal(rootsh.uid, 0);
-  assert.equal(rootsh.mode & 0o7777, 0o755, 'no setuid bit on the host');
-  assert.equal(statSync(path.join(sysroot, 'usr/bin/groupsh')).mode & 0o7777, 0o755, 'no setgid bit on the host');
-  assert.ok(!readdirSync(path.join(sysroot, 'usr/bin')).includes('disk'), 'no device node on the host');
-  // the one tree that keeps the bits is the image's stage (0700, removed after)
-  const kept = mkdtempSync(path.join(tmpdir(), 'iglu-stage-'));
-  await installTarball(tarball, kept, { keepSpecialModes: true });
-  assert.equal(statSync(path.join(kept, 'usr/bin/rootsh')).mode & 0o7777, 0o4755);
-});
+test(
+  "a package's setuid-root file and device node never reach a sysroot on the host; the image keeps the setuid bit",
+  { skip: !root && 'needs root (0:0 owners, mknod)' },
+  async () => {
+    const pkgdir = hostilePkgdir();
+    await specialModes(pkgdir, true);
+    const tarball = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-setuid-out-')), 'evil.1.tar.zst');
+    const packed = await packPkgdir(pkgdir, tarball, 946684800);
+    assert.ok(
+      packed.files.some((f) => f.path === 'usr/bin/rootsh' && (f.mode & SETUID) !== 0),
+      'the package itself keeps the bit',
+    );
+    const sysroot = mkdtempSync(path.join(tmpdir(), 'iglu-sysroot-'));
+    const left = await installTarball(tarball, sysroot);
+    assert.deepEqual(left, ['./usr/bin/disk']);
+    const rootsh = statSync(path.join(sysroot, 'usr/bin/rootsh'));
+    assert.equal(rootsh.uid, 0);
+    assert.equal(rootsh.mode & 0o7777, 0o755, 'no setuid bit on the host');
+    assert.equal(statSync(path.join(sysroot, 'usr/bin/groupsh')).mode & 0o7777, 0o755, 'no setgid bit on the host');
+    assert.ok(!readdirSync(path.join(sysroot, 'usr/bin')).includes('disk'), 'no device node on the host');
+    // the one tree that keeps the bits is the image's stage (0700, removed after)
+    const kept = mkdtempSync(path.join(tmpdir(), 'iglu-stage-'));
+    await installTarball(tarball, kept, { keepSpecialModes: true });
+    assert.equal(statSync(path.join(kept, 'usr/bin/rootsh')).mode & 0o7777, 0o4755);
+  },
+);
 
-test('iglunix.img keeps a package\'s setuid bit; a device node in a package is refused by name', { skip: !root && 'needs root' }, async () => {
+test("iglunix.img keeps a package's setuid bit; a device node in a package is refused by name", { skip: !root && 'needs root' }, async () => {
   const wd = new Workdir(mkdtempSync(path.join(tmpdir(), 'iglu-setuid-img-')));
   await wd.dir('out');
   const pkg = async (name: string, files: Record<string, string>, special?: (dir: string) => Promise<void>) => {
@@ -71,7 +78,17 @@ test('iglunix.img keeps a package\'s setuid bit; a device node in a package is r
     await special?.(dir);
     const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
     const packed = await packPkgdir(dir, tarball, 946684800);
-    const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' } };
+    const m: PackageManifest = {
+      name,
+      version: '1',
+      release: '0',
+      recipe: { file: 'x', sha256: 'x' },
+      sources: [],
+      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+      files: packed.files,
+      installedSize: 0,
+      build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
+    };
     await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
   };
   await pkg('linux', { 'boot/vmlinuz': 'MZ not really a kernel\n' });
@@ -82,33 +99,45 @@ test('iglunix.img keeps a package\'s setuid bit; a device node in a package is r
   const stat = await execa('debugfs', ['-R', 'stat /usr/bin/doas', `${img.file}?offset=${img.layout.root.start * 512}`]);
   assert.match(stat.stdout, /Mode:\s+04755/);
   assert.match(stat.stdout, /User:\s+0\s+Group:\s+0/);
-  assert.equal(statSync(path.join(wd.root, 'disk')).mode & 0o777, 0o700, 'the stage\'s parent is root\'s alone');
+  assert.equal(statSync(path.join(wd.root, 'disk')).mode & 0o777, 0o700, "the stage's parent is root's alone");
 
-  await pkg('devs', { 'usr/share/devs/readme': 'x\n' }, (d) => execa('mknod', ['-m', '0666', path.join(d, 'usr/share/devs/disk'), 'b', '254', '0']).then(() => undefined));
+  await pkg('devs', { 'usr/share/devs/readme': 'x\n' }, (d) =>
+    execa('mknod', ['-m', '0666', path.join(d, 'usr/share/devs/disk'), 'b', '254', '0']).then(() => undefined),
+  );
   const withDevice = ConfigSchema.parse({ disk: { packages: ['musl', 'devs'] } });
-  await assert.rejects(assembleImage({ workdir: wd, config: withDevice, expect: 'IGLUNIX BOOT OK' }, () => undefined), /devs: its package holds device nodes or FIFOs \(\.\/usr\/share\/devs\/disk\)/);
+  await assert.rejects(
+    assembleImage({ workdir: wd, config: withDevice, expect: 'IGLUNIX BOOT OK' }, () => undefined),
+    /devs: its package holds device nodes or FIFOs \(\.\/usr\/share\/devs\/disk\)/,
+  );
 });
 
-test('what a recipe left in a container comes back as the sandbox\'s uid would have made it: no root owner, no device node', { skip: !root && 'needs root' }, async () => {
-  const pkgdir = hostilePkgdir();
-  await specialModes(pkgdir, false);
-  const archive = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-untar-')), 'out.tar');
-  await execa('tar', ['-C', pkgdir, '--owner=0', '--group=0', '--numeric-owner', '-cf', archive, '.']);
-  // below a 0700 parent, as the work trees are
-  const parent = mkdtempSync(path.join(tmpdir(), 'iglu-untar-to-'));
-  const to = path.join(parent, 'ws', 'out');
-  await untarAsSandbox(createReadStream(archive), to, { what: 'the test archive' });
-  const rootsh = statSync(path.join(to, 'usr/bin/rootsh'));
-  assert.equal(rootsh.uid, SANDBOX_ID, 'owned by the sandbox uid, never root');
-  assert.equal(rootsh.mode & 0o7777, 0o4755, 'modes as the recipe made them (setuid of the sandbox uid only)');
+test(
+  "what a recipe left in a container comes back as the sandbox's uid would have made it: no root owner, no device node",
+  { skip: !root && 'needs root' },
+  async () => {
+    const pkgdir = hostilePkgdir();
+    await specialModes(pkgdir, false);
+    const archive = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-untar-')), 'out.tar');
+    await execa('tar', ['-C', pkgdir, '--owner=0', '--group=0', '--numeric-owner', '-cf', archive, '.']);
+    // below a 0700 parent, as the work trees are
+    const parent = mkdtempSync(path.join(tmpdir(), 'iglu-untar-to-'));
+    const to = path.join(parent, 'ws', 'out');
+    await untarAsSandbox(createReadStream(archive), to, { what: 'the test archive' });
+    const rootsh = statSync(path.join(to, 'usr/bin/rootsh'));
+    assert.equal(rootsh.uid, SANDBOX_ID, 'owned by the sandbox uid, never root');
+    assert.equal(rootsh.mode & 0o7777, 0o4755, 'modes as the recipe made them (setuid of the sandbox uid only)');
 
-  await execa('mknod', ['-m', '0666', path.join(pkgdir, 'usr/bin/disk'), 'b', '254', '0']);
-  await execa('tar', ['-C', pkgdir, '--owner=0', '--group=0', '--numeric-owner', '-cf', archive, '.']);
-  const again = path.join(parent, 'ws', 'out2');
-  await assert.rejects(untarAsSandbox(createReadStream(archive), again, { what: 'the test archive' }), /the test archive holds a device node or FIFO: \.\/usr\/bin\/disk: Cannot mknod/);
-  assert.ok(!lstatSync(path.join(again, 'usr/bin')).isSymbolicLink());
-  assert.ok(!readdirSync(path.join(again, 'usr/bin')).includes('disk'));
-});
+    await execa('mknod', ['-m', '0666', path.join(pkgdir, 'usr/bin/disk'), 'b', '254', '0']);
+    await execa('tar', ['-C', pkgdir, '--owner=0', '--group=0', '--numeric-owner', '-cf', archive, '.']);
+    const again = path.join(parent, 'ws', 'out2');
+    await assert.rejects(
+      untarAsSandbox(createReadStream(archive), again, { what: 'the test archive' }),
+      /the test archive holds a device node or FIFO: \.\/usr\/bin\/disk: Cannot mknod/,
+    );
+    assert.ok(!lstatSync(path.join(again, 'usr/bin')).isSymbolicLink());
+    assert.ok(!readdirSync(path.join(again, 'usr/bin')).includes('disk'));
+  },
+);
 
 test('a pkgdir reached through a link — out/ itself replaced by a link to a host directory — is refused', async () => {
   const c = canary('outlink');
@@ -118,7 +147,10 @@ test('a pkgdir reached through a link — out/ itself replaced by a link to a ho
   const recipeDir = path.join(ws, 'layers/upper/base/secret');
   mkdirSync(recipeDir, { recursive: true });
   symlinkSync(c.dir, path.join(recipeDir, 'out'));
-  await assert.rejects(outputDir(ws, path.join(recipeDir, 'out', 'secret.d')), /the package directory out\/secret\.d is missing or is reached through a symbolic link: .*out in .* is a symbolic link/);
+  await assert.rejects(
+    outputDir(ws, path.join(recipeDir, 'out', 'secret.d')),
+    /the package directory out\/secret\.d is missing or is reached through a symbolic link: .*out in .* is a symbolic link/,
+  );
   unlinkSync(path.join(recipeDir, 'out'));
   mkdirSync(path.join(recipeDir, 'out', 'secret.d'), { recursive: true });
   assert.equal(await outputDir(ws, path.join(recipeDir, 'out', 'secret.d')), path.join(recipeDir, 'out', 'secret.d'));
@@ -138,22 +170,26 @@ test('a relative link that leads out of its package is refused by name, not call
   });
 });
 
-test('a workspace on a full disk: a clear error that says so, and nothing of it left to keep the disk full', { skip: !root && 'needs root (mount)' }, async () => {
-  const mnt = mkdtempSync(path.join(tmpdir(), 'iglu-full-'));
-  await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=64', 'iglu-full', mnt]);
-  try {
-    const wd = new Workdir(mnt);
-    const paths = new PackagePaths(wd);
-    const ws = packageWorkspace(paths, { name: 'big', file: path.join(mnt, 'tree/base/big/build.sh') });
-    // fill the disk: inodes and blocks
-    await execa('sh', ['-c', `i=0; while touch "${mnt}/fill$i" 2>/dev/null; do i=$((i+1)); done; dd if=/dev/zero of="${mnt}/blob" bs=4k 2>/dev/null; true`]);
-    await assert.rejects(makeWorkspace(ws), (err: Error & { hint?: string }) => {
-      assert.match(err.message, /^cannot make the workspace .*build\/big\/ws: /);
-      assert.match(err.hint ?? '', /disk full/);
-      return true;
-    });
-    assert.ok(!existsSync(ws.dir), 'nothing of the workspace is kept');
-  } finally {
-    await execa('umount', [mnt]);
-  }
-});
+test(
+  'a workspace on a full disk: a clear error that says so, and nothing of it left to keep the disk full',
+  { skip: !root && 'needs root (mount)' },
+  async () => {
+    const mnt = mkdtempSync(path.join(tmpdir(), 'iglu-full-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=64', 'iglu-full', mnt]);
+    try {
+      const wd = new Workdir(mnt);
+      const paths = new PackagePaths(wd);
+      const ws = packageWorkspace(paths, { name: 'big', file: path.join(mnt, 'tree/base/big/build.sh') });
+      // fill the disk: inodes and blocks
+      await execa('sh', ['-c', `i=0; while touch "${mnt}/fill$i" 2>/dev/null; do i=$((i+1)); done; dd if=/dev/zero of="${mnt}/blob" bs=4k 2>/dev/null; true`]);
+      await assert.rejects(makeWorkspace(ws), (err: Error & { hint?: string }) => {
+        assert.match(err.message, /^cannot make the workspace .*build\/big\/ws: /);
+        assert.match(err.hint ?? '', /disk full/);
+        return true;
+      });
+      assert.ok(!existsSync(ws.dir), 'nothing of the workspace is kept');
+    } finally {
+      await execa('umount', [mnt]);
+    }
+  },
+);

@@ -25,7 +25,17 @@ async function pkg(wd: Workdir, name: string, files: Record<string, Entry>): Pro
   }
   const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
   const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' } };
+  const m: PackageManifest = {
+    name,
+    version: '1',
+    release: '0',
+    recipe: { file: 'x', sha256: 'x' },
+    sources: [],
+    tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+    files: packed.files,
+    installedSize: 0,
+    build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
+  };
   await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
 }
 
@@ -64,7 +74,7 @@ test('file names are never read as debugfs commands (newlines, quotes, lcd chain
   assert.equal((String(ls.stdout).match(/^rdump \/\/$/gm) ?? []).length, 1);
 });
 
-test('a package\'s bin/busybox never runs on the host', async () => {
+test("a package's bin/busybox never runs on the host", async () => {
   const c = canary('busybox');
   const wd = await workdir({ busybox: { 'bin/busybox': `#!/bin/sh\ntouch ${c.made}\necho bin/ls\n`, 'bin/sh': { link: '/bin/busybox' } } });
   await image(wd);
@@ -76,7 +86,11 @@ test('a kernel whose boot/vmlinuz links to a host file is refused; the host file
   const wd = await workdir({ linux: { 'boot/vmlinuz': { link: c.keep } } });
   await assert.rejects(image(wd), /boot\/vmlinuz in .* is a symbolic link/);
   assert.ok(c.intact(), 'the linked file was neither copied nor touched');
-  assert.deepEqual(readdirSync(path.join(wd.root, 'disk')).filter((n) => n.startsWith('build.')), [], 'scratch removed');
+  assert.deepEqual(
+    readdirSync(path.join(wd.root, 'disk')).filter((n) => n.startsWith('build.')),
+    [],
+    'scratch removed',
+  );
   assert.ok(!readdirSync(wd.root).some((n) => n.endsWith('.tmp')), 'no temporary image left');
 });
 

@@ -25,7 +25,18 @@ async function fakePackage(wd: Workdir, name: string, files: Record<string, stri
   await execa('chown', ['-R', `${uid}:${uid}`, pkgdir]);
   const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
   const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  const m: PackageManifest = { name, version: '1', release: '0', recipe: { file: 'x', sha256: 'x' }, sources: [], tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size }, files: packed.files, installedSize: 0, build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' }, deps };
+  const m: PackageManifest = {
+    name,
+    version: '1',
+    release: '0',
+    recipe: { file: 'x', sha256: 'x' },
+    sources: [],
+    tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
+    files: packed.files,
+    installedSize: 0,
+    build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
+    deps,
+  };
   await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
 }
 
@@ -45,13 +56,18 @@ test('iglunix.img: GPT with the fixed ESP and root partitions, a clean ext4 owne
   const wd = await workdirWithPackages();
   const img = await assembleImage({ workdir: wd, config, expect: 'IGLUNIX BOOT OK' }, () => undefined);
   const layout = diskLayout(64);
-  const table = JSON.parse((await execa('sfdisk', ['--json', img.file])).stdout) as { partitiontable: { label: string; id: string; partitions: { start: number; size: number; type: string; uuid: string; name: string }[] } };
+  const table = JSON.parse((await execa('sfdisk', ['--json', img.file])).stdout) as {
+    partitiontable: { label: string; id: string; partitions: { start: number; size: number; type: string; uuid: string; name: string }[] };
+  };
   assert.equal(table.partitiontable.label, 'gpt');
   assert.equal(table.partitiontable.id, DISK_IDS.labelId);
-  assert.deepEqual(table.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid, p.name]), [
-    [layout.esp.start, layout.esp.sectors, PART_TYPES.esp, DISK_IDS.espPartUuid, 'ESP'],
-    [layout.root.start, layout.root.sectors, PART_TYPES.rootX86_64, DISK_IDS.rootPartUuid, 'iglunix-root'],
-  ]);
+  assert.deepEqual(
+    table.partitiontable.partitions.map((p) => [p.start, p.size, p.type, p.uuid, p.name]),
+    [
+      [layout.esp.start, layout.esp.sectors, PART_TYPES.esp, DISK_IDS.espPartUuid, 'ESP'],
+      [layout.root.start, layout.root.sectors, PART_TYPES.rootX86_64, DISK_IDS.rootPartUuid, 'iglunix-root'],
+    ],
+  );
   // the root partition, cut out and checked
   const root = path.join(wd.root, 'root.ext4');
   await execa('dd', [`if=${img.file}`, `of=${root}`, `bs=${SECTOR}`, `skip=${layout.root.start}`, `count=${layout.root.sectors}`, 'status=none']);
@@ -68,7 +84,7 @@ test('iglunix.img: GPT with the fixed ESP and root partitions, a clean ext4 owne
   assert.equal((await execa('mtype', ['-i', esp, '::/EFI/BOOT/BOOTX64.EFI'])).stdout, 'MZ not really a kernel');
 });
 
-test('files owned by another user in a package are root\'s in the image', async () => {
+test("files owned by another user in a package are root's in the image", async () => {
   const wd = await workdirWithPackages();
   await fakePackage(wd, 'busybox', { 'bin/busybox': '#!/bin/sh\n' }, 1234);
   const img = await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
@@ -92,7 +108,7 @@ test('a package whose /sbin/init is a link to an absolute path: the link is repl
   assert.equal(readFileSync(victim, 'utf8'), 'host file\n');
 });
 
-test('a package\'s /sbin/init as a regular file is the image\'s init; iglu writes its own only without one', async () => {
+test("a package's /sbin/init as a regular file is the image's init; iglu writes its own only without one", async () => {
   const wd = await workdirWithPackages();
   await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n', 'sbin/init': '#!/bin/mksh\necho the package init\n' }, 0);
   const img = await assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined);
@@ -107,12 +123,15 @@ test('a program whose loader or DT_NEEDED library no package provides: the image
   // a real dynamic program (the host's ls: glibc's loader and libraries, none in the image)
   await fakePackage(wd, 'mksh', { 'bin/mksh': readFileSync('/bin/ls') }, 0);
   const out = path.join(wd.root, 'refused.img');
-  await assert.rejects(assembleImage({ workdir: wd, config, out, expect: 'X' }, () => undefined), (err: Error) => {
-    assert.match(err.message, /the image would not run its programs/);
-    assert.match(err.message, /\/bin\/mksh needs the loader \/lib64\/ld-linux-x86-64\.so\.2, which no package in the image provides/);
-    assert.match(err.message, /\/bin\/mksh needs the library libc\.so\.6/);
-    return true;
-  });
+  await assert.rejects(
+    assembleImage({ workdir: wd, config, out, expect: 'X' }, () => undefined),
+    (err: Error) => {
+      assert.match(err.message, /the image would not run its programs/);
+      assert.match(err.message, /\/bin\/mksh needs the loader \/lib64\/ld-linux-x86-64\.so\.2, which no package in the image provides/);
+      assert.match(err.message, /\/bin\/mksh needs the library libc\.so\.6/);
+      return true;
+    },
+  );
   assert.equal(existsSync(out), false);
 });
 
@@ -124,14 +143,26 @@ test('two builds of the same packages give the same image', async () => {
   // beside each image, its manifest: the kernel and every root package with its recipe and sources
   const manifest = JSON.parse(readFileSync(path.join(wd.root, 'a.img.manifest.json'), 'utf8')) as ImageManifest;
   assert.deepEqual(manifest.image, { file: 'a.img', sha256: a.sha256, sizeMiB: a.sizeMiB });
-  assert.deepEqual(manifest.packages.map((p) => `${p.role}:${p.name}`), [`kernel:${a.kernel.name}`, ...a.packages.map((p) => `root:${p.name}`)]);
-  assert.deepEqual(manifest.packages.map((p) => p.tarballSha256), [a.kernel.tarballSha256, ...a.packages.map((p) => p.tarballSha256)]);
+  assert.deepEqual(
+    manifest.packages.map((p) => `${p.role}:${p.name}`),
+    [`kernel:${a.kernel.name}`, ...a.packages.map((p) => `root:${p.name}`)],
+  );
+  assert.deepEqual(
+    manifest.packages.map((p) => p.tarballSha256),
+    [a.kernel.tarballSha256, ...a.packages.map((p) => p.tarballSha256)],
+  );
 });
 
 test('a package that has not been built, or a size too small: clear errors, no image left', async () => {
   const wd = new Workdir(mkdtempSync(path.join(tmpdir(), 'iglu-disk-')));
-  await assert.rejects(assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined), /linux has not been built: no out\/linux\.\*\.json/);
-  await assert.rejects(assembleImage({ workdir: await workdirWithPackages(), config, sizeMiB: 40, expect: 'X' }, () => undefined), /too small/);
+  await assert.rejects(
+    assembleImage({ workdir: wd, config, expect: 'X' }, () => undefined),
+    /linux has not been built: no out\/linux\.\*\.json/,
+  );
+  await assert.rejects(
+    assembleImage({ workdir: await workdirWithPackages(), config, sizeMiB: 40, expect: 'X' }, () => undefined),
+    /too small/,
+  );
 });
 
 test('the packages the listed ones need come along; a needed package that has not been built is named', async () => {
@@ -140,7 +171,13 @@ test('the packages the listed ones need come along; a needed package that has no
   await fakePackage(wd, 'libedit', { 'usr/lib/libedit.so.0': 'lib\n' }, 0, ['musl']);
   const only = ConfigSchema.parse({ disk: { packages: ['mksh'] } });
   const img = await assembleImage({ workdir: wd, config: only, expect: 'X' }, () => undefined);
-  assert.deepEqual(img.packages.map((p) => p.name), ['mksh', 'musl', 'libedit']);
+  assert.deepEqual(
+    img.packages.map((p) => p.name),
+    ['mksh', 'musl', 'libedit'],
+  );
   await fakePackage(wd, 'mksh', { 'bin/mksh': '#!/bin/sh\n' }, 0, ['musl', 'ncurses']);
-  await assert.rejects(assembleImage({ workdir: wd, config: only, expect: 'X' }, () => undefined), /need packages that have not been built: ncurses \(needed by mksh\)/);
+  await assert.rejects(
+    assembleImage({ workdir: wd, config: only, expect: 'X' }, () => undefined),
+    /need packages that have not been built: ncurses \(needed by mksh\)/,
+  );
 });

@@ -35,21 +35,34 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
     await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
   });
 
-  test('cold: every phase runs and the image boots to its init line, the guest\'s smoke test passed', async () => {
+  test("cold: every phase runs and the image boots to its init line, the guest's smoke test passed", async () => {
     const r = await execa(path.join(REPO, 'scripts/run.sh'), [...args, '--json'], { cwd: REPO, reject: false, stdin: 'ignore' });
     assert.equal(r.exitCode, 0, String(r.stderr).slice(-3000));
     const res = JSON.parse(String(r.stdout)) as BuildResult;
     assert.equal(res.boot.status, 'booted');
     assert.match(res.boot.line ?? '', BOOT_LINE);
     assert.equal(res.boot.firmware, 'efi');
-    const built = res.packages.filter((p) => p.action === 'built').map((p) => p.name).sort();
+    const built = res.packages
+      .filter((p) => p.action === 'built')
+      .map((p) => p.name)
+      .sort();
     assert.deepEqual(built, ['busybox', 'compiler-rt', 'iglunix', 'linux', 'mksh', 'musl', 'musl-headers', 'toybox', 'zlib', 'zstd']);
     const console = readFileSync(path.join(workdir, 'logs/boot.log'), 'utf8');
     for (const check of SMOKE_CHECKS) assert.match(console, new RegExp(`smoke: ok ${check}\\b`), `smoke check ${check}`);
     // every program is dynamic against musl: musl's loader, libraries the image has
     for (const name of USERLAND) {
-      const m = JSON.parse(readFileSync(path.join(workdir, 'out', readdirSync(path.join(workdir, 'out')).find((f) => f.startsWith(`${name}.`) && f.endsWith('.json'))!), 'utf8')) as PackageManifest;
-      for (const b of (m.binaries ?? []).filter((x) => !x.soname && !x.shared)) assert.equal(b.interpreter, '/lib/ld-musl-x86_64.so.1', `${name}: ${b.path} is dynamic against musl`);
+      const m = JSON.parse(
+        readFileSync(
+          path.join(
+            workdir,
+            'out',
+            readdirSync(path.join(workdir, 'out')).find((f) => f.startsWith(`${name}.`) && f.endsWith('.json'))!,
+          ),
+          'utf8',
+        ),
+      ) as PackageManifest;
+      for (const b of (m.binaries ?? []).filter((x) => !x.soname && !x.shared))
+        assert.equal(b.interpreter, '/lib/ld-musl-x86_64.so.1', `${name}: ${b.path} is dynamic against musl`);
     }
     coldImage = res.image.sha256;
     const remote = Object.values(res.compiles.toolchain.remote).reduce((a, b) => a + b, 0);
@@ -65,7 +78,10 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
     const r = await iglu([...args, 'build', '--json']);
     assert.equal(r.code, 0, r.stderr.slice(-3000));
     const res = JSON.parse(r.stdout) as BuildResult;
-    assert.deepEqual(res.packages.filter((p) => p.action === 'built'), []);
+    assert.deepEqual(
+      res.packages.filter((p) => p.action === 'built'),
+      [],
+    );
     assert.match(res.boot.line ?? '', BOOT_LINE);
     const afterRun = JSON.parse(readFileSync(path.join(workdir, 'out/linux.6.1.176.json'), 'utf8')) as { tarball: { sha256: string } };
     assert.equal(afterRun.tarball.sha256, before.tarball.sha256);
@@ -75,7 +91,13 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
   test('the userland rebuilt from scratch gives a bit-identical image', async () => {
     const rebuilt = await iglu([...args, 'chroot', 'build', '--offline', '--rebuild', ...USERLAND, '--json']);
     assert.equal(rebuilt.code, 0, rebuilt.stderr.slice(-3000));
-    assert.deepEqual((JSON.parse(rebuilt.stdout) as { packages: { name: string; action: string }[] }).packages.filter((p) => p.action === 'built').map((p) => p.name).sort(), USERLAND);
+    assert.deepEqual(
+      (JSON.parse(rebuilt.stdout) as { packages: { name: string; action: string }[] }).packages
+        .filter((p) => p.action === 'built')
+        .map((p) => p.name)
+        .sort(),
+      USERLAND,
+    );
     const img = await iglu([...args, 'image', '--json']);
     assert.equal(img.code, 0, img.stderr);
     assert.equal((JSON.parse(img.stdout) as { sha256: string }).sha256, coldImage);

@@ -12,7 +12,7 @@ import type { FarmStatus } from '../../src/farm/status.js';
 import { parseConfig } from '../../src/config/load.js';
 import { farmSettings } from '../../src/farm/settings.js';
 import { farmUpSteps, rollbackUp, type FarmUpResult, type UpState } from '../../src/farm/up.js';
-import { runSteps } from '../../src/progress.js';
+import { runSteps } from '../../src/commands/progress.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
@@ -64,12 +64,15 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     // distcc(1): the client's own slots first, then each task with its share of the node's CPUs
     const cpus = availableParallelism();
     const share = Math.max(1, Math.floor(cpus / 2));
-    assert.match(up.distccHosts, new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\d+\\.\\d+\\.\\d+\\.\\d+/${share} \\d+\\.\\d+\\.\\d+\\.\\d+/${share}$`));
-    assert.equal(up.slots, 2 * share, 'two tasks share the node\'s CPUs');
+    assert.match(
+      up.distccHosts,
+      new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\d+\\.\\d+\\.\\d+\\.\\d+/${share} \\d+\\.\\d+\\.\\d+\\.\\d+/${share}$`),
+    );
+    assert.equal(up.slots, 2 * share, "two tasks share the node's CPUs");
     assert.equal(up.image.id, image.id);
     const service = await engine.services.get(`${farm}_distccd`);
     assert.equal(service?.labels[LABEL.farm], farm);
-    const spec = service!.spec as { TaskTemplate: { ContainerSpec: { Image: string; Init: boolean } }; EndpointSpec: { Mode: string } };
+    const spec = service.spec as { TaskTemplate: { ContainerSpec: { Image: string; Init: boolean } }; EndpointSpec: { Mode: string } };
     assert.equal(spec.TaskTemplate.ContainerSpec.Image, image.id, 'the service names its image by ID');
     assert.equal(spec.EndpointSpec.Mode, 'dnsrr');
     const net = await engine.networks.get(network);
@@ -78,7 +81,13 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
   });
 
   test('a C file compiled from a client container on the overlay ran on the farm tasks', async () => {
-    const res = await compileThroughFarm(engine, { imageId: image.id, network, distccHosts: up.distccHosts, files: 6, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' } });
+    const res = await compileThroughFarm(engine, {
+      imageId: image.id,
+      network,
+      distccHosts: up.distccHosts,
+      files: 6,
+      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+    });
     assert.equal(res.exitCode, 0, res.output);
     assert.match(res.output, /objects: 6/);
     assert.equal(res.placements.length, 6, res.output);
@@ -86,23 +95,27 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     for (const p of res.placements) assert.ok(taskIps.has(p.host), `${p.file} compiled on ${p.host}, not a farm task`);
   });
 
-  test('farm top: each task\'s counters read live over the overlay; --json, --prom, and a live view that Ctrl-C ends', async () => {
+  test("farm top: each task's counters read live over the overlay; --json, --prom, and a live view that Ctrl-C ends", async () => {
     type Stats = { farm: string; tasks: { ip: string; node: string; up: boolean; done: number; running: number; slots: number }[] };
     const snap = await igluJson<Stats>([...args, 'farm', 'top', '--once']);
     assert.deepEqual(snap.tasks.map((t) => t.ip).sort(), up.hosts.map((h) => h.ip).sort());
-    assert.ok(snap.tasks.every((t) => t.up && t.slots > 0), JSON.stringify(snap.tasks));
+    assert.ok(
+      snap.tasks.every((t) => t.up && t.slots > 0),
+      JSON.stringify(snap.tasks),
+    );
     assert.ok(snap.tasks.reduce((n, t) => n + t.done, 0) >= 6, `the six compiles of the test before are counted: ${JSON.stringify(snap.tasks)}`);
     const prom = await iglu([...args, 'farm', 'status', '--prom']);
     assert.equal(prom.code, 0, prom.stderr);
     assert.match(prom.stdout, /^# TYPE iglu_distccd_jobs_done_total counter$/m);
-    for (const h of up.hosts) assert.match(prom.stdout, new RegExp(`^iglu_distccd_up\\{farm="${farm}",node="[^"]+",task="[^"]+",ip="${h.ip.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
+    for (const h of up.hosts)
+      assert.match(prom.stdout, new RegExp(`^iglu_distccd_up\\{farm="${farm}",node="[^"]+",task="[^"]+",ip="${h.ip.replace(/\./g, '\\.')}"\\} 1$`, 'm'));
     const live = execa('node', [CLI, ...args, 'farm', 'top', '--interval', '0.5'], { reject: false, stdin: 'ignore' });
     await sleep(4000);
     live.kill('SIGINT');
     const r = await live;
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.ok((String(r.stdout).match(/^farm .* jobs running, \d+ done/gm) ?? []).length >= 2, 'refreshed');
-    assert.deepEqual(await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' }), [], 'the reader\'s container is removed');
+    assert.deepEqual(await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' }), [], "the reader's container is removed");
   });
 
   test('distccd runs compiles only: plugins, -save-temps, -specs, -B and response files are refused through the protocol', async () => {
@@ -123,7 +136,15 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
       ['clang', '-c', 'x.i', '-o', 'x.o', '-ftime-report', '-mllvm', '-info-output-file=/tmp/p3'],
     ];
     const script = cases.map((c) => `echo "== ${c.join(' ')}"; python3 -c "$IGLU_RAW" ${host} 3632 ${c.join(' ')}`).join('\n');
-    const res = await engine.containers.runOnce({ image: image.id, cmd: ['/bin/sh', '-c', script], env: { IGLU_RAW: raw }, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' }, network, name: 'iglu-test-raw', timeoutMs: 120_000 });
+    const res = await engine.containers.runOnce({
+      image: image.id,
+      cmd: ['/bin/sh', '-c', script],
+      env: { IGLU_RAW: raw },
+      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+      network,
+      name: 'iglu-test-raw',
+      timeoutMs: 120_000,
+    });
     const answers = res.output.split('== ').slice(1);
     assert.equal(answers.length, cases.length, res.output);
     assert.match(answers[0]!, /status 0\s+stderr\s+object [1-9]/, 'a plain compile is served');
@@ -141,7 +162,9 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     for (const t of tasks) {
       const ls = new PassThrough();
       let seen = '';
-      ls.on('data', (c: Buffer) => { seen += c.toString(); });
+      ls.on('data', (c: Buffer) => {
+        seen += c.toString();
+      });
       await engine.containers.exec(t.id, ['ls', '-a', '/tmp'], { output: ls });
       assert.doesNotMatch(seen, /\bp[123]\b/, `nothing was written into the task's /tmp: ${seen}`);
     }
@@ -169,18 +192,28 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     // --jobs $(nproc)) would accept more, and status says so
     const cpus = status.nodes[0]!.cpus;
     const status3 = status as FarmStatus & { hosts: { limit: number }[] };
-    assert.deepEqual(status3.hosts.map((h) => h.limit), [1, 2, 3].map(() => Math.max(1, Math.floor(cpus / 3))));
-    assert.match(status.distccHosts, new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\S+/\\d+ `), 'the client\'s own slots first; its node runs tasks, so no localhost entry');
-    assert.doesNotMatch(status.distccHosts, /,lzo|localhost/, 'every task is on the client\'s node: no compression');
+    assert.deepEqual(
+      status3.hosts.map((h) => h.limit),
+      [1, 2, 3].map(() => Math.max(1, Math.floor(cpus / 3))),
+    );
+    assert.match(
+      status.distccHosts,
+      new RegExp(`^--localslots=${cpus} --localslots_cpp=${2 * cpus} \\S+/\\d+ `),
+      "the client's own slots first; its node runs tasks, so no localhost entry",
+    );
+    assert.doesNotMatch(status.distccHosts, /,lzo|localhost/, "every task is on the client's node: no compression");
     assert.deepEqual(status.oversubscribed, [{ hostname: status.nodes[0]!.hostname, tasks: 3, accepts: 3 * cpus, cpus }]);
     const text = await iglu([...args, 'farm', 'status']);
-    assert.match(text.stdout, new RegExp(`warning: node ${status.nodes[0]!.hostname} runs 3 tasks whose daemons accept ${3 * cpus} jobs on ${cpus} CPUs: replicas oversubscribe it`));
+    assert.match(
+      text.stdout,
+      new RegExp(`warning: node ${status.nodes[0]!.hostname} runs 3 tasks whose daemons accept ${3 * cpus} jobs on ${cpus} CPUs: replicas oversubscribe it`),
+    );
     // scale wrote the spec farm up would: the same settings are no change for farm up
     const up3 = await igluJson<FarmUpResult>([...args, 'farm', 'up', '--replicas', '3']);
     assert.equal(up3.service.change, 'unchanged');
   });
 
-  test('Ctrl-C during a farm up\'s readiness wait: exit 130 at once, its service and network rolled back', async () => {
+  test("Ctrl-C during a farm up's readiness wait: exit 130 at once, its service and network rolled back", async () => {
     const other = uniqueName('int');
     const cfg = writeConfig(`farm:\n  name: ${other}\n  network: ${other}-net\n  readyTimeout: 90\n`);
     const child = execa('node', [CLI, '--config', cfg, 'farm', 'up', '--replicas', '6'], { reject: false, stdin: 'ignore' });
@@ -197,14 +230,23 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.deepEqual(await engine.networks.list({ [LABEL.farm]: other }), [], 'the network is removed');
   });
 
-  test('a rollback after Ctrl-C in the middle of the service\'s creation waits for it, then removes service and network', async () => {
+  test("a rollback after Ctrl-C in the middle of the service's creation waits for it, then removes service and network", async () => {
     const other = uniqueName('mid');
     const farmConfig = farmSettings(parseConfig(`farm:\n  name: ${other}\n  network: ${other}-net\n`, 'iglu.yaml').farm, {});
     const ctrlC = new AbortController();
     // Ctrl-C arrives just after the service step sent its create call, before the answer
-    const steps = farmUpSteps(engine, farmConfig).map((st) => (st.title.startsWith('service ')
-      ? { ...st, run: (s: UpState, out: (line: string) => void) => { const work = st.run(s, out); ctrlC.abort(); return work; } }
-      : st));
+    const steps = farmUpSteps(engine, farmConfig).map((st) =>
+      st.title.startsWith('service ')
+        ? {
+            ...st,
+            run: (s: UpState, out: (line: string) => void) => {
+              const work = st.run(s, out);
+              ctrlC.abort();
+              return work;
+            },
+          }
+        : st,
+    );
     const state: UpState = {};
     await assert.rejects(runSteps(steps, state, ctrlC.signal), /interrupted/);
     await rollbackUp(engine, farmConfig, state);
@@ -230,9 +272,12 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.deepEqual(again.services, [], 'a second down finds nothing and succeeds');
   });
 
-  test('the farm is a stack: a user\'s stack file adds resources and labels; docker stack services, ps and rm see it', async () => {
+  test("the farm is a stack: a user's stack file adds resources and labels; docker stack services, ps and rm see it", async () => {
     const userStack = path.join(scratchDir('iglu-stack-'), 'farm.yaml');
-    writeFileSync(userStack, 'services:\n  distccd:\n    deploy:\n      resources:\n        limits: { cpus: "1", memory: 1g }\n      labels: { team: toolchain }\n');
+    writeFileSync(
+      userStack,
+      'services:\n  distccd:\n    deploy:\n      resources:\n        limits: { cpus: "1", memory: 1g }\n      labels: { team: toolchain }\n',
+    );
     const withStack = ['--config', writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  readyTimeout: 90\n  stack: ${userStack}\n`)];
     const made = await igluJson<FarmUpResult>([...withStack, 'farm', 'up']);
     assert.equal(made.service.change, 'created');
@@ -240,7 +285,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     const spec = service!.spec as { TaskTemplate: { Resources: { Limits: Record<string, number> } }; Labels: Record<string, string> };
     assert.deepEqual(spec.TaskTemplate.Resources.Limits, { NanoCPUs: 1e9, MemoryBytes: 2 ** 30 });
     assert.equal(spec.Labels.team, 'toolchain');
-    assert.equal(service!.global, true, 'global: iglu\'s stack file and config default');
+    assert.equal(service!.global, true, "global: iglu's stack file and config default");
     assert.equal((await igluJson<FarmUpResult>([...withStack, 'farm', 'up'])).service.change, 'unchanged', 'the same stack is no update');
     const docker = (a: string[]) => execa('docker', a, { reject: false });
     assert.equal((await docker(['stack', 'services', farm, '--format', '{{.Name}}'])).stdout.trim(), `${farm}_distccd`);
@@ -312,7 +357,7 @@ describe('image build --from-tar with bad input', { timeout: 120_000 }, () => {
 });
 
 describe('image build interrupted', { timeout: 180_000 }, () => {
-  test('Ctrl-C during debootstrap: exit 130 at once, debootstrap\'s processes stopped, nothing mounted or left, no image', async () => {
+  test("Ctrl-C during debootstrap: exit 130 at once, debootstrap's processes stopped, nothing mounted or left, no image", async () => {
     const { readdirSync, readFileSync: read } = await import('node:fs');
     const workdir = scratchDir('iglu-imgint-');
     // a package list no other test uses: a new content hash, so debootstrap really runs
@@ -331,8 +376,18 @@ describe('image build interrupted', { timeout: 180_000 }, () => {
     assert.ok(Date.now() - interruptedAt < 20_000, 'stopped at once, not when debootstrap would have ended');
     assert.equal(await running(), false, 'no debootstrap process is left');
     assert.equal((await execa('pgrep', ['-f', `${workdir}/image/rootfs-`], { reject: false })).exitCode, 1, 'nor any of its children');
-    assert.deepEqual(read('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(workdir)), [], 'nothing is left mounted');
-    assert.deepEqual(readdirSync(path.join(workdir, 'image')).filter((f) => f.startsWith('rootfs-')), [], 'the scratch root is removed');
+    assert.deepEqual(
+      read('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(workdir)),
+      [],
+      'nothing is left mounted',
+    );
+    assert.deepEqual(
+      readdirSync(path.join(workdir, 'image')).filter((f) => f.startsWith('rootfs-')),
+      [],
+      'the scratch root is removed',
+    );
     assert.equal((await engine.images.list({ [LABEL.role]: 'abyss' })).length, imagesBefore, 'no image was imported');
   });
 });

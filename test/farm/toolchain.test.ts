@@ -48,7 +48,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.match(r.stderr, /hint: start it with iglu farm up/);
   });
 
-  test('musl\'s headers, compiler-rt against them, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs', async () => {
+  test("musl's headers, compiler-rt against them, then musl 1.2.3 against it, built through the farm: compiles ran on the farm tasks, a static hello world runs", async () => {
     up = await igluJson<FarmUpResult>([...args, 'farm', 'up']);
     assert.equal(up.hosts.length, 1, 'global by default: one task on the one node');
     assert.equal((await engine.networks.get(`${farm}-net`))?.internal, true, 'builds on the overlay reach nothing but the farm');
@@ -58,16 +58,30 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     // the farm's use under the build step, from the task's distccd stats (farm/use.ts)
     const uses = [...run.stderr.matchAll(/build through distcc, -j\d+ \(log: [^)]*musl\.log\); farm: (\d+)\/(\d+) slots busy, (\d+) compiles done/g)];
     assert.ok(uses.length >= 2, `musl's build step shows the farm's use as it goes:\n${run.stderr}`);
-    assert.ok(uses.every((m) => Number(m[2]) === up.slots), 'the slots are the farm\'s');
+    assert.ok(
+      uses.every((m) => Number(m[2]) === up.slots),
+      "the slots are the farm's",
+    );
     assert.ok(Number(uses.at(-1)![3]) > 0, 'the compiles done on the farm grow during the build');
-    assert.equal(res.jobs, 2 * up.slots, '-j is twice the farm\'s slots (distcc(1))');
-    assert.equal(up.slots, availableParallelism(), 'the one task offers the node\'s CPUs');
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['musl-headers', 'built'], ['compiler-rt', 'built'], ['musl', 'built']]);
+    assert.equal(res.jobs, 2 * up.slots, "-j is twice the farm's slots (distcc(1))");
+    assert.equal(up.slots, availableParallelism(), "the one task offers the node's CPUs");
+    assert.deepEqual(
+      res.packages.map((p) => [p.name, p.action]),
+      [
+        ['musl-headers', 'built'],
+        ['compiler-rt', 'built'],
+        ['musl', 'built'],
+      ],
+    );
     const [, rt, musl] = res.packages as [ToolchainPackage, ToolchainPackage, ToolchainPackage];
     const rtFiles = (JSON.parse(readFileSync(rt.manifest, 'utf8')) as PackageManifest).files.map((f) => f.path);
-    for (const f of ['libclang_rt.builtins-x86_64.a', 'clang_rt.crtbegin-x86_64.o', 'clang_rt.crtend-x86_64.o']) assert.ok(rtFiles.includes(`usr/lib/clang/14.0.6/lib/linux/${f}`), f);
+    for (const f of ['libclang_rt.builtins-x86_64.a', 'clang_rt.crtbegin-x86_64.o', 'clang_rt.crtend-x86_64.o'])
+      assert.ok(rtFiles.includes(`usr/lib/clang/14.0.6/lib/linux/${f}`), f);
     // musl's libc.so links against compiler-rt's builtins, never GNU's libgcc
-    assert.match(readFileSync(musl.log, 'utf8'), /using compiler runtime libraries: \/sysroot\/usr\/lib\/clang\/14\.0\.6\/lib\/linux\/libclang_rt\.builtins-x86_64\.a\n/);
+    assert.match(
+      readFileSync(musl.log, 'utf8'),
+      /using compiler runtime libraries: \/sysroot\/usr\/lib\/clang\/14\.0\.6\/lib\/linux\/libclang_rt\.builtins-x86_64\.a\n/,
+    );
     const taskIps = new Set(up.hosts.map((h) => h.ip));
     const remote = Object.entries(res.compiles.remote);
     assert.ok(remote.length > 0 && remote.every(([ip]) => taskIps.has(ip)), `remote hosts ${remote.map(([ip]) => ip).join(' ')} are farm tasks`);
@@ -76,9 +90,13 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.equal(res.compiles.bypassed, 0, 'every compile went through distcc');
 
     const manifest = JSON.parse(readFileSync(musl.manifest, 'utf8')) as PackageManifest;
-    assert.deepEqual(manifest.sources.map((s) => s.sha256), ['7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4']);
+    assert.deepEqual(
+      manifest.sources.map((s) => s.sha256),
+      ['7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4'],
+    );
     const files = new Set(manifest.files.map((f) => f.path));
-    for (const f of ['usr/lib/libc.a', 'usr/lib/libc.so', 'usr/include/stdio.h', 'lib/ld-musl-x86_64.so.1', 'usr/share/iglupkg/musl']) assert.ok(files.has(f), f);
+    for (const f of ['usr/lib/libc.a', 'usr/lib/libc.so', 'usr/include/stdio.h', 'lib/ld-musl-x86_64.so.1', 'usr/share/iglupkg/musl'])
+      assert.ok(files.has(f), f);
     assert.deepEqual(manifest.build.compiles, musl.compiles, 'the manifest records the counts the run reports');
 
     const hello = await linkStaticHello(engine, image.id, musl.tarball);
@@ -89,7 +107,10 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
 
   test('a rerun with nothing changed is up to date', async () => {
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
-    assert.deepEqual(res.packages.map((p) => p.action), ['up to date', 'up to date', 'up to date']);
+    assert.deepEqual(
+      res.packages.map((p) => p.action),
+      ['up to date', 'up to date', 'up to date'],
+    );
   });
 
   test('a compiler reached by absolute path through a link goes to the farm; one run past distcc is counted as bypassed', async () => {
@@ -122,7 +143,9 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   });
 
   test('Ctrl-C during the build: exit 130, the client container is removed', async () => {
-    const child = execa('node', [path.resolve(import.meta.dirname, '../../src/cli.js'), ...args, 'toolchain', 'build', '--offline', '--rebuild'], { reject: false });
+    const child = execa('node', [path.resolve(import.meta.dirname, '../../src/cli.js'), ...args, 'toolchain', 'build', '--offline', '--rebuild'], {
+      reject: false,
+    });
     for (let i = 0; i < 600 && (await clients()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await clients(), 1, 'the client container runs');
     await new Promise((r) => setTimeout(r, 2000));
@@ -135,18 +158,51 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
 
   // issue 21's hostile runs on the farm: what a recipe leaves running, what it packs, what a kill -9 leaves
   const evil = hostileTree('iglu-tc-hostile-');
-  evil.add('base/tc-evil', ['pkgname=tc-evil', 'pkgver=1', 'fetch() { :; }',
-    `build() { nohup sh -c 'while :; do for d in /iglu/tree/*/*/out/*/; do echo x > "$d/POISON"; done; sleep .2; done' >/dev/null 2>&1 & sleep 1; }`,
-    'package() { mkdir -p "$pkgdir/usr/share"; echo evil > "$pkgdir/usr/share/tc-evil"; }', ''].join('\n'));
-  evil.add('base/tc-victim', ['pkgname=tc-victim', 'pkgver=1', 'mkdeps="tc-evil"', 'fetch() { :; }', 'build() { sleep 2; }',
-    'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/tc-victim"; sleep 2; }', ''].join('\n'));
-  evil.add('base/tc-dev', ['pkgname=tc-dev', 'pkgver=1', 'fetch() { :; }', 'build() { :; }',
-    'package() { install -Dm4755 /bin/true "$pkgdir/usr/bin/rootsh"; mknod "$pkgdir/disk" b 254 0; }', ''].join('\n'));
+  evil.add(
+    'base/tc-evil',
+    [
+      'pkgname=tc-evil',
+      'pkgver=1',
+      'fetch() { :; }',
+      `build() { nohup sh -c 'while :; do for d in /iglu/tree/*/*/out/*/; do echo x > "$d/POISON"; done; sleep .2; done' >/dev/null 2>&1 & sleep 1; }`,
+      'package() { mkdir -p "$pkgdir/usr/share"; echo evil > "$pkgdir/usr/share/tc-evil"; }',
+      '',
+    ].join('\n'),
+  );
+  evil.add(
+    'base/tc-victim',
+    [
+      'pkgname=tc-victim',
+      'pkgver=1',
+      'mkdeps="tc-evil"',
+      'fetch() { :; }',
+      'build() { sleep 2; }',
+      'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/tc-victim"; sleep 2; }',
+      '',
+    ].join('\n'),
+  );
+  evil.add(
+    'base/tc-dev',
+    [
+      'pkgname=tc-dev',
+      'pkgver=1',
+      'fetch() { :; }',
+      'build() { :; }',
+      'package() { install -Dm4755 /bin/true "$pkgdir/usr/bin/rootsh"; mknod "$pkgdir/disk" b 254 0; }',
+      '',
+    ].join('\n'),
+  );
   evil.add('base/tc-slow', ['pkgname=tc-slow', 'pkgver=1', 'fetch() { :; }', 'build() { echo slow-started; sleep 600; }', 'package() { :; }', ''].join('\n'));
 
   test('nothing a recipe starts outlives its package: a daemon of one build never writes into the next package', async () => {
     const res = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-evil', 'tc-victim']);
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['tc-evil', 'built'], ['tc-victim', 'built']]);
+    assert.deepEqual(
+      res.packages.map((p) => [p.name, p.action]),
+      [
+        ['tc-evil', 'built'],
+        ['tc-victim', 'built'],
+      ],
+    );
     const listed = await execa('tar', ['--zstd', '-tf', path.join(root, 'out/tc-victim.1.tar.zst')]);
     assert.doesNotMatch(listed.stdout, /POISON/, listed.stdout);
     assert.equal(await clients(), 0);
@@ -178,7 +234,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.equal(await readers(), 1, 'kill -9 left the reader');
     const once = await iglu([...args, 'farm', 'top', '--once', '--json']);
     assert.equal(once.code, 0, once.stderr);
-    assert.equal(await readers(), 0, 'the next farm top removed the dead one\'s reader (and its own)');
+    assert.equal(await readers(), 0, "the next farm top removed the dead one's reader (and its own)");
     assert.equal(await clients(), 0, 'the client of the killed build is gone too');
   });
 });

@@ -82,7 +82,13 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   });
 
   test('compiles from a client container on the manager land on tasks of the other nodes', async () => {
-    const res = await compileThroughFarm(nodes.engine(1), { imageId: image.id, network, distccHosts: up.distccHosts, files: 12, labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' } });
+    const res = await compileThroughFarm(nodes.engine(1), {
+      imageId: image.id,
+      network,
+      distccHosts: up.distccHosts,
+      files: 12,
+      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+    });
     assert.equal(res.exitCode, 0, res.output);
     assert.equal(res.placements.length, 12, res.output);
     const hostOf = new Map(up.hosts.map((h) => [h.ip, h.hostname]));
@@ -95,9 +101,16 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.ok((perNode.get('iglu-n2') ?? 0) > 0 && (perNode.get('iglu-n3') ?? 0) > 0, `placements: ${JSON.stringify([...perNode])}`);
   });
 
-  test('toolchain build: musl through the three-node farm, compiles on the other nodes\' tasks', async () => {
+  test("toolchain build: musl through the three-node farm, compiles on the other nodes' tasks", async () => {
     const res = await igluJson<ToolchainResult>([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline']);
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]), [['musl-headers', 'built'], ['compiler-rt', 'built'], ['musl', 'built']]);
+    assert.deepEqual(
+      res.packages.map((p) => [p.name, p.action]),
+      [
+        ['musl-headers', 'built'],
+        ['compiler-rt', 'built'],
+        ['musl', 'built'],
+      ],
+    );
     const musl = res.packages.find((p) => p.name === 'musl')!;
     assert.ok((res.compiles.byNode['iglu-n2'] ?? 0) > 0 && (res.compiles.byNode['iglu-n3'] ?? 0) > 0, `per node: ${JSON.stringify(res.compiles.byNode)}`);
     assert.ok(remoteFraction(res.compiles) > 0.95, `remote fraction ${remoteFraction(res.compiles)}`);
@@ -106,7 +119,20 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   });
 
   // the jobs a spread build ran: --json's per-package node and interval
-  type Spread = { mode: string; spread?: { nodes: string[]; room: number }; packages: { name: string; action: string; node?: string; attempts?: number; startedAt?: string; endedAt?: string; usage?: { cpuSeconds: number; peakMemoryBytes: number }; log: string }[] };
+  type Spread = {
+    mode: string;
+    spread?: { nodes: string[]; room: number };
+    packages: {
+      name: string;
+      action: string;
+      node?: string;
+      attempts?: number;
+      startedAt?: string;
+      endedAt?: string;
+      usage?: { cpuSeconds: number; peakMemoryBytes: number };
+      log: string;
+    }[];
+  };
   test('chroot build on a farm of three nodes spreads by default: independent packages build at the same time on different nodes', async (t) => {
     const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
     assert.equal(r.code, 0, r.stderr);
@@ -114,29 +140,47 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const res = JSON.parse(r.stdout) as Spread;
     assert.equal(res.mode, 'spread');
     assert.equal(res.spread?.room, 6, 'three nodes of two CPUs, one CPU a job');
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'built'], ['toybox', 'built'], ['zlib', 'built']]);
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [
+      ['mksh', 'built'],
+      ['toybox', 'built'],
+      ['zlib', 'built'],
+    ]);
     for (const p of res.packages) {
       assert.match(p.node ?? '', /^iglu-n[123]$/, `${p.name} names its node`);
       assert.ok(p.usage && p.usage.cpuSeconds > 0 && p.usage.peakMemoryBytes > 0, `${p.name}: cgroup figures ${JSON.stringify(p.usage)}`);
       assert.match(readFileSync(p.log, 'utf8'), new RegExp(`iglu-job: on node ${p.node}`), `${p.name}'s log came back from its node`);
     }
-    t.diagnostic(`jobs: ${res.packages.map((p) => `${p.name} on ${p.node} ${p.startedAt?.slice(11, 23)}-${p.endedAt?.slice(11, 23)} cpu ${p.usage?.cpuSeconds} s, peak ${Math.round((p.usage?.peakMemoryBytes ?? 0) / 2 ** 20)} MiB`).join('; ')}`);
-    const overlapping = res.packages.flatMap((a) => res.packages.filter((b) => a.name < b.name && a.node !== b.node && a.startedAt! < b.endedAt! && b.startedAt! < a.endedAt!).map((b) => `${a.name}@${a.node} ${b.name}@${b.node}`));
+    t.diagnostic(
+      `jobs: ${res.packages.map((p) => `${p.name} on ${p.node} ${p.startedAt?.slice(11, 23)}-${p.endedAt?.slice(11, 23)} cpu ${p.usage?.cpuSeconds} s, peak ${Math.round((p.usage?.peakMemoryBytes ?? 0) / 2 ** 20)} MiB`).join('; ')}`,
+    );
+    const overlapping = res.packages.flatMap((a) =>
+      res.packages
+        .filter((b) => a.name < b.name && a.node !== b.node && a.startedAt! < b.endedAt! && b.startedAt! < a.endedAt!)
+        .map((b) => `${a.name}@${a.node} ${b.name}@${b.node}`),
+    );
     assert.ok(overlapping.length > 0, `intervals: ${JSON.stringify(res.packages.map((p) => [p.name, p.node, p.startedAt, p.endedAt]))}`);
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
   });
 
   const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
-  test('a second work directory on the same farm, without the sources, builds and fetches nothing: every package comes from the farm\'s store, with its log', async () => {
+  test("a second work directory on the same farm, without the sources, builds and fetches nothing: every package comes from the farm's store, with its log", async () => {
     // only the toolchain phase's packages: the chroot build root is made from them
     mkdirSync(path.join(second, 'out'));
-    for (const f of readdirSync(path.join(workdir, 'out')).filter((f) => /^(musl|musl-headers|compiler-rt)\./.test(f))) cpSync(path.join(workdir, 'out', f), path.join(second, 'out', f));
+    for (const f of readdirSync(path.join(workdir, 'out')).filter((f) => /^(musl|musl-headers|compiler-rt)\./.test(f)))
+      cpSync(path.join(workdir, 'out', f), path.join(second, 'out', f));
     const res = await igluJson<Spread>([...withAll, '--workdir', second, 'chroot', 'build', '--offline', 'zlib', 'mksh', 'toybox']);
-    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [['mksh', 'from store'], ['toybox', 'from store'], ['zlib', 'from store']]);
+    assert.deepEqual(res.packages.map((p) => [p.name, p.action]).sort(), [
+      ['mksh', 'from store'],
+      ['toybox', 'from store'],
+      ['zlib', 'from store'],
+    ]);
     assert.match(readFileSync(path.join(second, 'logs', 'zlib.log'), 'utf8'), /iglu-job: on node iglu-n/, 'the log it was built with');
     assert.equal(readFileSync(path.join(second, 'out', 'zlib.1.2.13.tar.zst')).length > 0, true);
     const lock = path.join(second, 'sources', 'sources.lock.json');
-    assert.ok(!existsSync(lock) || Object.keys((JSON.parse(readFileSync(lock, 'utf8')) as { sources?: object }).sources ?? {}).length === 0, 'nothing was fetched');
+    assert.ok(
+      !existsSync(lock) || Object.keys((JSON.parse(readFileSync(lock, 'utf8')) as { sources?: object }).sources ?? {}).length === 0,
+      'nothing was fetched',
+    );
   });
 
   test('a second run with the same inputs attaches to the running job: it follows the log and takes the result', async () => {
@@ -159,11 +203,16 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.match(readFileSync(path.join(second, 'logs', 'busybox.log'), 'utf8'), /iglupkg: busybox/, 'the log it followed');
     assert.equal(readFileSync(path.join(second, 'out', 'busybox.1.35.0.tar.zst')).length > 0, true);
     const pinned = (JSON.parse(readFileSync(path.join(second, 'sources', 'sources.lock.json'), 'utf8')) as { sources: Record<string, unknown> }).sources;
-    assert.ok(Object.keys(pinned).some((u) => u.includes('busybox-1.35.0')), `the second work directory's cache had no busybox source and got it from the store, offline: ${Object.keys(pinned).join(' ')}`);
+    assert.ok(
+      Object.keys(pinned).some((u) => u.includes('busybox-1.35.0')),
+      `the second work directory's cache had no busybox source and got it from the store, offline: ${Object.keys(pinned).join(' ')}`,
+    );
   });
 
-  test('two runs that build the same inputs at once: the job\'s name is a claim, one builds and the other attaches', async (t) => {
-    const both = await Promise.all([workdir, second].map((w) => iglu([...withAll, '--workdir', w, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib'])));
+  test("two runs that build the same inputs at once: the job's name is a claim, one builds and the other attaches", async (t) => {
+    const both = await Promise.all(
+      [workdir, second].map((w) => iglu([...withAll, '--workdir', w, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib'])),
+    );
     for (const r of both) assert.equal(r.code, 0, r.stderr);
     const zlib = both.map((r) => (JSON.parse(r.stdout) as Spread).packages.find((p) => p.name === 'zlib')!);
     t.diagnostic(`zlib: ${zlib.map((p) => `${p.action} on ${p.node}`).join(', ')}`);
@@ -175,15 +224,33 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
   test('a job may PUT only its own out.tar into a directory the manager made for it; nothing else below staging/', async () => {
     const store = `http://iglu-${farm}-store`;
     const put = (where: string) => `echo "${where} $(curl -s -o /dev/null -w '%{http_code}' -T /etc/hostname ${store}/${where})"`;
-    const script = [put('staging/0123456789abcdef0123456789abcdef/out.tar'), put('staging/anything/big.bin'), put('staging/x'), put('cas/x'),
-      `echo "GET $(curl -s -o /dev/null -w '%{http_code}' ${store}/staging/)"`].join('; ');
-    const res = await nodes.engine(1).containers.runOnce({ image: image.id, cmd: ['/bin/sh', '-c', script], labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' }, network, name: 'iglu-test-put', timeoutMs: 60_000 });
-    const codes = Object.fromEntries(res.output.trim().split(/\r?\n/).map((l) => l.trim().split(' ')).map(([k, v]) => [k, v]));
+    const script = [
+      put('staging/0123456789abcdef0123456789abcdef/out.tar'),
+      put('staging/anything/big.bin'),
+      put('staging/x'),
+      put('cas/x'),
+      `echo "GET $(curl -s -o /dev/null -w '%{http_code}' ${store}/staging/)"`,
+    ].join('; ');
+    const res = await nodes.engine(1).containers.runOnce({
+      image: image.id,
+      cmd: ['/bin/sh', '-c', script],
+      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+      network,
+      name: 'iglu-test-put',
+      timeoutMs: 60_000,
+    });
+    const codes = new Map(
+      res.output
+        .trim()
+        .split(/\r?\n/)
+        .map((l) => l.trim().split(' '))
+        .map(([k, v]) => [k ?? '', v ?? '']),
+    );
     // nginx answers 500 (it cannot create the file: no directory, create_full_put_path off)
-    assert.doesNotMatch(codes['staging/0123456789abcdef0123456789abcdef/out.tar'] ?? '', /^2/, `a token the manager never opened: ${res.output}`);
+    assert.doesNotMatch(codes.get('staging/0123456789abcdef0123456789abcdef/out.tar') ?? '', /^2/, `a token the manager never opened: ${res.output}`);
     const volume = (await nodes.engine(1).volumes.list({ [LABEL.farm]: farm }))[0]!;
     assert.ok(!existsSync(path.join(volume.mountpoint, 'staging', '0123456789abcdef0123456789abcdef')), 'nothing was made');
-    for (const k of ['staging/anything/big.bin', 'staging/x', 'cas/x', 'GET']) assert.equal(codes[k], '403', `${k}: ${res.output}`);
+    for (const k of ['staging/anything/big.bin', 'staging/x', 'cas/x', 'GET']) assert.equal(codes.get(k), '403', `${k}: ${res.output}`);
   });
 
   /** Starts a spread build of zlib (--rebuild) and kills it with SIGKILL once its job's task runs. */
@@ -209,10 +276,10 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib']);
     assert.equal(r.code, 0, r.stderr);
     const zlib = (JSON.parse(r.stdout) as Spread).packages.find((p) => p.name === 'zlib')!;
-    assert.equal(zlib.action, 'built', 'built, not attached to the dead run\'s job');
+    assert.equal(zlib.action, 'built', "built, not attached to the dead run's job");
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no job is left');
     const volume = (await nodes.engine(1).volumes.list({ [LABEL.farm]: farm }))[0]!;
-    assert.ok(!existsSync(path.join(volume.mountpoint, 'staging', token!)), 'the dead job\'s staging directory is gone');
+    assert.ok(!existsSync(path.join(volume.mountpoint, 'staging', token!)), "the dead job's staging directory is gone");
   });
 
   test('a node whose clang differs: its task is refused with the node named, the build runs on the others', async () => {
@@ -221,12 +288,29 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const [task] = await engine3.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
     assert.ok(task, 'n3 runs a task');
     const sh = (script: string) => engine3.containers.exec(task.id, ['sh', '-c', script], { output: new PassThrough().resume() });
-    assert.equal(await sh('rm /usr/bin/clang && printf \'#!/bin/sh\\nexec /usr/lib/llvm-14/bin/clang -fno-ident "$@"\\n\' >/usr/bin/clang && chmod 755 /usr/bin/clang'), 0);
+    assert.equal(
+      await sh('rm /usr/bin/clang && printf \'#!/bin/sh\\nexec /usr/lib/llvm-14/bin/clang -fno-ident "$@"\\n\' >/usr/bin/clang && chmod 755 /usr/bin/clang'),
+      0,
+    );
     try {
-      const res = await igluJson<ToolchainResult>([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--tree', FIXTURES, 'abscc']);
-      assert.deepEqual(res.refused.map((r) => r.node), ['iglu-n3']);
+      const res = await igluJson<ToolchainResult>([
+        ...withAll,
+        '--workdir',
+        workdir,
+        'toolchain',
+        'build',
+        '--offline',
+        '--rebuild',
+        '--tree',
+        FIXTURES,
+        'abscc',
+      ]);
+      assert.deepEqual(
+        res.refused.map((r) => r.node),
+        ['iglu-n3'],
+      );
       assert.match(res.refused[0]!.reason, /its clang made a different object than the client's/);
-      assert.doesNotMatch(res.distccHosts, new RegExp(res.refused[0]!.ip.replace(/\./g, '\\.')), 'n3 is not in the build\'s DISTCC_HOSTS');
+      assert.doesNotMatch(res.distccHosts, new RegExp(res.refused[0]!.ip.replace(/\./g, '\\.')), "n3 is not in the build's DISTCC_HOSTS");
       assert.equal(res.compiles.byNode['iglu-n3'], undefined);
       const text = await iglu([...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--tree', FIXTURES, 'abscc']);
       assert.match(text.stdout, /warning: refused the task on iglu-n3 \(\S+\): its clang made a different object/);
@@ -244,14 +328,19 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const res = await child;
     assert.equal(res.exitCode, 0, String(res.stderr));
     const out = JSON.parse(String(res.stdout)) as ToolchainResult;
-    assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built', 'built']);
+    assert.deepEqual(
+      out.packages.map((p) => p.action),
+      ['built', 'built', 'built'],
+    );
     const hello = await linkStaticHello(new Engine(resolveEndpoint(undefined)), image.id, out.packages.find((p) => p.name === 'musl')!.tarball);
     assert.equal(hello.output, 'hello from musl');
     assert.ok((out.compiles.byNode['iglu-n2'] ?? 0) > 0, `per node: ${JSON.stringify(out.compiles.byNode)}`);
   });
 
   test('a node crashed under a spread build: its job is submitted again on a live node and the build completes', async (t) => {
-    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib', 'mksh', 'toybox'], { reject: false });
+    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--offline', '--rebuild', 'zlib', 'mksh', 'toybox'], {
+      reject: false,
+    });
     let crashed = false;
     for (let i = 0; i < 1200 && !crashed && child.exitCode === null; i++) {
       const status = await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' });
@@ -270,8 +359,13 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     const res = await child;
     assert.equal(res.exitCode, 0, String(res.stderr));
     const out = JSON.parse(String(res.stdout)) as Spread;
-    assert.deepEqual(out.packages.map((p) => p.action), ['built', 'built', 'built']);
-    t.diagnostic(`after the crash: ${out.packages.map((p) => `${p.name} on ${p.node}, ${p.attempts} tries, ${p.startedAt?.slice(11, 19)}-${p.endedAt?.slice(11, 19)}`).join('; ')}`);
+    assert.deepEqual(
+      out.packages.map((p) => p.action),
+      ['built', 'built', 'built'],
+    );
+    t.diagnostic(
+      `after the crash: ${out.packages.map((p) => `${p.name} on ${p.node}, ${p.attempts} tries, ${p.startedAt?.slice(11, 19)}-${p.endedAt?.slice(11, 19)}`).join('; ')}`,
+    );
     const retried = out.packages.filter((p) => (p.attempts ?? 1) > 1);
     assert.ok(retried.length >= 1, `attempts: ${JSON.stringify(out.packages.map((p) => [p.name, p.node, p.attempts]))}`);
     for (const p of retried) {

@@ -59,7 +59,11 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     assert.ok(Date.now() - interruptedAt < 15_000, 'stopped at once');
     assert.equal(await apt(), false, 'apt-get is stopped');
     assert.deepEqual(existsSync(path.join(fresh, 'sources/sha256')) ? readdirSync(path.join(fresh, 'sources/sha256')) : [], [], 'nothing was imported');
-    assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith('iglu-seed-') && !scratchBefore.includes(f)), [], 'the scratch directory is removed');
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith('iglu-seed-') && !scratchBefore.includes(f)),
+      [],
+      'the scratch directory is removed',
+    );
   });
 
   test('fetch runs the recipe offline through the cache and records the sources it used', async () => {
@@ -67,7 +71,7 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const sha = await recipeHash(recipe.file);
     const got = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.deepEqual(got, { sources: [{ url: MUSL, sha256: MUSL_SHA, size: 1058642 }], reused: false });
-    assert.ok(existsSync(path.join(srcdirOf(packageWorkspace(paths, recipe)), 'musl-1.2.3/configure')), 'unpacked in the workspace\'s upper layer');
+    assert.ok(existsSync(path.join(srcdirOf(packageWorkspace(paths, recipe)), 'musl-1.2.3/configure')), "unpacked in the workspace's upper layer");
     const again = await fetchPackage(recipe, sha, { paths, cache, offline: true });
     assert.equal(again.reused, true);
   });
@@ -93,8 +97,14 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
 
   test('a URL not in the cache while offline is a clear error with the log path', async () => {
     const recipe = await readRecipe(path.join(FIXTURES, 'base/offline/build.sh'), cats);
-    await assert.rejects(fetchPackage(recipe, await recipeHash(recipe.file), { paths, cache, offline: true }), (e: unknown) =>
-      e instanceof IgluError && /offline 1\.0: fetch failed/.test(e.message) && /source not in the cache, and iglu is offline: https:\/\/example.invalid\/offline-1.0.tar.gz/.test(e.message) && e.hint === `the whole log is ${paths.logFile('offline')}`);
+    await assert.rejects(
+      fetchPackage(recipe, await recipeHash(recipe.file), { paths, cache, offline: true }),
+      (e: unknown) =>
+        e instanceof IgluError &&
+        /offline 1\.0: fetch failed/.test(e.message) &&
+        /source not in the cache, and iglu is offline: https:\/\/example.invalid\/offline-1.0.tar.gz/.test(e.message) &&
+        e.hint === `the whole log is ${paths.logFile('offline')}`,
+    );
   });
 
   test('a damaged cached file: verify names it, fetch refuses it, nothing is deleted', async () => {
@@ -103,7 +113,10 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
     const v = await iglu([...wd, 'sources', 'verify']);
     assert.equal(v.code, 1);
     assert.match(v.stdout, new RegExp(`mismatch +${MUSL.replace(/\./g, '\\.')} \\(expected ${MUSL_SHA}, got [0-9a-f]{64}\\)`));
-    await assert.rejects(cache.fetch(MUSL, path.join(root, 'out.tgz'), { offline: true }), (e: unknown) => e instanceof IgluError && e.message.includes(`expected ${MUSL_SHA}, got`));
+    await assert.rejects(
+      cache.fetch(MUSL, path.join(root, 'out.tgz'), { offline: true }),
+      (e: unknown) => e instanceof IgluError && e.message.includes(`expected ${MUSL_SHA}, got`),
+    );
     assert.ok(existsSync(blob), 'the damaged file is kept for inspection');
     assert.equal((await cache.readLock()).sources[MUSL]?.sha256, MUSL_SHA);
     // a good copy repairs it
@@ -115,13 +128,22 @@ describe('source cache (real sources, offline)', { timeout: 300_000 }, () => {
 
   test('packing: sorted, 0:0, fixed mtimes, identical bytes twice; a failed pack leaves nothing', async () => {
     const pkgdir = path.join(root, 'pkg');
-    await execa('sh', ['-c', `mkdir -p ${pkgdir}/usr/bin ${pkgdir}/lib && echo b > ${pkgdir}/usr/bin/b && echo a > ${pkgdir}/lib/a && ln -sf a ${pkgdir}/lib/l && chown -R 1234:1234 ${pkgdir} && touch -d 2021-05-05 ${pkgdir}/lib/a`]);
+    await execa('sh', [
+      '-c',
+      `mkdir -p ${pkgdir}/usr/bin ${pkgdir}/lib && echo b > ${pkgdir}/usr/bin/b && echo a > ${pkgdir}/lib/a && ln -sf a ${pkgdir}/lib/l && chown -R 1234:1234 ${pkgdir} && touch -d 2021-05-05 ${pkgdir}/lib/a`,
+    ]);
     const one = await packPkgdir(pkgdir, path.join(root, 'out/p.1.tar.zst'), 946684800);
     await execa('touch', [path.join(pkgdir, 'usr/bin/b')]);
     const two = await packPkgdir(pkgdir, path.join(root, 'out/p.2.tar.zst'), 946684800);
     assert.equal(one.sha256, two.sha256);
-    assert.deepEqual(one.files.map((f) => f.path), ['lib/', 'lib/a', 'lib/l', 'usr/', 'usr/bin/', 'usr/bin/b']);
-    assert.deepEqual((await listTarball(path.join(root, 'out/p.1.tar.zst'))).map((f) => f.type), ['directory', 'file', 'symlink', 'directory', 'directory', 'file']);
+    assert.deepEqual(
+      one.files.map((f) => f.path),
+      ['lib/', 'lib/a', 'lib/l', 'usr/', 'usr/bin/', 'usr/bin/b'],
+    );
+    assert.deepEqual(
+      (await listTarball(path.join(root, 'out/p.1.tar.zst'))).map((f) => f.type),
+      ['directory', 'file', 'symlink', 'directory', 'directory', 'file'],
+    );
     const verbose = (await execa('sh', ['-c', `zstd -dc ${root}/out/p.1.tar.zst | tar -tv --numeric-owner`])).stdout;
     for (const line of verbose.split('\n')) assert.match(line, / 0\/0 .* 2000-01-01 00:00 /);
     // the output's directory is a file: nothing half-written may remain

@@ -12,11 +12,14 @@ export interface CompilePlacement {
  * compile that cannot go remote fails instead of running locally) and prints distcc's
  * "compile X on HOST" lines.
  */
-export async function compileThroughFarm(engine: Engine, opts: { imageId: string; network: string; distccHosts: string; files: number; labels: Record<string, string> }): Promise<{ exitCode: number; placements: CompilePlacement[]; output: string }> {
+export async function compileThroughFarm(
+  engine: Engine,
+  opts: { imageId: string; network: string; distccHosts: string; files: number; labels: Record<string, string> },
+): Promise<{ exitCode: number; placements: CompilePlacement[]; output: string }> {
   const script = `
 set -e; mkdir -p /w && cd /w
 for i in $(seq 1 ${opts.files}); do
-  { echo '#include <stdio.h>'; for j in $(seq 1 40); do echo "double f\${i}_\$j(double x){for(int k=0;k<\$j;k++)x=x*1.0001+k;return x;}"; done; } > f$i.c
+  { echo '#include <stdio.h>'; for j in $(seq 1 40); do echo "double f\${i}_$j(double x){for(int k=0;k<$j;k++)x=x*1.0001+k;return x;}"; done; } > f$i.c
 done
 export DISTCC_VERBOSE=1 DISTCC_LOG=/w/distcc.log DISTCC_FALLBACK=0
 for f in f*.c; do distcc clang -O2 -c "$f" -o "\${f%.c}.o" & done

@@ -17,7 +17,11 @@ export async function linkStaticHello(engine: Engine, imageId: string, tarball: 
   writeFileSync(path.join(dir, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello from musl"); return 0; }\n');
   const run = await engine.containers.runOnce({
     image: imageId,
-    cmd: ['sh', '-c', 'cd /w && clang -static -nostdinc -nostdlib -isystem s/usr/include s/usr/lib/crt1.o s/usr/lib/crti.o hello.c s/usr/lib/libc.a s/usr/lib/crtn.o -fuse-ld=lld -o hello && file hello'],
+    cmd: [
+      'sh',
+      '-c',
+      'cd /w && clang -static -nostdinc -nostdlib -isystem s/usr/include s/usr/lib/crt1.o s/usr/lib/crti.o hello.c s/usr/lib/libc.a s/usr/lib/crtn.o -fuse-ld=lld -o hello && file hello',
+    ],
     labels: labelsFor('test'),
     binds: [`${dir}:/w`],
     timeoutMs: 60_000,

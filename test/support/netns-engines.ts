@@ -17,7 +17,10 @@ export class NetnsEngines {
   /** The host's address on the bridge. */
   readonly hostAddr = `${this.net}.254`;
 
-  constructor(readonly count = 3, readonly base = '/tmp/igmn') {}
+  constructor(
+    readonly count = 3,
+    readonly base = '/tmp/igmn',
+  ) {}
 
   sock(i: number): string {
     return `${this.base}/n${i}/docker.sock`;
@@ -81,7 +84,15 @@ export class NetnsEngines {
 
   private async waitEngine(i: number): Promise<void> {
     for (let k = 0; k < 150; k++) {
-      if (await this.engine(i).info().then(() => true, () => false)) return;
+      if (
+        await this.engine(i)
+          .info()
+          .then(
+            () => true,
+            () => false,
+          )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`engine n${i} did not come up; see ${this.base}/n${i}/dockerd.log`);
@@ -111,7 +122,11 @@ export class NetnsEngines {
     const tasks = await sh('sh', ['-c', `find /sys/fs/cgroup/pids/iglu-n${i} /sys/fs/cgroup/iglu-n${i} -name cgroup.procs -exec cat {} + 2>/dev/null`]);
     for (const p of String(tasks.stdout).split('\n').filter(Boolean)) pids.add(Number(p));
     for (const p of pids) {
-      try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 
@@ -131,7 +146,10 @@ export class NetnsEngines {
     for (const p of leftovers) process.kill(p, 'SIGKILL');
     for (let k = 0; k < 50 && leftovers.some(alive); k++) await new Promise((r) => setTimeout(r, 100));
     const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '');
-    for (const m of mounts.filter((m) => m.startsWith(`${this.base}/`)).sort().reverse()) {
+    for (const m of mounts
+      .filter((m) => m.startsWith(`${this.base}/`))
+      .sort()
+      .reverse()) {
       if ((await sh('umount', [m])).exitCode !== 0) await sh('umount', ['-l', m]);
     }
     for (const i of this.indices) {
@@ -163,10 +181,21 @@ function alive(pid: number): boolean {
 
 /** What a clean teardown must give back: links, namespaces, iptables rules, mounts, cgroups. */
 export async function hostSnapshot(base: string): Promise<string> {
-  const links = String((await sh('ip', ['-o', 'link', 'show'])).stdout).split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').sort();
-  const netns = String((await sh('ip', ['netns', 'list'])).stdout).split('\n').sort();
-  const rules = String((await sh('iptables-save', [])).stdout).split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, ''));
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(base));
+  const links = String((await sh('ip', ['-o', 'link', 'show'])).stdout)
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .sort();
+  const netns = String((await sh('ip', ['netns', 'list'])).stdout)
+    .split('\n')
+    .sort();
+  const rules = String((await sh('iptables-save', [])).stdout)
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ''));
+  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(base));
   const cgroups = String((await sh('sh', ['-c', 'ls -d /sys/fs/cgroup/*/iglu-n* /sys/fs/cgroup/iglu-n* 2>/dev/null'])).stdout);
   return JSON.stringify({ links, netns, rules, mounts, cgroups }, null, 1);
 }

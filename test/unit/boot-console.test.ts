@@ -37,7 +37,7 @@ test('a console cut off before init: timeout without the line', () => {
   assert.deepEqual(out, { status: 'timeout' });
 });
 
-test('a real panic (no root filesystem): panic, whatever qemu\'s exit', () => {
+test("a real panic (no root filesystem): panic, whatever qemu's exit", () => {
   const out = bootOutcome(recorded('panic-no-root.txt'), EXPECT, { code: 0, timedOut: false });
   assert.equal(out.status, 'panic');
   assert.match(out.panic ?? '', /Kernel panic - not syncing/);
@@ -63,20 +63,30 @@ test('qemuArgs: the machine definition; no network, no reboot, snapshot disk; OV
   assert.deepEqual(efi.slice(efi.indexOf('-nic'), efi.indexOf('-nic') + 2), ['-nic', 'none']);
   assert.ok(efi.includes('file=/i.img,format=raw,if=virtio,snapshot=on'));
   assert.deepEqual(efi.slice(-2), ['-bios', '/o.fd']);
-  const direct = qemuArgs({ image: '/i.img', firmware: 'direct', accel: 'kvm', kernel: '/k', machine: { ...MACHINE, machine: 'q35', memoryMiB: 64, cpus: 2, devices: ['virtio-rng-pci'] }, interactive: true });
+  const direct = qemuArgs({
+    image: '/i.img',
+    firmware: 'direct',
+    accel: 'kvm',
+    kernel: '/k',
+    machine: { ...MACHINE, machine: 'q35', memoryMiB: 64, cpus: 2, devices: ['virtio-rng-pci'] },
+    interactive: true,
+  });
   assert.deepEqual(direct.slice(0, 10), ['-machine', 'q35', '-accel', 'kvm', '-m', '64', '-smp', '2', '-device', 'virtio-rng-pci']);
   assert.deepEqual(direct.slice(-2), ['-kernel', '/k']);
   assert.ok(direct.includes('name=opt/iglu/interactive,string=1'));
 });
 
-test('qemu/machines.yaml, iglu\'s own, parses: OVMF for efi, 256 MiB, pc', async () => {
+test("qemu/machines.yaml, iglu's own, parses: OVMF for efi, 256 MiB, pc", async () => {
   const m = await loadMachines(undefined);
   assert.equal(m.efi.firmware, '/usr/share/ovmf/OVMF.fd');
   assert.deepEqual([m.efi.machine, m.efi.memoryMiB, m.direct.machine], ['pc', 256, 'pc']);
 });
 
 test('machine definitions: a bad field is named with its file and line; efi without firmware is refused', () => {
-  assert.throws(() => parseMachines('efi:\n  firmware: /f.fd\ndirect:\n  memoryMiB: lots\n', '/m.yaml'), (e: unknown) => e instanceof IgluError && /^\/m\.yaml:4: "direct\.memoryMiB"/.test(e.message));
+  assert.throws(
+    () => parseMachines('efi:\n  firmware: /f.fd\ndirect:\n  memoryMiB: lots\n', '/m.yaml'),
+    (e: unknown) => e instanceof IgluError && /^\/m\.yaml:4: "direct\.memoryMiB"/.test(e.message),
+  );
   assert.throws(() => parseMachines('efi:\n  machine: pc\ndirect: {}\n', '/m.yaml'), /"efi\.firmware" needs firmware/);
   assert.throws(() => parseMachines('efi:\n  firmware: /f.fd\n  devices: ["-hda /etc/passwd"]\ndirect: {}\n', '/m.yaml'), /devices\.0/);
 });
@@ -88,9 +98,12 @@ test('diskLayout: 1 MiB, 32 MiB ESP, root to 1 MiB before the end; too small is 
   assert.match(sfdiskScript(l), /label: gpt\nlabel-id: [0-9A-F-]{36}\n/);
 });
 
-test('bootOutcome: the guest\'s failure line is a failed boot naming the checks, even when it powered off cleanly', () => {
+test("bootOutcome: the guest's failure line is a failed boot naming the checks, even when it powered off cleanly", () => {
   const text = 'smoke: ok loader\nsmoke: FAIL zstd\nIGLUNIX BOOT FAILED: smoke test: zstd\nreboot: Power down\n';
-  assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }, 'IGLUNIX BOOT FAILED'), { status: 'check-failed', failure: 'IGLUNIX BOOT FAILED: smoke test: zstd' });
+  assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }, 'IGLUNIX BOOT FAILED'), {
+    status: 'check-failed',
+    failure: 'IGLUNIX BOOT FAILED: smoke test: zstd',
+  });
   // without a failure marker configured, the same console is a boot without the line
   assert.deepEqual(bootOutcome(text, EXPECT, { code: 0, timedOut: false }), { status: 'no-marker' });
 });

@@ -12,8 +12,14 @@ import { elfSummary, keepGoingFailure, type ChrootPackage } from '../../src/chro
 import { inputsHash, toolchainIdentity } from '../../src/packages/inputs.js';
 
 test('mountPlan: proc, dev, tmp, /root, /var/tmp, then the binds; refuses binds over them', () => {
-  const plan = mountPlan([{ host: '/w/build/zlib', inside: '/iglu/build', readOnly: false }, { host: '/r', inside: '/iglu/runner', readOnly: true }]);
-  assert.deepEqual(plan.map((m) => `${m.type}:${m.target}`), ['proc:/proc', 'devtmpfs:/dev', 'tmpfs:/tmp', 'tmpfs:/root', 'tmpfs:/var/tmp', 'bind:/iglu/build', 'bind:/iglu/runner']);
+  const plan = mountPlan([
+    { host: '/w/build/zlib', inside: '/iglu/build', readOnly: false },
+    { host: '/r', inside: '/iglu/runner', readOnly: true },
+  ]);
+  assert.deepEqual(
+    plan.map((m) => `${m.type}:${m.target}`),
+    ['proc:/proc', 'devtmpfs:/dev', 'tmpfs:/tmp', 'tmpfs:/root', 'tmpfs:/var/tmp', 'bind:/iglu/build', 'bind:/iglu/runner'],
+  );
   assert.equal(plan.at(-1)?.options, 'ro');
   assert.throws(() => mountPlan([{ host: '/x', inside: '/dev/sda', readOnly: true }]), /would hide a system mount/);
   assert.throws(() => mountPlan([{ host: '/x', inside: '/root/x', readOnly: true }]), /would hide a system mount/);
@@ -22,7 +28,7 @@ test('mountPlan: proc, dev, tmp, /root, /var/tmp, then the binds; refuses binds 
   assert.throws(() => mountPlan([{ host: '/x', inside: '/a/../proc', readOnly: true }]), /normalised/);
 });
 
-test('mountPoints decodes mountinfo escapes; mountsUnder lists a directory\'s mounts deepest first', () => {
+test("mountPoints decodes mountinfo escapes; mountsUnder lists a directory's mounts deepest first", () => {
   const info = [
     '22 1 0:21 / /proc rw,nosuid - proc proc rw',
     '40 22 0:35 / /w/.iglu/chroot/root/proc rw - proc proc rw',
@@ -45,7 +51,7 @@ test('statStart reads field 22 even when the command name has spaces and parenth
   assert.ok(self !== undefined && self > 0);
 });
 
-test('inputsHash: a dependency\'s change reaches every dependent; order of keys does not matter', () => {
+test("inputsHash: a dependency's change reaches every dependent; order of keys does not matter", () => {
   const a = { recipe: 'r1', sources: { u1: 's1', u2: 's2' }, base: 'img', deps: {} };
   const idA = inputsHash(a);
   assert.equal(idA, inputsHash({ ...a, sources: { u2: 's2', u1: 's1' } }));
@@ -68,7 +74,7 @@ test('inspectElf: a dynamic glibc program from the host; not-ELF input', () => {
   assert.equal(inspectElf(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80))), undefined);
 });
 
-test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text', () => {
+test("inspectElf: a static ELF without PT_INTERP holding musl's strerror text", () => {
   // a minimal ELF64 header with one PT_LOAD program header, then musl's strerror(0) text
   const elf = Buffer.alloc(200);
   elf.writeUInt32BE(0x7f454c46, 0);
@@ -84,19 +90,43 @@ test('inspectElf: a static ELF without PT_INTERP holding musl\'s strerror text',
 });
 
 test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace new, no network unless kept', () => {
-  const cmd = { argv: ['mksh', 'x'], env: { A: '1 2' }, binds: [{ host: '/w/build/ws', inside: '/iglu/build', readOnly: false }, { host: '/tree', inside: '/iglu/tree', readOnly: false, overlay: '/w/build/ws/layers' }], output: { file: '/w/log' } };
+  const cmd = {
+    argv: ['mksh', 'x'],
+    env: { A: '1 2' },
+    binds: [
+      { host: '/w/build/ws', inside: '/iglu/build', readOnly: false },
+      { host: '/tree', inside: '/iglu/tree', readOnly: false, overlay: '/w/build/ws/layers' },
+    ],
+    output: { file: '/w/log' },
+  };
   const argv = rootArgv('/w/root', cmd, false);
   // as root: a private mount namespace where sandbox-enter.sh stages the sources, then bwrap
   assert.deepEqual(argv.slice(0, 5), ['unshare', '--mount', '--propagation', 'private', '--']);
   const sep = argv.indexOf('--', 5);
-  assert.deepEqual(argv.slice(7, sep), [STAGE, String(SANDBOX_ID), String(SANDBOX_ID), '3', 'b', '/w/root', 'b', '/w/build/ws', 'o', '/tree', '/w/build/ws/layers']);
+  assert.deepEqual(argv.slice(7, sep), [
+    STAGE,
+    String(SANDBOX_ID),
+    String(SANDBOX_ID),
+    '3',
+    'b',
+    '/w/root',
+    'b',
+    '/w/build/ws',
+    'o',
+    '/tree',
+    '/w/build/ws/layers',
+  ]);
   const bwrap = argv.slice(sep + 1);
   assert.ok(bwrap.includes('--unshare-all') && !bwrap.includes('--share-net'));
   assert.ok(bwrap.includes('--die-with-parent') && bwrap.includes('--new-session'));
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--cap-drop'), bwrap.indexOf('--cap-drop') + 2), ['--cap-drop', 'ALL']);
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--ro-bind'), bwrap.indexOf('--ro-bind') + 3), ['--ro-bind', `${STAGE}/0`, '/']);
   assert.deepEqual(bwrap.slice(bwrap.indexOf('--bind'), bwrap.indexOf('--bind') + 3), ['--bind', `${STAGE}/1`, '/iglu/build']);
-  assert.deepEqual(bwrap.slice(bwrap.lastIndexOf('--bind'), bwrap.lastIndexOf('--bind') + 3), ['--bind', `${STAGE}/2`, '/iglu/tree'], 'the overlay is staged, then bound writable');
+  assert.deepEqual(
+    bwrap.slice(bwrap.lastIndexOf('--bind'), bwrap.lastIndexOf('--bind') + 3),
+    ['--bind', `${STAGE}/2`, '/iglu/tree'],
+    'the overlay is staged, then bound writable',
+  );
   assert.ok(!bwrap.includes('chroot'), 'pivot_root through bwrap, never chroot');
   assert.deepEqual(bwrap.slice(-7), ['--clearenv', '--setenv', 'A', '1 2', '--', 'mksh', 'x']);
   const inContainer = rootArgv('/w/root', cmd, true, false);
@@ -108,7 +138,7 @@ test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace ne
   assert.deepEqual(asUser.slice(asUser.indexOf('--ro-bind'), asUser.indexOf('--ro-bind') + 3), ['--ro-bind', '/w/root', '/']);
 });
 
-test('chrootEnv: CC=cc as iglupkg sets it, the target\'s cc first in PATH; iglupkg\'s cross variables; extras win', () => {
+test("chrootEnv: CC=cc as iglupkg sets it, the target's cc first in PATH; iglupkg's cross variables; extras win", () => {
   const plain = chrootEnv(2);
   assert.equal(plain.CC, 'cc');
   assert.equal(plain.CXX, 'c++');
@@ -126,20 +156,36 @@ test('chrootEnv: CC=cc as iglupkg sets it, the target\'s cc first in PATH; iglup
 test('describeReleased: silent when nothing was left', () => {
   assert.equal(describeReleased({ sessions: 0, killed: [], containers: [], unmounted: [] }), '');
   assert.equal(describeReleased({ sessions: 1, killed: [], containers: [], unmounted: [] }), 'released what an interrupted iglu left (1 session)');
-  assert.match(describeReleased({ sessions: 2, killed: [7], containers: ['c'], unmounted: ['/w/root/proc'] }), /2 sessions: killed 1 orphaned build namespace; removed 1 container; unmounted \/w\/root\/proc/);
+  assert.match(
+    describeReleased({ sessions: 2, killed: [7], containers: ['c'], unmounted: ['/w/root/proc'] }),
+    /2 sessions: killed 1 orphaned build namespace; removed 1 container; unmounted \/w\/root\/proc/,
+  );
 });
 
 test('elfSummary: dynamic programs with their loader, shared libraries, static files, what they need', () => {
-  assert.equal(elfSummary([
-    { static: false, interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
-    { static: true, soname: 'libzstd.so.1', needed: ['libc.so'], shared: true },
-    { static: true, shared: true }, // musl's libc.so: no DT_SONAME
-    { static: true },
-  ]), 'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 2 shared libraries, 1 static; needs libc.so libzstd.so.1');
+  assert.equal(
+    elfSummary([
+      { static: false, interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
+      { static: true, soname: 'libzstd.so.1', needed: ['libc.so'], shared: true },
+      { static: true, shared: true }, // musl's libc.so: no DT_SONAME
+      { static: true },
+    ]),
+    'ELF: 1 dynamic (/lib/ld-musl-x86_64.so.1), 2 shared libraries, 1 static; needs libc.so libzstd.so.1',
+  );
 });
 
 test('keepGoingFailure: failed and blocked packages named, the failed logs as the hint; nothing when none failed', () => {
-  const p = (name: string, action: ChrootPackage['action'], log = '') => ({ name, version: '1-0', action, tarball: '', log, seconds: 0, binaries: [], compiles: null, subpackages: [] });
+  const p = (name: string, action: ChrootPackage['action'], log = '') => ({
+    name,
+    version: '1-0',
+    action,
+    tarball: '',
+    log,
+    seconds: 0,
+    binaries: [],
+    compiles: null,
+    subpackages: [],
+  });
   const err = keepGoingFailure([p('a', 'built'), p('b', 'failed', '/w/logs/b.log'), p('c', 'blocked'), p('d', 'up to date')]);
   assert.equal(err?.message, '1 package failed (b); 1 blocked (c)');
   assert.equal(err?.hint, 'the logs: /w/logs/b.log');

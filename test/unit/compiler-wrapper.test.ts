@@ -13,7 +13,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const countLog = path.join(dir, 'compiles.log');
 
 async function cc(name: string, args: string[], launcher: string): Promise<string> {
-  const r = await execa(path.join(CHROOT_SCRIPTS, 'target-bin', name), args, { reject: launcher !== '', env: { IGLU_COMPILER_LAUNCHER: launcher, IGLU_COMPILE_LOG: countLog, TRIPLE: 'x86_64-unknown-linux-musl' } });
+  const r = await execa(path.join(CHROOT_SCRIPTS, 'target-bin', name), args, {
+    reject: launcher !== '',
+    env: { IGLU_COMPILER_LAUNCHER: launcher, IGLU_COMPILE_LOG: countLog, TRIPLE: 'x86_64-unknown-linux-musl' },
+  });
   return r.stdout;
 }
 

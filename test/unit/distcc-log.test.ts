@@ -23,7 +23,10 @@ test('remote jobs per task address and per node, local ones, fallbacks; links ar
   assert.deepEqual(c.byNode, { n2: 2, n3: 1 });
   assert.equal(c.local, 1, 'd.S ran locally; the failed fallback of conf.c is not a finished job');
   assert.equal(c.fellBack, 1);
-  assert.equal(formatCounts(c, (ip) => nodes[ip]), '2 on 10.214.1.2 (n2), 1 on 10.214.1.3 (n3), 1 local (1 fell back)');
+  assert.equal(
+    formatCounts(c, (ip) => nodes[ip]),
+    '2 on 10.214.1.2 (n2), 1 on 10.214.1.3 (n3), 1 local (1 fell back)',
+  );
   assert.equal(remoteFraction(c), 0.75);
 });
 
@@ -37,15 +40,19 @@ test('counts add up across packages', () => {
 // the wrapper's own log (chroot/target-bin/cc with IGLU_COMPILE_LOG) for the same build:
 // a.c, b.c, c.c, conf.c and d.S through distcc, plus two compiles run without distcc and
 // one more through distcc that left no line with a file name (cc -c -x c -, from stdin)
-const WRAPPER = ['a.c', 'b.c', 'c.c', 'conf.c', 'd.S', 'stdin'].map(() => 'compile distcc').concat(['compile -', 'compile -']).join('\n') + '\n';
+const WRAPPER =
+  ['a.c', 'b.c', 'c.c', 'conf.c', 'd.S', 'stdin']
+    .map(() => 'compile distcc')
+    .concat(['compile -', 'compile -'])
+    .join('\n') + '\n';
 
-test('with the wrapper\'s count, remote + local + bypassed is every compile that ran', () => {
+test("with the wrapper's count, remote + local + bypassed is every compile that ran", () => {
   const c = countCompiles(LOG, WRAPPER);
   const remote = Object.values(c.remote).reduce((a, b) => a + b, 0);
   assert.equal(remote, 3);
   assert.equal(c.local, 3, 'd.S, plus conf.c (its local try failed) and the stdin compile, which distcc names (null)');
   assert.equal(c.bypassed, 2);
-  assert.equal(remote + c.local + (c.bypassed ?? 0), 8, 'every line of the wrapper\'s log');
+  assert.equal(remote + c.local + (c.bypassed ?? 0), 8, "every line of the wrapper's log");
   assert.equal(formatCounts(c), '2 on 10.214.1.2, 1 on 10.214.1.3, 3 local (1 fell back), 2 bypassed distcc');
   assert.equal(remoteFraction(c), 3 / 8);
 });

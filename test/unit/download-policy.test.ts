@@ -35,12 +35,30 @@ after(() => server.close());
 const file = () => path.join(mkdtempSync(path.join(tmpdir(), 'iglu-dl-')), 'got');
 
 test('addresses: every non-public range is refused, in every spelling; public unicast passes', () => {
-  for (const a of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', 'fe80::1', 'fd12::1', '0.0.0.0', '::', '100.64.0.1', '224.0.0.1', '64:ff9b::7f00:1', '2002:7f00:1::1']) {
+  for (const a of [
+    '127.0.0.1',
+    '::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '10.0.0.1',
+    '172.16.5.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    'fe80::1',
+    'fd12::1',
+    '0.0.0.0',
+    '::',
+    '100.64.0.1',
+    '224.0.0.1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::1',
+  ]) {
     assert.ok(refusedAddress(a), a);
   }
   for (const a of ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946']) assert.equal(refusedAddress(a), undefined, a);
   assert.match(refusedAddress('::ffff:127.0.0.1')!, /127\.0\.0\.1 is a loopback address/);
-  for (const u of ['http://2130706433/x', 'http://0x7f.1/x', 'http://[::ffff:127.0.0.1]:18999/x', 'http://127.1/x', 'http://[::1]/x']) assert.match(refusedUrl(DEFAULT_DOWNLOAD_POLICY, u)!, /loopback/, u);
+  for (const u of ['http://2130706433/x', 'http://0x7f.1/x', 'http://[::ffff:127.0.0.1]:18999/x', 'http://127.1/x', 'http://[::1]/x'])
+    assert.match(refusedUrl(DEFAULT_DOWNLOAD_POLICY, u)!, /loopback/, u);
   assert.match(refusedUrl(DEFAULT_DOWNLOAD_POLICY, 'ftp://example.org/x')!, /scheme ftp is not downloaded/);
   assert.match(refusedUrl(DEFAULT_DOWNLOAD_POLICY, 'file:///etc/passwd')!, /scheme file/);
   assert.match(refusedUrl(DEFAULT_DOWNLOAD_POLICY, 'http://u:p@example.org/x')!, /credentials/);
@@ -48,7 +66,12 @@ test('addresses: every non-public range is refused, in every spelling; public un
 
 test('a loopback address, written as an address or as a name that resolves to it, is never connected to', async () => {
   hits = 0;
-  for (const url of [`http://127.0.0.1:${port}/secret`, `http://[::ffff:127.0.0.1]:${port}/secret`, `http://2130706433:${port}/secret`, `http://localhost:${port}/secret`]) {
+  for (const url of [
+    `http://127.0.0.1:${port}/secret`,
+    `http://[::ffff:127.0.0.1]:${port}/secret`,
+    `http://2130706433:${port}/secret`,
+    `http://localhost:${port}/secret`,
+  ]) {
     const to = file();
     await assert.rejects(download(url, to), (err: Error & { hint?: string }) => {
       assert.match(err.message, /^refused to download .*: .*loopback address/, url);
@@ -66,9 +89,15 @@ test('a host allowed by name is downloaded; a redirect to a host not allowed, or
   await download(`http://localhost:${port}/secret`, to, allowLocal);
   assert.equal(readFileSync(to, 'utf8'), 'SECRET\n');
   hits = 0;
-  await assert.rejects(download(`http://localhost:${port}/to-loopback`, file(), allowLocal), /refused to download .*redirected to http:\/\/127\.0\.0\.1:\d+\/secret: 127\.0\.0\.1 is a loopback address/);
+  await assert.rejects(
+    download(`http://localhost:${port}/to-loopback`, file(), allowLocal),
+    /refused to download .*redirected to http:\/\/127\.0\.0\.1:\d+\/secret: 127\.0\.0\.1 is a loopback address/,
+  );
   assert.equal(hits, 1, 'only the redirect itself was asked');
-  await assert.rejects(download(`http://localhost:${port}/to-file`, file(), allowLocal), /redirected to file:\/\/\/etc\/passwd: the scheme file is not downloaded/);
+  await assert.rejects(
+    download(`http://localhost:${port}/to-file`, file(), allowLocal),
+    /redirected to file:\/\/\/etc\/passwd: the scheme file is not downloaded/,
+  );
 });
 
 test('a body over the size limit is refused, by its Content-Length or by what arrives', async () => {

@@ -11,7 +11,17 @@ import { loadFarmStack } from '../../src/farm/stack.js';
 import { oversubscribedNodes } from '../../src/farm/status.js';
 
 const defaults = parseConfig('', 'iglu.yaml').farm;
-const t = (state: string, desiredState = 'running', message = ''): TaskInfo => ({ id: Math.random().toString(), serviceId: 's', nodeId: 'n', slot: 1, state, desiredState, message, createdAt: '', addresses: {} });
+const t = (state: string, desiredState = 'running', message = ''): TaskInfo => ({
+  id: Math.random().toString(),
+  serviceId: 's',
+  nodeId: 'n',
+  slot: 1,
+  state,
+  desiredState,
+  message,
+  createdAt: '',
+  addresses: {},
+});
 
 test('convergence is done only when exactly the desired tasks run', () => {
   assert.equal(convergence([t('running'), t('running')], 2).done, true);
@@ -19,7 +29,10 @@ test('convergence is done only when exactly the desired tasks run', () => {
   assert.equal(convergence([t('running'), t('running'), t('running', 'shutdown')], 2).done, true);
   const c = convergence([t('running'), t('rejected', 'shutdown', 'No such image: sha256:x')], 2);
   assert.equal(c.done, false);
-  assert.deepEqual(c.failures.map((f) => f.message), ['No such image: sha256:x']);
+  assert.deepEqual(
+    c.failures.map((f) => f.message),
+    ['No such image: sha256:x'],
+  );
 });
 
 test('flags override the config; --replicas switches off global', () => {
@@ -31,41 +44,54 @@ test('flags override the config; --replicas switches off global', () => {
 
 test('replicas 0, negative or fractional, and --replicas with --global, are usage errors', () => {
   for (const replicas of [0, -1, 1.5]) {
-    assert.throws(() => farmSettings(defaults, { replicas }), (e: unknown) => e instanceof IgluError && e.exitCode === 2 && /--replicas/.test(e.message));
+    assert.throws(
+      () => farmSettings(defaults, { replicas }),
+      (e: unknown) => e instanceof IgluError && e.exitCode === 2 && /--replicas/.test(e.message),
+    );
   }
   assert.throws(() => farmSettings(defaults, { replicas: 2, global: true }), /exclude each other/);
 });
 
 const stack = await loadFarmStack(undefined);
-const input = { name: 'f_distccd', namespace: 'f', imageId: 'sha256:abc', network: 'net', allow: ['10.1.0.0/24'], compilers: ['clang'], port: 3632, mode: { replicas: 2 }, stack };
+const input = {
+  name: 'f_distccd',
+  namespace: 'f',
+  imageId: 'sha256:abc',
+  network: 'net',
+  allow: ['10.1.0.0/24'],
+  compilers: ['clang'],
+  port: 3632,
+  mode: { replicas: 2 },
+  stack,
+};
 
-test('the distccd spec from iglu\'s stack: image by ID, dnsrr, Init, stop grace, restart policy, network, allow-list, stack labels and spec hash', () => {
-  const spec = distccdServiceSpec(input, { 'iglu.farm': 'f', 'iglu.run': 'r1' }) as any;
+test("the distccd spec from iglu's stack: image by ID, dnsrr, Init, stop grace, restart policy, network, allow-list, stack labels and spec hash", () => {
+  const spec = distccdServiceSpec(input, { 'iglu.farm': 'f', 'iglu.run': 'r1' });
   assert.equal(spec.TaskTemplate.ContainerSpec.Image, 'sha256:abc');
   assert.equal(spec.TaskTemplate.ContainerSpec.Init, true);
   assert.equal(spec.TaskTemplate.ContainerSpec.StopGracePeriod, 2_000_000_000);
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'any', Delay: 1_000_000_000 });
-  assert.equal(spec.Labels['com.docker.stack.namespace'], 'f', 'docker stack ps/rm find it');
-  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['com.docker.stack.namespace'], 'f');
+  assert.equal(spec.Labels?.['com.docker.stack.namespace'], 'f', 'docker stack ps/rm find it');
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels?.['com.docker.stack.namespace'], 'f');
   assert.deepEqual(spec.EndpointSpec, { Mode: 'dnsrr' });
   assert.deepEqual(spec.Mode, { Replicated: { Replicas: 2 } });
   assert.deepEqual(spec.TaskTemplate.Networks, [{ Target: 'net' }]);
-  assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('IGLU_ALLOW=10.1.0.0/24'));
-  assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('DISTCC_CMDLIST=/tmp/distcc-cmdlist'));
-  assert.equal(spec.Labels['iglu.farm'], 'f');
-  assert.equal(spec.Labels['iglu.spec'], specHash(spec, {}));
-  assert.equal(spec.TaskTemplate.ContainerSpec.Labels['iglu.run'], 'service:f_distccd', 'task labels carry the service, not a run ID nor the image\'s');
+  assert.ok(spec.TaskTemplate.ContainerSpec.Env?.includes('IGLU_ALLOW=10.1.0.0/24'));
+  assert.ok(spec.TaskTemplate.ContainerSpec.Env?.includes('DISTCC_CMDLIST=/tmp/distcc-cmdlist'));
+  assert.equal(spec.Labels?.['iglu.farm'], 'f');
+  assert.equal(spec.Labels?.['iglu.spec'], specHash(spec, {}));
+  assert.equal(spec.TaskTemplate.ContainerSpec.Labels?.['iglu.run'], 'service:f_distccd', "task labels carry the service, not a run ID nor the image's");
 });
 
 test('the spec hash ignores the run ID but sees image, mode and compilers', () => {
-  const h = (i: typeof input, run = 'r1') => (distccdServiceSpec(i, { 'iglu.run': run }) as any).Labels['iglu.spec'];
+  const h = (i: typeof input, run = 'r1') => distccdServiceSpec(i, { 'iglu.run': run }).Labels?.['iglu.spec'];
   assert.equal(h(input, 'r1'), h(input, 'r2'));
   assert.notEqual(h(input), h({ ...input, imageId: 'sha256:def' }));
   assert.notEqual(h(input), h({ ...input, mode: { replicas: 3 } }));
   assert.notEqual(h(input), h({ ...input, compilers: ['clang', 'gcc'] }));
-  assert.notEqual(h(input), h({ ...input, stack: { ...stack, labels: { team: 'a' } } }), 'the stack\'s own labels count');
+  assert.notEqual(h(input), h({ ...input, stack: { ...stack, labels: { team: 'a' } } }), "the stack's own labels count");
   assert.notEqual(h(input), h({ ...input, stack: { ...stack, placement: { ...stack.placement, constraints: ['node.role==worker'] } } }));
-  assert.deepEqual((distccdServiceSpec({ ...input, mode: { global: true } }, {}) as any).Mode, { Global: {} });
+  assert.deepEqual(distccdServiceSpec({ ...input, mode: { global: true } }, {}).Mode, { Global: {} });
 });
 
 test('the spec refuses an empty --allow list (distccd would allow every private address)', () => {
@@ -74,13 +100,15 @@ test('the spec refuses an empty --allow list (distccd would allow every private 
 
 test('oversubscribedNodes: a node running several tasks (each distccd --jobs $(nproc)) is named; one task per node is fine', () => {
   const h = (ip: string, nodeId: string, hostname: string, limit: number) => ({ ip, limit, nodeId, hostname, taskId: ip });
-  const cpus = (id: string) => ({ n1: 2, n2: 8 } as Record<string, number>)[id];
-  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [{ hostname: 'vm', tasks: 2, accepts: 4, cpus: 2 }]);
+  const cpus = (id: string) => (({ n1: 2, n2: 8 }) as Record<string, number>)[id];
+  assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.3', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), [
+    { hostname: 'vm', tasks: 2, accepts: 4, cpus: 2 },
+  ]);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.2', 'n1', 'vm', 2), h('10.0.0.4', 'n2', 'big', 8)], cpus), []);
   assert.deepEqual(oversubscribedNodes([h('10.0.0.9', 'gone', 'x', 4)], cpus), [], 'a node iglu cannot see is not judged');
 });
 
-test('the mode: iglu.yaml or the flags win; else the stack file\'s deploy.mode; else global', () => {
+test("the mode: iglu.yaml or the flags win; else the stack file's deploy.mode; else global", () => {
   assert.equal(withStackMode(defaults, { mode: { replicas: 3 } }).replicas, 3, 'nothing in iglu.yaml: the stack file decides');
   assert.equal(withStackMode(defaults, { mode: { replicas: 3 } }).global, false);
   const chosen = parseConfig('farm:\n  global: true\n', 'iglu.yaml').farm;

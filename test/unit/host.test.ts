@@ -23,7 +23,8 @@ test('doctor: a missing VXLAN fails, a missing IP_VS is advice', () => {
 });
 
 test('default route interface from /proc/net/route', () => {
-  const table = 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n' +
+  const table =
+    'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n' +
     'br0\t0000D50A\t00000000\t0001\t0\t0\t0\t00FFFFFF\n' +
     'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\n';
   assert.equal(defaultRouteInterface(table), 'eth0');
@@ -31,7 +32,8 @@ test('default route interface from /proc/net/route', () => {
 });
 
 test('mirror from deb822 and one-line apt sources, skipping deb-src and security', () => {
-  const deb822 = 'Types: deb-src\nURIs: http://src.invalid/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n';
+  const deb822 =
+    'Types: deb-src\nURIs: http://src.invalid/debian\nSuites: bookworm\n\nTypes: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n\nTypes: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\n';
   assert.equal(mirrorFromAptSources([deb822]), 'http://mirror.invalid/debian');
   assert.equal(mirrorFromAptSources(['deb [arch=amd64] http://one.invalid/debian bookworm main\n']), 'http://one.invalid/debian');
   assert.equal(mirrorFromAptSources(['# nothing\n']), undefined);

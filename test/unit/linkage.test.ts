@@ -13,13 +13,22 @@ test('missingLinks: a loader or a DT_NEEDED library the root lacks is named with
     { path: '/bin/zstd', interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so', 'libzstd.so.1'] },
     { path: '/bin/glibcish', interpreter: '/lib64/ld-linux-x86-64.so.2', needed: ['libc.so'] },
   ];
-  assert.deepEqual(missingLinks(programs, (p) => have.has(p)), [
-    { program: '/bin/zstd', kind: 'library', name: 'libzstd.so.1' },
-    { program: '/bin/glibcish', kind: 'interpreter', name: '/lib64/ld-linux-x86-64.so.2' },
-  ]);
+  assert.deepEqual(
+    missingLinks(programs, (p) => have.has(p)),
+    [
+      { program: '/bin/zstd', kind: 'library', name: 'libzstd.so.1' },
+      { program: '/bin/glibcish', kind: 'interpreter', name: '/lib64/ld-linux-x86-64.so.2' },
+    ],
+  );
   // only the search path counts: a library in /opt is not found
-  assert.deepEqual(missingLinks([{ path: '/bin/x', needed: ['libq.so'] }], (p) => p === '/opt/libq.so'), [{ program: '/bin/x', kind: 'library', name: 'libq.so' }]);
-  assert.deepEqual(missingLinks([{ path: '/bin/x', needed: ['libq.so'] }], (p) => p === '/opt/libq.so', ['/opt']), []);
+  assert.deepEqual(
+    missingLinks([{ path: '/bin/x', needed: ['libq.so'] }], (p) => p === '/opt/libq.so'),
+    [{ program: '/bin/x', kind: 'library', name: 'libq.so' }],
+  );
+  assert.deepEqual(
+    missingLinks([{ path: '/bin/x', needed: ['libq.so'] }], (p) => p === '/opt/libq.so', ['/opt']),
+    [],
+  );
 });
 
 test('resolveInRoot: links are followed inside the root, never out of it', async () => {
@@ -45,17 +54,33 @@ test('resolveInRoot: links are followed inside the root, never out of it', async
 });
 
 test('depsClosure: the listed packages, then what they need, each once; unbuilt dependencies named with who needs them', () => {
-  const deps: Record<string, string[]> = { iglunix: ['musl', 'mksh', 'toybox'], mksh: ['musl'], toybox: ['musl'], musl: [], zstd: ['musl', 'libzstd'], 'llvm-libcxx': ['musl'] };
+  const deps: Record<string, string[]> = {
+    iglunix: ['musl', 'mksh', 'toybox'],
+    mksh: ['musl'],
+    toybox: ['musl'],
+    musl: [],
+    zstd: ['musl', 'libzstd'],
+    'llvm-libcxx': ['musl'],
+  };
   const depsOf = (n: string) => deps[n];
   assert.deepEqual(depsClosure(['iglunix'], depsOf), { order: ['iglunix', 'musl', 'mksh', 'toybox'], missing: [] });
   assert.deepEqual(depsClosure(['mksh', 'iglunix'], depsOf).order, ['mksh', 'iglunix', 'musl', 'toybox']);
-  assert.deepEqual(depsClosure(['zstd', 'nosuch'], depsOf), { order: ['zstd', 'musl'], missing: [{ name: 'nosuch', neededBy: [] }, { name: 'libzstd', neededBy: ['zstd'] }] });
+  assert.deepEqual(depsClosure(['zstd', 'nosuch'], depsOf), {
+    order: ['zstd', 'musl'],
+    missing: [
+      { name: 'nosuch', neededBy: [] },
+      { name: 'libzstd', neededBy: ['zstd'] },
+    ],
+  });
 });
 
 test('manifestClosure: manifests read on demand, skipped names (base, toolchain) left out of the walk', async () => {
   const deps: Record<string, string[]> = { busybox: ['musl', 'toybox'], toybox: ['musl'], musl: ['compiler-rt'] };
   const read: string[] = [];
-  const load = async (n: string) => { read.push(n); return deps[n] ? { deps: deps[n] } : undefined; };
+  const load = async (n: string) => {
+    read.push(n);
+    return deps[n] ? { deps: deps[n] } : undefined;
+  };
   const { closure, manifests } = await manifestClosure(['busybox'], load, (n) => n === 'musl');
   assert.deepEqual(closure, { order: ['busybox', 'toybox'], missing: [] });
   assert.deepEqual([...manifests.keys()], ['busybox', 'toybox']);

@@ -3,7 +3,13 @@ import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import { analysePlan, badCategoryNames, cycles, planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
 
-const r = (name: string, deps: string[] = [], mkdeps: string[] = [], provides: string[] = []): RecipeDeps => ({ name, file: `base/${name}/build.sh`, deps, mkdeps, provides });
+const r = (name: string, deps: string[] = [], mkdeps: string[] = [], provides: string[] = []): RecipeDeps => ({
+  name,
+  file: `base/${name}/build.sh`,
+  deps,
+  mkdeps,
+  provides,
+});
 const cats = new Set(['base', 'bad', 'linux', 'extra']);
 
 test('dependency lists: colon or space separated, categories dropped', () => {
@@ -22,7 +28,10 @@ test('dependencies come first; ties are broken by name, so equal inputs give equ
 
 test('the base sysroot satisfies dependencies and breaks cycles', () => {
   const tree = [r('musl', [], ['gmake']), r('gmake', ['musl']), r('zlib', ['musl'])];
-  assert.throws(() => planBuild(tree, ['zlib'], []), (e: unknown) => e instanceof IgluError && /dependency cycle: (gmake → musl → gmake|musl → gmake → musl)/.test(e.message));
+  assert.throws(
+    () => planBuild(tree, ['zlib'], []),
+    (e: unknown) => e instanceof IgluError && /dependency cycle: (gmake → musl → gmake|musl → gmake → musl)/.test(e.message),
+  );
   const plan = planBuild(tree, ['zlib'], ['musl']);
   assert.deepEqual(plan.order, ['zlib']);
   assert.deepEqual(plan.fromBase, ['musl']);
@@ -59,31 +68,49 @@ test('a base package provides its subpackages too (llvm in the base gives libcxx
 });
 
 test('every problem is reported at once: unknown packages, each missing name with all who ask, each cycle', () => {
-  const tree = [
-    r('a', ['ghost']), r('b', ['ghost', 'spook']),
-    r('c', ['d']), r('d', ['c']),
-    r('e', ['f']), r('f', ['g']), r('g', ['e']),
-    r('ok'),
-  ];
+  const tree = [r('a', ['ghost']), r('b', ['ghost', 'spook']), r('c', ['d']), r('d', ['c']), r('e', ['f']), r('f', ['g']), r('g', ['e']), r('ok')];
   const { problems, order } = analysePlan(tree, ['a', 'b', 'c', 'e', 'ok', 'nope'], []);
   assert.deepEqual(order, [], 'no order while there are problems');
-  assert.deepEqual(problems.map((p) => p.message), [
-    'no recipe provides "nope"',
-    'base/a/build.sh, base/b/build.sh: depend on "ghost", which no recipe provides',
-    'base/b/build.sh: depends on "spook", which no recipe provides',
-    'dependency cycle: c → d → c',
-    'dependency cycle: e → f → g → e',
-  ]);
-  const err = (() => { try { planBuild(tree, ['a', 'c'], []); } catch (e) { return e; } })();
+  assert.deepEqual(
+    problems.map((p) => p.message),
+    [
+      'no recipe provides "nope"',
+      'base/a/build.sh, base/b/build.sh: depend on "ghost", which no recipe provides',
+      'base/b/build.sh: depends on "spook", which no recipe provides',
+      'dependency cycle: c → d → c',
+      'dependency cycle: e → f → g → e',
+    ],
+  );
+  const err = (() => {
+    try {
+      planBuild(tree, ['a', 'c'], []);
+    } catch (e) {
+      return e;
+    }
+  })();
   assert.ok(err instanceof IgluError);
   assert.match(err.message, /^2 problems in the plan:\n- base\/a\/build.sh: depends on "ghost".*\n- dependency cycle: c → d → c$/);
   assert.match(err.hint ?? '', /chroot\.base/);
 });
 
 test('cycles: one per strongly connected component, the shortest way round from its first name', () => {
-  const edges = new Map([['a', ['b']], ['b', ['c', 'a']], ['c', ['a']], ['x', ['y']], ['y', []]]);
+  const edges = new Map([
+    ['a', ['b']],
+    ['b', ['c', 'a']],
+    ['c', ['a']],
+    ['x', ['y']],
+    ['y', []],
+  ]);
   assert.deepEqual(cycles(edges), [['a', 'b', 'a']]);
-  assert.deepEqual(cycles(new Map([['a', ['b']], ['b', []]])), []);
+  assert.deepEqual(
+    cycles(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 test('the toolchain phase takes every bad GNU tool from the build environment, even with a gmake recipe in the tree', () => {

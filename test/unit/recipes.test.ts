@@ -27,7 +27,10 @@ test('metadata is read by sourcing build.sh in mksh: variables, bad:, subpkgs, f
 });
 
 test('a shell syntax error or a missing pkgver names the file', async () => {
-  await assert.rejects(readRecipe(`${fixtures}bad-tree/extra/broken/build.sh`, cats), /broken\/build\.sh: the recipe does not source cleanly in mksh: .*syntax error/);
+  await assert.rejects(
+    readRecipe(`${fixtures}bad-tree/extra/broken/build.sh`, cats),
+    /broken\/build\.sh: the recipe does not source cleanly in mksh: .*syntax error/,
+  );
   await assert.rejects(readRecipe(`${fixtures}bad-tree/extra/nover/build.sh`, cats), /nover\/build\.sh: no pkgver/);
 });
 
@@ -38,7 +41,16 @@ test('a tree is read whole', async () => {
 
 test('iglu chroot plan: order with the base sysroot breaking the musl/gmake cycle', async () => {
   const { writeConfig } = await import('../support/cli.js');
-  const r = await iglu(['--config', writeConfig('chroot:\n  base: []\ntoolchain:\n  packages: [unrelated]\n'), 'chroot', 'plan', '--tree', `${fixtures}tree`, '--json', 'mksh']);
+  const r = await iglu([
+    '--config',
+    writeConfig('chroot:\n  base: []\ntoolchain:\n  packages: [unrelated]\n'),
+    'chroot',
+    'plan',
+    '--tree',
+    `${fixtures}tree`,
+    '--json',
+    'mksh',
+  ]);
   assert.equal(r.code, 1, 'with musl from a recipe, musl → gmake → musl is a cycle');
   assert.match(r.stderr, /dependency cycle: (gmake → musl → gmake|musl → gmake → musl)/);
   const cfg = writeConfig('chroot:\n  base: [musl]\n');

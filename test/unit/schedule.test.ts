@@ -4,7 +4,7 @@ import { buildJobs, DEFAULT_BUILD_SECONDS, remainingChain, simulateSchedule, typ
 
 const job = (name: string, seconds: number, ...deps: string[]): BuildJob => ({ name, seconds, deps });
 
-test('remaining chain: a job\'s own time plus the longest chain waiting for it; unknown deps ignored', () => {
+test("remaining chain: a job's own time plus the longest chain waiting for it; unknown deps ignored", () => {
   // musl <- zlib <- zstd, musl <- mksh
   const chain = remainingChain([job('musl', 60), job('zlib', 10, 'musl', 'not-a-recipe'), job('zstd', 20, 'zlib'), job('mksh', 15, 'musl')]);
   assert.deepEqual(Object.fromEntries(chain), { musl: 90, zlib: 30, zstd: 20, mksh: 15 });
@@ -28,7 +28,13 @@ test('critical path first: the long chain starts at once, the short jobs fill th
   const s = simulateSchedule(jobs, 2, 1);
   assert.equal(s.criticalPath, 30);
   assert.equal(s.makespan, 30);
-  assert.deepEqual(s.jobs.filter((j) => j.start === 0).map((j) => j.name).sort(), ['a', 'x']);
+  assert.deepEqual(
+    s.jobs
+      .filter((j) => j.start === 0)
+      .map((j) => j.name)
+      .sort(),
+    ['a', 'x'],
+  );
   assert.equal(new Set(s.jobs.filter((j) => j.start === 0).map((j) => j.node)).size, 2, 'on different nodes: the one with the most free slots');
   // the baseline by name starts a and b, then c and x: the chain ends 5 s later
   const byName = simulateSchedule(jobs, 2, 1, { priority: 'name' });
@@ -45,11 +51,14 @@ test('the lower bound is the larger of the critical path and the work per slot',
 });
 
 test('jobs from recipes: a subpackage stands for its recipe, unknown names are left out, unrecorded times default', () => {
-  const jobs = buildJobs([
-    { name: 'musl', deps: [], mkdeps: ['compiler-rt'], provides: [] },
-    { name: 'mksh', deps: ['musl'], mkdeps: ['musl-doc', 'mksh'], provides: ['mksh-doc'] },
-    { name: 'doc', deps: ['mksh-doc'], mkdeps: [], provides: ['musl-doc'] },
-  ], new Map([['musl', 53.7]]));
+  const jobs = buildJobs(
+    [
+      { name: 'musl', deps: [], mkdeps: ['compiler-rt'], provides: [] },
+      { name: 'mksh', deps: ['musl'], mkdeps: ['musl-doc', 'mksh'], provides: ['mksh-doc'] },
+      { name: 'doc', deps: ['mksh-doc'], mkdeps: [], provides: ['musl-doc'] },
+    ],
+    new Map([['musl', 53.7]]),
+  );
   assert.deepEqual(jobs, [
     { name: 'musl', deps: [], seconds: 53.7 },
     { name: 'mksh', deps: ['musl', 'doc'], seconds: DEFAULT_BUILD_SECONDS },

@@ -16,8 +16,19 @@ import { agreedSources, resolutionKey } from '../../src/packages/inputs.js';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 test('a package job is a one-completion replicated job that reserves CPUs and is never restarted by the swarm', () => {
-  const spec = jobServiceSpec({ farm: 'f', pkg: 'zlib', inputs: 'abc123', attempt: 2, image: 'sha256:abc', network: 'f-net', env: { IGLU_BUNDLE: 'x' }, cpus: 1 }) as {
-    Name: string; Labels: Record<string, string>; Mode: unknown;
+  const spec = jobServiceSpec({
+    farm: 'f',
+    pkg: 'zlib',
+    inputs: 'abc123',
+    attempt: 2,
+    image: 'sha256:abc',
+    network: 'f-net',
+    env: { IGLU_BUNDLE: 'x' },
+    cpus: 1,
+  }) as {
+    Name: string;
+    Labels: Record<string, string>;
+    Mode: unknown;
     TaskTemplate: { ContainerSpec: { Image: string; Env: string[]; Hostname: string }; Resources: unknown; RestartPolicy: unknown; Networks: unknown };
   };
   assert.equal(spec.Name, 'iglu-f-build-zlib-abc123-2');
@@ -34,23 +45,39 @@ test('a package job is a one-completion replicated job that reserves CPUs and is
   assert.equal(spec.Labels['iglu.inputs'], 'abc123', 'a second run with the same inputs finds it');
 });
 
-test('job names fit the Engine\'s 63 characters and keep the inputs and the try number', () => {
+test("job names fit the Engine's 63 characters and keep the inputs and the try number", () => {
   const inputs = 'f'.repeat(64);
   const name = jobName({ farm: 'farm', pkg: `a${'b'.repeat(80)}+x`, inputs, attempt: 3 });
   assert.equal(name.length, 63, name);
   assert.match(name, /^iglu-farm-build-ab+-ffffffffffff-3$/);
-  assert.notEqual(jobName({ farm: 'farm', pkg: 'zlib', inputs: 'a'.repeat(64), attempt: 1 }), jobName({ farm: 'farm', pkg: 'zlib', inputs: 'b'.repeat(64), attempt: 1 }), 'two workdirs building zlib from other inputs do not collide');
+  assert.notEqual(
+    jobName({ farm: 'farm', pkg: 'zlib', inputs: 'a'.repeat(64), attempt: 1 }),
+    jobName({ farm: 'farm', pkg: 'zlib', inputs: 'b'.repeat(64), attempt: 1 }),
+    'two workdirs building zlib from other inputs do not collide',
+  );
 });
 
-test('the job\'s usage line: the last one wins, junk gives undefined, missing numbers are 0', () => {
-  const log = 'iglu-job-usage: {"exit":0,"cpuSeconds":9}\nbuild output\niglu-job-usage: {"exit":0,"cpuSeconds":2.5,"wallSeconds":7,"peakMemoryBytes":1024,"diskBytes":2048}\n';
+test("the job's usage line: the last one wins, junk gives undefined, missing numbers are 0", () => {
+  const log =
+    'iglu-job-usage: {"exit":0,"cpuSeconds":9}\nbuild output\niglu-job-usage: {"exit":0,"cpuSeconds":2.5,"wallSeconds":7,"peakMemoryBytes":1024,"diskBytes":2048}\n';
   assert.deepEqual(parseUsage(log), { exit: 0, cpuSeconds: 2.5, wallSeconds: 7, peakMemoryBytes: 1024, diskBytes: 2048 });
   assert.equal(parseUsage('no usage here'), undefined);
   assert.equal(parseUsage('iglu-job-usage: {not json'), undefined);
   assert.equal(parseUsage('iglu-job-usage: {"cpuSeconds":"lots"}')?.cpuSeconds, 0);
 });
 
-const task = (over: Partial<TaskInfo>): TaskInfo => ({ id: 't', serviceId: 's', nodeId: 'n1', slot: 1, state: 'running', desiredState: 'complete', message: '', addresses: {}, createdAt: '', ...over });
+const task = (over: Partial<TaskInfo>): TaskInfo => ({
+  id: 't',
+  serviceId: 's',
+  nodeId: 'n1',
+  slot: 1,
+  state: 'running',
+  desiredState: 'complete',
+  message: '',
+  addresses: {},
+  createdAt: '',
+  ...over,
+});
 
 test('a job is a leftover only when its task ended longer ago than the grace: a running or just-ended job is followed', () => {
   const now = Date.parse('2026-11-22T12:00:00Z');
@@ -79,10 +106,17 @@ test('priority slots: a freed slot goes to the highest priority waiter, ties by 
   const slots = new PrioritySlots(1);
   const order: string[] = [];
   const first = await slots.acquire('first', 0);
-  const waits = [['b', 5], ['low', 1], ['a', 5], ['high', 9]].map(([n, p]) => slots.acquire(n as string, p as number).then((release) => {
-    order.push(n as string);
-    release();
-  }));
+  const waits = [
+    ['b', 5],
+    ['low', 1],
+    ['a', 5],
+    ['high', 9],
+  ].map(([n, p]) =>
+    slots.acquire(n as string, p as number).then((release) => {
+      order.push(n as string);
+      release();
+    }),
+  );
   assert.equal(slots.busy, 1);
   first();
   await Promise.all(waits);
@@ -145,7 +179,10 @@ test('package store: blobs by sha256, a damaged blob is refused and removed, rec
   const log = await store.putBytes('the log');
   const manifest = await store.putBytes('{}');
   const inputs = sha('inputs');
-  await assert.rejects(store.publish({ inputs, name: 'zlib', version: '1', outputs: [{ name: 'zlib', manifest, tarball: put.sha256 }], log, at: '' }), /is not in the package store/);
+  await assert.rejects(
+    store.publish({ inputs, name: 'zlib', version: '1', outputs: [{ name: 'zlib', manifest, tarball: put.sha256 }], log, at: '' }),
+    /is not in the package store/,
+  );
   assert.equal(await store.record(inputs), undefined);
   const tarball = await store.putBytes('package bytes');
   await store.publish({ inputs, name: 'zlib', version: '1', outputs: [{ name: 'zlib', manifest, tarball }], log, at: 'now' });
@@ -156,7 +193,8 @@ test('package store: blobs by sha256, a damaged blob is refused and removed, rec
 
 test('the store service: nginx from the farm image on the manager node, the volume at /store, labelled', () => {
   const spec = storeServiceSpec({ name: 'f', network: 'f-net' }, 'sha256:img', 'node1', 'conf text') as {
-    Name: string; Labels: Record<string, string>;
+    Name: string;
+    Labels: Record<string, string>;
     TaskTemplate: { ContainerSpec: { Image: string; Env: string[]; Mounts: unknown }; Placement: unknown; Networks: unknown };
   };
   assert.equal(spec.Name, 'iglu-f-store');

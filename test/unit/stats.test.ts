@@ -34,10 +34,18 @@ test('a stats page: done, failed, rejected, and running = accepted minus every w
   assert.deepEqual(s, { accepted: 14, done: 9, failed: 1, rejected: 1, running: 3, load: [1.26, 1.44, 1.08], slots: 2 });
 });
 
-test('the reader\'s output: one entry per host; a host that did not answer, or answered something else, is down', () => {
+test("the reader's output: one entry per host; a host that did not answer, or answered something else, is down", () => {
   const text = `@@ 10.0.0.2\n${PAGE}\n@@ 10.0.0.3 error timed out\n@@ 10.0.0.5\nHTTP/1.0 404 Not Found\n`;
   const tasks = parseStatsOutput(text, [host('10.0.0.2', 'n1'), host('10.0.0.3', 'n2'), host('10.0.0.4', 'n3'), host('10.0.0.5', 'n4')]);
-  assert.deepEqual(tasks.map((t) => [t.node, t.up, t.error ?? '', t.done]), [['n1', true, '', 9], ['n2', false, 'timed out', 0], ['n3', false, 'no answer', 0], ['n4', false, 'not a distccd stats page', 0]]);
+  assert.deepEqual(
+    tasks.map((t) => [t.node, t.up, t.error ?? '', t.done]),
+    [
+      ['n1', true, '', 9],
+      ['n2', false, 'timed out', 0],
+      ['n3', false, 'no answer', 0],
+      ['n4', false, 'not a distccd stats page', 0],
+    ],
+  );
 });
 
 test('Prometheus text: HELP and TYPE per metric, one labelled series per task that answered, up for all', () => {
@@ -61,7 +69,17 @@ test('the top table: totals, then a row per task, an unreachable one with the re
 
 test('the farm use line: busy slots per node, compiles done since the baseline, silent tasks named', () => {
   const task = (node: string, taskId: string, running: number, slots: number, done: number, up = true): TaskStats => ({
-    ip: `10.0.0.${taskId.length}`, node, taskId, up, accepted: 0, done, failed: 0, rejected: 0, running, load: [0, 0, 0], slots,
+    ip: `10.0.0.${taskId.length}`,
+    node,
+    taskId,
+    up,
+    accepted: 0,
+    done,
+    failed: 0,
+    rejected: 0,
+    running,
+    load: [0, 0, 0],
+    slots,
   });
   const before = [task('n1', 'a', 0, 2, 100), task('n2', 'b', 0, 2, 40)];
   // a running count above the slots (connections queued at distccd) shows as full, not more

@@ -25,10 +25,16 @@ async function builtHere(tmp: string, name: string) {
     const bytes = `tarball of ${pkg}\n`;
     writeFileSync(paths.tarball(pkg, '1.3'), bytes);
     const m = {
-      name: pkg, version: '1.3', release: '1', recipe: { file: 'libs/zlib/build.sh', sha256: sha('recipe') },
+      name: pkg,
+      version: '1.3',
+      release: '1',
+      recipe: { file: 'libs/zlib/build.sh', sha256: sha('recipe') },
       sources: [{ url: 'https://example.org/zlib-1.3.tar.gz', sha256: sha('src'), size: 3, at: '2026-01-01T00:00:00Z' }],
-      tarball: { file: `${pkg}.1.3.tar.zst`, sha256: sha(bytes), size: bytes.length }, files: [], installedSize: 0,
-      build: { at: '2026-01-01T00:00:00Z', seconds: 1, where: 'chroot' }, inputs: INPUTS,
+      tarball: { file: `${pkg}.1.3.tar.zst`, sha256: sha(bytes), size: bytes.length },
+      files: [],
+      installedSize: 0,
+      build: { at: '2026-01-01T00:00:00Z', seconds: 1, where: 'chroot' },
+      inputs: INPUTS,
     } as unknown as PackageManifest;
     await writeManifest(paths.manifest(pkg, '1.3'), m);
     manifests.push(m);
@@ -48,19 +54,30 @@ test('a published build is restored into another work directory: every output, i
   const store = await emptyStore(tmp);
   const { paths, manifests } = await builtHere(tmp, 'a');
   const record = await publishToStore(store, INPUTS, manifests, paths, paths.logFile('zlib'));
-  assert.deepEqual(record.outputs.map((o) => o.name), ['zlib', 'zlib-dev']);
+  assert.deepEqual(
+    record.outputs.map((o) => o.name),
+    ['zlib', 'zlib-dev'],
+  );
   assert.equal(record.log, sha('zlib: built\n'));
 
   const other = new PackagePaths(new Workdir(path.join(tmp, 'b')));
   mkdirSync(other.outDir, { recursive: true });
   const got = await restoreFromStore(store, INPUTS, other, other.logFile('zlib'));
-  assert.deepEqual(got?.map((m) => m.name), ['zlib', 'zlib-dev'], 'the main package first');
+  assert.deepEqual(
+    got?.map((m) => m.name),
+    ['zlib', 'zlib-dev'],
+    'the main package first',
+  );
   for (const pkg of ['zlib', 'zlib-dev']) {
     assert.equal(readFileSync(other.tarball(pkg, '1.3'), 'utf8'), `tarball of ${pkg}\n`);
     assert.deepEqual(JSON.parse(readFileSync(other.manifest(pkg, '1.3'), 'utf8')), JSON.parse(readFileSync(paths.manifest(pkg, '1.3'), 'utf8')));
   }
   assert.equal(readFileSync(other.logFile('zlib'), 'utf8'), 'zlib: built\n');
-  assert.deepEqual(readdirSync(other.outDir).filter((f) => f.startsWith('.')), [], 'no scratch directory is left in out/');
+  assert.deepEqual(
+    readdirSync(other.outDir).filter((f) => f.startsWith('.')),
+    [],
+    'no scratch directory is left in out/',
+  );
   assert.equal(await restoreFromStore(store, 'b'.repeat(64), other, other.logFile('zlib')), undefined, 'inputs never built: nothing');
 });
 
@@ -69,7 +86,10 @@ test('a tarball changed after it was packed is never published, and no record na
   const store = await emptyStore(tmp);
   const { paths, manifests } = await builtHere(tmp, 'a');
   writeFileSync(paths.tarball('zlib-dev', '1.3'), 'changed afterwards\n');
-  await assert.rejects(publishToStore(store, INPUTS, manifests, paths, paths.logFile('zlib')), (err: unknown) => err instanceof IgluError && /zlib-dev's tarball changed after it was packed/.test(err.message));
+  await assert.rejects(
+    publishToStore(store, INPUTS, manifests, paths, paths.logFile('zlib')),
+    (err: unknown) => err instanceof IgluError && /zlib-dev's tarball changed after it was packed/.test(err.message),
+  );
   assert.equal(await store.record(INPUTS), undefined);
 });
 
@@ -86,7 +106,10 @@ async function restoreEdited(edit: (r: PackageRecord) => PackageRecord) {
   await store.publish(edited);
   const other = new PackagePaths(new Workdir(path.join(tmp, 'b')));
   mkdirSync(other.outDir, { recursive: true });
-  const error = await restoreFromStore(store, edited.inputs, other, other.logFile('zlib')).then(() => undefined, (err: unknown) => err);
+  const error = await restoreFromStore(store, edited.inputs, other, other.logFile('zlib')).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   return { error, out: readdirSync(other.outDir) };
 }
 
@@ -106,7 +129,7 @@ test('restoring is all or nothing: a second output that does not match leaves ou
   assert.deepEqual(out, [], 'zlib was not put in place either');
 });
 
-test('a record whose manifest blob is not a manifest is refused with the store\'s error, not a parser\'s', async () => {
+test("a record whose manifest blob is not a manifest is refused with the store's error, not a parser's", async () => {
   // the log blob (plain text) named as zlib's manifest
   const { error, out } = await restoreEdited((r) => ({ ...r, outputs: [{ ...r.outputs[0]!, manifest: r.log }] }));
   assert.ok(refused(error, 'zlib'), String(error));

@@ -34,10 +34,10 @@ test('a source another manager fetched comes from the store into an empty cache,
   assert.equal(got.sha256, sha('release a 1.0\n'));
   assert.equal(readFileSync(other.blob(got.sha256), 'utf8'), 'release a 1.0\n');
   assert.equal((await other.readLock()).sources[URL_A]?.sha256, got.sha256, 'pinned as a download would be');
-  assert.equal((await other.ensure(URL_A, { offline: true })).from, 'cache', 'the next read is the cache\'s');
+  assert.equal((await other.ensure(URL_A, { offline: true })).from, 'cache', "the next read is the cache's");
 });
 
-test('the farm\'s first pin stays; a cache that pins the URL to other content refuses the store\'s', async () => {
+test("the farm's first pin stays; a cache that pins the URL to other content refuses the store's", async () => {
   const { tmp, store, first, pinned } = await fetchedOnce();
   await publishSources(store, first, [{ url: URL_A, ...pinned }]);
   assert.equal(await store.pinSource(URL_A, pinned), false);
@@ -47,7 +47,10 @@ test('the farm\'s first pin stays; a cache that pins the URL to other content re
   writeFileSync(elsewhere, 'a different release\n');
   const theirs = await other.import(URL_A, elsewhere);
   await import('node:fs/promises').then((fs) => fs.rm(other.blob(theirs.sha256)));
-  await assert.rejects(other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }), (err: unknown) => err instanceof IgluError && /not in the cache nor the farm's package store, and iglu is offline/.test(err.message));
+  await assert.rejects(
+    other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }),
+    (err: unknown) => err instanceof IgluError && /not in the cache nor the farm's package store, and iglu is offline/.test(err.message),
+  );
 });
 
 test('a damaged blob in the store is never taken: it is removed and the fetch says what is missing', async () => {
@@ -55,7 +58,10 @@ test('a damaged blob in the store is never taken: it is removed and the fetch sa
   await publishSources(store, first, [{ url: URL_A, ...pinned }]);
   writeFileSync(store.blobPath(pinned.sha256), 'tampered\n');
   const other = new SourceCache(path.join(tmp, 'other'));
-  await assert.rejects(other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }), /iglu is offline: .*\(the farm's package store: the package store's blob [0-9a-f]{64} is damaged/);
+  await assert.rejects(
+    other.ensure(URL_A, { offline: true, mirror: storeMirror(store) }),
+    /iglu is offline: .*\(the farm's package store: the package store's blob [0-9a-f]{64} is damaged/,
+  );
   assert.equal(await store.has(pinned.sha256), false, 'the damaged blob is gone');
   assert.equal((await other.readLock()).sources[URL_A], undefined, 'nothing was pinned');
 });

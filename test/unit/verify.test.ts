@@ -27,16 +27,24 @@ test('parseCanaries reads where, language, exit code, sha256 and the message', (
   assert.deepEqual(c, [{ where: '10.0.0.4', lang: 'c++', exitCode: 1, message: 'error: unknown argument: -fnope' }]);
 });
 
-test('judgeCompilers keeps the tasks whose objects match the client\'s byte for byte and names why the others are refused', () => {
+test("judgeCompilers keeps the tasks whose objects match the client's byte for byte and names why the others are refused", () => {
   const v = judgeCompilers([host('10.0.0.2', 'n2'), host('10.0.0.3', 'n3'), host('10.0.0.4', 'n4'), host('10.0.0.5', 'n5')], parseCanaries(OUTPUT));
-  assert.deepEqual(v.accepted.map((h) => h.hostname), ['n2']);
-  assert.deepEqual(v.refused.map((r) => r.host.hostname), ['n3', 'n4', 'n5']);
+  assert.deepEqual(
+    v.accepted.map((h) => h.hostname),
+    ['n2'],
+  );
+  assert.deepEqual(
+    v.refused.map((r) => r.host.hostname),
+    ['n3', 'n4', 'n5'],
+  );
   assert.match(v.refused[0]!.reason, /^its clang made a different object than the client's \(sha256 cccccccccccc… vs aaaaaaaaaaaa…\)$/);
   assert.match(v.refused[1]!.reason, /its clang canary failed through distcc \(exit 100\); its clang\+\+ canary failed/);
   assert.match(v.refused[2]!.reason, /no clang canary ran on it/);
 });
 
 test('a client whose own canary fails is an error, not a farm of refused tasks', () => {
-  assert.throws(() => judgeCompilers([host('10.0.0.2', 'n2')], parseCanaries(`canary local c 1 - error: broken\ncanary local c++ 0 ${B}\n`)),
-    (e: unknown) => e instanceof IgluError && /cannot compile the c canary: exit 1 \(error: broken\)/.test(e.message));
+  assert.throws(
+    () => judgeCompilers([host('10.0.0.2', 'n2')], parseCanaries(`canary local c 1 - error: broken\ncanary local c++ 0 ${B}\n`)),
+    (e: unknown) => e instanceof IgluError && /cannot compile the c canary: exit 1 \(error: broken\)/.test(e.message),
+  );
 });

@@ -7,7 +7,14 @@ import { waitFor, type Clock } from '../../src/util/wait.js';
 
 function fakeClock(): Clock & { slept: number } {
   let now = 0;
-  const c = { slept: 0, now: () => now, sleep: async (ms: number) => { now += ms; c.slept += ms; } };
+  const c = {
+    slept: 0,
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+      c.slept += ms;
+    },
+  };
   return c;
 }
 
@@ -34,7 +41,10 @@ test('a JSON stream with an error line rejects even though the stream ended norm
 
 test('a JSON stream split across chunks is read line by line', async () => {
   const lines = await readJsonLines(Readable.from(['{"stat', 'us":"sha256:ab"}\n{"status":"done"}']), 'x');
-  assert.deepEqual(lines.map((l) => l.status), ['sha256:ab', 'done']);
+  assert.deepEqual(
+    lines.map((l) => l.status),
+    ['sha256:ab', 'done'],
+  );
 });
 
 test('a line that is not JSON is an error', async () => {

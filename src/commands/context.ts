@@ -1,7 +1,7 @@
-import { loadConfig, DEFAULT_CONFIG_FILE } from './config/load.js';
-import type { Config } from './config/schema.js';
-import { openEngine, resolveEndpoint, type Engine } from './docker/index.js';
-import { Workdir } from './workdir.js';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { openEngine, resolveEndpoint, type Engine } from '../docker/index.js';
+import type { RunContext } from '../run-context.js';
+import { Workdir } from '../workdir.js';
 
 /** Options every command takes (see cli.ts). */
 export interface GlobalOptions {
@@ -11,17 +11,11 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** What a command handler works with: the validated config, the work directory, the engine. */
-export interface Context {
-  config: Config;
-  workdir: Workdir;
+/** What a command handler works with: a run's context, plus what only the CLI reads. */
+export interface Context extends RunContext {
   json: boolean;
   /** The endpoint of the manager engine (flag, then iglu.yaml, then DOCKER_HOST). */
   endpoint: string;
-  /** Connects to the engine on first use. @throws IgluError when it does not answer */
-  engine(): Promise<Engine>;
-  /** Aborted on SIGINT or SIGTERM (see cli.ts): long work stops and releases what it made. */
-  signal: AbortSignal;
 }
 
 /** Aborted by cli.ts when the process gets SIGINT or SIGTERM. */

@@ -1,22 +1,7 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import type { Step } from '../pipeline/steps.js';
+import { abortable, interrupted } from '../util/abort.js';
 import { interruption } from './context.js';
-import { abortable, interrupted } from './util/abort.js';
-
-/** One step of a command's progress; `output` shows a line under the step's title. */
-export interface Step<C> {
-  title: string;
-  run(ctx: C, output: (line: string) => void): Promise<string | void>;
-  /** Skip the step when this returns a reason. */
-  skip?(ctx: C): string | false;
-  /** A failure of this step is shown as failed, and the steps after it still run (--keep-going). */
-  keepGoing?: boolean;
-  /**
-   * Consecutive steps with the same group run at the same time, as sub-steps of one step
-   * titled by the group (the spread chroot build: one line per package); a failed one
-   * never stops the others (they order themselves).
-   */
-  group?: string;
-}
 
 /**
  * Runs steps in order with listr2 progress on stderr: the default renderer on a TTY,
@@ -39,12 +24,16 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signa
     task: async (c, task) => {
       // a step that has not started yet never starts after Ctrl-C
       if (signal.aborted) throw interrupted(step.title);
-      const title = await abortable(step.run(c, (line) => (task.output = line)), signal, step.title);
+      const title = await abortable(
+        step.run(c, (line) => (task.output = line)),
+        signal,
+        step.title,
+      );
       if (title) task.title = `${step.title}: ${title}`;
     },
   });
   const tasks: ListrTask<C>[] = [];
-  for (let i = 0; i < steps.length; ) {
+  for (let i = 0; i < steps.length;) {
     const group = steps[i]!.group;
     if (!group) {
       tasks.push(one(steps[i++]!));
@@ -55,7 +44,11 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signa
     tasks.push({
       title: group,
       exitOnError: false,
-      task: (_c, task) => task.newListr(members.map((m) => ({ ...one(m), exitOnError: false })), { concurrent: true, exitOnError: false }),
+      task: (_c, task) =>
+        task.newListr(
+          members.map((m) => ({ ...one(m), exitOnError: false })),
+          { concurrent: true, exitOnError: false },
+        ),
     });
   }
   const list = new Listr<C, 'default', 'simple'>(tasks, {
@@ -71,18 +64,4 @@ export async function runSteps<C extends object>(steps: Step<C>[], ctx: C, signa
   // steps that keep going past a failure (--keep-going) also end on Ctrl-C: never report success then
   if (signal.aborted) throw interrupted(steps.map((st) => st.title).find(Boolean) ?? 'iglu');
   return done;
-}
-
-/**
- * Steps over a part of a bigger context: each runs with `pick(ctx)` as its own context,
- * so one pipeline (`iglu build`) can chain the steps of several commands.
- */
-export function nest<C, S>(steps: Step<S>[], pick: (c: C) => S, prefix = ''): Step<C>[] {
-  return steps.map((s) => ({
-    title: `${prefix}${s.title}`,
-    run: (c: C, output: (line: string) => void) => s.run(pick(c), output),
-    ...(s.skip ? { skip: (c: C) => s.skip!(pick(c)) } : {}),
-    ...(s.keepGoing ? { keepGoing: true } : {}),
-    ...(s.group ? { group: `${prefix}${s.group}` } : {}),
-  }));
 }
