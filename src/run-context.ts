@@ -1,6 +1,6 @@
 import type { Config } from './config/schema.js';
 import type { Engine } from './docker/index.js';
-import type { Workdir } from './workdir.js';
+import type { Workdir } from './layout/workdir.js';
 
 /**
  * What a run of iglu's domain code works with, whoever started it (a command, a test, a

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import type { Config } from '../config/schema.js';
 import { ExitCode, IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { chooseAccel } from './accel.js';
 import { bootOutcome, consoleTail, findExpected, type BootStatus } from './console.js';
 import { checkImageFile, kernelFromImage } from './kernel.js';
@@ -70,7 +70,7 @@ export async function bootImage(o: BootOptions): Promise<BootResult> {
   const kernel = await kernelFromImage(o.image, sizeMiB, bootDir);
   const { accel, reason } = await chooseAccel(kernel, bootDir);
   const args = qemuArgs({ image: o.image, firmware: o.firmware, accel, kernel, machine, interactive: o.interactive });
-  const logFile = path.join(o.workdir.root, 'logs', 'boot.log');
+  const logFile = path.join(o.workdir.logsDir, 'boot.log');
   await mkdir(path.dirname(logFile), { recursive: true });
   const started = Date.now();
   const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {

@@ -1,20 +1,10 @@
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import { runnerEnv } from '../recipes/read.js';
-import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
 import type { Bind } from './mounts.js';
-import { CHROOT_SCRIPTS, TARGET_BIN } from './paths.js';
-
-/** Inside the build root: iglu's runner scripts (the tree and workspace: packages/workspace.ts). */
-export const IN = { runner: '/iglu/runner' };
+import { BUILD_PATH, CHROOT_SCRIPTS, RUNNER_IN, SOURCE_DATE_EPOCH } from '../layout/in-root.js';
 
 /** The bind of iglu's runner scripts (chroot/: iglupkg.sh, recipe-env.sh, target-bin/) into the build root. */
-export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: IN.runner, readOnly: true };
-
-/** PATH in the build root: the target's cc and c++ first. */
-export const ROOT_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
-
-/** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
-export const FARM_PATH = ROOT_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
+export const RUNNER_BIND: Bind = { host: CHROOT_SCRIPTS, inside: RUNNER_IN, readOnly: true };
 
 /**
  * The environment of a package build in the build root: the runner's variables with
@@ -27,7 +17,7 @@ export function chrootEnv(jobs: number, extra: Record<string, string> = {}): Rec
   return {
     ...runnerEnv(),
     ...SANDBOX_ENV,
-    PATH: ROOT_PATH,
+    PATH: BUILD_PATH,
     HOME: '/root',
     CC: 'cc',
     CXX: 'c++',

@@ -7,7 +7,7 @@ import { IgluError } from '../errors.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { agreedSources, inputsHash, resolutionKey } from '../packages/inputs.js';
 import { newestManifest, readManifest, upToDate, type CompileCounts, type PackageManifest } from '../packages/manifest.js';
-import { PackagePaths } from '../packages/paths.js';
+import { PackagePaths } from '../layout/package-paths.js';
 import { compileLogEnv, dropWorkspace, packageWorkspace, readCompileCounts, workspaceBinds, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
 import { recipeHash } from '../packages/recipe-hash.js';
@@ -15,14 +15,13 @@ import type { Step } from '../pipeline/steps.js';
 import { planBuild, type Plan } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
-import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
 import { abortable } from '../util/abort.js';
 import { exists } from '../util/exists.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { installTarball } from './install.js';
 import type { Bind } from './mounts.js';
-import { ChrootPaths, SYSROOT } from './paths.js';
-import { chrootEnv, IN, RUNNER_BIND } from './build-env.js';
+import { ChrootPaths } from '../layout/chroot-paths.js';
+import { chrootEnv, RUNNER_BIND } from './build-env.js';
 import { toolchainPackages } from './prepare.js';
 import { runInRoot, type RootCommand } from './run.js';
 import { readState, updateState } from './state.js';
@@ -34,8 +33,9 @@ import type { JobUsage } from '../spread/job-spec.js';
 import { PrioritySlots } from '../spread/slots.js';
 import { buildJobs, remainingChain } from '../schedule/critical-path.js';
 import { publishSources, storeMirror } from '../store/source-mirror.js';
+import { RUNNER_IN, SOURCE_DATE_EPOCH, SYSROOT } from '../layout/in-root.js';
 
-export { TARGET_BIN } from './paths.js';
+export { TARGET_BIN } from '../layout/in-root.js';
 
 /** Where a chroot command runs: on this host, or in a container on the farm's overlay (--farm). */
 export interface RootRunner {
@@ -387,7 +387,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     const env = chrootEnv(runner.jobs, { ...runner.env, ...workspaceEnv(ws), ...(farm ? compileLogEnv() : {}) });
     const code = await (async () => {
       await using _use = runner.watchUse?.((line) => output(`${building}; ${line}`));
-      return await runner.run({ argv: ['mksh', `${IN.runner}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
+      return await runner.run({ argv: ['mksh', `${RUNNER_IN}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: o.signal });
     })();
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile, o.signal?.aborted);
     return { compiles: farm && runner.counts ? await readCompileCounts(ws, runner.counts) : null, release: async () => {} };

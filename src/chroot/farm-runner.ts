@@ -9,12 +9,12 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { FARM_PATH } from './build-env.js';
 import type { RootRunner } from './build.js';
-import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
+import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { runInRoot, type Launcher } from './run.js';
 import { REAP_SCRIPT } from '../sandbox/reap.js';
 import { ownerLabel } from '../util/owner.js';
+import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
 
 /**
  * The --farm runner of the chroot phase. The host has no route into an overlay network,

@@ -1,6 +1,6 @@
 import type { RunContext } from '../run-context.js';
 import { fetchPackage, type FetchOutcome } from '../packages/fetch.js';
-import { PackagePaths } from '../packages/paths.js';
+import { PackagePaths } from '../layout/package-paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../pipeline/steps.js';
 import type { RecipeMeta } from '../recipes/read.js';

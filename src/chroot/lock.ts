@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
-import type { ChrootPaths } from './paths.js';
+import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { isRunning, processRef, type ProcessRef } from './process.js';
 
 /** The refusal when another running iglu holds the lock (an IgluError, exit 1). */

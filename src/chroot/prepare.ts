@@ -11,13 +11,14 @@ import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 
-import { PackagePaths } from '../packages/paths.js';
+import { PackagePaths } from '../layout/package-paths.js';
 import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
 import { copyKernelHeaders, exposeTargetLoader, installTarball, linkTargetCompilers } from './install.js';
 import { mountPoints, mountsUnder } from './mounts.js';
-import { SYSROOT, TARGET_BIN, type ChrootPaths } from './paths.js';
+import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { readState, updateState, type ChrootState } from './state.js';
+import { SYSROOT, TARGET_BIN } from '../layout/in-root.js';
 
 /** Inputs of `iglu chroot prepare`. */
 export interface PrepareOptions {

@@ -3,7 +3,7 @@ import type { Engine } from '../docker/index.js';
 import { log } from '../log.js';
 import { sweepDeadPidEntries } from '../util/leftovers.js';
 import { unmountUnder } from '../util/unmount.js';
-import type { ChrootPaths } from './paths.js';
+import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { isRunning } from './process.js';
 import { readState, updateState, type Session } from './state.js';
 

@@ -3,9 +3,10 @@ import { execa } from 'execa';
 import { IgluError } from '../errors.js';
 import { sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
 import { mountPlan, type Bind } from './mounts.js';
-import { CHROOT_SCRIPTS, type ChrootPaths } from './paths.js';
+import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { processRef, type ProcessRef } from './process.js';
 import { updateState } from './state.js';
+import { CHROOT_SCRIPTS } from '../layout/in-root.js';
 
 /** A command to run in the build root. */
 export interface RootCommand {

@@ -1,7 +1,7 @@
 import type { RunContext } from '../run-context.js';
 import { exists } from '../util/exists.js';
 import { ChrootInUse, lockChroot } from './lock.js';
-import { ChrootPaths } from './paths.js';
+import { ChrootPaths } from '../layout/chroot-paths.js';
 import { describeReleased, releaseLeftovers } from './recover.js';
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IgluError } from '../errors.js';
 import { manifestClosure } from '../packages/closure.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
-import type { PackagePaths } from '../packages/paths.js';
+import type { PackagePaths } from '../layout/package-paths.js';
 import { copyKernelHeaders, installTarball } from './install.js';
 
 /** build/<pkg>/sysroot: the sysroot one build sees at /sysroot. */

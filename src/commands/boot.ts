@@ -31,7 +31,7 @@ export function registerBoot(program: Command, globals: () => GlobalOptions): vo
       const result = await bootImage({
         workdir: ctx.workdir,
         config: ctx.config,
-        image: path.resolve(flags.image ?? path.join(ctx.workdir.root, 'iglunix.img')),
+        image: path.resolve(flags.image ?? ctx.workdir.imageFile),
         firmware: flags.firmware,
         timeoutS: flags.timeout ?? ctx.config.boot.timeout,
         expect: flags.expect ?? ctx.config.boot.expect,

@@ -6,7 +6,7 @@ import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
 import { checkRunnerFlags, nonEmpty } from './arguments.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
-import type { ChrootPaths } from '../chroot/paths.js';
+import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';

@@ -1,7 +1,7 @@
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { openEngine, resolveEndpoint, type Engine } from '../docker/index.js';
 import type { RunContext } from '../run-context.js';
-import { Workdir } from '../workdir.js';
+import { Workdir } from '../layout/workdir.js';
 
 /** Options every command takes (see cli.ts). */
 export interface GlobalOptions {

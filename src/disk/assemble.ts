@@ -7,10 +7,9 @@ import type { Config } from '../config/schema.js';
 import { IgluError } from '../errors.js';
 import { manifestClosure } from '../packages/closure.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
-import { PackagePaths } from '../packages/paths.js';
-import { SOURCE_DATE_EPOCH } from '../toolchain/build.js';
+import { PackagePaths } from '../layout/package-paths.js';
 import { hashFile } from '../util/hash.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { escapeRegExp, sweepDeadPidEntries } from '../util/leftovers.js';
 import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
@@ -19,6 +18,7 @@ import { initScript } from './init.js';
 import { inodesInUse, normaliseInodeCommands } from './inodes.js';
 import { checkImageLinkage } from './linkage.js';
 import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
+import { SOURCE_DATE_EPOCH } from '../layout/in-root.js';
 
 /** A package that went into the image. */
 export interface ImagePackage {
@@ -118,7 +118,7 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   const started = Date.now();
   const sizeMiB = o.sizeMiB ?? o.config.disk.sizeMiB;
   const layout = diskLayout(sizeMiB);
-  const out = path.resolve(o.out ?? path.join(o.workdir.root, 'iglunix.img'));
+  const out = path.resolve(o.out ?? o.workdir.imageFile);
   const pkgPaths = new PackagePaths(o.workdir);
   const { names, manifests } = await packagesWithDeps(pkgPaths, o.config.disk.packages);
   const find = async (name: string) => {
@@ -132,9 +132,9 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   const kernel = await find(o.config.disk.kernel);
   const packages = await Promise.all(names.map(find));
   // what a killed `iglu image` left: its scratch directory and temporary image
-  await sweepDeadPidEntries(path.join(o.workdir.root, 'disk'), /^build\.(\d+)$/);
+  await sweepDeadPidEntries(o.workdir.diskDir, /^build\.(\d+)$/);
   await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
-  const scratch = path.join(o.workdir.root, 'disk', `build.${process.pid}`);
+  const scratch = path.join(o.workdir.diskDir, `build.${process.pid}`);
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   // the stage keeps packages' setuid bits for the image: only root may reach it

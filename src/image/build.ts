@@ -11,7 +11,7 @@ import { log } from '../log.js';
 import { runLogged } from '../util/run-logged.js';
 import { interrupted } from '../util/abort.js';
 import { unmountUnder } from '../util/unmount.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { ABYSS_REPO, IMAGE_CHANGES, debootstrapHash, mirrorFromAptSources } from './inputs.js';
 
 /** A farm image on the manager engine. */

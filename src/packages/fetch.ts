@@ -12,8 +12,9 @@ import type { SandboxSpec } from '../sandbox/argv.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { tailOf } from '../util/tail.js';
-import { RUNNER_SCRIPT, type PackagePaths } from './paths.js';
+import { type PackagePaths } from '../layout/package-paths.js';
 import { makeWorkspace, packageWorkspace, srcdirOf, workspaceBinds, workspaceEnv, type PackageWorkspace } from './workspace.js';
+import { FETCH_IN, RUNNER_SCRIPT } from '../layout/in-root.js';
 
 /** A source a recipe's fetch() used. */
 export type UsedSource = { url: string } & LockedSource;
@@ -26,9 +27,6 @@ export interface FetchOutcome {
   /** True when src/ was already fetched from the same recipe and reused. */
   reused: boolean;
 }
-
-/** Inside the fetch sandbox: where iglu's own files, the recipe and the workspace are. */
-export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', sources: '/iglu/sources', shims: '/iglu/shims', broker: '/iglu/broker' };
 
 /** iglu's installation (the repository: dist/, node_modules/, chroot/, package.json). */
 const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');

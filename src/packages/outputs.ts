@@ -7,7 +7,7 @@ import type { RecipeMeta } from '../recipes/read.js';
 import { readRegularFile, noLinksBelow } from '../util/safe-fs.js';
 import { manifestOf, type PackageManifest } from './manifest.js';
 import { packPkgdir, writeManifest } from './pack.js';
-import type { PackagePaths } from './paths.js';
+import type { PackagePaths } from '../layout/package-paths.js';
 
 /**
  * The packages one recipe's build makes, in this order: the main package (pkgname),

@@ -6,16 +6,11 @@ import { SANDBOX_ID } from '../sandbox/argv.js';
 import { sandboxOwned } from '../sandbox/workspace.js';
 import { IgluError } from '../errors.js';
 import { exists } from '../util/exists.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { readRegularFile } from '../util/safe-fs.js';
 import type { CompileCounts } from './manifest.js';
-import { PackagePaths } from './paths.js';
-
-/** Where every phase of a package sees the recipe tree: the tree below, the workspace's upper layer above. */
-export const TREE_IN = '/iglu/tree';
-
-/** Where a phase finds iglu's own writable files (distcc.log): the workspace's run/ directory. */
-export const RUN_IN = '/iglu/build';
+import { PackagePaths } from '../layout/package-paths.js';
+import { RUN_IN, TREE_IN } from '../layout/in-root.js';
 
 /** The two logs a farm build counts its compiles from (farm/distcc-log.ts), in RUN_IN. */
 export const COMPILE_LOGS = { distcc: 'distcc.log', wrapper: 'compiles.log' } as const;

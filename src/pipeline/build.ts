@@ -3,7 +3,7 @@ import { bootImage, type BootResult } from '../boot/run.js';
 import { chrootBuildSteps, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
 import { spreadFarm, type SpreadFarm } from '../spread/farm.js';
 import { farmRunner } from '../chroot/farm-runner.js';
-import type { ChrootPaths } from '../chroot/paths.js';
+import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import type { RunContext } from '../run-context.js';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';

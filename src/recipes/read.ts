@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
-import { CHROOT_SCRIPTS } from '../chroot/paths.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { isPathComponent } from '../util/names.js';
 import { badCategoryNames, splitDeps, type RecipeDeps } from './plan.js';
+import { CHROOT_SCRIPTS, RECIPE_IN, RUNNER_IN } from '../layout/in-root.js';
 
 /** A recipe's metadata, read by sourcing its build.sh. */
 export interface RecipeMeta extends RecipeDeps {
@@ -69,10 +69,6 @@ for v in pkgname pkgver pkgrel deps mkdeps rdeps bad ext subpkgs shlibs desc; do
 done
 for f in fetch build package license backup $(print -r -- "\${ext:-}" | tr ':' '\\n' | sed 's/^/package_/'); do typeset -f $f >/dev/null 2>&1 && print -r -- "fn=$f"; done
 exit 0`;
-
-/** Where the recipe's directory and iglu's runner scripts are inside the reading sandbox. */
-const RECIPE_IN = '/iglu/recipe';
-const RUNNER_IN = '/iglu/runner';
 
 /**
  * Reads one recipe's metadata without running any of its phases. The recipe is sourced

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
-import { CHROOT_SCRIPTS } from '../chroot/paths.js';
 import { IgluError } from '../errors.js';
 import { sandboxArgv, type SandboxSpec } from './argv.js';
+import { CHROOT_SCRIPTS } from '../layout/in-root.js';
 
 /** Where a sandboxed command's output goes. */
 export type SandboxOutput = { file: string } | 'terminal' | 'capture';

@@ -5,7 +5,7 @@ import lockfile from 'proper-lockfile';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
 import { exists } from '../util/exists.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { download } from './download.js';
 import { DEFAULT_DOWNLOAD_POLICY, type DownloadPolicy } from './address-rules.js';
 import { hashFile } from '../util/hash.js';
@@ -74,7 +74,7 @@ export class SourceCache {
    */
   static of(workdir: Workdir, sources?: { allowHosts: string[]; maxMiB: number }): SourceCache {
     const policy = sources ? { allowHosts: sources.allowHosts, maxBytes: sources.maxMiB * 1024 * 1024 } : DEFAULT_DOWNLOAD_POLICY;
-    return new SourceCache(path.join(workdir.root, 'sources'), policy);
+    return new SourceCache(workdir.sourcesDir, policy);
   }
 
   /** Path of the content file for a SHA-256. */

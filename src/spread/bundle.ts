@@ -4,10 +4,10 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import * as tar from 'tar';
 import { untarAsSandbox } from '../sandbox/untar.js';
-import { CHROOT_SCRIPTS } from '../chroot/paths.js';
 import { IgluError } from '../errors.js';
-import { RUN_IN, TREE_IN, treeOutputs, type PackageWorkspace } from '../packages/workspace.js';
+import { treeOutputs, type PackageWorkspace } from '../packages/workspace.js';
 import type { PackageStore } from '../store/package-store.js';
+import { CHROOT_SCRIPTS, RUNNER_IN, RUN_IN, TREE_IN } from '../layout/in-root.js';
 
 /**
  * The NUL-separated `KEY=VALUE` list a job passes to `env -i` (chroot/spread-job.sh):
@@ -47,7 +47,7 @@ export async function makeBundle(
     await writeFile(path.join(scratch, 'job', 'nonce'), randomBytes(16).toString('hex'), { mode: 0o600 });
     const rel = (inside: string) => inside.replace(/^\//, '');
     await tar.c({ file, cwd: o.sysroot, prefix: 'sysroot', portable: true }, ['.']);
-    await tar.r({ file, cwd: CHROOT_SCRIPTS, prefix: rel('/iglu/runner'), portable: true }, ['.']);
+    await tar.r({ file, cwd: CHROOT_SCRIPTS, prefix: rel(RUNNER_IN), portable: true }, ['.']);
     await tar.r({ file, cwd: o.ws.tree, prefix: rel(TREE_IN), portable: true, filter: (p) => !treeOutputs(p) }, ['.']);
     await tar.r({ file, cwd: path.join(o.ws.layers, 'upper'), prefix: rel(TREE_IN), portable: true }, ['.']);
     await tar.r({ file, cwd: o.ws.run, prefix: rel(RUN_IN), portable: true }, ['.']);

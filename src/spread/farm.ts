@@ -1,8 +1,6 @@
 import type { RunContext } from '../run-context.js';
 import { Engine } from '../docker/index.js';
 import { LABEL, RUN_ID } from '../labels.js';
-import { FARM_PATH } from '../chroot/build-env.js';
-import { SYSROOT, TARGET_BIN } from '../chroot/paths.js';
 import { targetCompilersScript } from '../chroot/target-script.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
@@ -18,6 +16,7 @@ import { PackageStore } from '../store/package-store.js';
 import { attachJob, removeJob, runJob, type JobRun } from './job.js';
 import { JOB_CPUS, jobRoom } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
+import { FARM_PATH, SYSROOT, TARGET_BIN } from '../layout/in-root.js';
 
 /** Tries a job gets after its node is lost (taskOutcome "lost"). */
 export const JOB_RETRIES = 2;

@@ -3,7 +3,7 @@ import { chrootEnv } from '../chroot/build-env.js';
 import { IgluError } from '../errors.js';
 import { phaseFailed } from '../packages/fetch.js';
 import type { CompileCounts, PackageManifest } from '../packages/manifest.js';
-import type { PackagePaths } from '../packages/paths.js';
+import type { PackagePaths } from '../layout/package-paths.js';
 import { compileLogEnv, dropWorkspace, readCompileCounts, workspaceEnv, type PackageWorkspace } from '../packages/workspace.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { PackageStore } from '../store/package-store.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { IgluError } from '../errors.js';
 import { readManifest, type PackageManifest } from '../packages/manifest.js';
 import { writeManifest } from '../packages/pack.js';
-import type { PackagePaths } from '../packages/paths.js';
+import type { PackagePaths } from '../layout/package-paths.js';
 import type { PackageRecord, PackageStore } from './package-store.js';
 
 /**

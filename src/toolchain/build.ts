@@ -11,22 +11,19 @@ import { watchFarmUse } from '../farm/use.js';
 import { labelsFor } from '../labels.js';
 import { fetchPackage, phaseFailed, startBuildIn } from '../packages/fetch.js';
 import { readManifest, upToDate, type CompileCounts } from '../packages/manifest.js';
-import { PackagePaths, RUNNER_SCRIPT } from '../packages/paths.js';
+import { PackagePaths } from '../layout/package-paths.js';
 import { packOutputs } from '../packages/outputs.js';
-import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, RUN_IN, TREE_IN, treeOutputs, workspaceEnv } from '../packages/workspace.js';
-import { TARGET_BIN } from '../chroot/paths.js';
+import { COMPILE_LOGS, compileLogEnv, dropWorkspace, packageWorkspace, treeOutputs, workspaceEnv } from '../packages/workspace.js';
 import { recipeHash } from '../packages/recipe-hash.js';
 import type { Step } from '../pipeline/steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, runnerEnv, type RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { abortable } from '../util/abort.js';
-import type { Workdir } from '../workdir.js';
+import type { Workdir } from '../layout/workdir.js';
 import { BuildClient } from './client.js';
 import { ownerLabel } from '../util/owner.js';
-
-/** Every package's files get this mtime, and builds see it as SOURCE_DATE_EPOCH (2000-01-01). */
-export const SOURCE_DATE_EPOCH = 946684800;
+import { BUILD_PATH, RUNNER_IN, RUNNER_SCRIPT, RUN_IN, SOURCE_DATE_EPOCH, SYSROOT, TARGET_BIN, TREE_IN } from '../layout/in-root.js';
 
 /** One package of `iglu toolchain build` (its --json shape). */
 export interface ToolchainPackage {
@@ -79,9 +76,6 @@ export interface ToolchainOptions {
   rebuild: boolean;
   signal?: AbortSignal;
 }
-
-/** Where things are inside the client container. */
-const IN = { runner: '/iglu/runner', sysroot: '/sysroot' };
 
 /**
  * The toolchain phase as steps (pipeline/steps.ts): check the farm, read and order the recipes, then
@@ -172,20 +166,20 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     // toolchain and its declared deps. Iglunix's own musl declares no compiler-rt.
     const wants = new Set([...o.config.toolchain.packages, ...recipe.deps, ...recipe.mkdeps]);
     const earlier = s.packages.filter((p) => wants.has(p.name));
-    const cleared = client.clear([TREE_IN, RUN_IN, IN.sysroot]);
+    const cleared = client.clear([TREE_IN, RUN_IN, SYSROOT]);
     const [verified] = await Promise.all([
       verify ? verifiedFarm(o.engine, client.id, o.config.farm, s.farm!, runnerEnv().TRIPLE!) : undefined,
       cleared.then(async () => {
-        for (const p of earlier) await client.installTarball(p.tarball, IN.sysroot);
-        await client.useTargetCompilers(TARGET_BIN, IN.sysroot);
+        for (const p of earlier) await client.installTarball(p.tarball, SYSROOT);
+        await client.useTargetCompilers(TARGET_BIN, SYSROOT);
       }),
       cleared.then(async () => {
-        await client.copyIn(path.dirname(RUNNER_SCRIPT), IN.runner);
+        await client.copyIn(path.dirname(RUNNER_SCRIPT), RUNNER_IN);
         await client.copyIn(ws.tree, TREE_IN, { skip: treeOutputs });
         await client.copyIn(path.join(ws.layers, 'upper'), TREE_IN);
       }),
     ]);
-    if (earlier.length) output(`installed ${earlier.map((p) => `${p.name} ${p.version}`).join(', ')} into ${IN.sysroot}`);
+    if (earlier.length) output(`installed ${earlier.map((p) => `${p.name} ${p.version}`).join(', ')} into ${SYSROOT}`);
     if (verified) {
       s.refused = verified.refused;
       for (const r of verified.refused) output(refusedLine(r));
@@ -200,7 +194,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
       JOBS: String(jobs),
       // the target's compilers first (cc, c++, clang, clang++, ld, ar), as in the build
       // root; they reach the farm through distcc (IGLU_COMPILER_LAUNCHER)
-      PATH: `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      PATH: BUILD_PATH,
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
       ...workspaceEnv(ws),
@@ -209,7 +203,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     const code = await (async () => {
       // the farm's use, live, under the step (its tasks' distccd stats, read from the client)
       await using _use = o.local ? undefined : watchFarmUse(o.engine, client.id, s.farm!.hosts, (line) => output(`${building}; ${line}`));
-      return await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${IN.runner}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
+      return await client.run(['sh', '-c', `mkdir -p ${RUN_IN} && exec mksh ${RUNNER_IN}/${path.basename(RUNNER_SCRIPT)} bp`], env, logFile);
     })().finally(() => client.reap());
     if (code !== 0) throw await phaseFailed(recipe, 'build', logFile);
     output('copy the packages back and pack them');

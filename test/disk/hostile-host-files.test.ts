@@ -10,11 +10,11 @@ import { assembleImage } from '../../src/disk/assemble.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { outputDir } from '../../src/packages/outputs.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
-import { PackagePaths } from '../../src/packages/paths.js';
+import { PackagePaths } from '../../src/layout/package-paths.js';
 import { makeWorkspace, packageWorkspace } from '../../src/packages/workspace.js';
 import { SANDBOX_ID } from '../../src/sandbox/argv.js';
 import { untarAsSandbox } from '../../src/sandbox/untar.js';
-import { Workdir } from '../../src/workdir.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import { canary } from '../support/hostile.js';
 
 // What a package brings onto the host (issue: "a package's setuid file is a root shell for

@@ -8,7 +8,7 @@ import { ConfigSchema } from '../../src/config/schema.js';
 import { assembleImage } from '../../src/disk/assemble.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
-import { Workdir } from '../../src/workdir.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import { canary } from '../support/hostile.js';
 
 // Hostile packages through `iglu image`: file names, links and programs a package ships

@@ -9,7 +9,7 @@ import { assembleImage, type ImageManifest } from '../../src/disk/assemble.js';
 import { DISK_IDS, PART_TYPES, SECTOR, diskLayout } from '../../src/disk/layout.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
-import { Workdir } from '../../src/workdir.js';
+import { Workdir } from '../../src/layout/workdir.js';
 
 // The image layout on real tools (mke2fs, debugfs, mkfs.fat, mtools, sfdisk), with
 // small synthetic packages standing in for the built ones: the partition table is read

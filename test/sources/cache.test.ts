@@ -7,13 +7,13 @@ import { execa } from 'execa';
 import { IgluError } from '../../src/errors.js';
 import { fetchPackage } from '../../src/packages/fetch.js';
 import { listTarball, packPkgdir } from '../../src/packages/pack.js';
-import { PackagePaths } from '../../src/packages/paths.js';
+import { PackagePaths } from '../../src/layout/package-paths.js';
 import { recipeHash } from '../../src/packages/recipe-hash.js';
 import { DEFAULT_TREE } from '../../src/recipes/default-tree.js';
 import { readRecipe } from '../../src/recipes/read.js';
 import { SourceCache } from '../../src/sources/cache.js';
 import type { SeedResult } from '../../src/sources/seed.js';
-import { Workdir } from '../../src/workdir.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import { packageWorkspace, srcdirOf } from '../../src/packages/workspace.js';
 import { CLI, iglu, igluJson, scratchDir } from '../support/cli.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { execa } from 'execa';
-import { CHROOT_SCRIPTS } from '../../src/chroot/paths.js';
+import { CHROOT_SCRIPTS } from '../../src/layout/in-root.js';
 
 // The target compiler wrapper (chroot/target-bin/cc) run with `echo` as its launcher: what
 // it passes on and what it counts, without a compiler. Plain sh, no Docker.

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { outputNames, parseIglupkgMeta, spdxOf } from '../../src/packages/outputs.js';
 import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
-import { PackagePaths } from '../../src/packages/paths.js';
-import { Workdir } from '../../src/workdir.js';
+import { PackagePaths } from '../../src/layout/package-paths.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import { isPathComponent } from '../../src/util/names.js';
 import { imageManifest, isAppletPath } from '../../src/disk/assemble.js';
 

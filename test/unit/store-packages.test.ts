@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { writeManifest } from '../../src/packages/pack.js';
-import { PackagePaths } from '../../src/packages/paths.js';
+import { PackagePaths } from '../../src/layout/package-paths.js';
 import { PackageStore, type PackageRecord } from '../../src/store/package-store.js';
 import { publishToStore, restoreFromStore } from '../../src/store/package-transfer.js';
-import { Workdir } from '../../src/workdir.js';
+import { Workdir } from '../../src/layout/workdir.js';
 
 const INPUTS = 'a'.repeat(64);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,15 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Workdir } from '../workdir.js';
-
-/** iglu's chroot/ directory in the repository (sandbox-enter.sh, iglupkg.sh). */
-export const CHROOT_SCRIPTS = path.resolve(fileURLToPath(new URL('../../../chroot', import.meta.url)));
-
-/** Inside the build root: where packages are installed, the sysroot of the Iglunix target. */
-export const SYSROOT = '/sysroot';
-
-/** Where the build root's compilers for the Iglunix target are (chroot/target-bin in the runner's bind mount), first in PATH. */
-export const TARGET_BIN = '/iglu/runner/target-bin';
+import type { Workdir } from './workdir.js';
 
 /**
  * The chroot phase's places in the work directory: `chroot/root` (the build root),

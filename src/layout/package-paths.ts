@@ -1,11 +1,7 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { IgluError } from '../errors.js';
 import { inside, isPathComponent } from '../util/names.js';
-import type { Workdir } from '../workdir.js';
-
-/** iglu's package runner script (chroot/iglupkg.sh in the repository). */
-export const RUNNER_SCRIPT = path.resolve(fileURLToPath(new URL('../../../chroot/iglupkg.sh', import.meta.url)));
+import type { Workdir } from './workdir.js';
 
 /**
  * Where packages live in the work directory: `build/<pkgname>/` (iglu's own stamps,
@@ -33,7 +29,7 @@ export class PackagePaths {
   }
 
   logFile(name: string): string {
-    return inside(this.workdir.root, 'logs', `${component(name)}.log`);
+    return inside(this.workdir.logsDir, `${component(name)}.log`);
   }
 
   get outDir(): string {

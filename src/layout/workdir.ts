@@ -7,6 +7,9 @@ export const DEFAULT_WORKDIR = '.iglu';
 /**
  * The work directory and the places inside it. Everything iglu keeps between runs
  * lives here: logs, image build scratch space, source cache, packages, state and locks.
+ * This folder (src/layout) is the one owner of the layout: Workdir names the top-level
+ * places, ChrootPaths the build root's, PackagePaths the packages'; in-root.ts says where
+ * things are inside a sandbox.
  */
 export class Workdir {
   /** @param root absolute path */
@@ -37,6 +40,26 @@ export class Workdir {
       await mkdir(p, { recursive: true, mode: 0o700 });
       await chmod(p, 0o700);
     }
+  }
+
+  /** sources/: the checksummed source cache (sources/cache.ts). */
+  get sourcesDir(): string {
+    return path.join(this.root, 'sources');
+  }
+
+  /** logs/: one log per package, boot.log. */
+  get logsDir(): string {
+    return path.join(this.root, 'logs');
+  }
+
+  /** disk/: the image's scratch directories (build.<pid>). */
+  get diskDir(): string {
+    return path.join(this.root, 'disk');
+  }
+
+  /** iglunix.img: the image `iglu image` and `iglu build` make, `iglu boot` boots. */
+  get imageFile(): string {
+    return path.join(this.root, 'iglunix.img');
   }
 
   /** A path inside the work directory; creates its parent directory. */
