@@ -1,17 +1,15 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { chrootBuildSteps, keepGoingFailure, localRunner, providedNames, type ChrootBuildState, type ChrootPackage } from '../chroot/build.js';
+import { keepGoingFailure, providedNames, type ChrootPackage } from '../chroot/build.js';
+import { prepareStep, runChrootBuild, type ChrootBuildRequest } from '../chroot/run-build.js';
 import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
 import { checkRunnerFlags, nonEmpty } from './arguments.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
-import type { ChrootPaths } from '../layout/chroot-paths.js';
-import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';
-import { refusedReports } from '../farm/verify.js';
-import { makeContext, terminal, type Context, type GlobalOptions } from './context.js';
+import { makeContext, terminal, type GlobalOptions } from './context.js';
 import { ExitCode, IgluError } from '../errors.js';
 import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
@@ -19,14 +17,21 @@ import { runSteps } from './progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { analysePlan, planBuild, planError } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
-import { farmRunner } from '../chroot/farm-runner.js';
-import { spreadByDefault, spreadFarm } from '../spread/farm.js';
+import { spreadByDefault } from '../spread/farm.js';
 
 const TREE = ['--tree <dir>', 'Iglunix-format package tree (<category>/<pkg>/build.sh)'] as const;
 
 /** `iglu chroot plan | prepare | fetch | build | enter`: the chroot phases over an Iglunix recipe tree. */
 export function registerChroot(program: Command, globals: () => GlobalOptions): void {
   const chroot = program.command('chroot').description('the chroot phases over an Iglunix recipe tree');
+  registerPlan(chroot, globals);
+  registerPrepare(chroot, globals);
+  registerFetch(chroot, globals);
+  registerBuild(chroot, globals);
+  registerEnter(chroot, globals);
+}
+
+function registerPlan(chroot: Command, globals: () => GlobalOptions): void {
   chroot
     .command('plan')
     .description('print the build order (dependencies first) for the selected packages and what they pull in')
@@ -52,7 +57,9 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
           .join('\n'),
       );
     });
+}
 
+function registerPrepare(chroot: Command, globals: () => GlobalOptions): void {
   chroot
     .command('prepare')
     .description("make the build root: the farm image's filesystem (or --base FILE), with the toolchain phase's packages in /sysroot; mounts nothing")
@@ -61,7 +68,7 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
     .addHelpText('after', '\nExamples:\n  iglu chroot prepare\n  iglu chroot prepare --base iglunix-bootstrap.tar.zst --fresh\n')
     .action(async (flags: { base?: string; fresh?: boolean }) => {
       const ctx = await makeContext(globals());
-      const result = await withChroot(ctx, 'iglu chroot prepare', (paths) => prepareStep(ctx, paths, flags));
+      const result = await withChroot(ctx, 'iglu chroot prepare', (paths) => prepareStep(ctx, paths, flags, runSteps));
       printResult(
         ctx.json,
         result,
@@ -69,7 +76,9 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
           `${result.reused ? 'kept' : 'made'} ${result.root} from ${result.base.kind} ${result.base.ref}${result.installed.length ? `; installed ${result.installed.join(' ')} into ${result.sysroot}` : ''}`,
       );
     });
+}
 
+function registerFetch(chroot: Command, globals: () => GlobalOptions): void {
   chroot
     .command('fetch')
     .description("run the selected recipes' fetch() on the host through the source cache (idempotent; offline when the cache has everything)")
@@ -90,7 +99,9 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         result.map((p) => `${p.reused ? 'kept   ' : 'fetched'} ${p.name}: ${p.sources.map((s) => s.url).join(' ')}`).join('\n'),
       );
     });
+}
 
+function registerBuild(chroot: Command, globals: () => GlobalOptions): void {
   /** Which of --spread and --no-spread were given (commander keeps only the last). */
   const spreadFlags = new Set<string>();
   chroot
@@ -128,45 +139,26 @@ export function registerChroot(program: Command, globals: () => GlobalOptions): 
         const byDefault = flags.spread === undefined && !flags.farm ? await spreadByDefault(ctx) : 0;
         if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
         const spread = flags.spread ?? byDefault > 0;
-        const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), async (paths) => {
-          await prepareStep(ctx, paths, { base: flags.base });
-          await using runner = flags.farm && !spread ? await farmRunner(ctx, paths, [path.resolve(flags.tree)]) : localRunner(paths);
-          await using farm = spread ? await spreadFarm(ctx) : undefined;
-          const state: ChrootBuildState = { packages: [] };
-          await runSteps(
-            await chrootBuildSteps(
-              {
-                config: ctx.config,
-                workdir: ctx.workdir,
-                recipes,
-                packages: pkgs,
-                offline: Boolean(flags.offline) || ctx.config.sources.offline,
-                rebuild: Boolean(flags.rebuild),
-                keepGoing: Boolean(flags.keepGoing),
-                runner: () => runner,
-                ...(farm ? { spread: () => farm } : {}),
-                signal: ctx.signal,
-              },
-              state,
-            ),
-            state,
-          );
-          const order = state.plan?.order ?? [];
-          const packages = [...state.packages].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-          return {
-            mode: farm ? 'spread' : runner.mode,
-            packages,
-            order,
-            refused: refusedReports(runner.refused),
-            ...(farm ? { spread: { nodes: farm.nodes, room: farm.room, store: farm.url } } : {}),
-          };
-        });
+        const request: ChrootBuildRequest = {
+          tree: flags.tree,
+          recipes,
+          packages: pkgs,
+          offline: Boolean(flags.offline) || ctx.config.sources.offline,
+          rebuild: Boolean(flags.rebuild),
+          keepGoing: Boolean(flags.keepGoing),
+          farm: Boolean(flags.farm),
+          spread,
+          ...(flags.base ? { base: flags.base } : {}),
+        };
+        const result = await withChroot(ctx, `iglu chroot build ${pkgs.join(' ')}`.trim(), (paths) => runChrootBuild(ctx, paths, request, runSteps));
         printResult(ctx.json, result, () => result.packages.map(describePackage).join('\n'));
         const failure = keepGoingFailure(result.packages);
         if (failure) throw failure;
       },
     );
+}
 
+function registerEnter(chroot: Command, globals: () => GlobalOptions): void {
   chroot
     .command('enter')
     .description("open a shell (or run CMD) in the build root with the build's mounts and environment; they are released when it exits")
@@ -209,21 +201,4 @@ function describePackage(p: ChrootPackage): string {
         ? `${p.name}: blocked by ${(p.blockedBy ?? []).join(', ')}`
         : `${p.tarball}${p.node ? ` (on ${p.node})` : ''}`;
   return `${p.action.padEnd(10)} ${what}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`;
-}
-
-async function prepareStep(ctx: Context, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }): Promise<PrepareResult> {
-  const state: { result?: PrepareResult } = {};
-  await runSteps(
-    [
-      {
-        title: 'prepare the build root',
-        run: async (s, output) => {
-          s.result = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, baseTarball: flags.base, fresh: Boolean(flags.fresh) }, output);
-          return `${s.result.reused ? 'kept' : 'made'} from ${s.result.base.kind} ${s.result.base.ref}${s.result.installed.length ? `; installed ${s.result.installed.join(' ')}` : ''}`;
-        },
-      },
-    ],
-    state,
-  );
-  return state.result!;
 }

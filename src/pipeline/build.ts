@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, keepGoingFailure, localRunner, type ChrootBuildState, type RootRunner } from '../chroot/build.js';
-import { spreadFarm, type SpreadFarm } from '../spread/farm.js';
-import { farmRunner } from '../chroot/farm-runner.js';
+import { chrootBuildSteps, keepGoingFailure, type ChrootBuildState } from '../chroot/build.js';
+import { openChrootRunners, type ChrootRunners } from '../runners/choose.js';
 import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 import type { RunContext } from '../run-context.js';
+import type { RecipeMeta } from '../recipes/read.js';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';
 import { missingOnHost } from '../doctor/checks.js';
 import { IgluError } from '../errors.js';
@@ -14,11 +14,13 @@ import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
 import { buildFarmImage, type FarmImage } from '../image/build.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { nest, type Step, type StepRunner } from './steps.js';
+import type { PackageOutcome } from './outcome.js';
 import { readTree } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { readSeed, seedFile, seedSources } from '../sources/seed.js';
 import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../toolchain/build.js';
 import { exists } from '../util/exists.js';
+import type { Engine } from '../docker/index.js';
 
 /** Options of `iglu build`. */
 export interface BuildOptions {
@@ -45,6 +47,18 @@ export interface BuildState {
   boot?: BootResult;
   /** Where a step failed: the farm's own steps roll back what they made. */
   phase?: 'farm';
+  /** The chroot phase's runner, opened after prepare; disposed at the end. */
+  runners?: ChrootRunners;
+}
+
+/** What the steps of one `iglu build` are made from. */
+interface BuildRun {
+  ctx: RunContext;
+  paths: ChrootPaths;
+  o: BuildOptions;
+  engine: Engine;
+  recipes: RecipeMeta[];
+  toolchain: ToolchainOptions;
 }
 
 /** The result of `iglu build` (--json). */
@@ -69,15 +83,9 @@ export interface BuildResult {
  */
 export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOptions, runSteps: StepRunner): Promise<BuildResult> {
   const started = Date.now();
-  const missing = await missingOnHost();
-  if (missing.length) {
-    throw new IgluError(`missing on this host: ${missing.map((m) => `${m.what} (${m.why})`).join(', ')}`, {
-      hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')} — or run scripts/setup.sh, which installs everything`,
-    });
-  }
+  await checkHost();
   const engine = await ctx.engine();
-  const recipes = await readTree(o.tree);
-  const tc: ToolchainOptions = {
+  const toolchain: ToolchainOptions = {
     engine,
     config: ctx.config,
     workdir: ctx.workdir,
@@ -88,105 +96,17 @@ export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOpti
     rebuild: false,
     signal: ctx.signal,
   };
+  const run: BuildRun = { ctx, paths, o, engine, recipes: await readTree(o.tree), toolchain };
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
-  let runner: (RootRunner & Partial<AsyncDisposable>) | undefined;
-  let spread: (SpreadFarm & AsyncDisposable) | undefined;
   const steps: Step<BuildState>[] = [
-    {
-      title: 'farm image',
-      run: async (s, output) => {
-        s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
-        return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
-      },
-    },
-    ...nest(
-      farmUpSteps(engine, ctx.config.farm, ctx.signal),
-      (s: BuildState) => {
-        s.phase = 'farm';
-        return s.up;
-      },
-      'farm: ',
-    ),
-    {
-      title: "sources: seed the cache from Debian's source archive",
-      run: async (s) => {
-        s.phase = undefined;
-        const file = seedFile(o.tree);
-        if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
-        const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file), ctx.signal);
-        s.seeded = results.filter((r) => r.action === 'seeded').length;
-        return `${results.length} sources, ${s.seeded} seeded now`;
-      },
-    },
-    ...nest(await toolchainSteps(tc, state.toolchain), (s: BuildState) => s.toolchain, 'toolchain: '),
-    {
-      title: 'chroot: prepare the build root',
-      run: async (s, output) => {
-        await state.toolchain.client?.[Symbol.asyncDispose]();
-        state.toolchain.client = undefined;
-        s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
-        runner = o.chrootFarm && !o.spread ? await farmRunner(ctx, paths, [path.resolve(o.tree)]) : localRunner(paths);
-        if (o.spread) spread = await spreadFarm(ctx);
-        return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
-      },
-    },
-    ...nest(
-      await chrootBuildSteps(
-        {
-          config: ctx.config,
-          workdir: ctx.workdir,
-          recipes,
-          packages: [],
-          offline: true,
-          rebuild: false,
-          keepGoing: Boolean(o.keepGoing),
-          runner: () => {
-            if (!runner) throw new Error('the chroot runner is made by the prepare step');
-            return runner;
-          },
-          ...(o.spread ? { spread: () => spread! } : {}),
-          signal: ctx.signal,
-        },
-        state.chroot,
-      ),
-      (s: BuildState) => s.chroot,
-      'chroot: ',
-    ),
-    {
-      title: 'image: iglunix.img',
-      run: async (s, output) => {
-        // --keep-going built all it could; an image of what failed is not made
-        const failure = keepGoingFailure(s.chroot.packages);
-        if (failure) throw failure;
-        s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
-        return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
-      },
-    },
-    {
-      title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`,
-      run: async (s, output) => {
-        let line = '';
-        s.boot = await bootImage({
-          workdir: ctx.workdir,
-          config: ctx.config,
-          image: s.image!.file,
-          firmware: o.firmware,
-          timeoutS: ctx.config.boot.timeout,
-          expect: ctx.config.boot.expect,
-          fail: ctx.config.boot.fail,
-          interactive: false,
-          signal: ctx.signal,
-          live: (chunk) => {
-            line += chunk;
-            const lines = line.split(/\r?\n/);
-            line = lines.pop() ?? '';
-            const last = lines.filter((l) => l.trim()).at(-1);
-            if (last) output(last.slice(0, 120));
-          },
-        });
-        return `${s.boot.line} (${s.boot.accel}, ${s.boot.secondsToLine} s)`;
-      },
-    },
+    farmImageStep(run),
+    ...nest(farmUpSteps(engine, ctx.config.farm, ctx.signal), (s: BuildState) => ((s.phase = 'farm'), s.up), 'farm: '),
+    seedStep(run),
+    ...nest(await toolchainSteps(toolchain, state.toolchain), (s: BuildState) => s.toolchain, 'toolchain: '),
+    prepareStep(run),
+    ...nest(await chrootSteps(run, state), (s: BuildState) => s.chroot, 'chroot: '),
+    imageStep(run),
+    bootStep(run),
   ];
   try {
     await runSteps(steps, state);
@@ -195,25 +115,133 @@ export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOpti
     throw err;
   } finally {
     await state.toolchain.client?.[Symbol.asyncDispose]();
-    await runner?.[Symbol.asyncDispose]?.();
-    await spread?.[Symbol.asyncDispose]();
+    await state.runners?.[Symbol.asyncDispose]();
   }
-  const tcResult = toolchainResult(tc, state.toolchain);
+  return buildResult(run, state, started);
+}
+
+/** @throws IgluError naming what this host lacks, with one apt-get line */
+async function checkHost(): Promise<void> {
+  const missing = await missingOnHost();
+  if (!missing.length) return;
+  throw new IgluError(`missing on this host: ${missing.map((m) => `${m.what} (${m.why})`).join(', ')}`, {
+    hint: `apt-get install ${[...new Set(missing.map((m) => m.pkg))].join(' ')} — or run scripts/setup.sh, which installs everything`,
+  });
+}
+
+function farmImageStep({ ctx, engine }: BuildRun): Step<BuildState> {
+  return {
+    title: 'farm image',
+    run: async (s, output) => {
+      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
+      return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
+    },
+  };
+}
+
+function seedStep({ ctx, o }: BuildRun): Step<BuildState> {
+  return {
+    title: "sources: seed the cache from Debian's source archive",
+    run: async (s) => {
+      s.phase = undefined;
+      const file = seedFile(o.tree);
+      if (!(await exists(file))) return 'the tree has no sources.seed.yaml';
+      const results = await seedSources(SourceCache.of(ctx.workdir), await readSeed(file), ctx.signal);
+      s.seeded = results.filter((r) => r.action === 'seeded').length;
+      return `${results.length} sources, ${s.seeded} seeded now`;
+    },
+  };
+}
+
+/** Prepares the build root (the toolchain's client container goes first) and opens the chroot phase's runner. */
+function prepareStep({ ctx, paths, o }: BuildRun): Step<BuildState> {
+  return {
+    title: 'chroot: prepare the build root',
+    run: async (s, output) => {
+      await s.toolchain.client?.[Symbol.asyncDispose]();
+      s.toolchain.client = undefined;
+      s.prepared = await prepareRoot(paths, { engine: ctx.engine, config: ctx.config, fresh: false }, output);
+      s.runners = await openChrootRunners(ctx, paths, { farm: o.chrootFarm, spread: Boolean(o.spread), trees: [path.resolve(o.tree)] });
+      const spread = s.runners.spread;
+      return `${s.prepared.reused ? 'kept' : 'made'} from ${s.prepared.base.ref}${spread ? `; packages spread over ${spread.nodes.length} nodes, room for ${spread.room} jobs` : ''}`;
+    },
+  };
+}
+
+async function chrootSteps({ ctx, o, recipes }: BuildRun, state: BuildState): Promise<Step<ChrootBuildState>[]> {
+  const opened = () => {
+    if (!state.runners) throw new Error('the chroot runner is made by the prepare step');
+    return state.runners;
+  };
+  return chrootBuildSteps(
+    {
+      config: ctx.config,
+      workdir: ctx.workdir,
+      recipes,
+      packages: [],
+      offline: true,
+      rebuild: false,
+      keepGoing: Boolean(o.keepGoing),
+      runner: () => opened().runner,
+      ...(o.spread ? { spread: () => opened().spread! } : {}),
+      signal: ctx.signal,
+    },
+    state.chroot,
+  );
+}
+
+function imageStep({ ctx }: BuildRun): Step<BuildState> {
+  return {
+    title: 'image: iglunix.img',
+    run: async (s, output) => {
+      // --keep-going built all it could; an image of what failed is not made
+      const failure = keepGoingFailure(s.chroot.packages);
+      if (failure) throw failure;
+      s.image = await assembleImage({ workdir: ctx.workdir, config: ctx.config, expect: ctx.config.boot.expect, signal: ctx.signal }, output);
+      return `${s.image.file}, sha256 ${s.image.sha256.slice(0, 16)}…`;
+    },
+  };
+}
+
+function bootStep({ ctx, o }: BuildRun): Step<BuildState> {
+  return {
+    title: `boot: ${o.firmware === 'efi' ? 'OVMF → ESP → EFI-stub kernel' : 'direct kernel boot'}`,
+    run: async (s, output) => {
+      let line = '';
+      s.boot = await bootImage({
+        workdir: ctx.workdir,
+        config: ctx.config,
+        image: s.image!.file,
+        firmware: o.firmware,
+        timeoutS: ctx.config.boot.timeout,
+        expect: ctx.config.boot.expect,
+        fail: ctx.config.boot.fail,
+        interactive: false,
+        signal: ctx.signal,
+        live: (chunk) => {
+          line += chunk;
+          const lines = line.split(/\r?\n/);
+          line = lines.pop() ?? '';
+          const last = lines.filter((l) => l.trim()).at(-1);
+          if (last) output(last.slice(0, 120));
+        },
+      });
+      return `${s.boot.line} (${s.boot.accel}, ${s.boot.secondsToLine} s)`;
+    },
+  };
+}
+
+function buildResult({ o, toolchain }: BuildRun, state: BuildState, started: number): BuildResult {
+  const tcResult = toolchainResult(toolchain, state.toolchain);
   const chrootCounts = state.chroot.packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES);
+  const boot = state.boot!;
+  const packages = (phase: 'toolchain' | 'chroot', list: PackageOutcome[]) =>
+    list.map((p) => ({ name: p.name, version: p.version, phase, action: p.action, seconds: p.seconds }));
   return {
     image: { file: state.image!.file, sha256: state.image!.sha256 },
-    boot: {
-      status: state.boot!.status,
-      line: state.boot!.line,
-      firmware: state.boot!.firmware,
-      accel: state.boot!.accel,
-      secondsToLine: state.boot!.secondsToLine,
-    },
+    boot: { status: boot.status, line: boot.line, firmware: boot.firmware, accel: boot.accel, secondsToLine: boot.secondsToLine },
     compiles: { toolchain: tcResult.compiles, chroot: o.chrootFarm || o.spread ? chrootCounts : 'local' },
-    packages: [
-      ...state.toolchain.packages.map((p) => ({ name: p.name, version: p.version, phase: 'toolchain' as const, action: p.action, seconds: p.seconds })),
-      ...state.chroot.packages.map((p) => ({ name: p.name, version: p.version, phase: 'chroot' as const, action: p.action, seconds: p.seconds })),
-    ],
+    packages: [...packages('toolchain', state.toolchain.packages), ...packages('chroot', state.chroot.packages)],
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
 }

@@ -26,9 +26,26 @@ export class BuildClient implements AsyncDisposable {
     readonly id: string,
   ) {}
 
-  /** Creates and starts the container. @throws the Engine's error (e.g. no such network) */
+  /**
+   * Creates and starts the container. Recipe code runs in it only inside the bubblewrap
+   * sandbox (runners/toolchain-client.ts), which needs what the --farm container of the
+   * build root gets (runners/farm-root.ts): CAP_SYS_ADMIN for sandbox-enter.sh's staging
+   * mounts (capabilities(7)), no seccomp filter (Docker's default one refuses bwrap's
+   * pivot_root even with that capability: EPERM, measured with docker.io 20.10), no
+   * AppArmor profile (Docker's would deny mount), and an unmasked /proc (bwrap mounts its
+   * own inside a user namespace). Not --privileged.
+   * @throws the Engine's error (e.g. no such network)
+   */
   static async start(engine: Engine, spec: { image: string; network: string; labels: Labels }): Promise<BuildClient> {
-    const id = await engine.containers.start({ image: spec.image, network: spec.network, labels: spec.labels, name: 'iglu-toolchain' });
+    const id = await engine.containers.start({
+      image: spec.image,
+      network: spec.network,
+      labels: spec.labels,
+      name: 'iglu-toolchain',
+      capAdd: ['SYS_ADMIN'],
+      securityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
+      unmaskedProc: true,
+    });
     return new BuildClient(engine, id);
   }
 
@@ -127,6 +144,15 @@ export class BuildClient implements AsyncDisposable {
       throw new IgluError('a process the recipe started survived being killed in the client container', {
         hint: 'the client container is removed at the end of the run; report the recipe',
       });
+  }
+
+  /**
+   * Runs one of iglu's own commands in the container (never recipe code), its output dropped.
+   * @throws IgluError naming the command when it fails
+   */
+  async exec(cmd: string[]): Promise<void> {
+    const code = await this.engine.containers.exec(this.id, cmd, { output: new PassThrough().resume() });
+    if (code !== 0) throw new IgluError(`${cmd.join(' ')} failed in the client container (exit ${code})`, { hint: 'this is a bug in iglu' });
   }
 
   /** Removes paths in the container (what an earlier package left). */

@@ -9,9 +9,9 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import type { RootRunner } from './build.js';
+import { buildRootRunner, type BuildRootRunner } from './build-root.js';
 import { type ChrootPaths } from '../layout/chroot-paths.js';
-import { runInRoot, type Launcher } from './run.js';
+import { runInRoot, type Launcher } from '../chroot/run.js';
 import { REAP_SCRIPT } from '../sandbox/reap.js';
 import { ownerLabel } from '../util/owner.js';
 import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
@@ -29,11 +29,15 @@ import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
  * @throws IgluError when no farm is up, its overlay is not internal, it has no running
  *   tasks, or no task's compilers match (the container is removed then)
  */
-export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<RootRunner & AsyncDisposable> {
+export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<BuildRootRunner & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
-  const container = await engine.containers.start({ image, network: ctx.config.farm.network, labels: labelsFor('chroot', ctx.config.farm.name, ownerLabel()), name: 'iglu-chroot',
+  const container = await engine.containers.start({
+    image,
+    network: ctx.config.farm.network,
+    labels: labelsFor('chroot', ctx.config.farm.name, ownerLabel()),
+    name: 'iglu-chroot',
     // The sandbox (bwrap) inside needs CAP_SYS_ADMIN for its staging mounts (capabilities(7)),
     // no seccomp filter (Docker's default one refuses bwrap's pivot_root: EPERM); Docker's AppArmor
     // profile would still deny mount. Not --privileged: only this one capability is added.
@@ -71,7 +75,7 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
       }
     },
   };
-  return {
+  const runner = buildRootRunner({
     mode: 'farm',
     env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
     jobs: farmJobs(usable.slots),
@@ -80,6 +84,9 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
     watchUse: (show) => watchFarmUse(engine, container, usable.hosts, show),
+  });
+  return {
+    ...runner,
     async [Symbol.asyncDispose]() {
       await engine.containers.remove(container);
     },
