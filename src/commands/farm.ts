@@ -37,7 +37,16 @@ async function farmTop(ctx: Awaited<ReturnType<typeof makeContext>>, o: { interv
 /** `iglu farm up|down|status|scale|token|join`: thin handlers over src/farm/. */
 export function registerFarm(program: Command, globals: () => GlobalOptions): void {
   const farm = program.command('farm').description('the distcc compile farm on Docker Swarm');
+  registerFarmUp(farm, globals);
+  registerFarmStatus(farm, globals);
+  registerFarmTop(farm, globals);
+  registerFarmScale(farm, globals);
+  registerFarmDown(farm, globals);
+  registerFarmToken(farm, globals);
+  registerFarmJoin(farm, globals);
+}
 
+function registerFarmUp(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('up')
     .description(
@@ -66,7 +75,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const result = upResult(settings, state);
       printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
     });
+}
 
+function registerFarmStatus(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('status')
     .description('nodes, tasks and the current DISTCC_HOSTS')
@@ -82,7 +93,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const status = await farmStatus(await ctx.engine(), ctx.config.farm);
       printResult(ctx.json, status, () => formatStatus(status));
     });
+}
 
+function registerFarmTop(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('top')
     .description(
@@ -96,7 +109,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const ctx = await makeContext(globals());
       await farmTop(ctx, { interval: flags.interval, once: Boolean(flags.once || flags.prom || ctx.json), prom: Boolean(flags.prom) });
     });
+}
 
+function registerFarmScale(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('scale')
     .description('set the number of distccd tasks and wait until they accept compiles')
@@ -122,7 +137,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const result = { farm: settings.name, replicas: n, hosts, distccHosts: await managerHostList(engine, settings, hosts), slots: farmSlots(hosts) };
       printResult(ctx.json, result, () => `DISTCC_HOSTS="${result.distccHosts}"`);
     });
+}
 
+function registerFarmDown(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('down')
     .description('remove every service, container and network of the farm')
@@ -146,7 +163,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
           (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : ''),
       );
     });
+}
 
+function registerFarmToken(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('token')
     .description('print the command another machine runs to join the farm as a worker')
@@ -156,7 +175,9 @@ export function registerFarm(program: Command, globals: () => GlobalOptions): vo
       const token = await joinToken(await ctx.engine());
       printResult(ctx.json, token, () => token.command);
     });
+}
 
+function registerFarmJoin(farm: Command, globals: () => GlobalOptions): void {
   farm
     .command('join')
     .description("join this machine's engine to a farm's swarm as a worker")

@@ -23,30 +23,11 @@ export function registerImage(program: Command, globals: () => GlobalOptions): v
       'after',
       '\nExamples:\n  iglu image\n  iglu image --out /tmp/iglunix.img --size 128 --json\n  iglu image build          # the farm image instead\n',
     )
-    .action(async (opts: { out?: string; size?: number }) => {
-      const ctx = await makeContext(globals());
-      const state = await runSteps<{ result?: ImageResult }>(
-        [
-          {
-            title: 'assemble iglunix.img',
-            run: async (c, output) => {
-              c.result = await assembleImage(
-                { workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect, signal: ctx.signal },
-                output,
-              );
-              return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
-            },
-          },
-        ],
-        {},
-      );
-      const r = state.result!;
-      printResult(
-        ctx.json,
-        r,
-        () => `${r.file}\nsha256 ${r.sha256}\nkernel ${r.kernel.name} ${r.kernel.version}; root: ${r.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`,
-      );
-    });
+    .action((opts: { out?: string; size?: number }) => assembleCommand(globals, opts));
+  registerImageBuild(image, globals);
+}
+
+function registerImageBuild(image: Command, globals: () => GlobalOptions): void {
   image
     .command('build')
     .description('build the farm image with debootstrap (or import a rootfs tarball), tagged iglu/abyss:<content hash>')
@@ -72,4 +53,30 @@ export function registerImage(program: Command, globals: () => GlobalOptions): v
       const img = state.image!;
       printResult(ctx.json, img, () => `${img.ref} ${img.id}${img.reused ? ' (already built)' : ''}`);
     });
+}
+
+/** `iglu image`: assembles iglunix.img with one progress step and prints where it is. */
+async function assembleCommand(globals: () => GlobalOptions, opts: { out?: string; size?: number }): Promise<void> {
+  const ctx = await makeContext(globals());
+  const state = await runSteps<{ result?: ImageResult }>(
+    [
+      {
+        title: 'assemble iglunix.img',
+        run: async (c, output) => {
+          c.result = await assembleImage(
+            { workdir: ctx.workdir, config: ctx.config, out: opts.out, sizeMiB: opts.size, expect: ctx.config.boot.expect, signal: ctx.signal },
+            output,
+          );
+          return `${c.result.file} (${c.result.sizeMiB} MiB) in ${c.result.seconds} s`;
+        },
+      },
+    ],
+    {},
+  );
+  const r = state.result!;
+  printResult(
+    ctx.json,
+    r,
+    () => `${r.file}\nsha256 ${r.sha256}\nkernel ${r.kernel.name} ${r.kernel.version}; root: ${r.packages.map((p) => `${p.name} ${p.version}`).join(', ')}`,
+  );
 }

@@ -10,6 +10,13 @@ import { readSeed, seedFile, seedSources } from '../sources/seed.js';
 /** `iglu sources import | list | verify | seed`: the checksummed source cache. */
 export function registerSources(program: Command, globals: () => GlobalOptions): void {
   const sources = program.command('sources').description('the source cache: files fetched once, pinned by sha256, reused offline');
+  registerSourcesImport(sources, globals);
+  registerSourcesList(sources, globals);
+  registerSourcesVerify(sources, globals);
+  registerSourcesSeed(sources, globals);
+}
+
+function registerSourcesImport(sources: Command, globals: () => GlobalOptions): void {
   sources
     .command('import')
     .description('add a downloaded file to the cache as the content of a URL (seed a machine without internet)')
@@ -26,6 +33,9 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
         () => `${got.added ? 'pinned' : 'already pinned'} ${flags.url}\n  sha256 ${got.sha256}, ${got.size} bytes`,
       );
     });
+}
+
+function registerSourcesList(sources: Command, globals: () => GlobalOptions): void {
   sources
     .command('list')
     .description('every pinned URL with its sha256, size and whether the file is present')
@@ -40,6 +50,9 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
           : list.map((s) => `${s.sha256.slice(0, 16)}  ${String(s.size).padStart(10)}  ${s.present ? '' : '(missing) '}${s.url}`).join('\n'),
       );
     });
+}
+
+function registerSourcesVerify(sources: Command, globals: () => GlobalOptions): void {
   sources
     .command('verify')
     .description('re-hash every cached file against its pin; exit 1 when one is missing or damaged')
@@ -59,6 +72,9 @@ export function registerSources(program: Command, globals: () => GlobalOptions):
           hint: 're-import a good copy: iglu sources import FILE --url URL --force',
         });
     });
+}
+
+function registerSourcesSeed(sources: Command, globals: () => GlobalOptions): void {
   sources
     .command('seed')
     .description("fill the cache offline from Debian's source archive, as the tree's sources.seed.yaml lists")

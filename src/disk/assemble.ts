@@ -1,6 +1,5 @@
-import { chmod, lstat, mkdir, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { interrupted } from '../util/abort.js';
 import { installTarball } from '../chroot/install.js';
 import type { Config } from '../config/schema.js';
@@ -10,14 +9,13 @@ import { newestManifest, type PackageManifest } from '../packages/manifest.js';
 import { PackagePaths } from '../layout/package-paths.js';
 import { hashFile } from '../util/hash.js';
 import type { Workdir } from '../layout/workdir.js';
-import { runSandboxed } from '../sandbox/run.js';
 import { escapeRegExp, sweepDeadPidEntries } from '../util/leftovers.js';
 import { noLinksBelow, writeFileBelow } from '../util/safe-fs.js';
-import { tailLines } from '../util/tail.js';
 import { initScript } from './init.js';
-import { inodesInUse, normaliseInodeCommands } from './inodes.js';
+import { linkBusyboxApplets } from './applets.js';
+import { makeEsp, makeRootFs, writeDisk, type ToolRun } from './filesystems.js';
 import { checkImageLinkage } from './linkage.js';
-import { DISK_IDS, diskLayout, SECTOR, sfdiskScript, type DiskLayout } from './layout.js';
+import { diskLayout, type DiskLayout } from './layout.js';
 import { SOURCE_DATE_EPOCH } from '../layout/in-root.js';
 
 /** A package that went into the image. */
@@ -119,100 +117,21 @@ export async function assembleImage(o: ImageOptions, output: (line: string) => v
   const sizeMiB = o.sizeMiB ?? o.config.disk.sizeMiB;
   const layout = diskLayout(sizeMiB);
   const out = path.resolve(o.out ?? o.workdir.imageFile);
-  const pkgPaths = new PackagePaths(o.workdir);
-  const { names, manifests } = await packagesWithDeps(pkgPaths, o.config.disk.packages);
-  const find = async (name: string) => {
-    const m = manifests.get(name) ?? (await newestManifest(pkgPaths.outDir, name));
-    if (!m)
-      throw new IgluError(`${name} has not been built: no out/${name}.*.json`, {
-        hint: name === o.config.disk.kernel ? `build it with iglu chroot build ${name}` : 'build it with iglu toolchain build / iglu chroot build',
-      });
-    return { m, tarball: path.join(pkgPaths.outDir, m.tarball.file), info: { name, version: m.version, tarballSha256: m.tarball.sha256 } };
-  };
-  const kernel = await find(o.config.disk.kernel);
-  const packages = await Promise.all(names.map(find));
-  // what a killed `iglu image` left: its scratch directory and temporary image
-  await sweepDeadPidEntries(o.workdir.diskDir, /^build\.(\d+)$/);
-  await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
-  const scratch = path.join(o.workdir.diskDir, `build.${process.pid}`);
-  await rm(scratch, { recursive: true, force: true });
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
-  // the stage keeps packages' setuid bits for the image: only root may reach it
-  await chmod(path.dirname(scratch), 0o700);
-  await chmod(scratch, 0o700);
+  const { kernel, packages } = await imagePackages(o);
+  const scratch = await scratchDir(o.workdir.diskDir, out);
   const tmpImage = `${out}.${process.pid}.tmp`;
   const tmpManifest = `${out}.manifest.json.${process.pid}.tmp`;
   try {
-    const stage = path.join(scratch, 'root');
-    output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
-    await stagePackages(packages, stage);
-    // never through a link a package put there: links in the stage point into the guest
-    for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
-    await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);
-    // a package's /sbin/init as a regular file (the iglunix base package's, with its smoke
-    // test) wins; iglu writes its own into a root without one, replacing anything else there
-    if ((await lstat(path.join(await noLinksBelow(stage, 'sbin'), 'init')).catch(() => undefined))?.isFile()) output('/sbin/init from the packages');
-    else await utimes(await writeFileBelow(stage, 'sbin/init', await initScript(o.expect), 0o755), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
-    const applets = await linkBusyboxApplets(stage);
-    if (applets) output(`${applets} busybox applet links`);
-    const linked = await checkImageLinkage(stage);
-    output(`${linked.length} dynamically linked ELF files find their loader and libraries`);
-    const kdir = path.join(scratch, 'kernel');
-    await installTarball(kernel.tarball, kdir);
-    const vmlinuz = await noLinksBelow(kdir, 'boot/vmlinuz');
-    if (!(await lstat(vmlinuz).catch(() => undefined))?.isFile())
-      throw new IgluError(`${o.config.disk.kernel}: boot/vmlinuz is not a regular file in ${kernel.tarball}`, {
-        hint: 'the kernel package must ship the EFI-stub kernel itself at boot/vmlinuz',
-      });
-
-    output('ext4 root filesystem (mke2fs -d, then debugfs: owners 0:0, fixed times)');
-    const rootfs = path.join(scratch, 'root.ext4');
-    const env = { E2FSPROGS_FAKE_TIME: String(SOURCE_DATE_EPOCH), SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) };
-    const run: ToolRun = { env, signal: o.signal };
+    const stage = await stageRoot(path.join(scratch, 'root'), packages, o.expect, output);
+    const vmlinuz = await kernelFile(path.join(scratch, 'kernel'), kernel.tarball, o.config.disk.kernel);
+    const run: ToolRun = { env: { E2FSPROGS_FAKE_TIME: String(SOURCE_DATE_EPOCH), SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH) }, signal: o.signal };
     if (o.signal?.aborted) throw interrupted('iglu image');
-    await tool(
-      'mke2fs',
-      [
-        '-q',
-        '-F',
-        '-t',
-        'ext4',
-        '-b',
-        '4096',
-        '-L',
-        'iglunix',
-        '-U',
-        DISK_IDS.rootFsUuid,
-        '-E',
-        `root_owner=0:0,hash_seed=${DISK_IDS.rootHashSeed}`,
-        '-d',
-        stage,
-        rootfs,
-        `${layout.root.sectors / 2}k`,
-      ],
-      run,
-    );
-    const inodes = inodesInUse(await toolOutput('dumpe2fs', [rootfs], run));
-    await tool('debugfs', ['-w', '-f', '-', rootfs], run, normaliseInodeCommands(inodes, SOURCE_DATE_EPOCH));
-    await tool('e2fsck', ['-fn', rootfs], run);
-
+    output('ext4 root filesystem (mke2fs -d, then debugfs: owners 0:0, fixed times)');
+    const rootfs = await makeRootFs(stage, path.join(scratch, 'root.ext4'), layout, run);
     output('ESP (mkfs.fat, mtools): \\EFI\\BOOT\\BOOTX64.EFI');
-    const esp = path.join(scratch, 'esp.fat');
-    await tool('mkfs.fat', ['-C', '-F', '16', '-n', 'ESP', '-i', DISK_IDS.espVolumeId, '--invariant', esp, String(layout.esp.sectors / 2)], run);
-    await tool('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT'], run);
-    await utimes(vmlinuz, SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
-    await tool('mcopy', ['-i', esp, '-m', vmlinuz, '::/EFI/BOOT/BOOTX64.EFI'], run);
-
+    const esp = await makeEsp(path.join(scratch, 'esp.fat'), vmlinuz, layout, run);
     output('GPT (sfdisk) and the partitions spliced in (dd conv=notrunc)');
-    await rm(tmpImage, { force: true });
-    await tool('truncate', ['-s', `${sizeMiB}M`, tmpImage], run);
-    await tool('sfdisk', ['--quiet', '--no-reread', '--no-tell-kernel', tmpImage], run, sfdiskScript(layout));
-    for (const [file, part] of [
-      [esp, layout.esp],
-      [rootfs, layout.root],
-    ] as const) {
-      await tool('dd', [`if=${file}`, `of=${tmpImage}`, `bs=${SECTOR}`, `seek=${part.start}`, 'conv=notrunc,sparse', 'status=none'], run);
-    }
+    await writeDisk(tmpImage, sizeMiB, layout, { esp, rootfs }, run);
     const { sha256 } = await hashFile(tmpImage);
     const manifest = imageManifest(
       { file: path.basename(out), sha256, sizeMiB },
@@ -258,82 +177,83 @@ async function packagesWithDeps(paths: PackagePaths, listed: string[]): Promise<
 }
 
 /**
- * Whether a line of `busybox --list-full` is an applet path: at most three components
- * (`usr/sbin/x`), each a plain name — letters, digits and `._+-` — or the applets `[`
- * and `[[`. Pure.
+ * Stages the image's root directory: the packages unpacked (stagePackages), the
+ * directories a system needs, /sbin/init (a package's own as a regular file wins; else
+ * iglu's, which prints `expect`), busybox's applet links, and every dynamically linked
+ * program checked to find its loader and libraries (linkage.ts).
+ * @returns the stage
+ * @throws IgluError for a refused package entry or a program whose loader or library is missing
  */
-export function isAppletPath(rel: string): boolean {
-  const parts = rel.split('/');
-  return parts.length <= 3 && parts.every((p) => p === '[' || p === '[[' || /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(p));
+async function stageRoot(stage: string, packages: { tarball: string; info: ImagePackage }[], expect: string, output: (line: string) => void): Promise<string> {
+  output(`stage the root: ${packages.map((p) => p.info.name).join(', ')}`);
+  await stagePackages(packages, stage);
+  // never through a link a package put there: links in the stage point into the guest
+  for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'sbin', 'run']) await mkdir(await noLinksBelow(stage, d), { recursive: true });
+  await chmod(await noLinksBelow(stage, 'tmp'), 0o1777);
+  // a package's /sbin/init as a regular file (the iglunix base package's, with its smoke
+  // test) wins; iglu writes its own into a root without one, replacing anything else there
+  if ((await lstat(path.join(await noLinksBelow(stage, 'sbin'), 'init')).catch(() => undefined))?.isFile()) output('/sbin/init from the packages');
+  else await utimes(await writeFileBelow(stage, 'sbin/init', await initScript(expect), 0o755), SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH);
+  const applets = await linkBusyboxApplets(stage);
+  if (applets) output(`${applets} busybox applet links`);
+  const linked = await checkImageLinkage(stage);
+  output(`${linked.length} dynamically linked ELF files find their loader and libraries`);
+  return stage;
+}
+
+/** An image package: its manifest, tarball and what the result reports of it. */
+interface ImagePart {
+  m: PackageManifest;
+  tarball: string;
+  info: ImagePackage;
 }
 
 /**
- * Links busybox's applets (`busybox --list-full`: "bin/ls", "usr/bin/awk", …) to
- * /bin/busybox where no other package put a file, as `busybox --install -s` would inside
- * the guest. busybox runs in a sandbox whose root is the staged tree (read-only, no
- * network), never on the host; each line it prints must be a plain relative path of at
- * most three components, and links are made only below real directories of the stage.
- * @returns how many links were made (0 without busybox in the root)
- * @throws IgluError for a line that is not such a path
+ * The kernel package and the root's packages (disk.packages and what they need) of the image.
+ * @throws IgluError naming a package that has not been built
  */
-async function linkBusyboxApplets(stage: string): Promise<number> {
-  const busybox = path.join(stage, 'bin/busybox');
-  if (!(await lstat(busybox).catch(() => undefined))?.isFile()) return 0;
-  const list = await runSandboxed(
-    { root: { dir: stage }, binds: [], network: false, argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' },
-    'capture',
-    { timeoutMs: 10_000 },
-  );
-  if (list.exitCode !== 0) return 0;
-  let made = 0;
-  for (const rel of list.stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .sort()) {
-    if (!isAppletPath(rel))
-      throw new IgluError(`busybox --list-full printed ${JSON.stringify(rel.slice(0, 80))}, not an applet path`, {
-        hint: 'the busybox package is not a real busybox: rebuild it',
+async function imagePackages(o: ImageOptions): Promise<{ kernel: ImagePart; packages: ImagePart[] }> {
+  const pkgPaths = new PackagePaths(o.workdir);
+  const { names, manifests } = await packagesWithDeps(pkgPaths, o.config.disk.packages);
+  const find = async (name: string): Promise<ImagePart> => {
+    const m = manifests.get(name) ?? (await newestManifest(pkgPaths.outDir, name));
+    if (!m)
+      throw new IgluError(`${name} has not been built: no out/${name}.*.json`, {
+        hint: name === o.config.disk.kernel ? `build it with iglu chroot build ${name}` : 'build it with iglu toolchain build / iglu chroot build',
       });
-    if (await lexists(path.join(stage, rel))) continue;
-    const dir = await noLinksBelow(stage, path.dirname(rel), true);
-    await mkdir(dir, { recursive: true });
-    await symlink('/bin/busybox', path.join(dir, path.basename(rel)));
-    made++;
-  }
-  return made;
+    return { m, tarball: path.join(pkgPaths.outDir, m.tarball.file), info: { name, version: m.version, tarballSha256: m.tarball.sha256 } };
+  };
+  return { kernel: await find(o.config.disk.kernel), packages: await Promise.all(names.map(find)) };
 }
 
-async function lexists(p: string): Promise<boolean> {
-  return lstat(p).then(
-    () => true,
-    () => false,
-  );
+/**
+ * This run's scratch directory `<disk>/build.<pid>`, empty and root's alone (the stage
+ * keeps packages' setuid bits for the image), after removing what a killed `iglu image`
+ * left: its scratch directory and its temporary image beside `out`.
+ */
+async function scratchDir(disk: string, out: string): Promise<string> {
+  // what a killed `iglu image` left: its scratch directory and temporary image
+  await sweepDeadPidEntries(disk, /^build\.(\d+)$/);
+  await sweepDeadPidEntries(path.dirname(out), new RegExp(`^${escapeRegExp(path.basename(out))}\\.(\\d+)\\.tmp$`));
+  const scratch = path.join(disk, `build.${process.pid}`);
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  // the stage keeps packages' setuid bits for the image: only root may reach it
+  await chmod(path.dirname(scratch), 0o700);
+  await chmod(scratch, 0o700);
+  return scratch;
 }
 
-/** How assembleImage runs its tools: their environment, and the signal that stops them (Ctrl-C). */
-interface ToolRun {
-  env: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-async function toolOutput(cmd: string, args: string[], run: ToolRun): Promise<string> {
-  const res = await execa(cmd, args, { env: run.env, reject: false, stdin: 'ignore', cancelSignal: run.signal });
-  if (res.isCanceled) throw interrupted('iglu image');
-  if (res.failed)
-    throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || 'failed', 3)}`, {
-      hint: 'see the message; the partial image was removed',
+/**
+ * The kernel package's boot/vmlinuz, unpacked into `dir`.
+ * @throws IgluError when it is not a regular file there
+ */
+async function kernelFile(dir: string, tarball: string, name: string): Promise<string> {
+  await installTarball(tarball, dir);
+  const vmlinuz = await noLinksBelow(dir, 'boot/vmlinuz');
+  if (!(await lstat(vmlinuz).catch(() => undefined))?.isFile())
+    throw new IgluError(`${name}: boot/vmlinuz is not a regular file in ${tarball}`, {
+      hint: 'the kernel package must ship the EFI-stub kernel itself at boot/vmlinuz',
     });
-  return String(res.stdout);
-}
-
-async function tool(cmd: string, args: string[], run: ToolRun, input?: string): Promise<void> {
-  const res = await execa(cmd, args, { env: run.env, reject: false, cancelSignal: run.signal, ...(input !== undefined ? { input } : { stdin: 'ignore' }) });
-  if (res.isCanceled) throw interrupted('iglu image');
-  if (res.exitCode === undefined)
-    throw new IgluError(`${cmd} is not installed`, { hint: 'apt-get install e2fsprogs dosfstools mtools fdisk (scripts/setup.sh does)' });
-  if (res.failed)
-    throw new IgluError(`${cmd} failed while assembling the image: ${tailLines(String(res.stderr) || res.shortMessage || `exit ${res.exitCode}`, 3)}`, {
-      hint: 'see the message; the partial image was removed',
-    });
+  return vmlinuz;
 }

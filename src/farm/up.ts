@@ -43,6 +43,8 @@ export interface UpState {
   distccHosts?: string;
   /** The farm's stack (stacks/farm.yaml with farm.stack over it). */
   stack?: FarmStack;
+  /** The farm's settings with the mode decided (iglu.yaml and the flags win over the stack file). */
+  decided?: FarmConfig;
   /**
    * The work of the steps that make what a rollback removes (network, service, the ready
    * wait's probe container). Ctrl-C ends a step at once (runSteps) while its Engine calls
@@ -64,8 +66,6 @@ function making<T>(s: UpState, work: Promise<T>): Promise<T> {
  */
 export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSignal): Step<UpState>[] {
   const timeoutMs = farm.readyTimeout * 1000;
-  // the mode, once the stack file is read (iglu.yaml and the flags win over it)
-  let decided = farm;
   return [
     {
       title: 'preflight',
@@ -73,7 +73,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSig
         // everything that can be refused is checked before anything is made
         refuseEncryption(farm, await runningKernelConfig());
         s.stack = await loadFarmStack(farm.stack);
-        decided = withStackMode(farm, s.stack);
+        s.decided = withStackMode(farm, s.stack);
         const image = await resolveFarmImage(manager, farm.image ?? s.stack.image);
         s.image = { ...image, copiedTo: [] };
         return `farm image ${image.ref}`;
@@ -94,53 +94,61 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSig
         return `${s.nodes.filter((n) => n.joined).length} joined, ${s.nodes.length} Ready`;
       },
     },
-    {
-      // the two are independent: the network is the manager's, the image goes to the other engines
-      title: `overlay network ${farm.network}; farm image on every node`,
-      run: async (s, output) => {
-        const image = s.image!;
-        output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
-        const made = making(
-          s,
-          ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })),
-        );
-        const [network, copies] = await Promise.all([
-          made,
-          distributeImage(
-            manager,
-            (s.nodes ?? []).map((n) => n.engine),
-            image,
-          ),
-        ]);
-        const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
-        s.image = { ...image, copiedTo };
-        return `network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
-      },
-    },
-    {
-      title: `service ${serviceName(farm)}`,
-      run: async (s) => {
-        await making(
-          s,
-          ensureService(manager, farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!)).then((change) => (s.change = change)),
-        );
-        return `${s.change} (stack ${farm.name}: ${decided.global ? 'global' : `${decided.replicas} replicas`})`;
-      },
-    },
-    {
-      title: 'tasks running and accepting compiles',
-      run: async (s) => {
-        s.hosts = await making(
-          s,
-          waitForFarm(manager, decided, s.image!.id, {
-            signal,
-            whileProbing: (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list)),
-          }),
-        );
-        return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
-      },
-    },
+    networkAndImageStep(manager, farm),
+    serviceStep(manager, farm),
+    readyStep(manager, farm, signal),
   ];
+}
+
+/** The overlay network and the image on every node, at once: the network is the manager's, the image goes to the other engines. */
+function networkAndImageStep(manager: Engine, farm: FarmConfig): Step<UpState> {
+  return {
+    title: `overlay network ${farm.network}; farm image on every node`,
+    run: async (s, output) => {
+      const image = s.image!;
+      output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
+      const made = making(
+        s,
+        ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })),
+      );
+      const engines = (s.nodes ?? []).map((n) => n.engine);
+      const [network, copies] = await Promise.all([made, distributeImage(manager, engines, image)]);
+      const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
+      s.image = { ...image, copiedTo };
+      return `network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
+    },
+  };
+}
+
+function serviceStep(manager: Engine, farm: FarmConfig): Step<UpState> {
+  return {
+    title: `service ${serviceName(farm)}`,
+    run: async (s) => {
+      const decided = s.decided ?? farm;
+      const spec = farmServiceSpec(decided, s.image!.id, s.network!.subnets, s.stack!);
+      await making(
+        s,
+        ensureService(manager, spec).then((change) => (s.change = change)),
+      );
+      return `${s.change} (stack ${farm.name}: ${decided.global ? 'global' : `${decided.replicas} replicas`})`;
+    },
+  };
+}
+
+function readyStep(manager: Engine, farm: FarmConfig, signal: AbortSignal | undefined): Step<UpState> {
+  return {
+    title: 'tasks running and accepting compiles',
+    run: async (s) => {
+      s.hosts = await making(
+        s,
+        waitForFarm(manager, s.decided ?? farm, s.image!.id, {
+          signal,
+          whileProbing: (hosts) => managerHostList(manager, farm, hosts).then((list) => void (s.distccHosts = list)),
+        }),
+      );
+      return `${s.hosts.length} tasks, ${farmSlots(s.hosts)} slots`;
+    },
+  };
 }
 
 /** Shapes the state after the steps into the result. */

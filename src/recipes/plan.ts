@@ -65,84 +65,114 @@ export interface PlanOptions {
  * empty when there are problems. Pure. See planBuild for the rules.
  */
 export function analysePlan(recipes: RecipeDeps[], selected: string[], base: string[], options: PlanOptions = {}): Plan & { problems: PlanProblem[] } {
-  const provider = new Map<string, RecipeDeps>();
-  for (const r of [...recipes].sort((a, b) => a.name.localeCompare(b.name))) {
-    for (const name of [r.name, ...r.provides]) if (!provider.has(name) || name === r.name) provider.set(name, r);
-  }
-  // a base package's subpackages are in the base too (llvm's libcxx when llvm is)
-  const baseSet = new Set(base);
-  for (const name of base) {
-    const r = provider.get(name);
-    if (r?.name === name) for (const sub of r.provides) baseSet.add(sub);
-  }
+  const provider = providers(recipes);
+  const baseSet = baseNames(provider, base);
   const problems: PlanProblem[] = [];
   for (const name of selected) {
     if (!provider.has(name)) problems.push({ kind: 'unknown-package', name, message: `no recipe provides "${name}"` });
   }
   const roots = (selected.length ? selected : recipes.map((r) => r.name)).filter((n) => provider.has(n)).map((n) => provider.get(n)!.name);
-  const fromBase = new Set<string>();
-  const gnu = new Set<string>();
-  const missing = new Map<string, Set<string>>();
-  /** recipe → the recipes it needs built first (sorted), over everything reachable */
-  const edges = new Map<string, string[]>();
-  const walk = (name: string): void => {
-    if (edges.has(name)) return;
-    const r = provider.get(name)!;
-    const needs = new Set<string>();
-    edges.set(name, []);
-    for (const dep of [...new Set([...r.deps, ...r.mkdeps])].sort()) {
-      if (baseSet.has(dep)) {
-        fromBase.add(dep);
-        continue;
-      }
-      const fromEnv = r.bad?.includes(dep) && (options.badFromBuildEnv || !provider.has(dep));
-      if (fromEnv) {
-        gnu.add(dep);
-        continue;
-      }
-      const p = provider.get(dep);
-      if (!p) {
-        missing.set(dep, (missing.get(dep) ?? new Set()).add(r.file));
-        continue;
-      }
-      if (p.name !== name) needs.add(p.name);
-    }
-    edges.set(name, [...needs].sort());
-    for (const n of needs) walk(n);
-  };
   // an explicitly selected package is built even when the base provides it
   const starts = [...new Set(roots)].sort().filter((n) => selected.length || !baseSet.has(n));
-  for (const root of starts) walk(root);
-  for (const [name, askers] of [...missing].sort(([a], [b]) => a.localeCompare(b))) {
-    const files = [...askers].sort();
-    problems.push({
-      kind: 'missing',
-      name,
-      askedBy: files,
-      message: `${files.join(', ')}: depend${files.length === 1 ? 's' : ''} on "${name}", which no recipe provides`,
-    });
-  }
-  for (const cycle of cycles(edges)) problems.push({ kind: 'cycle', cycle, message: `dependency cycle: ${cycle.join(' → ')}` });
-  const order: string[] = [];
-  if (problems.length === 0) {
-    const done = new Set<string>();
-    const visit = (name: string): void => {
-      if (done.has(name)) return;
-      done.add(name);
-      for (const n of edges.get(name)!) visit(n);
-      order.push(name);
-    };
-    for (const root of starts) visit(root);
-  }
+  const graph = dependencyGraph(provider, baseSet, starts, options);
+  problems.push(...missingProblems(graph.missing));
+  for (const cycle of cycles(graph.edges)) problems.push({ kind: 'cycle', cycle, message: `dependency cycle: ${cycle.join(' → ')}` });
+  const order = problems.length === 0 ? postOrder(graph.edges, starts) : [];
   const selectedSet = new Set(roots);
   return {
     order,
     selected: [...selectedSet],
     pulledIn: order.filter((n) => !selectedSet.has(n)),
-    fromBase: [...fromBase].sort(),
-    gnuFromBuildEnv: [...gnu].sort(),
+    fromBase: [...graph.fromBase].sort(),
+    gnuFromBuildEnv: [...graph.gnu].sort(),
     problems,
   };
+}
+
+/** Name → the recipe that provides it: its own name first, else the first recipe by name that lists it in provides. Pure. */
+function providers(recipes: RecipeDeps[]): Map<string, RecipeDeps> {
+  const provider = new Map<string, RecipeDeps>();
+  for (const r of [...recipes].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const name of [r.name, ...r.provides]) if (!provider.has(name) || name === r.name) provider.set(name, r);
+  }
+  return provider;
+}
+
+/** The base's names with their subpackages (llvm's libcxx when llvm is in the base). Pure. */
+function baseNames(provider: Map<string, RecipeDeps>, base: string[]): Set<string> {
+  const baseSet = new Set(base);
+  for (const name of base) {
+    const r = provider.get(name);
+    if (r?.name === name) for (const sub of r.provides) baseSet.add(sub);
+  }
+  return baseSet;
+}
+
+/** The dependency graph reachable from `starts`, and what the walk met on the way. */
+interface DependencyGraph {
+  /** recipe → the recipes it needs built first (sorted). */
+  edges: Map<string, string[]>;
+  fromBase: Set<string>;
+  gnu: Set<string>;
+  /** A name no recipe provides → the recipe files asking for it. */
+  missing: Map<string, Set<string>>;
+}
+
+/** Walks every dependency from `starts`: base names and GNU tools from the build environment are not edges. Pure. */
+function dependencyGraph(provider: Map<string, RecipeDeps>, baseSet: Set<string>, starts: string[], options: PlanOptions): DependencyGraph {
+  const g: DependencyGraph = { edges: new Map(), fromBase: new Set(), gnu: new Set(), missing: new Map() };
+  const walk = (name: string): void => {
+    if (g.edges.has(name)) return;
+    const r = provider.get(name)!;
+    const needs = new Set<string>();
+    g.edges.set(name, []);
+    for (const dep of [...new Set([...r.deps, ...r.mkdeps])].sort()) {
+      if (baseSet.has(dep)) {
+        g.fromBase.add(dep);
+        continue;
+      }
+      if (r.bad?.includes(dep) && (options.badFromBuildEnv || !provider.has(dep))) {
+        g.gnu.add(dep);
+        continue;
+      }
+      const p = provider.get(dep);
+      if (!p) g.missing.set(dep, (g.missing.get(dep) ?? new Set()).add(r.file));
+      else if (p.name !== name) needs.add(p.name);
+    }
+    g.edges.set(name, [...needs].sort());
+    for (const n of needs) walk(n);
+  };
+  for (const root of starts) walk(root);
+  return g;
+}
+
+/** One problem per missing name, with every recipe asking for it. Pure. */
+function missingProblems(missing: Map<string, Set<string>>): PlanProblem[] {
+  return [...missing]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, askers]) => {
+      const files = [...askers].sort();
+      return {
+        kind: 'missing' as const,
+        name,
+        askedBy: files,
+        message: `${files.join(', ')}: depend${files.length === 1 ? 's' : ''} on "${name}", which no recipe provides`,
+      };
+    });
+}
+
+/** Dependencies first: a depth-first post-order over `edges` from `starts`. Pure. */
+function postOrder(edges: Map<string, string[]>, starts: string[]): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  const visit = (name: string): void => {
+    if (done.has(name)) return;
+    done.add(name);
+    for (const n of edges.get(name)!) visit(n);
+    order.push(name);
+  };
+  for (const root of starts) visit(root);
+  return order;
 }
 
 /**

@@ -81,6 +81,39 @@ exit 0`;
  *   pkgname, pkgver, pkgrel or subpackage name that is not one path component
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
+  const { vars, functions } = await sourceRecipe(file, env);
+  checkNames(file, vars);
+  const category = path.basename(path.dirname(path.dirname(file)));
+  const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
+  const bad = [...new Set([...list('bad'), ...['deps', 'mkdeps'].flatMap((k) => badCategoryNames(vars.get(k) ?? '', categories))])];
+  return {
+    name: vars.get('pkgname')!,
+    file,
+    category,
+    pkgver: vars.get('pkgver')!,
+    pkgrel: vars.get('pkgrel') || '0',
+    desc: vars.get('desc') ?? '',
+    deps: list('deps'),
+    mkdeps: [...new Set([...list('mkdeps'), ...bad])],
+    bad,
+    // an ext entry without its package_<e>() makes no subpackage (iglupkg ignores it)
+    provides: [
+      ...list('ext')
+        .filter((e) => functions.includes(`package_${e}`))
+        .map((e) => `${vars.get('pkgname')}-${e}`),
+      ...list('subpkgs'),
+    ],
+    functions,
+    shlibs: (vars.get('shlibs') ?? '').split(/\s+/).filter(Boolean),
+  };
+}
+
+/**
+ * Sources a recipe in the reading sandbox (READER) and parses what it printed.
+ * @returns its variables, and the phase functions it defines
+ * @throws IgluError naming the file when it takes over 10 s or does not source cleanly
+ */
+async function sourceRecipe(file: string, env: Record<string, string>): Promise<{ vars: Map<string, string>; functions: string[] }> {
   const res = await runSandboxed(
     {
       root: 'host',
@@ -114,6 +147,11 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
     if (key === 'fn') functions.push(value);
     else vars.set(key, value);
   }
+  return { vars, functions };
+}
+
+/** @throws IgluError naming the file for a missing pkgname/pkgver, or a name that is not one path component. Pure. */
+function checkNames(file: string, vars: Map<string, string>): void {
   for (const required of ['pkgname', 'pkgver']) {
     if (!vars.get(required)) throw new IgluError(`${file}: no ${required}`, { hint: `set ${required}= at the top of build.sh` });
   }
@@ -130,29 +168,6 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
         hint: 'subpackage names become file names: no "/", spaces or control characters, and not . or ..',
       });
   }
-  const category = path.basename(path.dirname(path.dirname(file)));
-  const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
-  const bad = [...new Set([...list('bad'), ...['deps', 'mkdeps'].flatMap((k) => badCategoryNames(vars.get(k) ?? '', categories))])];
-  return {
-    name: vars.get('pkgname')!,
-    file,
-    category,
-    pkgver: vars.get('pkgver')!,
-    pkgrel: vars.get('pkgrel') || '0',
-    desc: vars.get('desc') ?? '',
-    deps: list('deps'),
-    mkdeps: [...new Set([...list('mkdeps'), ...bad])],
-    bad,
-    // an ext entry without its package_<e>() makes no subpackage (iglupkg ignores it)
-    provides: [
-      ...list('ext')
-        .filter((e) => functions.includes(`package_${e}`))
-        .map((e) => `${vars.get('pkgname')}-${e}`),
-      ...list('subpkgs'),
-    ],
-    functions,
-    shlibs: (vars.get('shlibs') ?? '').split(/\s+/).filter(Boolean),
-  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import type { Engine } from '../docker/index.js';
 import type { RunContext } from '../run-context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
@@ -57,7 +58,33 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
   }
   const usable = verified.status;
   const names = new Map(usable.hosts.map((h) => [h.ip, h.hostname]));
-  const launcher: Launcher = {
+  const launcher = containerLauncher(engine, container);
+  const runner = buildRootRunner({
+    mode: 'farm',
+    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
+    jobs: farmJobs(usable.slots),
+    refused: verified.refused,
+    run: (cmd) => runInRoot(paths, cmd, launcher),
+    counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
+    nodeOf: (ip) => names.get(ip),
+    watchUse: (show) => watchFarmUse(engine, container, usable.hosts, show),
+  });
+  return {
+    ...runner,
+    async [Symbol.asyncDispose]() {
+      await engine.containers.remove(container);
+    },
+  };
+}
+
+/**
+ * Enters the build root by `docker exec` in the --farm container: the sandbox keeps the
+ * container's network (the farm's internal overlay), is not tied to its parent (runc
+ * exits at once under exec), and whatever the recipe started is killed after each
+ * command (sandbox/reap.ts). A terminal is refused: --farm runs builds only.
+ */
+function containerLauncher(engine: Engine, container: string): Launcher {
+  return {
     keepNetwork: true,
     parentDeath: false,
     asRoot: true,
@@ -73,22 +100,6 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
         await engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: out });
         await new Promise((resolve) => out.end(resolve));
       }
-    },
-  };
-  const runner = buildRootRunner({
-    mode: 'farm',
-    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
-    jobs: farmJobs(usable.slots),
-    refused: verified.refused,
-    run: (cmd) => runInRoot(paths, cmd, launcher),
-    counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
-    nodeOf: (ip) => names.get(ip),
-    watchUse: (show) => watchFarmUse(engine, container, usable.hosts, show),
-  });
-  return {
-    ...runner,
-    async [Symbol.asyncDispose]() {
-      await engine.containers.remove(container);
     },
   };
 }

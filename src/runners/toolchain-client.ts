@@ -134,7 +134,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       ...(local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', DISTCC_HOSTS: this.farm.distccHosts, ...compileLogEnv() }),
     };
     const recipeDir = path.posix.join(TREE_IN, job.ws.rel);
-    await client.exec(['sh', '-c', `mkdir -p ${RUN_IN} && chown -R ${SANDBOX_ID}:${SANDBOX_ID} ${RUN_IN} ${recipeDir}`]);
+    await client.exec(['sh', '-c', `mkdir -p ${RUN_IN} ${SYSROOT} && chown -R ${SANDBOX_ID}:${SANDBOX_ID} ${RUN_IN} ${recipeDir}`]);
     const spec: SandboxSpec = {
       root: 'host',
       binds: [

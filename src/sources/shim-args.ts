@@ -84,56 +84,14 @@ export function remoteName(url: string): string {
  * Grouped short flags (`-fsSLo FILE`, `-LO`) are understood.
  */
 export function parseCurl(args: string[]): ShimRequest {
-  const urls: string[] = [];
-  const outputs: (string | { remote: true })[] = [];
-  let remoteAll = false;
+  const line: CurlLine = { urls: [], outputs: [], remoteAll: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-O' || a === '--remote-name') {
-      outputs.push({ remote: true });
-      continue;
-    }
-    if (a === '--remote-name-all') {
-      remoteAll = true;
-      continue;
-    }
-    if (a === '-o' || a === '--output') {
-      outputs.push(args[++i] ?? '-');
-      continue;
-    }
-    if (a.startsWith('--output=')) {
-      outputs.push(a.slice(9));
-      continue;
-    }
-    if (a.startsWith('--url=')) {
-      urls.push(a.slice(6));
-      continue;
-    }
-    if (a === '--url') {
-      urls.push(args[++i] ?? '');
-      continue;
-    }
-    if (a.startsWith('--')) {
-      if (CURL_VALUE.has(a)) i++;
-      continue;
-    }
-    if (a.startsWith('-') && a.length > 1) {
-      for (let j = 1; j < a.length; j++) {
-        const c = a[j]!;
-        if (c === 'O') {
-          outputs.push({ remote: true });
-          continue;
-        }
-        if (CURL_SHORT_VALUE.has(c)) {
-          const value = j + 1 < a.length ? a.slice(j + 1) : args[++i];
-          if (c === 'o') outputs.push(value ?? '-');
-          break;
-        }
-      }
-      continue;
-    }
-    urls.push(a);
+    if (a.startsWith('--')) i = curlLongOption(line, args, i);
+    else if (a.startsWith('-') && a.length > 1) i = curlShortFlags(line, args, i);
+    else line.urls.push(a);
   }
+  const { urls, outputs, remoteAll } = line;
   if (urls.length === 0) return { kind: 'unsupported', tool: 'curl', reason: 'no URL on the command line' };
   return {
     kind: 'download',
@@ -144,6 +102,44 @@ export function parseCurl(args: string[]): ShimRequest {
       return { url, output: typeof out === 'string' ? out : remoteName(url) };
     }),
   };
+}
+
+/** What a curl command line asks for, as it is read: URLs, outputs in order (a file, or the URL's own name), --remote-name-all. */
+interface CurlLine {
+  urls: string[];
+  outputs: (string | { remote: true })[];
+  remoteAll: boolean;
+}
+
+/** Reads the long option at `args[i]` into `line`. @returns the index of the last argument it used. Pure but for `line`. */
+function curlLongOption(line: CurlLine, args: string[], i: number): number {
+  const a = args[i]!;
+  if (a === '--remote-name') line.outputs.push({ remote: true });
+  else if (a === '--remote-name-all') line.remoteAll = true;
+  else if (a === '--output') line.outputs.push(args[++i] ?? '-');
+  else if (a.startsWith('--output=')) line.outputs.push(a.slice(9));
+  else if (a.startsWith('--url=')) line.urls.push(a.slice(6));
+  else if (a === '--url') line.urls.push(args[++i] ?? '');
+  else if (CURL_VALUE.has(a)) i++;
+  return i;
+}
+
+/** Reads a group of short flags at `args[i]` (`-fsSLo FILE`, `-LO`) into `line`. @returns the index of the last argument it used. */
+function curlShortFlags(line: CurlLine, args: string[], i: number): number {
+  const a = args[i]!;
+  for (let j = 1; j < a.length; j++) {
+    const c = a[j]!;
+    if (c === 'O') {
+      line.outputs.push({ remote: true });
+      continue;
+    }
+    if (CURL_SHORT_VALUE.has(c)) {
+      const value = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+      if (c === 'o') line.outputs.push(value ?? '-');
+      break;
+    }
+  }
+  return i;
 }
 
 /** Reads a wget command line: URLs and `-O FILE` (one file for all) or `-P DIR`. */

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import type { Engine, TaskInfo } from '../docker/index.js';
@@ -123,23 +123,7 @@ async function oneTry(
       if (outcome.kind === 'exited') {
         const endedAt = new Date().toISOString();
         stopFollowing?.();
-        // the whole log, now that the task has ended, in place of what followed live
-        const whole: Buffer[] = [];
-        await engine.services
-          .logs(
-            id,
-            new Writable({
-              write(chunk: Buffer, _enc, cb) {
-                whole.push(chunk);
-                cb();
-              },
-            }),
-            false,
-          )
-          .catch(() => undefined);
-        await new Promise((resolve) => sink.end(resolve));
-        const text = Buffer.concat(whole).toString('utf8');
-        if (text) await writeFile(o.logFile, prefixOf(await readFile(o.logFile, 'utf8').catch(() => '')) + text);
+        const text = await wholeLog(engine, id, sink, o.logFile);
         kept = true;
         return {
           kind: 'exited',
@@ -153,6 +137,26 @@ async function oneTry(
     if (!sink.closed) sink.end();
     if (!kept) await release();
   }
+}
+
+/**
+ * Replaces what was followed live in `logFile` with the job's whole log, now that its
+ * task has ended (iglu's own lines at the top kept), and closes `sink`.
+ * @returns the job's log
+ */
+async function wholeLog(engine: Engine, id: string, sink: WriteStream, logFile: string): Promise<string> {
+  const whole: Buffer[] = [];
+  const collect = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      whole.push(chunk);
+      cb();
+    },
+  });
+  await engine.services.logs(id, collect, false).catch(() => undefined);
+  await new Promise((resolve) => sink.end(resolve));
+  const text = Buffer.concat(whole).toString('utf8');
+  if (text) await writeFile(logFile, prefixOf(await readFile(logFile, 'utf8').catch(() => '')) + text);
+  return text;
 }
 
 /** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */

@@ -217,7 +217,8 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
       'build() {',
       '  echo "uid map: $(cat /proc/self/uid_map)"',
       '  grep -E "^(CapEff|NoNewPrivs)" /proc/self/status',
-      '  echo "interfaces: $(ls /sys/class/net | tr "\\n" " ")"',
+      // /proc/net is the reader's network namespace (proc(5)); /sys is not in the sandbox
+      '  echo "interfaces: $(sed -n "3,\\$s/:.*//p" /proc/net/dev | tr -d " " | tr "\\n" " ")"',
       '  for s in /var/run/docker.sock /run/docker.sock; do [ -e $s ] && echo "DOCKER-SOCKET $s"; done',
       '  touch /usr/iglu-probe 2>/dev/null && echo ROOT-WRITABLE',
       '  echo "user: $(id -u)"',

@@ -5,7 +5,8 @@ import { packageWorkspace, treeOutputs } from '../../src/packages/workspace.js';
 import { PackagePaths } from '../../src/layout/package-paths.js';
 import { Workdir } from '../../src/layout/workdir.js';
 import { isPathComponent } from '../../src/util/names.js';
-import { imageManifest, isAppletPath } from '../../src/disk/assemble.js';
+import { isAppletPath } from '../../src/disk/applets.js';
+import { imageManifest } from '../../src/disk/assemble.js';
 
 test('a build makes the main package, then ext and subpkgs ones; a subpkgs entry with the main name is the main package', () => {
   assert.deepEqual(outputNames({ name: 'llvm', provides: ['llvm-dev', 'libcxx', 'clang', 'llvm'] }), ['llvm', 'llvm-dev', 'libcxx', 'clang']);

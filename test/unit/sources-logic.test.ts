@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import { upToDate, type PackageManifest } from '../../src/packages/manifest.js';
 import { parseShowsrc, versionsCarrying } from '../../src/sources/apt-index.js';
-import { checkSourceUrl } from '../../src/sources/cache.js';
+import { checkSourceUrl } from '../../src/sources/source-checks.js';
 import { parseLock, serializeLock } from '../../src/sources/lock-file.js';
 import { parseCurl, parseGit, parseWget, remoteName } from '../../src/sources/shim-args.js';
 
