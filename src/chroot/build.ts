@@ -15,6 +15,7 @@ import { planBuild } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { BuildRootRunner } from '../runners/build-root.js';
 import { swarmJobRunner } from '../runners/swarm-job.js';
+import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
 import type { SpreadFarm } from '../spread/farm.js';
 import { installTarball } from './install.js';
@@ -87,6 +88,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     runner: o.spread ? once(() => swarmJobRunner(o.spread!())) : o.runner,
     ...(o.spread ? { shared: once(() => farmBuilds(o.spread!(), pkgPaths, cache, o.signal)) } : {}),
     phase: chrootPhase(paths, pkgPaths, o.config, identities),
+    limits: (name) => limitsFor(o.config.limits, name),
     identities,
     ...(o.signal ? { signal: o.signal } : {}),
   };

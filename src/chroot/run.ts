@@ -21,6 +21,8 @@ export interface RootCommand {
   cwd?: string;
   /** Ends the command (and its namespaces) when aborted. */
   signal?: AbortSignal;
+  /** What the command may use (a package's build): /tmp's size, processes, memory. */
+  limits?: SandboxSpec['limits'];
 }
 
 /** How the namespaces are entered: here, or by exec in a --farm container. */
@@ -53,7 +55,12 @@ export const ROOT_TMPFS = ['/root', '/var/tmp'];
  * chroot), `cmd.binds` over it, tmpfs /tmp, /root and /var/tmp, no network unless
  * `keepNetwork` (the farm's internal overlay), root inside mapped to SANDBOX_ID. Pure.
  */
-export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd'>, keepNetwork: boolean, parentDeath = true): SandboxSpec {
+export function rootSpec(
+  root: string,
+  cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd' | 'limits'>,
+  keepNetwork: boolean,
+  parentDeath = true,
+): SandboxSpec {
   return {
     root: { dir: root },
     binds: cmd.binds.map((b) => ({ host: b.host, inside: b.inside, readOnly: b.readOnly, ...(b.overlay ? { overlay: b.overlay } : {}) })),
@@ -65,6 +72,7 @@ export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | '
     ...(cmd.cwd ? { cwd: cmd.cwd } : {}),
     terminal: cmd.output === 'terminal',
     dieWithParent: parentDeath,
+    ...(cmd.limits ? { limits: cmd.limits } : {}),
   };
 }
 
@@ -72,7 +80,7 @@ export function rootSpec(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | '
  * The argv that enters the build root: the bubblewrap sandbox of rootSpec (see
  * sandbox/argv.ts), staged by sandbox-enter.sh when `asRoot`. Pure.
  */
-export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
+export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd' | 'limits'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
   return sandboxArgv(rootSpec(root, cmd, keepNetwork, parentDeath), { asRoot, scripts: CHROOT_SCRIPTS });
 }
 

@@ -160,6 +160,37 @@ export const BootSchema = z.strictObject({
   machines: z.string().min(1).optional(),
 });
 
+/** What one package's build may use (sandbox/limits.ts applies them). */
+const LimitValues = {
+  /** Wall time of build() and package(), seconds; a build past it is killed and reported as timed out. */
+  wallSeconds: z.int().min(1),
+  /** Memory, MiB: the address space of each process in the sandbox (RLIMIT_AS); a swarm job's whole container. */
+  memoryMiB: z.int().min(64),
+  /** Processes at once (RLIMIT_NPROC of the sandbox's uid; a swarm job's pids limit). */
+  processes: z.int().min(16),
+  /** The size of the sandbox's /tmp (tmpfs), MiB. */
+  tmpMiB: z.int().min(1),
+};
+
+export const LimitsSchema = z.strictObject({
+  wallSeconds: LimitValues.wallSeconds.default(4 * 3600),
+  memoryMiB: LimitValues.memoryMiB.default(8192),
+  processes: LimitValues.processes.default(4096),
+  tmpMiB: LimitValues.tmpMiB.default(4096),
+  /** Per package (by pkgname): any of the limits above, over the defaults. */
+  packages: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        wallSeconds: LimitValues.wallSeconds.optional(),
+        memoryMiB: LimitValues.memoryMiB.optional(),
+        processes: LimitValues.processes.optional(),
+        tmpMiB: LimitValues.tmpMiB.optional(),
+      }),
+    )
+    .default({}),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Work directory for all state (sources, packages, logs, images, locks). */
   workdir: z.string().optional(),
@@ -171,9 +202,11 @@ export const ConfigSchema = z.strictObject({
   sources: SourcesSchema.prefault({}),
   disk: DiskSchema.prefault({}),
   boot: BootSchema.prefault({}),
+  limits: LimitsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type FarmConfig = Config['farm'];
 export type NodeConfig = z.infer<typeof NodeSchema>;
 export type ImageConfig = Config['image'];
+export type LimitsConfig = Config['limits'];

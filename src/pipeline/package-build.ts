@@ -10,6 +10,8 @@ import { dropWorkspace, packageWorkspace } from '../packages/workspace.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { SourceCache } from '../sources/cache.js';
 import { exists } from '../util/exists.js';
+import type { BuildLimits } from '../sandbox/limits.js';
+import { limited } from './limited.js';
 import type { Identities } from './identities.js';
 import { fromManifests, outcomeLine, packageEntry, type PackageOutcome } from './outcome.js';
 import type { PackageRunner, RunnerJob, RunnerResult } from './runner.js';
@@ -46,6 +48,8 @@ export interface PipelineOptions {
   hostSide: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   /** A package's place in the queue for the farm's room, seconds of its longest remaining chain. */
   priority: (name: string) => number;
+  /** What a package's build may use (config `limits`, per package). */
+  limits: (name: string) => BuildLimits;
   signal?: AbortSignal;
 }
 
@@ -222,16 +226,17 @@ async function runStage(o: PipelineOptions, b: Build, inputs: string, shared: Sh
     output: b.output,
     hostSide: (fn) => o.hostSide(recipe.name, fn),
     priority: o.priority(recipe.name),
+    limits: o.limits(recipe.name),
     ...(o.signal ? { signal: o.signal } : {}),
   };
   const runner = o.runner();
-  const first = await runner.run(job);
+  const first = await limited(job, () => runner.run(job));
   if (first) return first;
   // another run's build of the same inputs holds the claim: its result is this one's
   const attached = shared && (await attachTo(o, b, shared, inputs));
   if (attached) return attached.outcome;
   // the claim's holder was a leftover of a run that is gone (now removed): claim it again
-  const again = await runner.run(job);
+  const again = await limited(job, () => runner.run(job));
   if (!again) {
     throw new IgluError(`${recipe.name}: another run's job for the same inputs holds its name and ended without storing it`, {
       hint: `its log: ${b.logFile}; run again to build it here`,

@@ -2,6 +2,7 @@ import type { RefusedTask } from '../farm/verify.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import type { PackageWorkspace } from '../packages/workspace.js';
 import type { RecipeMeta } from '../recipes/read.js';
+import type { BuildLimits } from '../sandbox/limits.js';
 import type { JobUsage } from '../spread/job-spec.js';
 
 /**
@@ -52,6 +53,9 @@ export interface RunnerJob {
   hostSide: <T>(fn: () => Promise<T>) => Promise<T>;
   /** The package's place in the queue for the farm's room: its longest remaining chain, seconds. */
   priority: number;
+  /** What the build may use: the runner applies memory, processes and /tmp's size; the wall time is the pipeline's (`signal`). */
+  limits: BuildLimits;
+  /** Ends the build and everything it started: the run's end (Ctrl-C) or the wall-time limit. */
   signal?: AbortSignal;
 }
 

@@ -65,7 +65,8 @@ async function buildInRoot(exec: RootExec, job: RunnerJob): Promise<RunnerResult
   const env = chrootEnv(exec.jobs, { ...exec.env, ...workspaceEnv(ws), ...(farm ? compileLogEnv() : {}) });
   const code = await (async () => {
     await using _use = exec.watchUse?.((line) => job.output(`${building}; ${line}`));
-    return await exec.run({ argv: ['mksh', `${RUNNER_IN}/iglupkg.sh`, 'bp'], env, binds, output: { file: logFile }, signal: job.signal });
+    const argv = ['mksh', `${RUNNER_IN}/iglupkg.sh`, 'bp'];
+    return await exec.run({ argv, env, binds, output: { file: logFile }, limits: job.limits, ...(job.signal ? { signal: job.signal } : {}) });
   })();
   if (code !== 0) throw await phaseFailed(job.recipe, 'build', logFile, job.signal?.aborted);
   const compiles = farm && exec.counts ? await readCompileCounts(ws, exec.counts) : null;

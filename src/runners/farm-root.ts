@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import type { Engine } from '../docker/index.js';
 import type { RunContext } from '../run-context.js';
 import { IgluError } from '../errors.js';
@@ -93,9 +94,14 @@ function containerLauncher(engine: Engine, container: string): Launcher {
       if (cmd.output === 'terminal') throw new IgluError('--farm runs builds only, not a terminal', { hint: 'use iglu chroot enter without --farm' });
       await started(undefined);
       const out = createWriteStream(cmd.output.file, { flags: 'a' });
+      // an abort (Ctrl-C, the wall-time limit) kills the sandbox's processes: the exec then ends
+      const reap = () => void engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: new PassThrough().resume() }).catch(() => undefined);
+      cmd.signal?.addEventListener('abort', reap, { once: true });
       try {
-        return await engine.containers.exec(container, argv, { output: out });
+        const code = await engine.containers.exec(container, argv, { output: out });
+        return cmd.signal?.aborted ? 128 + 9 : code;
       } finally {
+        cmd.signal?.removeEventListener('abort', reap);
         // nothing the recipe started outlives this command (sandbox/reap.ts)
         await engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: out });
         await new Promise((resolve) => out.end(resolve));

@@ -60,6 +60,7 @@ function submit(farm: SpreadFarm, job: RunnerJob, bundle: string, token: string)
     recipeDirIn: path.posix.dirname(job.ws.recipeIn),
     token,
     logFile: job.logFile,
+    limits: job.limits,
     signal: job.signal,
     onNode: (node) => job.output(`building on ${node}, -j${farm.jobs} through distcc (log: ${job.logFile})`),
   });

@@ -72,7 +72,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
     });
     await this.copyIn(this.client, job, first && !this.o.local);
     const code = await this.build(this.client, job).finally(() => this.client?.reap());
-    if (code !== 0) throw await phaseFailed(job.recipe, 'build', job.logFile);
+    if (code !== 0) throw await phaseFailed(job.recipe, 'build', job.logFile, job.signal?.aborted);
     job.output('copy the packages back and pack them');
     const outRoot = path.join(job.ws.dir, 'out');
     const [, compiles] = await Promise.all([
@@ -150,10 +150,19 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       env,
       hostname: 'iglu-chroot',
       dieWithParent: false,
+      limits: job.limits,
     };
     const argv = sandboxArgv(spec, { asRoot: true, scripts: RUNNER_IN });
     await using _use = local ? undefined : watchFarmUse(this.o.engine, client.id, this.farm.hosts, (line) => job.output(`${building}; ${line}`));
-    return await client.run(argv, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, job.logFile);
+    // an abort (Ctrl-C, the wall-time limit) kills the sandbox's processes: the exec then ends
+    const reap = () => void client.reap().catch(() => undefined);
+    job.signal?.addEventListener('abort', reap, { once: true });
+    try {
+      const code = await client.run(argv, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, job.logFile);
+      return job.signal?.aborted ? 128 + 9 : code;
+    } finally {
+      job.signal?.removeEventListener('abort', reap);
+    }
   }
 
   /** The build's compile counts from its distcc logs (kept beside its log as <pkg>.distcc.log); null with --local. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { IgluError } from '../errors.js';
+import { prlimitArgs, type BuildLimits } from './limits.js';
 
 /**
  * The host uid and gid every sandbox runs as when iglu runs as root: root inside the
@@ -53,6 +54,8 @@ export interface SandboxSpec {
   dieWithParent?: boolean;
   /** The command talks to the user's terminal: no new session (bwrap --new-session stops TIOCSTI otherwise). */
   terminal?: boolean;
+  /** What a package's build may use (sandbox/limits.ts): /tmp's size, and its processes' number and memory (prlimit). */
+  limits?: Pick<BuildLimits, 'processes' | 'memoryMiB' | 'tmpMiB'>;
 }
 
 /** Paths bwrap mounts itself; a bind may not hide them. */
@@ -91,7 +94,7 @@ export function bwrapArgs(spec: SandboxSpec, sources: string[]): string[] {
   } else {
     args.push('--ro-bind', sources[i++]!, '/');
   }
-  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  args.push('--proc', '/proc', '--dev', '/dev', ...(spec.limits ? ['--size', String(spec.limits.tmpMiB * 1024 * 1024)] : []), '--tmpfs', '/tmp');
   for (const t of spec.tmpfs ?? []) args.push('--tmpfs', t);
   for (const b of spec.binds) {
     checkBindTarget(b.inside);
@@ -122,13 +125,16 @@ export function stageWords(sources: SandboxSource[]): string[] {
 export function sandboxArgv(spec: SandboxSpec, opts: { asRoot: boolean; scripts: string; id?: number }): string[] {
   const sources = sandboxSources(spec);
   if (spec.binds.some((b) => b.overlay && b.readOnly)) throw new Error('an overlay bind is writable: readOnly must be false');
+  // the limits are inherited by the sandbox's every process (setrlimit(2))
+  const limited = spec.limits ? prlimitArgs(spec.limits) : [];
   if (!opts.asRoot) {
     if (sources.some((s) => typeof s !== 'string')) throw new IgluError('an overlay view of the recipe tree needs root', { hint: 'run iglu as root (sudo)' });
-    return ['bwrap', ...bwrapArgs(spec, sources as string[])];
+    return [...limited, 'bwrap', ...bwrapArgs(spec, sources as string[])];
   }
   const id = String(opts.id ?? SANDBOX_ID);
   const staged = sources.map((_, i) => `${STAGE}/${i}`);
   return [
+    ...limited,
     'unshare',
     '--mount',
     '--propagation',

@@ -14,7 +14,7 @@ import { sweepDeadJobs } from './leftovers.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore } from '../store/package-store.js';
 import { attachJob, removeJob, runJob, type JobRun } from './job.js';
-import { JOB_CPUS, jobRoom } from './job-spec.js';
+import { JOB_CPUS, jobRoom, type PackageJob } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
 import { FARM_PATH, SYSROOT, TARGET_BIN } from '../layout/in-root.js';
 
@@ -50,6 +50,8 @@ export interface SpreadFarm {
     recipeDirIn: string;
     token: string;
     logFile: string;
+    /** What the build may use: the job container's memory, pids and /tmp. */
+    limits?: PackageJob['limits'];
     signal?: AbortSignal;
     onNode?: (node: string) => void;
   }): Promise<JobRun | undefined>;
@@ -104,6 +106,7 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
           network: farm.network,
           cpus: JOB_CPUS,
           owner: ownerOf(),
+          ...(o.limits ? { limits: o.limits } : {}),
           env: {
             IGLU_STORE: url,
             IGLU_BUNDLE: o.bundle,

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { LABEL, labelsFor } from '../labels.js';
 import type { ServiceSpec } from '../docker/index.js';
 import { OWNER_LABEL } from '../util/owner.js';
+import type { BuildLimits } from '../sandbox/limits.js';
 
 /**
  * The most processes a job's container may hold (Engine API 1.41 ResourceRequirements
@@ -46,6 +47,8 @@ export interface PackageJob {
   env: Record<string, string>;
   /** CPUs the swarm reserves for it on its node (NanoCPUs / 1e9). */
   cpus: number;
+  /** What the build may use: the container's memory and pids, its /tmp's size (a tmpfs); default JOB_PIDS processes, no memory limit. */
+  limits?: Pick<BuildLimits, 'memoryMiB' | 'processes' | 'tmpMiB'>;
   /** The process that submits it (util/owner.ts ownerOf): a job whose owner is gone is a leftover. */
   owner?: string;
 }
@@ -71,6 +74,11 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
  * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs,
  * the owner process (sweepDeadJobs), and the staging token and bundle its store files go by. Pure.
  */
+/** A job container's resource limits (Engine API "ResourceRequirements": memory in bytes, pids a count). Pure. */
+function jobLimits(l: PackageJob['limits']): { MemoryBytes?: number; Pids: number } {
+  return l ? { MemoryBytes: l.memoryMiB * 1024 * 1024, Pids: l.processes } : { Pids: JOB_PIDS };
+}
+
 export function jobServiceSpec(job: PackageJob): ServiceSpec {
   const store = {
     ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}),
@@ -90,8 +98,12 @@ export function jobServiceSpec(job: PackageJob): ServiceSpec {
         Hostname: 'iglu-chroot',
         Labels: { ...labels, [LABEL.spec]: `job:${job.pkg}` },
         Init: true,
+        // the build's /tmp, bounded as the sandbox's is elsewhere (limits.tmpMiB)
+        ...(job.limits
+          ? { Mounts: [{ Type: 'tmpfs' as const, Source: '', Target: '/tmp', TmpfsOptions: { SizeBytes: job.limits.tmpMiB * 1024 * 1024, Mode: 0o1777 } }] }
+          : {}),
       },
-      Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) }, Limits: { Pids: JOB_PIDS } },
+      Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) }, Limits: jobLimits(job.limits) },
       RestartPolicy: { Condition: 'none' },
       Networks: [{ Target: job.network }],
     },

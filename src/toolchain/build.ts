@@ -15,6 +15,7 @@ import type { Step } from '../pipeline/steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, type RecipeMeta } from '../recipes/read.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
+import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
 
 /** One package of `iglu toolchain build` (its --json shape). */
@@ -101,6 +102,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
         rebuild: (name) => o.rebuild && (o.packages.length === 0 || o.packages.includes(name)),
         runner,
         phase: toolchainPhase(o.config, state),
+        limits: (name) => limitsFor(o.config.limits, name),
         identities,
         ...(o.signal ? { signal: o.signal } : {}),
       },

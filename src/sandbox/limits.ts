@@ -1,0 +1,39 @@
+import type { LimitsConfig } from '../config/schema.js';
+
+/** What one package's build may use, resolved for that package (config `limits`, then `limits.packages.<pkgname>`). */
+export interface BuildLimits {
+  wallSeconds: number;
+  memoryMiB: number;
+  processes: number;
+  tmpMiB: number;
+}
+
+/** The limits of `pkgname`'s build: the config's defaults with its own entry over them. Pure. */
+export function limitsFor(config: LimitsConfig, pkgname: string): BuildLimits {
+  const own = config.packages[pkgname] ?? {};
+  return {
+    wallSeconds: own.wallSeconds ?? config.wallSeconds,
+    memoryMiB: own.memoryMiB ?? config.memoryMiB,
+    processes: own.processes ?? config.processes,
+    tmpMiB: own.tmpMiB ?? config.tmpMiB,
+  };
+}
+
+/**
+ * The prlimit(1) (util-linux) arguments that bound a sandbox's processes: RLIMIT_NPROC
+ * (processes of its uid at once; setrlimit(2): root with CAP_SYS_RESOURCE is exempt, the
+ * sandbox's uid is not) and RLIMIT_AS (each process's address space), soft and hard alike
+ * so the recipe cannot raise them. Pure.
+ */
+export function prlimitArgs(l: Pick<BuildLimits, 'processes' | 'memoryMiB'>): string[] {
+  const as = l.memoryMiB * 1024 * 1024;
+  return ['prlimit', `--nproc=${l.processes}:${l.processes}`, `--as=${as}:${as}`, '--'];
+}
+
+/** Which limit a failed build's log shows it hit, as words for the error; undefined when none does. Pure. */
+export function limitHit(logTail: string, l: BuildLimits): string | undefined {
+  if (/No space left on device/.test(logTail)) return `/tmp or the workspace is full (limits.tmpMiB = ${l.tmpMiB} for /tmp)`;
+  if (/Resource temporarily unavailable|cannot fork|fork: retry|can't fork/i.test(logTail)) return `too many processes (limits.processes = ${l.processes})`;
+  if (/Cannot allocate memory|memory exhausted|out of memory|bad_alloc/i.test(logTail)) return `out of memory (limits.memoryMiB = ${l.memoryMiB} per process)`;
+  return undefined;
+}
