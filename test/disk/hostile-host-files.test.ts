@@ -7,15 +7,15 @@ import { execa } from 'execa';
 import { installTarball } from '../../src/chroot/install.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { assembleImage } from '../../src/disk/assemble.js';
-import type { PackageManifest } from '../../src/packages/manifest.js';
 import { outputDir } from '../../src/packages/outputs.js';
-import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
 import { PackagePaths } from '../../src/layout/package-paths.js';
 import { makeWorkspace, packageWorkspace } from '../../src/packages/workspace.js';
 import { SANDBOX_ID } from '../../src/sandbox/argv.js';
 import { untarAsSandbox } from '../../src/sandbox/untar.js';
 import { Workdir } from '../../src/layout/workdir.js';
 import { canary } from '../support/hostile.js';
+import { packPkgdir } from '../../src/packages/pack.js';
+import { packSynthetic } from '../support/packages.js';
 
 // What a package brings onto the host (issue: "a package's setuid file is a root shell for
 // every user of the host", "a recipe packs any host directory it can name"): setuid bits,
@@ -76,20 +76,7 @@ test("iglunix.img keeps a package's setuid bit; a device node in a package is re
       writeFileSync(path.join(dir, p), text, { mode: 0o755 });
     }
     await special?.(dir);
-    const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
-    const packed = await packPkgdir(dir, tarball, 946684800);
-    const m: PackageManifest = {
-      name,
-      version: '1',
-      release: '0',
-      recipe: { file: 'x', sha256: 'x' },
-      sources: [],
-      tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
-      files: packed.files,
-      installedSize: 0,
-      build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
-    };
-    await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
+    await packSynthetic(wd, name, dir);
   };
   await pkg('linux', { 'boot/vmlinuz': 'MZ not really a kernel\n' });
   await pkg('musl', { 'lib/ld-musl-x86_64.so.1': 'musl\n' });

@@ -6,10 +6,9 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { assembleImage } from '../../src/disk/assemble.js';
-import type { PackageManifest } from '../../src/packages/manifest.js';
-import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
 import { Workdir } from '../../src/layout/workdir.js';
 import { canary } from '../support/hostile.js';
+import { packSynthetic } from '../support/packages.js';
 
 // Hostile packages through `iglu image`: file names, links and programs a package ships
 // must never act on the host. Real tools (mke2fs, debugfs, mtools), synthetic packages.
@@ -23,20 +22,7 @@ async function pkg(wd: Workdir, name: string, files: Record<string, Entry>): Pro
     if (typeof e === 'string') writeFileSync(path.join(pkgdir, p), e, { mode: 0o755 });
     else symlinkSync(e.link, path.join(pkgdir, p));
   }
-  const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
-  const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  const m: PackageManifest = {
-    name,
-    version: '1',
-    release: '0',
-    recipe: { file: 'x', sha256: 'x' },
-    sources: [],
-    tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
-    files: packed.files,
-    installedSize: 0,
-    build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
-  };
-  await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
+  await packSynthetic(wd, name, pkgdir);
 }
 
 async function workdir(over: Record<string, Record<string, Entry>>): Promise<Workdir> {

@@ -7,9 +7,10 @@ import { execa } from 'execa';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { assembleImage, type ImageManifest } from '../../src/disk/assemble.js';
 import { DISK_IDS, PART_TYPES, SECTOR, diskLayout } from '../../src/disk/layout.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import { packPkgdir, writeManifest } from '../../src/packages/pack.js';
-import { Workdir } from '../../src/layout/workdir.js';
+import { packSynthetic } from '../support/packages.js';
 
 // The image layout on real tools (mke2fs, debugfs, mkfs.fat, mtools, sfdisk), with
 // small synthetic packages standing in for the built ones: the partition table is read
@@ -23,21 +24,7 @@ async function fakePackage(wd: Workdir, name: string, files: Record<string, stri
     writeFileSync(path.join(pkgdir, p), content, { mode: 0o755 });
   }
   await execa('chown', ['-R', `${uid}:${uid}`, pkgdir]);
-  const tarball = path.join(wd.root, 'out', `${name}.1.tar.zst`);
-  const packed = await packPkgdir(pkgdir, tarball, 946684800);
-  const m: PackageManifest = {
-    name,
-    version: '1',
-    release: '0',
-    recipe: { file: 'x', sha256: 'x' },
-    sources: [],
-    tarball: { file: path.basename(tarball), sha256: packed.sha256, size: packed.size },
-    files: packed.files,
-    installedSize: 0,
-    build: { at: new Date().toISOString(), seconds: 0, where: 'chroot' },
-    deps,
-  };
-  await writeManifest(path.join(wd.root, 'out', `${name}.1.json`), m);
+  await packSynthetic(wd, name, pkgdir, { deps });
 }
 
 async function workdirWithPackages(): Promise<Workdir> {
