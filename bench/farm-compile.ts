@@ -26,7 +26,7 @@ import { execa } from 'execa';
 import { remoteFraction } from '../src/farm/distcc-log.js';
 import { runnerEnv } from '../src/recipes/read.js';
 import type { FarmStatus } from '../src/farm/status.js';
-import type { ToolchainResult } from '../src/toolchain/build.js';
+import type { ToolchainResult } from '../src/phases/toolchain.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
 
 const argv = process.argv.slice(2);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import type { ChrootPackage } from '../src/chroot/build.js';
+import type { ChrootPackage } from '../src/phases/chroot.js';
 import { DEFAULT_TREE } from '../src/recipes/default-tree.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
 

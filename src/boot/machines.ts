@@ -1,12 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { QEMU_DIR } from '../layout/in-root.js';
 import { z } from 'zod';
 import { parseYamlFile } from '../config/load.js';
 import { IgluError } from '../errors.js';
-
-/** iglu's own qemu/ folder: the guest side (machine definitions) a user can read and change. */
-export const QEMU_DIR = path.resolve(fileURLToPath(new URL('../../../qemu', import.meta.url)));
 
 /** The machine definitions iglu boots with unless boot.machines names another file. */
 export const DEFAULT_MACHINES = path.join(QEMU_DIR, 'machines.yaml');

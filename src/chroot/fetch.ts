@@ -2,7 +2,7 @@ import type { RunContext } from '../run-context.js';
 import { fetchPackage, type FetchOutcome } from '../packages/fetch.js';
 import { PackagePaths } from '../layout/package-paths.js';
 import { recipeHash } from '../packages/recipe-hash.js';
-import type { Step } from '../pipeline/steps.js';
+import type { Step } from '../steps.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { abortable } from '../util/abort.js';

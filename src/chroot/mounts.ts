@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { checkBindTarget } from '../sandbox/argv.js';
+import { checkBindTarget, type SandboxBind } from '../sandbox/argv.js';
 
 /** One mount iglu makes in the build root's private mount namespace. */
 export interface RootMount {
@@ -13,15 +12,8 @@ export interface RootMount {
   options: string;
 }
 
-/** A host directory shown inside the build root. */
-export interface Bind {
-  host: string;
-  /** Absolute path inside the build root. */
-  inside: string;
-  readOnly: boolean;
-  /** `host` is the lower layer of an overlay with its upper layer in `<overlay>/upper` (SandboxBind.overlay). */
-  overlay?: string;
-}
+/** A host directory shown inside the build root: a sandbox bind (sandbox/argv.ts). */
+export type Bind = SandboxBind;
 
 /**
  * The mounts of one build root command, as recorded in chroot/state.json, in the order
@@ -43,23 +35,4 @@ export function mountPlan(binds: Bind[]): RootMount[] {
     if (fixed.some((m) => b.inside === m.target || b.inside.startsWith(`${m.target}/`))) throw new Error(`bind target ${b.inside} would hide a system mount`);
   }
   return [...fixed, ...binds.map((b) => (b.overlay ? { type: 'overlay', source: `${b.host} under ${b.overlay}/upper`, target: b.inside, options: 'rw' } : { type: 'bind', source: b.host, target: b.inside, options: b.readOnly ? 'ro' : 'rw' }))];
-}
-
-/**
- * Mount points from /proc/self/mountinfo (proc(5): field 5 is the mount point, with
- * space, tab, newline and backslash escaped as octal). Pure.
- */
-export function mountPoints(mountinfo: string): string[] {
-  const points: string[] = [];
-  for (const line of mountinfo.split('\n')) {
-    const field = line.split(' ')[4];
-    if (field) points.push(field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  }
-  return points;
-}
-
-/** The mount points at or below `dir`, deepest first (the order to unmount them). Pure. */
-export function mountsUnder(points: string[], dir: string): string[] {
-  const root = path.resolve(dir);
-  return [...new Set(points.filter((p) => p === root || p.startsWith(`${root}/`)))].sort((a, b) => b.split('/').length - a.split('/').length || b.localeCompare(a));
 }

@@ -15,7 +15,7 @@ import { PackagePaths } from '../layout/package-paths.js';
 import { exists } from '../util/exists.js';
 import { hashFile } from '../util/hash.js';
 import { copyKernelHeaders, exposeTargetLoader, installTarball, linkTargetCompilers } from './install.js';
-import { mountPoints, mountsUnder } from './mounts.js';
+import { mountPoints, mountsUnder } from '../util/mountinfo.js';
 import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { readState, updateState, type ChrootState } from './state.js';
 import { SYSROOT, TARGET_BIN } from '../layout/in-root.js';

@@ -3,7 +3,7 @@ import { withChroot } from '../chroot/session.js';
 import { makeContext, type GlobalOptions } from './context.js';
 import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
-import { runBuild } from '../pipeline/build.js';
+import { runBuild } from '../phases/main-job.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { checkRunnerFlags } from './arguments.js';
 import { runSteps } from './progress.js';

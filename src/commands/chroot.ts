@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { keepGoingFailure, providedNames, type ChrootPackage } from '../chroot/build.js';
-import { prepareStep, runChrootBuild, type ChrootBuildRequest } from '../chroot/run-build.js';
+import { keepGoingFailure, providedNames, type ChrootPackage } from '../phases/chroot.js';
+import { prepareStep, runChrootBuild, type ChrootBuildRequest } from '../phases/chroot-run.js';
 import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
 import { checkRunnerFlags, nonEmpty } from './arguments.js';

@@ -1,5 +1,5 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
-import type { Step } from '../pipeline/steps.js';
+import type { Step } from '../steps.js';
 import { abortable, interrupted } from '../util/abort.js';
 import { interruption } from './context.js';
 

@@ -4,7 +4,7 @@ import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
 import { runSteps } from './progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../toolchain/build.js';
+import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../phases/toolchain.js';
 
 /** `iglu toolchain build`: the toolchain phase on the farm. */
 export function registerToolchain(program: Command, globals: () => GlobalOptions): void {

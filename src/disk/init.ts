@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { QEMU_DIR } from '../boot/machines.js';
+import { QEMU_DIR } from '../layout/in-root.js';
 
 /** The guest's fallback /sbin/init, a mksh script a user can read and change (qemu/guest/init). */
 export const GUEST_INIT = path.join(QEMU_DIR, 'guest', 'init');

@@ -3,7 +3,7 @@ import type { Engine, NodeInfo, TaskInfo } from '../docker/index.js';
 import { distccHostsFor, farmHosts, farmSlots, type FarmHost } from './hosts.js';
 import { serviceName } from './settings.js';
 import { LABEL } from '../labels.js';
-import { jobRoom } from '../spread/job-spec.js';
+import { jobRoom } from './room.js';
 
 /** The farm as `iglu farm status` reports it (also its --json shape). */
 export interface FarmStatus {

@@ -5,7 +5,7 @@ import { resolveFarmImage } from '../image/build.js';
 import { LABEL, RUN_ID } from '../labels.js';
 import { drainService } from './drain.js';
 import { CLEANUP_TIMEOUT_MS, removeContainers, removeNetworks } from './down.js';
-import type { Step } from '../pipeline/steps.js';
+import type { Step } from '../steps.js';
 import { distributeImage } from './distribute.js';
 import { farmSlots, type FarmHost } from './hosts.js';
 import { managerHostList } from './status.js';

@@ -13,6 +13,9 @@ export const SOURCE_DATE_EPOCH = 946684800;
 /** iglu's chroot/ directory in the repository on the host (sandbox-enter.sh, iglupkg.sh, target-bin/). */
 export const CHROOT_SCRIPTS = path.resolve(fileURLToPath(new URL('../../../chroot', import.meta.url)));
 
+/** iglu's qemu/ directory in the repository on the host (machines.yaml, the guest's fallback init). */
+export const QEMU_DIR = path.resolve(fileURLToPath(new URL('../../../qemu', import.meta.url)));
+
 /** iglu's package runner script on the host (chroot/iglupkg.sh). */
 export const RUNNER_SCRIPT = path.join(CHROOT_SCRIPTS, 'iglupkg.sh');
 

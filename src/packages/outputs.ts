@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { checkBinaries } from '../chroot/binaries.js';
+import { checkBinaries } from './binaries.js';
 import { IgluError } from '../errors.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { readRegularFile, noLinksBelow } from '../util/safe-fs.js';

@@ -1,6 +1,6 @@
 import { chown, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Bind } from '../chroot/mounts.js';
+import type { SandboxBind as Bind } from '../sandbox/argv.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
 import { sandboxOwned } from '../sandbox/workspace.js';

@@ -6,7 +6,7 @@ import { PrioritySlots } from '../spread/slots.js';
 import { abortable } from '../util/abort.js';
 import { packageEntry, type PackageOutcome } from './outcome.js';
 import { buildPackage, type PipelineOptions } from './package-build.js';
-import type { Step } from './steps.js';
+import type { Step } from '../steps.js';
 
 /** What the steps of a phase's package builds share. */
 export interface PhaseState {

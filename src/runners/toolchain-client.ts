@@ -15,7 +15,7 @@ import { COMPILE_LOGS, compileLogEnv, treeOutputs, workspaceEnv } from '../packa
 import type { PackageRunner, RunnerJob, RunnerResult } from '../pipeline/runner.js';
 import { SANDBOX_ID, sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
 import { runnerEnv } from '../recipes/read.js';
-import { BuildClient } from '../toolchain/client.js';
+import { BuildClient } from './client-container.js';
 import { ownerLabel } from '../util/owner.js';
 
 /** What the toolchain phase's runner needs: the farm (its live tasks) and its image, whose userland the client runs. */
@@ -31,7 +31,7 @@ export interface ToolchainClientOptions {
 
 /**
  * The toolchain phase's runner: a client container from the farm image on the farm's
- * overlay (toolchain/client.ts), started for the first package and reused, removed on
+ * overlay (runners/client-container.ts), started for the first package and reused, removed on
  * dispose. Per package: the tree and the package's workspace are copied in (/iglu/tree,
  * as every phase sees the tree: packages/workspace.ts), the sysroot's tarballs installed
  * into its /sysroot, and `iglupkg.sh bp` runs with the target's compilers

@@ -14,7 +14,8 @@ import { sweepDeadJobs } from './leftovers.js';
 import { ensureStore } from '../store/service.js';
 import { PackageStore } from '../store/package-store.js';
 import { attachJob, removeJob, runJob, type JobRun } from './job.js';
-import { JOB_CPUS, jobRoom, type PackageJob } from './job-spec.js';
+import { JOB_CPUS, jobRoom } from '../farm/room.js';
+import type { PackageJob } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
 import { FARM_PATH, SYSROOT, TARGET_BIN } from '../layout/in-root.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { mountPoints, mountsUnder } from '../chroot/mounts.js';
+import { mountPoints, mountsUnder } from './mountinfo.js';
 import { IgluError } from '../errors.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import type { ChrootBuildResult } from '../../src/chroot/run-build.js';
+import type { ChrootBuildResult } from '../../src/phases/chroot-run.js';
 import { iglu, igluJson, scratchDir, writeConfig } from '../support/cli.js';
 import { hostileTree } from '../support/hostile.js';
 

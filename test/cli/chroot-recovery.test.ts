@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
+import { mountPoints, mountsUnder } from '../../src/util/mountinfo.js';
 import { isRunning, processRef } from '../../src/chroot/process.js';
 import type { ChrootState } from '../../src/chroot/state.js';
 import { iglu, scratchDir } from '../support/cli.js';

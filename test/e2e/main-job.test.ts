@@ -3,10 +3,10 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
-import { mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
+import { mountPoints, mountsUnder } from '../../src/util/mountinfo.js';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
-import type { BuildResult } from '../../src/pipeline/build.js';
+import type { BuildResult } from '../../src/phases/main-job.js';
 import { iglu, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 
 // The README's main-job command, as a new user runs it: scripts/run.sh (setup, then

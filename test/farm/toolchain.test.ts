@@ -10,7 +10,7 @@ import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
-import type { ToolchainPackage, ToolchainResult } from '../../src/toolchain/build.js';
+import type { ToolchainPackage, ToolchainResult } from '../../src/phases/toolchain.js';
 import { iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
 import { hostileTree } from '../support/hostile.js';

@@ -14,7 +14,7 @@ import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import { remoteFraction } from '../../src/farm/distcc-log.js';
-import type { ToolchainResult } from '../../src/toolchain/build.js';
+import type { ToolchainResult } from '../../src/phases/toolchain.js';
 import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
 import { compileThroughFarm } from '../support/compile.js';

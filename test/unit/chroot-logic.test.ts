@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { chrootEnv } from '../../src/chroot/build-env.js';
-import { mountPlan, mountPoints, mountsUnder } from '../../src/chroot/mounts.js';
+import { mountPlan } from '../../src/chroot/mounts.js';
+import { mountPoints, mountsUnder } from '../../src/util/mountinfo.js';
 import { statStart } from '../../src/chroot/process.js';
 import { describeReleased } from '../../src/chroot/recover.js';
 import { rootArgv } from '../../src/chroot/run.js';
 import { SANDBOX_ID, STAGE } from '../../src/sandbox/argv.js';
 import { inspectElf } from '../../src/packages/elf.js';
-import { elfSummary, keepGoingFailure, type ChrootPackage } from '../../src/chroot/build.js';
+import { elfSummary, keepGoingFailure, type ChrootPackage } from '../../src/phases/chroot.js';
 import { inputsHash, toolchainIdentity } from '../../src/packages/inputs.js';
 
 test('mountPlan: proc, dev, tmp, /root, /var/tmp, then the binds; refuses binds over them', () => {

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { refusedReports, type RefusedReport } from '../farm/verify.js';
-import type { StepRunner } from '../pipeline/steps.js';
+import type { StepRunner } from '../steps.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { RunContext } from '../run-context.js';
 import { openChrootRunners } from '../runners/choose.js';
-import { chrootBuildSteps, type ChrootBuildState, type ChrootPackage } from './build.js';
-import { prepareRoot, type PrepareResult } from './prepare.js';
+import { chrootBuildSteps, type ChrootBuildState, type ChrootPackage } from './chroot.js';
+import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
 
 /** What `iglu chroot build` asks for. */
 export interface ChrootBuildRequest {
@@ -75,7 +75,12 @@ export async function runChrootBuild(ctx: RunContext, paths: ChrootPaths, o: Chr
 }
 
 /** `chroot prepare` as one step: the build root made or kept. */
-export async function prepareStep(ctx: RunContext, paths: ChrootPaths, flags: { base?: string; fresh?: boolean }, runSteps: StepRunner): Promise<PrepareResult> {
+export async function prepareStep(
+  ctx: RunContext,
+  paths: ChrootPaths,
+  flags: { base?: string; fresh?: boolean },
+  runSteps: StepRunner,
+): Promise<PrepareResult> {
   const state: { result?: PrepareResult } = {};
   await runSteps(
     [

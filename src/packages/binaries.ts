@@ -1,6 +1,6 @@
 import { IgluError } from '../errors.js';
-import { elfFilesBelow } from '../packages/elf.js';
-import type { PackageManifest } from '../packages/manifest.js';
+import { elfFilesBelow } from './elf.js';
+import type { PackageManifest } from './manifest.js';
 
 type Binary = NonNullable<PackageManifest['binaries']>[number];
 
@@ -20,9 +20,19 @@ export async function checkBinaries(pkgname: string, pkgdir: string): Promise<Bi
     // relocatable objects (crt1.o) are not linked: nothing to check
     if (info.type === '1') continue;
     if (info.libc === 'glibc' || (info.interpreter && !info.interpreter.includes('ld-musl'))) {
-      throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, { hint: 'the build used the build root\'s compiler defaults: make the recipe use $CC (it carries --sysroot)' });
+      throw new IgluError(`${pkgname}: ${rel} links against glibc (${info.interpreter ?? 'static'}), not the sysroot's musl`, {
+        hint: "the build used the build root's compiler defaults: make the recipe use $CC (it carries --sysroot)",
+      });
     }
-    found.push({ path: rel, static: info.static, libc: info.libc, ...(info.interpreter ? { interpreter: info.interpreter } : {}), ...(info.needed.length ? { needed: info.needed } : {}), ...(info.soname ? { soname: info.soname } : {}), ...(!info.interpreter && info.type === 'dyn' ? { shared: true } : {}) });
+    found.push({
+      path: rel,
+      static: info.static,
+      libc: info.libc,
+      ...(info.interpreter ? { interpreter: info.interpreter } : {}),
+      ...(info.needed.length ? { needed: info.needed } : {}),
+      ...(info.soname ? { soname: info.soname } : {}),
+      ...(!info.interpreter && info.type === 'dyn' ? { shared: true } : {}),
+    });
   }
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }

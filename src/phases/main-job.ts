@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { bootImage, type BootResult } from '../boot/run.js';
-import { chrootBuildSteps, keepGoingFailure, type ChrootBuildState } from '../chroot/build.js';
+import { chrootBuildSteps, keepGoingFailure, type ChrootBuildState } from './chroot.js';
 import { openChrootRunners, type ChrootRunners } from '../runners/choose.js';
 import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { prepareRoot, type PrepareResult } from '../chroot/prepare.js';
@@ -13,12 +13,12 @@ import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
 import { buildFarmImage, type FarmImage } from '../image/build.js';
 import type { CompileCounts } from '../packages/manifest.js';
-import { nest, type Step, type StepRunner } from './steps.js';
-import type { PackageOutcome } from './outcome.js';
+import { nest, type Step, type StepRunner } from '../steps.js';
+import type { PackageOutcome } from '../pipeline/outcome.js';
 import { readTree } from '../recipes/read.js';
 import { SourceCache } from '../sources/cache.js';
 import { readSeed, seedFile, seedSources } from '../sources/seed.js';
-import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../toolchain/build.js';
+import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from './toolchain.js';
 import { exists } from '../util/exists.js';
 import type { Engine } from '../docker/index.js';
 

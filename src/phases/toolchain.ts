@@ -11,7 +11,7 @@ import type { CompileCounts } from '../packages/manifest.js';
 import { Identities } from '../pipeline/identities.js';
 import type { BuildPhase } from '../pipeline/package-build.js';
 import { phaseSteps, type PhaseState } from '../pipeline/phase-steps.js';
-import type { Step } from '../pipeline/steps.js';
+import type { Step } from '../steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, type RecipeMeta } from '../recipes/read.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
