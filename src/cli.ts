@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { interruption, makeContext, terminal, type GlobalOptions } from './commands/context.js';
-import { releaseBeforeAnything } from './chroot/session.js';
+import type { GlobalOptions } from './commands/context.js';
+import { interruption, terminal } from './commands/interruption.js';
 import { ExitCode, IgluError, describe, fileSystemError } from './errors.js';
 import { commandWord } from './command-word.js';
 import { IGLU_VERSION } from './labels.js';
@@ -47,10 +47,15 @@ export async function buildProgram(argv: string[]): Promise<Command> {
     );
   const globals = () => program.opts<GlobalOptions>();
   const word = commandWord(argv.slice(2));
-  const names = word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
+  // `iglu --version` needs no command at all
+  const versionOnly = word === undefined && argv.slice(2).some((a) => a === '--version' || a === '-V');
+  const names = versionOnly ? [] : word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
   for (const register of await Promise.all(names.map((n) => COMMANDS[n]!()))) register(program, globals);
   // before anything else: release mounts, namespaces or containers a killed iglu left
-  program.hook('preAction', async () => releaseBeforeAnything(await makeContext(globals())));
+  program.hook('preAction', async () => {
+    const [{ makeContext }, { releaseBeforeAnything }] = await Promise.all([import('./commands/context.js'), import('./chroot/session.js')]);
+    await releaseBeforeAnything(await makeContext(globals()));
+  });
   return program;
 }
 

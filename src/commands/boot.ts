@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { bootImage } from '../boot/run.js';
-import { makeContext, terminal, type GlobalOptions } from './context.js';
+import { makeContext, type GlobalOptions } from './context.js';
+import { terminal } from './interruption.js';
 import { printResult } from '../output.js';
 
 /** `iglu boot`: boots iglunix.img under QEMU and tells whether it came up. */

@@ -9,7 +9,8 @@ import { checkRunnerFlags, nonEmpty } from './arguments.js';
 import { fetchSelected, type Fetched } from '../chroot/fetch.js';
 import { runInRoot } from '../chroot/run.js';
 import { withChroot } from '../chroot/session.js';
-import { makeContext, terminal, type GlobalOptions } from './context.js';
+import { makeContext, type GlobalOptions } from './context.js';
+import { terminal } from './interruption.js';
 import { ExitCode, IgluError } from '../errors.js';
 import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
@@ -17,6 +18,7 @@ import { runSteps } from './progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { analysePlan, planBuild, planError } from '../recipes/plan.js';
 import { readTree } from '../recipes/read.js';
+import { recipeCacheOf } from '../recipes/read-cache.js';
 import { spreadByDefault } from '../spread/farm.js';
 
 const TREE = ['--tree <dir>', 'Iglunix-format package tree (<category>/<pkg>/build.sh)'] as const;
@@ -40,7 +42,7 @@ function registerPlan(chroot: Command, globals: () => GlobalOptions): void {
     .addHelpText('after', "\nExamples:\n  iglu chroot plan --tree ~/iglunix/pkgs busybox\n  iglu chroot plan --json | jq -r '.order[]'\n")
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
-      const recipes = await readTree(flags.tree);
+      const recipes = await readTree(flags.tree, undefined, recipeCacheOf(ctx.workdir));
       const { problems, ...plan } = analysePlan(recipes, pkgs, providedNames(ctx.config));
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
       if (problems.length) {
@@ -88,7 +90,7 @@ function registerFetch(chroot: Command, globals: () => GlobalOptions): void {
     .addHelpText('after', '\nExamples:\n  iglu sources seed && iglu chroot fetch --offline\n  iglu chroot fetch busybox --json\n')
     .action(async (pkgs: string[], flags: { tree: string; offline?: boolean }) => {
       const ctx = await makeContext(globals());
-      const recipes = await readTree(flags.tree);
+      const recipes = await readTree(flags.tree, undefined, recipeCacheOf(ctx.workdir));
       const result = await withChroot(ctx, 'iglu chroot fetch', async () => {
         const plan = planBuild(recipes, pkgs, providedNames(ctx.config));
         const fetched: Fetched[] = [];
@@ -134,7 +136,7 @@ function registerBuild(chroot: Command, globals: () => GlobalOptions): void {
       ) => {
         checkRunnerFlags(spreadFlags, flags);
         const ctx = await makeContext(globals());
-        const recipes = await readTree(flags.tree);
+        const recipes = await readTree(flags.tree, undefined, recipeCacheOf(ctx.workdir));
         // --farm builds here, compiling through the farm: never spread by default
         const byDefault = flags.spread === undefined && !flags.farm ? await spreadByDefault(ctx) : 0;
         if (byDefault) process.stderr.write(`iglu: spreading the packages over the farm's ${byDefault} nodes (--no-spread builds them here)\n`);
@@ -171,7 +173,9 @@ function registerEnter(chroot: Command, globals: () => GlobalOptions): void {
     )
     .action(async (cmd: string[], flags: { package?: string; tree: string }) => {
       const ctx = await makeContext(globals());
-      const view = flags.package ? await workspaceView(ctx.workdir, await readTree(flags.tree), flags.package) : undefined;
+      const view = flags.package
+        ? await workspaceView(ctx.workdir, await readTree(flags.tree, undefined, recipeCacheOf(ctx.workdir)), flags.package)
+        : undefined;
       const code = await withChroot(ctx, 'iglu chroot enter', async (paths) => {
         terminal.handsOff = true;
         try {

@@ -1,5 +1,7 @@
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/load.js';
-import { openEngine, resolveEndpoint, type Engine } from '../docker/index.js';
+import type { Engine } from '../docker/index.js';
+import { resolveEndpoint } from '../docker/endpoint.js';
+import { interruption } from './interruption.js';
 import type { RunContext } from '../run-context.js';
 import { Workdir } from '../layout/workdir.js';
 
@@ -18,15 +20,6 @@ export interface Context extends RunContext {
   endpoint: string;
 }
 
-/** Aborted by cli.ts when the process gets SIGINT or SIGTERM. */
-export const interruption = new AbortController();
-
-/**
- * Set while a person uses a program through iglu (`iglu chroot enter`): Ctrl-C belongs to
- * that program (the terminal sends SIGINT to it as well), so cli.ts does not abort on it.
- */
-export const terminal = { handsOff: false };
-
 /**
  * Loads iglu.yaml (the --config file must exist; the default one may not) and resolves
  * the work directory and Docker endpoint.
@@ -41,7 +34,8 @@ export async function makeContext(opts: GlobalOptions): Promise<Context> {
     workdir: Workdir.resolve(opts.workdir, config.workdir),
     json: Boolean(opts.json),
     endpoint,
-    engine: () => (engine ??= openEngine(endpoint)),
+    // dockerode and its transports load on first use: a command that never reaches the engine starts faster
+    engine: () => (engine ??= import('../docker/index.js').then((docker) => docker.openEngine(endpoint))),
     signal: interruption.signal,
   };
 }

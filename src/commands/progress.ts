@@ -1,7 +1,7 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import type { Step } from '../steps.js';
 import { abortable, interrupted } from '../util/abort.js';
-import { interruption } from './context.js';
+import { interruption } from './interruption.js';
 
 /**
  * Runs steps in order with listr2 progress on stderr: the default renderer on a TTY,

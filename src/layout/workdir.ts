@@ -57,6 +57,11 @@ export class Workdir {
     return path.join(this.root, 'disk');
   }
 
+  /** cache/recipes: recipes' readings by what they depend on (recipes/read-cache.ts). */
+  get recipeCacheDir(): string {
+    return path.join(this.root, 'cache', 'recipes');
+  }
+
   /** iglunix.img: the image `iglu image` and `iglu build` make, `iglu boot` boots. */
   get imageFile(): string {
     return path.join(this.root, 'iglunix.img');

@@ -16,6 +16,7 @@ import type { CompileCounts } from '../packages/manifest.js';
 import { nest, type Step, type StepRunner } from '../steps.js';
 import type { PackageOutcome } from '../pipeline/outcome.js';
 import { readTree } from '../recipes/read.js';
+import { recipeCacheOf } from '../recipes/read-cache.js';
 import { SourceCache } from '../sources/cache.js';
 import { readSeed, seedFile, seedSources } from '../sources/seed.js';
 import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from './toolchain.js';
@@ -96,7 +97,7 @@ export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOpti
     rebuild: false,
     signal: ctx.signal,
   };
-  const run: BuildRun = { ctx, paths, o, engine, recipes: await readTree(o.tree), toolchain };
+  const run: BuildRun = { ctx, paths, o, engine, recipes: await readTree(o.tree, undefined, recipeCacheOf(ctx.workdir)), toolchain };
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
   const steps: Step<BuildState>[] = [
     farmImageStep(run),

@@ -14,6 +14,7 @@ import { phaseSteps, type PhaseState } from '../pipeline/phase-steps.js';
 import type { Step } from '../steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, type RecipeMeta } from '../recipes/read.js';
+import { recipeCacheOf } from '../recipes/read-cache.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
 import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
@@ -81,7 +82,7 @@ export interface ToolchainOptions {
  */
 export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState): Promise<Step<ToolchainState>[]> {
   const paths = new PackagePaths(o.workdir);
-  const recipes = await readTree(o.tree);
+  const recipes = await readTree(o.tree, undefined, recipeCacheOf(o.workdir));
   const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, [], { badFromBuildEnv: true });
   const byName = new Map(recipes.map((r) => [r.name, r]));
   state.order = plan.order.map((n) => byName.get(n)!);

@@ -6,6 +6,7 @@ import { exists } from '../util/exists.js';
 import { isPathComponent } from '../util/names.js';
 import { badCategoryNames, splitDeps, type RecipeDeps } from './plan.js';
 import { CHROOT_SCRIPTS, RECIPE_IN, RUNNER_IN } from '../layout/in-root.js';
+import type { RecipeCache } from './read-cache.js';
 
 /** A recipe's metadata, read by sourcing its build.sh. */
 export interface RecipeMeta extends RecipeDeps {
@@ -180,6 +181,7 @@ function checkNames(file: string, vars: Map<string, string>): void {
 export async function readTree(
   tree: string,
   onWarning: (message: string) => void = (m) => process.stderr.write(`iglu: warning: ${m}\n`),
+  cache?: RecipeCache,
 ): Promise<RecipeMeta[]> {
   const root = path.resolve(tree);
   const categories = await readdir(root, { withFileTypes: true }).catch((err: unknown) => {
@@ -197,7 +199,7 @@ export async function readTree(
   const out: RecipeMeta[] = [];
   const problems: string[] = [];
   for (let i = 0; i < files.length; i += 8) {
-    for (const r of await Promise.allSettled(files.slice(i, i + 8).map((f) => readRecipe(f, names)))) {
+    for (const r of await Promise.allSettled(files.slice(i, i + 8).map((f) => readCached(f, names, cache)))) {
       if (r.status === 'fulfilled') out.push(r.value);
       else if (r.reason instanceof IgluError) problems.push(r.reason.message);
       else throw r.reason;
@@ -223,4 +225,16 @@ export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'prov
     .filter(([, files]) => files.length > 1)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, files]) => `pkgname "${name}" is given by ${files.length} recipes: ${files.sort().join(' and ')}; iglu uses the first`);
+}
+
+/** readRecipe, through `cache` when there is one: a recipe whose directory did not change is not read again. */
+async function readCached(file: string, categories: ReadonlySet<string>, cache: RecipeCache | undefined): Promise<RecipeMeta> {
+  if (!cache) return readRecipe(file, categories);
+  const env = runnerEnv();
+  const key = await cache.key(file, categories, env, READER);
+  const kept = await cache.get(key);
+  if (kept) return kept;
+  const meta = await readRecipe(file, categories, env);
+  await cache.put(key, meta);
+  return meta;
 }
