@@ -18,6 +18,7 @@ import type { ToolchainResult } from '../../src/phases/toolchain.js';
 import { CLI, iglu, igluJson, uniqueName, writeConfig } from '../support/cli.js';
 import { linkStaticHello } from '../support/hello.js';
 import { compileThroughFarm } from '../support/compile.js';
+import { hostileTree } from '../support/hostile.js';
 import { NetnsEngines, hostSnapshot } from '../support/netns-engines.js';
 
 // Three real swarm nodes on this machine: engines n1 (manager), n2, n3 in network
@@ -160,6 +161,37 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     );
     assert.ok(overlapping.length > 0, `intervals: ${JSON.stringify(res.packages.map((p) => [p.name, p.node, p.startedAt, p.endedAt]))}`);
     assert.deepEqual(await nodes.engine(1).services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
+  });
+
+  const probe = hostileTree();
+  probe.add(
+    'base/probe',
+    [
+      'pkgname=probe',
+      'pkgver=1',
+      'fetch() { :; }',
+      'build() {',
+      '  echo "uid: $(id -u)"',
+      '  echo "uid map: $(cat /proc/self/uid_map)"',
+      '  grep -E "^(CapEff|NoNewPrivs)" /proc/self/status',
+      '  for s in /var/run/docker.sock /run/docker.sock; do [ -e $s ] && echo "DOCKER-SOCKET $s"; done',
+      '  touch /usr/iglu-probe 2>/dev/null && echo ROOT-WRITABLE',
+      '  echo "tmp: $(df -k /tmp | awk \'NR == 2 { print $2 }\')"',
+      '}',
+      'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/probe"; }',
+      '',
+    ].join('\n'),
+  );
+  test("a spread job's build runs as uid 99999 with no capabilities and no_new_privs, no Docker socket, a read-only system and a bounded /tmp (no user namespace: see the README)", async () => {
+    const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--spread', '--offline', '--tree', probe.dir, 'probe']);
+    assert.equal(r.code, 0, r.stderr);
+    const log = readFileSync(path.join(workdir, 'logs/probe.log'), 'utf8');
+    assert.match(log, /uid: 99999\n/, log);
+    assert.match(log, /uid map:\s+0\s+0\s+4294967295/, "the container's own user namespace: none of its own");
+    assert.match(log, /CapEff:\s+0000000000000000/);
+    assert.match(log, /NoNewPrivs:\s+1/);
+    assert.doesNotMatch(log, /DOCKER-SOCKET|ROOT-WRITABLE/);
+    assert.match(log, /tmp: 4194304\n/, 'a tmpfs /tmp of limits.tmpMiB (4096 MiB)');
   });
 
   const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));
