@@ -4,18 +4,18 @@ import { tailOf } from '../util/tail.js';
 import type { RunnerJob } from './runner.js';
 
 /**
- * Runs a build under its wall-time limit: `job.signal` ends it at the run's end or when
- * limits.wallSeconds have passed, whichever comes first. A build past its time, or one
- * whose log shows it hit another limit, fails with an error naming the limit and its value.
+ * Runs a build under its wall-time limit: `run` gets `job` with a signal that ends it at
+ * the run's end (`job.signal`) or when limits.wallSeconds have passed, whichever comes
+ * first. A build past its time, or one whose log shows it hit another limit, fails with
+ * an error naming the limit and its value.
  * @throws IgluError "timed out" (exit 1) past the wall time; the runner's error otherwise
  */
-export async function limited<T>(job: RunnerJob, run: () => Promise<T>): Promise<T> {
+export async function limited<T>(job: RunnerJob, run: (job: RunnerJob) => Promise<T>): Promise<T> {
   const { limits, recipe, logFile } = job;
   const outer = job.signal;
   const timeout = AbortSignal.timeout(limits.wallSeconds * 1000);
-  job.signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
   try {
-    return await run();
+    return await run({ ...job, signal: outer ? AbortSignal.any([outer, timeout]) : timeout });
   } catch (err) {
     if (timeout.aborted && !outer?.aborted) {
       throw new IgluError(
@@ -32,7 +32,5 @@ export async function limited<T>(job: RunnerJob, run: () => Promise<T>): Promise
       throw new IgluError([`${first} it hit a limit: ${hit}`, ...rest].join('\n'), { hint: (err as IgluError).hint, cause: err });
     }
     throw err;
-  } finally {
-    job.signal = outer;
   }
 }

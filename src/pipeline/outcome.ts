@@ -1,4 +1,5 @@
 import { IgluError } from '../errors.js';
+import { SYSROOT } from '../layout/in-root.js';
 import { formatCounts } from '../farm/distcc-log.js';
 import { refusedSuffix, type RefusedTask } from '../farm/verify.js';
 import type { CompileCounts, PackageManifest } from '../packages/manifest.js';
@@ -104,7 +105,7 @@ export function outcomeLine(p: PackageOutcome, how: { nodeOf?: (ip: string) => s
       return `${parts.join('; ')}${refusedSuffix(how.refused)}`;
     }
     case 'installed':
-      return `up to date; ${detail}`;
+      return `up to date; installed into ${SYSROOT}`;
     case 'from store':
       return `from the farm's package store${detail}`;
     case 'attached':

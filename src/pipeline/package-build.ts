@@ -1,5 +1,5 @@
 import { IgluError } from '../errors.js';
-import { SOURCE_DATE_EPOCH } from '../layout/in-root.js';
+import { SOURCE_DATE_EPOCH, SYSROOT } from '../layout/in-root.js';
 import type { PackagePaths } from '../layout/package-paths.js';
 import { fetchPackage, startBuildIn, type FetchOutcome } from '../packages/fetch.js';
 import { agreedSources, inputsHash, resolutionKey } from '../packages/inputs.js';
@@ -135,7 +135,7 @@ async function upToDateOutcome(
   const install = o.phase.install && !(await o.phase.installed?.(all));
   if (install) await o.hostSide(recipe.name, () => o.phase.install!(all));
   const outcome = packageEntry(recipe, { action: install ? 'installed' : 'up to date', ...files(o, b), ...fromManifests(all) });
-  return { outcome, line: install ? 'up to date; installed into /sysroot' : 'up to date' };
+  return { outcome, line: outcomeLine(outcome, {}) };
 }
 
 function files(o: PipelineOptions, b: Build): Pick<PackageOutcome, 'tarball' | 'log'> {
@@ -230,13 +230,13 @@ async function runStage(o: PipelineOptions, b: Build, inputs: string, shared: Sh
     ...(o.signal ? { signal: o.signal } : {}),
   };
   const runner = o.runner();
-  const first = await limited(job, () => runner.run(job));
+  const first = await limited(job, (j) => runner.run(j));
   if (first) return first;
   // another run's build of the same inputs holds the claim: its result is this one's
   const attached = shared && (await attachTo(o, b, shared, inputs));
   if (attached) return attached.outcome;
   // the claim's holder was a leftover of a run that is gone (now removed): claim it again
-  const again = await limited(job, () => runner.run(job));
+  const again = await limited(job, (j) => runner.run(j));
   if (!again) {
     throw new IgluError(`${recipe.name}: another run's job for the same inputs holds its name and ended without storing it`, {
       hint: `its log: ${b.logFile}; run again to build it here`,
@@ -277,7 +277,7 @@ async function packStage(
     });
     if (shared) await shared.publish(inputs, made, b.logFile, resolution);
     o.identities.set(recipe.name, inputs);
-    if (o.phase.install) b.output('install into /sysroot');
+    if (o.phase.install) b.output(`install into ${SYSROOT}`);
     await o.phase.install?.(made);
     await dropWorkspace(o.paths, recipe.name);
     return made;

@@ -14,7 +14,7 @@ import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { buildRootRunner, type BuildRootRunner } from './build-root.js';
 import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { runInRoot, type Launcher } from '../chroot/run.js';
-import { REAP_SCRIPT } from '../sandbox/reap.js';
+import { REAP_SCRIPT, reapedOnAbort } from '../sandbox/reap.js';
 import { ownerLabel } from '../util/owner.js';
 import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
 
@@ -95,13 +95,10 @@ function containerLauncher(engine: Engine, container: string): Launcher {
       await started(undefined);
       const out = createWriteStream(cmd.output.file, { flags: 'a' });
       // an abort (Ctrl-C, the wall-time limit) kills the sandbox's processes: the exec then ends
-      const reap = () => void engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: new PassThrough().resume() }).catch(() => undefined);
-      cmd.signal?.addEventListener('abort', reap, { once: true });
+      const reap = () => engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: new PassThrough().resume() });
       try {
-        const code = await engine.containers.exec(container, argv, { output: out });
-        return cmd.signal?.aborted ? 128 + 9 : code;
+        return await reapedOnAbort(cmd.signal, reap, () => engine.containers.exec(container, argv, { output: out }));
       } finally {
-        cmd.signal?.removeEventListener('abort', reap);
         // nothing the recipe started outlives this command (sandbox/reap.ts)
         await engine.containers.exec(container, ['sh', '-c', REAP_SCRIPT], { output: out });
         await new Promise((resolve) => out.end(resolve));

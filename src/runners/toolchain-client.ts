@@ -14,6 +14,7 @@ import type { CompileCounts } from '../packages/manifest.js';
 import { COMPILE_LOGS, compileLogEnv, treeOutputs, workspaceEnv } from '../packages/workspace.js';
 import type { PackageRunner, RunnerJob, RunnerResult } from '../pipeline/runner.js';
 import { SANDBOX_ID, sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
+import { reapedOnAbort } from '../sandbox/reap.js';
 import { runnerEnv } from '../recipes/read.js';
 import { BuildClient } from './client-container.js';
 import { ownerLabel } from '../util/owner.js';
@@ -155,14 +156,11 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
     const argv = sandboxArgv(spec, { asRoot: true, scripts: RUNNER_IN });
     await using _use = local ? undefined : watchFarmUse(this.o.engine, client.id, this.farm.hosts, (line) => job.output(`${building}; ${line}`));
     // an abort (Ctrl-C, the wall-time limit) kills the sandbox's processes: the exec then ends
-    const reap = () => void client.reap().catch(() => undefined);
-    job.signal?.addEventListener('abort', reap, { once: true });
-    try {
-      const code = await client.run(argv, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, job.logFile);
-      return job.signal?.aborted ? 128 + 9 : code;
-    } finally {
-      job.signal?.removeEventListener('abort', reap);
-    }
+    return await reapedOnAbort(
+      job.signal,
+      () => client.reap(),
+      () => client.run(argv, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, job.logFile),
+    );
   }
 
   /** The build's compile counts from its distcc logs (kept beside its log as <pkg>.distcc.log); null with --local. */

@@ -35,3 +35,20 @@ export const REAP_SCRIPT = [
   'done',
   'exit 1',
 ].join('\n');
+
+/**
+ * Runs `run` (a command in a container, which the signal cannot reach) so that an abort
+ * of `signal` (Ctrl-C, the wall-time limit) calls `reap` — REAP_SCRIPT in that container —
+ * which ends the command by killing its processes.
+ * @returns the command's exit code, 128+9 when the signal ended it
+ */
+export async function reapedOnAbort(signal: AbortSignal | undefined, reap: () => Promise<unknown>, run: () => Promise<number>): Promise<number> {
+  const onAbort = () => void reap().catch(() => undefined);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const code = await run();
+    return signal?.aborted ? 128 + 9 : code;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
