@@ -5,7 +5,7 @@ import { fetchPackage, startBuildIn, type FetchOutcome } from '../packages/fetch
 import { agreedSources, inputsHash, resolutionKey } from '../packages/inputs.js';
 import { readManifest, upToDate, type PackageManifest } from '../packages/manifest.js';
 import { outputNames, packOutputs } from '../packages/outputs.js';
-import { recipeHash } from '../packages/recipe-hash.js';
+import { recipeHash, runnerIdentity } from '../packages/recipe-hash.js';
 import { dropWorkspace, packageWorkspace } from '../packages/workspace.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { SourceCache } from '../sources/cache.js';
@@ -82,7 +82,7 @@ export async function buildPackage(o: PipelineOptions, recipe: RecipeMeta, outpu
     recipe,
     started: Date.now(),
     sha: await recipeHash(recipe.file),
-    base: await o.phase.base(),
+    base: `${await o.phase.base()} runner:${await runnerIdentity()}`,
     deps: o.identities.deps(recipe),
     logFile: o.paths.logFile(recipe.name),
     output,

@@ -60,13 +60,17 @@ async function setup(): Promise<{ dir: string; tree: string; workdir: Workdir }>
 }
 
 /** Runs every step of a phase in order, as runSteps would (a skipped step is skipped, a failure kept when it keeps going). */
-async function build(t: { tree: string; workdir: Workdir }, runner: PackageRunner, o: { rebuild?: boolean; keepGoing?: boolean; shared?: SharedBuilds } = {}) {
+async function build(
+  t: { tree: string; workdir: Workdir },
+  runner: PackageRunner,
+  o: { rebuild?: boolean; keepGoing?: boolean; shared?: SharedBuilds; base?: string } = {},
+) {
   const recipes = await readTree(t.tree);
   const paths = new PackagePaths(t.workdir);
   const state: PhaseState = { packages: [] };
   const sysroots = new Map<string, string[]>();
   const phase: BuildPhase = {
-    base: async () => 'fake-base',
+    base: async () => o.base ?? 'fake-base',
     checkElf: false,
     async sysroot(recipe) {
       const tarballs = state.packages.filter((p) => recipe.deps.includes(p.name)).map((p) => p.tarball);
@@ -134,6 +138,10 @@ test('the pipeline with a fake runner: built in order with its deps in the sysro
     const forced = new FakeRunner();
     await build(t, forced, { rebuild: true });
     assert.deepEqual(forced.built(), ['a', 'b', 'c'], '--rebuild builds every package');
+
+    const newBase = new FakeRunner();
+    await build(t, newBase, { base: 'another-base' });
+    assert.deepEqual(newBase.built(), ['a', 'b', 'c'], 'a new base (build root, farm image, runner scripts) rebuilds every package');
   } finally {
     await rm(t.dir, { recursive: true, force: true });
   }
