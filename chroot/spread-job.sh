@@ -3,16 +3,19 @@
 # overlay only). It fetches the job's bundle from the package store and checks it
 # against its sha256, unpacks it at / (/sysroot, /iglu/runner, /iglu/tree with the
 # fetched sources, /iglu/build, /iglu/job/env), runs the recipe's build and package
-# phases as the unprivileged sandbox uid (no capabilities, no new privileges, only the
-# environment in /iglu/job/env), ends every process that build left, reports the
+# phases as the unprivileged sandbox uid (no capabilities, no new privileges, no network but
+# lo, only the environment in /iglu/job/env), ends every process that build left, reports the
 # container's resource use, and on success PUTs out/ and the compile logs to the
 # store's staging/ under the job's token. Exits with the build's status.
 #
 # Environment: IGLU_STORE (the store's URL), IGLU_BUNDLE (sha256), IGLU_TOKEN,
 # IGLU_RECIPE_DIR (the recipe's directory inside), IGLU_UID, IGLU_TARGET_SETUP (the shell
-# that points cc and musl's loader at the target: src/chroot/target-script.ts).
+# that points cc and musl's loader at the target: src/chroot/target-script.ts),
+# IGLU_DISTCC_ALLOW (the distccd tasks the build's compiles may reach, "ADDRESS PORT" lines:
+# the build has no network but lo, and distcc goes through chroot/distcc-forward),
+# IGLU_MEMORY_BYTES (optional: each build process's address space, prlimit --as).
 set -eu
-: "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}" "${IGLU_TARGET_SETUP:?}"
+: "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}" "${IGLU_TARGET_SETUP:?}" "${IGLU_DISTCC_ALLOW:?}"
 start=$(date +%s)
 say() { printf 'iglu-job: %s\n' "$*"; }
 say "on node ${IGLU_NODE:-?}, fetching bundle $IGLU_BUNDLE"
@@ -25,10 +28,16 @@ chown -R "$IGLU_UID:$IGLU_UID" /iglu/tree /iglu/build
 # the target's compilers and musl's loader, as in the build root
 sh -c "$IGLU_TARGET_SETUP"
 mkdir -p /iglu/home && chown "$IGLU_UID:$IGLU_UID" /iglu/home
+# distcc's way out of the build's empty network namespace: a Unix socket to the listed tasks
+printf '%s' "$IGLU_DISTCC_ALLOW" > /run/iglu-distcc.allow
+perl /iglu/runner/distcc-forward /run/iglu-distcc/socket /run/iglu-distcc.allow &
+fwd=$!
+for _ in $(seq 50); do [ -S /run/iglu-distcc/socket ] && break; sleep 0.1; done
 set +e
-xargs -0 -a /iglu/job/env sh -c 'exec setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1
+xargs -0 -a /iglu/job/env unshare --net sh -c 'ip link set lo up && exec ${IGLU_MEMORY_BYTES:+prlimit --as=$IGLU_MEMORY_BYTES:$IGLU_MEMORY_BYTES --} setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1
 code=$?
 set -e
+kill "$fwd" 2>/dev/null || true
 # whatever the build started is ended before anything of it is read
 setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups kill -9 -1 2>/dev/null || true
 # the container's cgroup: cgroup v2 (cpu.stat, memory.peak) or v1 (cpuacct, memory)

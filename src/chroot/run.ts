@@ -27,8 +27,6 @@ export interface RootCommand {
 
 /** How the namespaces are entered: here, or by exec in a --farm container. */
 export interface Launcher {
-  /** Keep the surrounding network namespace (the farm's internal overlay) instead of a new, empty one. */
-  keepNetwork: boolean;
   /**
    * Tie the sandbox to its parent (bwrap --die-with-parent). Only on this host:
    * under `docker exec` the parent is runc, which exits right after starting the command
@@ -52,20 +50,18 @@ export const ROOT_TMPFS = ['/root', '/var/tmp'];
 
 /**
  * The sandbox of a build root command: the build root read-only as `/` (pivot_root, not
- * chroot), `cmd.binds` over it, tmpfs /tmp, /root and /var/tmp, no network unless
- * `keepNetwork` (the farm's internal overlay), root inside mapped to SANDBOX_ID. Pure.
+ * chroot), `cmd.binds` over it, tmpfs /tmp, /root and /var/tmp, no network but lo, root
+ * inside mapped to SANDBOX_ID. Pure.
  */
 export function rootSpec(
   root: string,
   cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd' | 'limits'>,
-  keepNetwork: boolean,
   parentDeath = true,
 ): SandboxSpec {
   return {
     root: { dir: root },
     binds: cmd.binds.map((b) => ({ host: b.host, inside: b.inside, readOnly: b.readOnly, ...(b.overlay ? { overlay: b.overlay } : {}) })),
     tmpfs: ROOT_TMPFS,
-    network: keepNetwork,
     argv: cmd.argv,
     env: cmd.env,
     hostname: 'iglu-chroot',
@@ -80,13 +76,12 @@ export function rootSpec(
  * The argv that enters the build root: the bubblewrap sandbox of rootSpec (see
  * sandbox/argv.ts), staged by sandbox-enter.sh when `asRoot`. Pure.
  */
-export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd' | 'limits'>, keepNetwork: boolean, parentDeath = true, asRoot = true): string[] {
-  return sandboxArgv(rootSpec(root, cmd, keepNetwork, parentDeath), { asRoot, scripts: CHROOT_SCRIPTS });
+export function rootArgv(root: string, cmd: Pick<RootCommand, 'argv' | 'env' | 'binds' | 'output' | 'cwd' | 'limits'>, parentDeath = true, asRoot = true): string[] {
+  return sandboxArgv(rootSpec(root, cmd, parentDeath), { asRoot, scripts: CHROOT_SCRIPTS });
 }
 
 /** Runs the namespaces' holder on this host (execa), output to a log file or the terminal. */
 export const LOCAL: Launcher = {
-  keepNetwork: false,
   parentDeath: true,
   async launch(argv, cmd, started) {
     const io = cmd.output === 'terminal'
@@ -107,8 +102,8 @@ export const LOCAL: Launcher = {
 
 /**
  * Runs a command chrooted into the build root in its own namespaces (see rootArgv): the
- * command has no network — only a loopback, or with --farm only the farm's internal
- * overlay — and every mount it needs (mounts.ts) exists only in its own mount namespace,
+ * command has no network but a loopback (with --farm, distcc reaches the farm through
+ * a socket: farm/distcc-socket.ts) and every mount it needs (mounts.ts) exists only in its own mount namespace,
  * so it vanishes with the namespace. The session (who, what, every mount) is recorded in
  * chroot/state.json before the command starts and dropped when it ends;
  * `releaseLeftovers` handles what a killed iglu could not drop. The caller holds the
@@ -124,7 +119,7 @@ export async function runInRoot(paths: ChrootPaths, cmd: RootCommand, launcher: 
   let recorded = false;
   let holderPid: number | undefined;
   try {
-    return await launcher.launch(rootArgv(paths.root, cmd, launcher.keepNetwork, launcher.parentDeath, launcher.asRoot ?? process.getuid?.() === 0), cmd, async (holder) => {
+    return await launcher.launch(rootArgv(paths.root, cmd, launcher.parentDeath, launcher.asRoot ?? process.getuid?.() === 0), cmd, async (holder) => {
       holderPid = holder?.pid;
       await updateState(paths.state, (s) => {
         s.sessions.push({ owner, holder, container: launcher.container, command: cmd.argv.join(' '), root: paths.root, mounts, startedAt: new Date().toISOString() });

@@ -4,6 +4,7 @@ import { formatCounts } from '../farm/distcc-log.js';
 import { printResult } from '../output.js';
 import { runSteps } from './progress.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
+import { keepGoingFailure } from '../pipeline/outcome.js';
 import { toolchainResult, toolchainSteps, type ToolchainOptions, type ToolchainState } from '../phases/toolchain.js';
 
 /** `iglu toolchain build`: the toolchain phase on the farm. */
@@ -19,11 +20,12 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
     .option('--offline', 'never download: every source must be in the cache')
     .option('--local', 'compile in the client container without distcc (baseline)')
     .option('--rebuild', 'build the named packages (all, when none is named) even when up to date; their deps are rebuilt only when out of date')
+    .option('--keep-going', 'go on past a failed package: its dependents are blocked, the others built; exit 1 at the end')
     .addHelpText(
       'after',
       '\nExamples:\n  iglu farm up && iglu sources seed && iglu toolchain build --offline\n  iglu toolchain build musl --json | jq .compiles\n',
     )
-    .action(async (pkgs: string[], flags: { tree: string; offline?: boolean; local?: boolean; rebuild?: boolean }) => {
+    .action(async (pkgs: string[], flags: { tree: string; offline?: boolean; local?: boolean; rebuild?: boolean; keepGoing?: boolean }) => {
       const ctx = await makeContext(globals());
       await ctx.workdir.secure();
       const opts: ToolchainOptions = {
@@ -35,6 +37,7 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
         offline: Boolean(flags.offline) || ctx.config.sources.offline,
         local: Boolean(flags.local),
         rebuild: Boolean(flags.rebuild),
+        keepGoing: Boolean(flags.keepGoing),
         signal: ctx.signal,
       };
       const state: ToolchainState = { packages: [] };
@@ -46,12 +49,14 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
       const result = toolchainResult(opts, state);
       printResult(ctx.json, result, () =>
         [
-          ...result.packages.map((p) => `${p.action.padEnd(10)} ${p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`),
+          ...result.packages.map((p) => `${p.action.padEnd(10)} ${p.error?.split('\n')[0] ?? p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`),
           result.mode === 'farm' ? `compiles: ${formatCounts(result.compiles)}` : '',
           ...result.refused.map((r) => `warning: refused the task on ${r.node} (${r.ip}): ${r.reason}`),
         ]
           .filter(Boolean)
           .join('\n'),
       );
+      const failure = keepGoingFailure(state.packages);
+      if (failure) throw failure;
     });
 }

@@ -27,7 +27,7 @@ export async function linkBusyboxApplets(stage: string): Promise<number> {
   const busybox = path.join(stage, 'bin/busybox');
   if (!(await lstat(busybox).catch(() => undefined))?.isFile()) return 0;
   const list = await runSandboxed(
-    { root: { dir: stage }, binds: [], network: false, argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' },
+    { root: { dir: stage }, binds: [], argv: ['/bin/busybox', '--list-full'], env: { PATH: '/bin:/usr/bin' }, hostname: 'iglu-image' },
     'capture',
     { timeoutMs: 10_000 },
   );

@@ -51,6 +51,8 @@ export interface LongRunning {
   unmaskedProc?: boolean;
   /** Bind mounts, "host:container[:ro]". */
   binds?: string[];
+  /** The main process under docker-init (default `sleep infinity`); it must run until the container is removed. */
+  cmd?: string[];
 }
 
 /** Containers on one engine (Engine API `/containers`). */
@@ -104,7 +106,7 @@ export class ContainersClient {
   }
 
   /**
-   * Creates and starts a container that sleeps until removed (tini as PID 1), for
+   * Creates and starts a container that sleeps (or runs `spec.cmd`) until removed (tini as PID 1), for
    * `exec`, `putArchive` and `getArchive`. The caller removes it (`remove`) in a finally.
    * @returns the container ID
    */
@@ -113,7 +115,7 @@ export class ContainersClient {
     const container = await this.api.createContainer({
       name,
       Image: spec.image,
-      Cmd: ['sleep', 'infinity'],
+      Cmd: spec.cmd ?? ['sleep', 'infinity'],
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
       HostConfig: {

@@ -117,6 +117,7 @@ export interface ServiceContainerSpec {
   /** Nanoseconds. */
   StopGracePeriod?: number;
   Mounts?: { Type: 'volume' | 'bind' | 'tmpfs'; Source: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes: number; Mode: number } }[];
+  /** Capabilities added to or dropped from the default set (API 1.41: `docker service create --cap-add`). */
   CapabilityAdd?: string[];
   CapabilityDrop?: string[];
 }

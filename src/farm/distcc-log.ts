@@ -8,6 +8,7 @@ import type { CompileCounts } from '../packages/manifest.js';
  *   HOST is `localhost` when the job ran on the client — a fallback after a failed remote
  *   try, or a job distcc does not distribute — and FILE is `(null)` for jobs that are not
  *   compiles of one source (linking, stdin, several sources), not counted from this log.
+ *   HOST is the DISTCC_HOSTS entry: `IP/LIMIT,…`, or `@IP/LIMIT,…` through a socket.
  * - `wrapperLog`, the target compiler wrapper's own log (chroot/target-bin/cc,
  *   IGLU_COMPILE_LOG): one line `compile LAUNCHER` per command with -c or -S, whatever
  *   distcc makes of it. LAUNCHER `-` means the compile never reached distcc (bypassed).
@@ -30,7 +31,11 @@ export function countCompiles(distccLog: string, wrapperLog = '', nodeOf: (ip: s
       local++;
       continue;
     }
-    const ip = host.split('/')[0]!.replace(/:\d+$/, '');
+    // `IP[:PORT]/LIMIT,…` over TCP, `@IP/LIMIT,…` through the sandbox's socket (farm/distcc-socket.ts)
+    const ip = host
+      .split('/')[0]!
+      .replace(/:\d+$/, '')
+      .replace(/^[^@]*@/, '');
     remote[ip] = (remote[ip] ?? 0) + 1;
     byNode[nodeOf(ip)] = (byNode[nodeOf(ip)] ?? 0) + 1;
   }

@@ -45,3 +45,13 @@ export const BUILD_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbi
 
 /** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
 export const FARM_PATH = BUILD_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
+
+/**
+ * The farm's end of distcc in an iglu container on the overlay (the toolchain client, the
+ * --farm container): the directory of chroot/distcc-forward's Unix socket, and the file
+ * listing the tasks it may reach (outside every sandbox).
+ */
+export const DISTCC_FORWARD = { dir: '/run/iglu-distcc', socket: '/run/iglu-distcc/socket', allow: '/run/iglu-distcc.allow' };
+
+/** Inside: the directory holding the distcc forwarder's socket (read-only), for a sandbox with no network but lo. */
+export const DISTCC_IN = '/iglu/distcc';

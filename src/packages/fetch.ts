@@ -100,7 +100,6 @@ export function fetchSpec(recipe: Pick<RecipeMeta, 'file'>, where: { ws: Package
       { host: where.cache, inside: FETCH_IN.sources, readOnly: true },
       { host: where.broker, inside: FETCH_IN.broker, readOnly: true },
     ],
-    network: false,
     argv: ['mksh', path.join(FETCH_IN.app, 'chroot', path.basename(RUNNER_SCRIPT)), 'f'],
     env: {
       ...runnerEnv(),

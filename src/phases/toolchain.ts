@@ -23,7 +23,9 @@ import { SourceCache } from '../sources/cache.js';
 export interface ToolchainPackage {
   name: string;
   version: string;
-  action: 'built' | 'up to date';
+  action: 'built' | 'up to date' | 'failed' | 'blocked';
+  /** failed: the error; blocked: which packages it waited for (--keep-going). */
+  error?: string;
   tarball: string;
   manifest: string;
   log: string;
@@ -66,6 +68,8 @@ export interface ToolchainOptions {
   local: boolean;
   /** Build even when an up-to-date package exists: the packages named, or all when none is. */
   rebuild: boolean;
+  /** Go on past a failed package: its dependents are blocked, the others built (--keep-going). */
+  keepGoing?: boolean;
   signal?: AbortSignal;
 }
 
@@ -107,7 +111,7 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
         identities,
         ...(o.signal ? { signal: o.signal } : {}),
       },
-      keepGoing: false,
+      keepGoing: Boolean(o.keepGoing),
       concurrent: false,
       phase: 'toolchain',
     },
@@ -158,7 +162,8 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
   const packages: ToolchainPackage[] = s.packages.map((p) => ({
     name: p.name,
     version: p.version,
-    action: p.action === 'built' ? 'built' : 'up to date',
+    action: p.action === 'built' || p.action === 'failed' || p.action === 'blocked' ? p.action : 'up to date',
+    ...(p.error ? { error: p.error } : {}),
     tarball: p.tarball,
     manifest: paths.manifest(p.name, pkgver.get(p.name) ?? ''),
     log: p.log,

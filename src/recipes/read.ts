@@ -122,7 +122,6 @@ async function sourceRecipe(file: string, env: Record<string, string>): Promise<
         { host: path.dirname(file), inside: RECIPE_IN, readOnly: true },
         { host: CHROOT_SCRIPTS, inside: RUNNER_IN, readOnly: true },
       ],
-      network: false,
       argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
       env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
       hostname: 'iglu-read',

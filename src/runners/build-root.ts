@@ -16,6 +16,8 @@ export interface RootExec {
   mode: 'local' | 'farm';
   /** What a build adds to chrootEnv (DISTCC_HOSTS, PATH with /usr/lib/distcc). */
   env: Record<string, string>;
+  /** What a build sees besides its workspace and sysroot (the distcc forwarder's socket). */
+  binds?: Bind[];
   /** -j for builds. */
   jobs: number;
   run(cmd: RootCommand): Promise<number>;
@@ -35,7 +37,7 @@ export interface BuildRootRunner extends PackageRunner {
 /**
  * The runner that builds in the build root through `exec`: `iglupkg.sh bp` in the
  * sandbox of runInRoot (the build root read-only as /, own namespaces, no network but
- * the farm's overlay with --farm), the package's workspace (packages/workspace.ts) and
+ * lo; with --farm distcc's socket), the package's workspace (packages/workspace.ts) and
  * its sysroot read-only at /sysroot.
  */
 export function buildRootRunner(exec: RootExec): BuildRootRunner {
@@ -59,7 +61,7 @@ async function buildInRoot(exec: RootExec, job: RunnerJob): Promise<RunnerResult
   const { ws, logFile } = job;
   if (!job.sysroot.dir) throw new Error('the build root shows the sysroot from a host directory');
   const farm = exec.mode === 'farm';
-  const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: job.sysroot.dir, inside: SYSROOT, readOnly: true }];
+  const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: job.sysroot.dir, inside: SYSROOT, readOnly: true }, ...(exec.binds ?? [])];
   const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${exec.jobs} (log: ${logFile})`;
   job.output(building);
   const env = chrootEnv(exec.jobs, { ...exec.env, ...workspaceEnv(ws), ...(farm ? compileLogEnv() : {}) });

@@ -36,9 +36,10 @@ export class BuildClient implements AsyncDisposable {
    * own inside a user namespace). Not --privileged.
    * @throws the Engine's error (e.g. no such network)
    */
-  static async start(engine: Engine, spec: { image: string; network: string; labels: Labels }): Promise<BuildClient> {
+  static async start(engine: Engine, spec: { image: string; network: string; labels: Labels; cmd?: string[] }): Promise<BuildClient> {
     const id = await engine.containers.start({
       image: spec.image,
+      ...(spec.cmd ? { cmd: spec.cmd } : {}),
       network: spec.network,
       labels: spec.labels,
       name: 'iglu-toolchain',

@@ -4,6 +4,7 @@ import type { Engine } from '../docker/index.js';
 import type { RunContext } from '../run-context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
+import { allowCommand, forwarderCmd, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
 import { watchFarmUse } from '../farm/use.js';
@@ -22,8 +23,9 @@ import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
  * The --farm runner of the chroot phase. The host has no route into an overlay network,
  * so the namespaces are entered inside a container (with CAP_SYS_ADMIN) from the farm's image on
  * the farm's internal overlay, with the work directory, iglu's chroot/ scripts and the
- * recipe tree bind-mounted at their host paths. The chroot keeps that container's network
- * namespace, where only the distccd tasks are reachable; compilers run through
+ * recipe tree bind-mounted at their host paths. The sandbox has no network but lo: its
+ * compiles reach the distccd tasks through the container's distcc forwarder, its main
+ * process (farm/distcc-socket.ts); compilers run through
  * /usr/lib/distcc with DISTCC_HOSTS from the live tasks whose compilers make this
  * container's objects (verifyFarmCompilers; the others are `refused`). Dispose it to
  * remove the container.
@@ -48,11 +50,14 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
     // the sandbox (bwrap) mounts its own /proc inside a user namespace
     unmaskedProc: true,
     binds,
+    // its main process: the distcc forwarder, the sandbox's only way to the tasks (farm/distcc-socket.ts)
+    cmd: await forwarderCmd(),
   });
   // the tasks' compilers must make this container's objects byte for byte; the others are left out
   let verified: Awaited<ReturnType<typeof verifiedFarm>>;
   try {
     verified = await verifiedFarm(engine, container, ctx.config.farm, farm, runnerEnv().TRIPLE!);
+    await engine.containers.exec(container, allowCommand(verified.status.hosts, ctx.config.farm.port), { output: new PassThrough().resume() });
   } catch (err) {
     await engine.containers.remove(container);
     throw err;
@@ -62,7 +67,8 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
   const launcher = containerLauncher(engine, container);
   const runner = buildRootRunner({
     mode: 'farm',
-    env: { DISTCC_HOSTS: usable.distccHosts, IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
+    env: { ...socketEnv(usable.distccHosts), IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
+    binds: [SOCKET_BIND],
     jobs: farmJobs(usable.slots),
     refused: verified.refused,
     run: (cmd) => runInRoot(paths, cmd, launcher),
@@ -79,14 +85,13 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
 }
 
 /**
- * Enters the build root by `docker exec` in the --farm container: the sandbox keeps the
- * container's network (the farm's internal overlay), is not tied to its parent (runc
+ * Enters the build root by `docker exec` in the --farm container: the sandbox has no
+ * network but lo (distcc goes through the forwarder's socket), is not tied to its parent (runc
  * exits at once under exec), and whatever the recipe started is killed after each
  * command (sandbox/reap.ts). A terminal is refused: --farm runs builds only.
  */
 function containerLauncher(engine: Engine, container: string): Launcher {
   return {
-    keepNetwork: true,
     parentDeath: false,
     asRoot: true,
     container,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { countCompiles } from '../farm/distcc-log.js';
+import { allowCommand, forwarderCmd, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
 import { farmJobs } from '../farm/hosts.js';
 import type { FarmStatus } from '../farm/status.js';
 import { watchFarmUse } from '../farm/use.js';
@@ -70,6 +71,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       image: this.o.image,
       network: this.o.config.farm.network,
       labels: labelsFor('client', this.o.config.farm.name, ownerLabel()),
+      ...(this.o.local ? {} : { cmd: await forwarderCmd() }),
     });
     await this.copyIn(this.client, job, first && !this.o.local);
     const code = await this.build(this.client, job).finally(() => this.client?.reap());
@@ -107,6 +109,8 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       this.refused = verified.refused;
       for (const r of verified.refused) output(refusedLine(r));
       this.farm = verified.status;
+      // the forwarder reaches these tasks, and nothing else on the overlay
+      await client.exec(allowCommand(this.farm.hosts, this.o.config.farm.port));
     }
   }
 
@@ -116,8 +120,9 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
    * whose root is SANDBOX_ID outside, every capability dropped, no_new_privs, the
    * container's /usr, /etc and libraries read-only, writable only the recipe's own
    * directory of the tree, the build's run/ directory and tmpfs /tmp, /root, /var/tmp;
-   * the network is the farm's internal overlay (distcc), none at all with --local. The
-   * farm's use is shown live under the step.
+   * no network but lo: compiles reach the farm's tasks through the container's distcc
+   * forwarder (farm/distcc-socket.ts), not at all with --local. The farm's use is shown
+   * live under the step.
    * @returns its exit code
    */
   private async build(client: BuildClient, job: RunnerJob): Promise<number> {
@@ -132,7 +137,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
       ...workspaceEnv(job.ws),
-      ...(local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', DISTCC_HOSTS: this.farm.distccHosts, ...compileLogEnv() }),
+      ...(local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', ...socketEnv(this.farm.distccHosts), ...compileLogEnv() }),
     };
     const recipeDir = path.posix.join(TREE_IN, job.ws.rel);
     await client.exec(['sh', '-c', `mkdir -p ${RUN_IN} ${SYSROOT} && chown -R ${SANDBOX_ID}:${SANDBOX_ID} ${RUN_IN} ${recipeDir}`]);
@@ -144,9 +149,9 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
         { host: recipeDir, inside: recipeDir, readOnly: false },
         { host: RUN_IN, inside: RUN_IN, readOnly: false },
         { host: SYSROOT, inside: SYSROOT, readOnly: true },
+        ...(local ? [] : [SOCKET_BIND]),
       ],
       tmpfs: ['/root', '/var/tmp'],
-      network: !local,
       argv: ['mksh', `${RUNNER_IN}/${path.basename(RUNNER_SCRIPT)}`, 'bp'],
       env,
       hostname: 'iglu-chroot',

@@ -39,8 +39,6 @@ export interface SandboxSpec {
   binds: SandboxBind[];
   /** Empty, writable tmpfs directories besides /tmp (for example HOME). */
   tmpfs?: string[];
-  /** Keep the surrounding network namespace (the farm's internal overlay); otherwise none at all. */
-  network: boolean;
   argv: string[];
   /** The whole environment inside; nothing of iglu's own leaks in. */
   env: Record<string, string>;
@@ -74,19 +72,14 @@ export function checkBindTarget(inside: string): void {
 /**
  * The bubblewrap (bwrap(1), 0.8) arguments for `spec`, with `sources[i]` standing for the
  * i-th host directory (the root directory first, then the binds): every namespace new
- * (user, mount, PID, IPC, UTS, cgroup, and network unless `spec.network`), root inside
+ * (user, mount, PID, IPC, UTS, cgroup and network: no network but lo, ever — distcc goes through a socket: farm/distcc-socket.ts), root inside
  * mapped to the calling uid, pivot_root into a fresh tmpfs (bwrap never uses chroot, so
  * nothing outside the new root stays reachable; /proc/1 is the sandbox's own), every
  * capability dropped, no_new_privs (bwrap always sets it), killed with its parent
  * (`--die-with-parent`), the environment cleared. Pure.
  */
 export function bwrapArgs(spec: SandboxSpec, sources: string[]): string[] {
-  const args = [
-    '--unshare-all',
-    ...(spec.network ? ['--share-net'] : []),
-    ...(spec.dieWithParent === false ? [] : ['--die-with-parent']),
-    ...(spec.terminal ? [] : ['--new-session']),
-  ];
+  const args = ['--unshare-all', ...(spec.dieWithParent === false ? [] : ['--die-with-parent']), ...(spec.terminal ? [] : ['--new-session'])];
   args.push('--uid', '0', '--gid', '0', '--hostname', spec.hostname ?? 'iglu-sandbox', '--cap-drop', 'ALL');
   let i = 0;
   if (spec.root === 'host') {

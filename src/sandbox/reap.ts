@@ -13,7 +13,7 @@
 export const REAP_SCRIPT = [
   'me=$$ main= oldest=',
   'for d in /proc/[0-9]*; do',
-  '  read -r line < "$d/stat" 2>/dev/null || continue',
+  '  { read -r line < "$d/stat"; } 2>/dev/null || continue',
   '  set -- ${line##*) }',
   '  [ "$2" = 1 ] || continue',
   '  if [ -z "$main" ] || [ "${20}" -lt "$oldest" ]; then main=${d#/proc/} oldest=${20}; fi',
@@ -24,7 +24,7 @@ export const REAP_SCRIPT = [
   '  for d in /proc/[0-9]*; do',
   '    p=${d#/proc/}',
   '    case $p in 1|"$main"|"$me") continue ;; esac',
-  '    read -r line < "$d/stat" 2>/dev/null || continue',
+  '    { read -r line < "$d/stat"; } 2>/dev/null || continue',
   '    set -- ${line##*) }',
   '    [ "$1" = Z ] && continue',
   '    kill -KILL "$p" 2>/dev/null && left=1',

@@ -6,6 +6,7 @@ import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { distccHostsFor, farmJobs } from '../farm/hosts.js';
+import { allowList, socketEnv } from '../farm/distcc-socket.js';
 import { farmStatus } from '../farm/status.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { SANDBOX_ID } from '../sandbox/argv.js';
@@ -17,7 +18,7 @@ import { attachJob, removeJob, runJob, type JobRun } from './job.js';
 import { JOB_CPUS, jobRoom } from '../farm/room.js';
 import type { PackageJob } from './job-spec.js';
 import { PrioritySlots } from './slots.js';
-import { FARM_PATH, SYSROOT, TARGET_BIN } from '../layout/in-root.js';
+import { DISTCC_FORWARD, FARM_PATH, SYSROOT, TARGET_BIN } from '../layout/in-root.js';
 
 /** Tries a job gets after its node is lost (taskOutcome "lost"). */
 export const JOB_RETRIES = 2;
@@ -33,7 +34,7 @@ export interface SpreadFarm {
   /** The store's URL on the overlay, and the manager's view of it. */
   url: string;
   store: PackageStore;
-  /** What a job's build adds to chrootEnv: DISTCC_HOSTS of every task, distcc first in PATH. */
+  /** What a job's build adds to chrootEnv: DISTCC_HOSTS of every task through the job's forwarder (farm/distcc-socket.ts), distcc first in PATH. */
   env: Record<string, string>;
   /** -j of one job's build. */
   jobs: number;
@@ -86,7 +87,8 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
     url,
     store,
     env: {
-      DISTCC_HOSTS: distccHostsFor(status.hosts, { port: farm.port, compression: farm.compression }),
+      // no network in the build: distcc goes through the job's forwarder (spread-job.sh)
+      ...socketEnv(distccHostsFor(status.hosts, { port: farm.port, compression: farm.compression }), DISTCC_FORWARD.socket),
       IGLU_COMPILER_LAUNCHER: 'distcc',
       PATH: FARM_PATH,
       HOME: '/iglu/home',
@@ -108,14 +110,7 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
           cpus: JOB_CPUS,
           owner: ownerOf(),
           ...(o.limits ? { limits: o.limits } : {}),
-          env: {
-            IGLU_STORE: url,
-            IGLU_BUNDLE: o.bundle,
-            IGLU_TOKEN: o.token,
-            IGLU_RECIPE_DIR: o.recipeDirIn,
-            IGLU_UID: String(SANDBOX_ID),
-            IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT),
-          },
+          env: jobEnv(url, o, allowList(status.hosts, farm.port)),
         },
         { logFile: o.logFile, retries: JOB_RETRIES, signal: o.signal, onNode: o.onNode, engines },
       ),
@@ -124,6 +119,19 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
       for (const s of await engine.services.list({ [LABEL.farm]: farm.name, [LABEL.role]: 'build', [LABEL.run]: RUN_ID }).catch(() => []))
         await removeJob(engine, engines, s.id);
     },
+  };
+}
+
+/** The job script's environment (chroot/spread-job.sh): the store, the bundle, the staging token, the recipe's directory, the sandbox uid, the target's compilers, the tasks distcc may reach. Pure. */
+function jobEnv(url: string, o: { bundle: string; token: string; recipeDirIn: string }, distccAllow: string): Record<string, string> {
+  return {
+    IGLU_STORE: url,
+    IGLU_BUNDLE: o.bundle,
+    IGLU_TOKEN: o.token,
+    IGLU_RECIPE_DIR: o.recipeDirIn,
+    IGLU_UID: String(SANDBOX_ID),
+    IGLU_TARGET_SETUP: targetCompilersScript(TARGET_BIN, SYSROOT),
+    IGLU_DISTCC_ALLOW: distccAllow,
   };
 }
 

@@ -53,6 +53,20 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
   return `iglu-${job.farm}-build-${safe}`.slice(0, 63 - tail.length) + tail;
 }
 
+/** A job container's resource limits (Engine API "ResourceRequirements": memory in bytes, pids a count). Pure. */
+function jobLimits(l: PackageJob['limits']): { MemoryBytes?: number; Pids: number } {
+  return l ? { MemoryBytes: l.memoryMiB * 1024 * 1024, Pids: l.processes } : { Pids: JOB_PIDS };
+}
+
+/**
+ * Each process's address space for the job script's prlimit (RLIMIT_AS, as the sandbox's
+ * elsewhere: sandbox/limits.ts), so a build past it fails as it would in any runner; the
+ * container's memory limit bounds the whole job besides. Pure.
+ */
+function memoryEnv(l: PackageJob['limits']): string[] {
+  return l ? [`IGLU_MEMORY_BYTES=${l.memoryMiB * 1024 * 1024}`] : [];
+}
+
 /**
  * The Engine API ServiceSpec (API 1.41) of one package build: a replicated job
  * (`Mode.ReplicatedJob`, one completion: the task runs once to its exit) from the farm
@@ -62,11 +76,6 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
  * resubmits only after a lost node). Labels: iglu's, role "build", iglu.pkg, iglu.inputs,
  * the owner process (sweepDeadJobs), and the staging token and bundle its store files go by. Pure.
  */
-/** A job container's resource limits (Engine API "ResourceRequirements": memory in bytes, pids a count). Pure. */
-function jobLimits(l: PackageJob['limits']): { MemoryBytes?: number; Pids: number } {
-  return l ? { MemoryBytes: l.memoryMiB * 1024 * 1024, Pids: l.processes } : { Pids: JOB_PIDS };
-}
-
 export function jobServiceSpec(job: PackageJob): ServiceSpec {
   const store = {
     ...(job.env.IGLU_TOKEN ? { [JOB_TOKEN_LABEL]: job.env.IGLU_TOKEN } : {}),
@@ -82,10 +91,14 @@ export function jobServiceSpec(job: PackageJob): ServiceSpec {
         Command: ['/bin/sh', '-c', JOB_SCRIPT],
         // the node's name for the log (a service template, Engine API "ContainerSpec");
         // the hostname stays fixed, as in the local build root, so no build records its node
-        Env: [...Object.entries(job.env).map(([k, v]) => `${k}=${v}`), 'IGLU_NODE={{.Node.Hostname}}'],
+        Env: [...Object.entries(job.env).map(([k, v]) => `${k}=${v}`), ...memoryEnv(job.limits), 'IGLU_NODE={{.Node.Hostname}}'],
         Hostname: 'iglu-chroot',
         Labels: { ...labels, [LABEL.spec]: `job:${job.pkg}` },
         Init: true,
+        // for the job script alone (root): a network namespace with only lo for the build
+        // (unshare(2) needs CAP_SYS_ADMIN, bringing lo up CAP_NET_ADMIN); the build itself
+        // runs as the sandbox uid with every capability dropped (chroot/spread-job.sh)
+        CapabilityAdd: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'],
         // the build's /tmp, bounded as the sandbox's is elsewhere (limits.tmpMiB)
         ...(job.limits
           ? { Mounts: [{ Type: 'tmpfs' as const, Source: '', Target: '/tmp', TmpfsOptions: { SizeBytes: job.limits.tmpMiB * 1024 * 1024, Mode: 0o1777 } }] }

@@ -12,6 +12,7 @@ import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { LABEL } from '../../src/labels.js';
 import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { treeHash } from '../support/hostile.js';
+import { hostileSet } from '../support/hostile-set.js';
 
 // The chroot phase on real parts: musl from the toolchain phase on a real farm, then
 // busybox, mksh and zlib from their pristine tarballs (seeded offline from Debian's source
@@ -19,7 +20,8 @@ import { treeHash } from '../support/hostile.js';
 // SIGKILL and a second iglu in the middle of a build.
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('ch');
-const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+const hostile = hostileSet();
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n${hostile.limitsYaml}`);
 const root = scratchDir('iglu-chroot-');
 const args = ['--config', config, '--workdir', root];
 const tree = scratchDir('iglu-chroot-tree-');
@@ -255,6 +257,16 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     const remote = Object.values(zlib?.compiles?.remote ?? {}).reduce((a, b) => a + b, 0);
     assert.ok(remote > 0, `remote compiles: ${JSON.stringify(zlib?.compiles)}`);
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
+    assert.deepEqual(mountedUnderWorkdir(), []);
+  });
+
+  test('the hostile fixtures and the limits hold in every runner: the build root here, --farm and --spread', async () => {
+    for (const runner of [[], ['--farm'], ['--spread']]) {
+      const r = await iglu([...args, 'chroot', 'build', ...runner, '--json', '--keep-going', '--rebuild', '--offline', '--tree', hostile.dir, ...hostile.names]);
+      await hostile.check(r, root, runner[0] ?? 'here');
+    }
+    assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
+    assert.deepEqual(await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'no build job is left');
     assert.deepEqual(mountedUnderWorkdir(), []);
   });
 

@@ -12,6 +12,7 @@ import { LABEL } from '../../src/labels.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import type { ToolchainPackage, ToolchainResult } from '../../src/phases/toolchain.js';
 import { iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
+import { hostileSet } from '../support/hostile-set.js';
 import { linkStaticHello } from '../support/hello.js';
 import { hostileTree } from '../support/hostile.js';
 
@@ -20,7 +21,8 @@ import { hostileTree } from '../support/hostile.js';
 // tasks, and a static hello world linked against the result.
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('tc');
-const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+const hostile = hostileSet();
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n${hostile.limitsYaml}`);
 const root = scratchDir('iglu-tc-');
 const args = ['--config', config, '--workdir', root];
 const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');
@@ -228,7 +230,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     ].join('\n'),
   );
 
-  test('build() runs in the sandbox: root inside is an unprivileged uid outside, no capabilities, no_new_privs, a read-only root, no Docker socket, and only lo with --local', async () => {
+  test('build() runs in the sandbox: root inside is an unprivileged uid outside, no capabilities, no_new_privs, a read-only root, no Docker socket, and only lo, through the farm too', async () => {
     for (const local of [true, false]) {
       const r = await iglu([...args, 'toolchain', 'build', '--offline', ...(local ? ['--local'] : []), '--rebuild', '--tree', evil.dir, 'tc-probe']);
       assert.equal(r.code, 0, r.stderr);
@@ -237,9 +239,15 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
       assert.match(log, /CapEff:\s+0000000000000000/);
       assert.match(log, /NoNewPrivs:\s+1/);
       assert.doesNotMatch(log, /DOCKER-SOCKET|ROOT-WRITABLE/);
-      // through the farm, the build keeps the farm's internal overlay (distcc); alone, nothing but lo
-      if (local) assert.match(log, /interfaces: lo \n/, log);
+      // through the farm too: distcc goes through the client's forwarder (farm/distcc-socket.ts)
+      assert.match(log, /interfaces: lo \n/, log);
     }
+  });
+
+  test('the hostile fixtures and the limits hold in the toolchain phase as in the build root (--keep-going)', async () => {
+    const r = await iglu([...args, 'toolchain', 'build', '--json', '--keep-going', '--rebuild', '--offline', '--tree', hostile.dir, ...hostile.names]);
+    await hostile.check(r, root, 'toolchain');
+    assert.equal(await clients(), 0, 'the client container is removed');
   });
 
   test('a device node a recipe makes in its pkgdir never reaches the host: the sandbox refuses mknod and the build fails', async () => {

@@ -177,12 +177,14 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
       '  for s in /var/run/docker.sock /run/docker.sock; do [ -e $s ] && echo "DOCKER-SOCKET $s"; done',
       '  touch /usr/iglu-probe 2>/dev/null && echo ROOT-WRITABLE',
       '  echo "tmp: $(df -k /tmp | awk \'NR == 2 { print $2 }\')"',
+      // /proc/net is the reader's network namespace (proc(5))
+      '  echo "interfaces: $(sed -n "3,\\$s/:.*//p" /proc/net/dev | tr -d " " | tr "\\n" " ")"',
       '}',
       'package() { mkdir -p "$pkgdir/usr/share"; echo ok > "$pkgdir/usr/share/probe"; }',
       '',
     ].join('\n'),
   );
-  test("a spread job's build runs as uid 99999 with no capabilities and no_new_privs, no Docker socket, a read-only system and a bounded /tmp (no user namespace: see the README)", async () => {
+  test("a spread job's build runs as uid 99999 with no capabilities and no_new_privs, no network but lo, no Docker socket, a read-only system and a bounded /tmp (no user namespace: see the README)", async () => {
     const r = await iglu([...withAll, '--workdir', workdir, '--json', 'chroot', 'build', '--spread', '--offline', '--tree', probe.dir, 'probe']);
     assert.equal(r.code, 0, r.stderr);
     const log = readFileSync(path.join(workdir, 'logs/probe.log'), 'utf8');
@@ -192,6 +194,7 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
     assert.match(log, /NoNewPrivs:\s+1/);
     assert.doesNotMatch(log, /DOCKER-SOCKET|ROOT-WRITABLE/);
     assert.match(log, /tmp: 4194304\n/, 'a tmpfs /tmp of limits.tmpMiB (4096 MiB)');
+    assert.match(log, /interfaces: lo \n/, 'distcc reaches the tasks through the forwarder, nothing else is reachable');
   });
 
   const second = mkdtempSync(path.join(tmpdir(), 'iglu-mn2-'));

@@ -100,7 +100,7 @@ test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace ne
     ],
     output: { file: '/w/log' },
   };
-  const argv = rootArgv('/w/root', cmd, false);
+  const argv = rootArgv('/w/root', cmd);
   // as root: a private mount namespace where sandbox-enter.sh stages the sources, then bwrap
   assert.deepEqual(argv.slice(0, 5), ['unshare', '--mount', '--propagation', 'private', '--']);
   const sep = argv.indexOf('--', 5);
@@ -130,11 +130,11 @@ test('rootArgv: bwrap as the sandbox uid, the root read-only, every namespace ne
   );
   assert.ok(!bwrap.includes('chroot'), 'pivot_root through bwrap, never chroot');
   assert.deepEqual(bwrap.slice(-7), ['--clearenv', '--setenv', 'A', '1 2', '--', 'mksh', 'x']);
-  const inContainer = rootArgv('/w/root', cmd, true, false);
-  assert.ok(inContainer.includes('--share-net'));
+  const inContainer = rootArgv('/w/root', cmd, false);
+  assert.ok(!inContainer.includes('--share-net'), 'no network in a container either: distcc goes through a socket');
   assert.ok(!inContainer.includes('--die-with-parent'), 'no parent-death signal under docker exec: its parent (runc) exits at once');
-  assert.throws(() => rootArgv('/w/root', cmd, false, true, false), /overlay view of the recipe tree needs root/);
-  const asUser = rootArgv('/w/root', { ...cmd, binds: cmd.binds.slice(0, 1) }, false, true, false);
+  assert.throws(() => rootArgv('/w/root', cmd, true, false), /overlay view of the recipe tree needs root/);
+  const asUser = rootArgv('/w/root', { ...cmd, binds: cmd.binds.slice(0, 1) }, true, false);
   assert.equal(asUser[0], 'bwrap');
   assert.deepEqual(asUser.slice(asUser.indexOf('--ro-bind'), asUser.indexOf('--ro-bind') + 3), ['--ro-bind', '/w/root', '/']);
 });

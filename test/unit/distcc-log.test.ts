@@ -62,3 +62,13 @@ test('a build whose compiles all bypassed distcc is 0 % remote, not "no compiles
   assert.deepEqual([c.local, c.bypassed, remoteFraction(c)], [0, 2, 0]);
   assert.equal(formatCounts(c), '0 local, 2 bypassed distcc');
 });
+
+test('compiles through the sandbox\'s socket count by the address after "@"', () => {
+  const c = countCompiles(
+    'distcc[2] compile a.c on @10.0.0.2/2,lzo completed ok\ndistcc[3] compile b.c on @10.0.0.3/1 failed\n',
+    '',
+    (ip) => `n${ip.slice(-1)}`,
+  );
+  assert.deepEqual(c.remote, { '10.0.0.2': 1, '10.0.0.3': 1 });
+  assert.deepEqual(c.byNode, { n2: 1, n3: 1 });
+});

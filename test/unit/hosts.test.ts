@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NodeInfo, TaskInfo } from '../../src/docker/index.js';
 import { distccHostsFor, farmHosts, farmJobs, farmSlots } from '../../src/farm/hosts.js';
+import { allowList, socketEnv, socketHosts } from '../../src/farm/distcc-socket.js';
 
 const node = (id: string, cpus: number): NodeInfo => ({ id, hostname: `host-${id}`, addr: '', state: 'ready', availability: 'active', role: 'worker', cpus });
 const task = (id: string, nodeId: string, ip: string | undefined, state = 'running', desiredState = 'running'): TaskInfo => ({
@@ -83,4 +84,16 @@ test("localhost joins the list only when the client's node runs no task and hold
 
 test("make -j is twice the farm's slots", () => {
   assert.deepEqual([farmJobs(0), farmJobs(1), farmJobs(6)], [2, 2, 12]);
+});
+
+test('DISTCC_HOSTS through the forwarder: TCP hosts become "@ADDRESS/LIMIT,…", localhost and options stay; the allow list names each task with its port', () => {
+  assert.equal(
+    socketHosts('--localslots=2 --localslots_cpp=4 localhost/2 10.0.0.2/2,lzo 10.0.0.3:3700/1'),
+    '--localslots=2 --localslots_cpp=4 localhost/2 @10.0.0.2/2,lzo @10.0.0.3/1',
+  );
+  assert.equal(allowList([{ ip: '10.0.0.2' }, { ip: '10.0.0.3' }], 3700), '10.0.0.2 3700\n10.0.0.3 3700\n');
+  assert.throws(() => allowList([{ ip: '10.0.0.2; rm -rf /' }]), /not a task address/);
+  const env = socketEnv('10.0.0.2/2');
+  assert.equal(env.DISTCC_HOSTS, '@10.0.0.2/2');
+  assert.match(env.DISTCC_SSH!, /\/distcc-connect$/);
 });

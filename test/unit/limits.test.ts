@@ -23,7 +23,7 @@ test('limits: a bad value names the key', () => {
 });
 
 test('the sandbox of a build gets its limits: prlimit before everything (inherited), and a sized /tmp', () => {
-  const spec: SandboxSpec = { root: { dir: '/r' }, binds: [], network: false, argv: ['true'], env: {}, limits: { processes: 64, memoryMiB: 256, tmpMiB: 8 } };
+  const spec: SandboxSpec = { root: { dir: '/r' }, binds: [], argv: ['true'], env: {}, limits: { processes: 64, memoryMiB: 256, tmpMiB: 8 } };
   for (const asRoot of [true, false]) {
     const argv = sandboxArgv(spec, { asRoot, scripts: '/s' });
     assert.deepEqual(argv.slice(0, 4), ['prlimit', '--nproc=64:64', `--as=${256 * 1024 * 1024}:${256 * 1024 * 1024}`, '--']);
