@@ -32,5 +32,6 @@ export default tseslint.config(
   },
   // fakes in tests are async to stand in for real async functions
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/require-await': 'off' } },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['scripts/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
 );

@@ -8,4 +8,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh >&2   # its chatter on stderr: stdout is iglu's result (--json)
-exec node dist/src/cli.js build "$@"
+exec node dist/bin/iglu.js build "$@"

@@ -4,7 +4,7 @@ import type { GlobalOptions } from './commands/context.js';
 import { interruption, terminal } from './commands/interruption.js';
 import { ExitCode, IgluError, describe, fileSystemError } from './errors.js';
 import { commandWord } from './command-word.js';
-import { IGLU_VERSION } from './labels.js';
+import { IGLU_VERSION } from './layout/package-root.js';
 import { log } from './log.js';
 
 type Register = (program: Command, globals: () => GlobalOptions) => void;

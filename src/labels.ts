@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { IGLU_VERSION } from './layout/package-root.js';
 
 /** Label keys on every Docker object iglu makes, so it can be found and removed. */
 export const LABEL = {
@@ -14,9 +14,6 @@ export const LABEL = {
   /** Hash of the spec or inputs the object was made from. */
   spec: 'iglu.spec',
 } as const;
-
-/** iglu's own version, from package.json. */
-export const IGLU_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** This invocation's run ID: 12 hex digits, new for every process. */
 export const RUN_ID = randomBytes(6).toString('hex');

@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readYamlText } from '../config/load.js';
 import { IgluError } from '../errors.js';
+import { PACKAGE_ROOT } from '../layout/package-root.js';
 
 /** iglu's stacks/ folder. */
-export const STACKS_DIR = path.resolve(fileURLToPath(new URL('../../../stacks', import.meta.url)));
+export const STACKS_DIR = path.join(PACKAGE_ROOT, 'stacks');
 
 /** The farm's stack file: the distccd service in the Compose file format. */
 export const FARM_STACK = path.join(STACKS_DIR, 'farm.yaml');

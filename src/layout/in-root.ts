@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from './package-root.js';
 
 /**
  * Where things are inside every sandbox a recipe runs in, and the constants every build
@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 export const SOURCE_DATE_EPOCH = 946684800;
 
 /** iglu's chroot/ directory in the repository on the host (sandbox-enter.sh, iglupkg.sh, target-bin/). */
-export const CHROOT_SCRIPTS = path.resolve(fileURLToPath(new URL('../../../chroot', import.meta.url)));
+export const CHROOT_SCRIPTS = path.join(PACKAGE_ROOT, 'chroot');
 
 /** iglu's qemu/ directory in the repository on the host (machines.yaml, the guest's fallback init). */
-export const QEMU_DIR = path.resolve(fileURLToPath(new URL('../../../qemu', import.meta.url)));
+export const QEMU_DIR = path.join(PACKAGE_ROOT, 'qemu');
 
 /** iglu's package runner script on the host (chroot/iglupkg.sh). */
 export const RUNNER_SCRIPT = path.join(CHROOT_SCRIPTS, 'iglupkg.sh');

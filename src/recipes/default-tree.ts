@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../layout/package-root.js';
 
 /** The recipe tree iglu ships (`tree/` in the repository), used when --tree is not given. */
-export const DEFAULT_TREE = path.resolve(fileURLToPath(new URL('../../../tree', import.meta.url)));
+export const DEFAULT_TREE = path.join(PACKAGE_ROOT, 'tree');

@@ -1,6 +1,6 @@
 import { createWriteStream, Stats } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
@@ -58,7 +58,8 @@ export class BuildClient implements AsyncDisposable {
   async copyIn(from: string, to: string, opts: { skip?: (rel: string) => boolean } = {}): Promise<void> {
     const filter = (rel: string, st: Stats | tar.ReadEntry) =>
       (!(st instanceof Stats) || st.isFile() || st.isDirectory() || st.isSymbolicLink()) && !opts.skip?.(rel);
-    const stream = tar.c({ cwd: from, prefix: to.replace(/^\//, ''), portable: true, filter }, ['.']);
+    // `from` itself may be reached through a link (iglu installed by npm link): its contents go, not the link
+    const stream = tar.c({ cwd: await realpath(from), prefix: to.replace(/^\//, ''), portable: true, filter }, ['.']);
     await this.engine.containers.putArchive(this.id, '/', stream as unknown as NodeJS.ReadableStream as import('node:stream').Readable);
   }
 

@@ -1,12 +1,12 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../layout/package-root.js';
 
 /** The tools a recipe's fetch() may call that the source cache answers. */
 export const SHIMMED_TOOLS = ['curl', 'wget', 'git'] as const;
 
-/** shim.js, the compiled sibling of this file, on the host. */
-export const SHIM_JS = fileURLToPath(new URL('./shim.js', import.meta.url));
+/** shim.js, tsc's output of src/sources/shim.ts, on the host (the bundled CLI ships tsc's output too). */
+export const SHIM_JS = path.join(PACKAGE_ROOT, 'dist/src/sources/shim.js');
 
 /**
  * Writes `curl`, `wget` and `git` shims into `dir`: each one execs `node` with `shim`

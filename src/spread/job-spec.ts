@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { LABEL, labelsFor } from '../labels.js';
 import type { ServiceSpec } from '../docker/index.js';
 import { OWNER_LABEL } from '../util/owner.js';
 import type { BuildLimits } from '../sandbox/limits.js';
+import path from 'node:path';
+import { CHROOT_SCRIPTS } from '../layout/in-root.js';
 
 /**
  * The most processes a job's container may hold (Engine API 1.41 ResourceRequirements
@@ -17,7 +18,7 @@ export const JOB_TOKEN_LABEL = 'iglu.token';
 export const JOB_BUNDLE_LABEL = 'iglu.bundle';
 
 /** chroot/spread-job.sh: what a package job's container runs. */
-export const JOB_SCRIPT = readFileSync(fileURLToPath(new URL('../../../chroot/spread-job.sh', import.meta.url)), 'utf8');
+export const JOB_SCRIPT = readFileSync(path.join(CHROOT_SCRIPTS, 'spread-job.sh'), 'utf8');
 
 /** One package build as a swarm job. */
 export interface PackageJob {

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { FarmConfig } from '../config/schema.js';
 import type { Engine, ServiceSpec } from '../docker/index.js';
 import { IgluError } from '../errors.js';
@@ -7,9 +6,11 @@ import { LABEL, labelsFor } from '../labels.js';
 import { waitFor } from '../util/wait.js';
 import { PackageStore } from './package-store.js';
 import { specHash } from '../farm/service-spec.js';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../layout/package-root.js';
 
 /** stacks/store-nginx.conf: nginx's configuration for the store service. */
-const NGINX_CONF = fileURLToPath(new URL('../../../stacks/store-nginx.conf', import.meta.url));
+const NGINX_CONF = path.join(PACKAGE_ROOT, 'stacks/store-nginx.conf');
 
 /** Where the store volume is inside the store service's task. */
 const STORE_IN = '/store';

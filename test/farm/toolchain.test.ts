@@ -11,7 +11,7 @@ import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
 import type { PackageManifest } from '../../src/packages/manifest.js';
 import type { ToolchainPackage, ToolchainResult } from '../../src/phases/toolchain.js';
-import { iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
+import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { hostileSet } from '../support/hostile-set.js';
 import { linkStaticHello } from '../support/hello.js';
 import { hostileTree } from '../support/hostile.js';
@@ -145,7 +145,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   });
 
   test('Ctrl-C during the build: exit 130, the client container is removed', async () => {
-    const child = execa('node', [path.resolve(import.meta.dirname, '../../src/cli.js'), ...args, 'toolchain', 'build', '--offline', '--rebuild'], {
+    const child = execa('node', [CLI, ...args, 'toolchain', 'build', '--offline', '--rebuild'], {
       reject: false,
     });
     for (let i = 0; i < 600 && (await clients()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -259,8 +259,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   });
 
   test('kill -9 of a toolchain build and of farm top: the next command removes the containers they left (with the daemons in them)', async () => {
-    const cli = path.resolve(import.meta.dirname, '../../src/cli.js');
-    const child = execa('node', [cli, ...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-slow'], { reject: false });
+    const child = execa('node', [CLI, ...args, 'toolchain', 'build', '--offline', '--local', '--tree', evil.dir, 'tc-slow'], { reject: false });
     const slowLog = path.join(root, 'logs/tc-slow.log');
     const started = () => existsSync(slowLog) && readFileSync(slowLog, 'utf8').includes('slow-started');
     for (let i = 0; i < 1800 && !started() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
@@ -268,7 +267,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     const killed = await child;
     assert.ok(started(), `the build was running when it was killed: ${String(killed.stderr)}`);
     assert.equal(await clients(), 1, 'kill -9 left the client container');
-    const top = execa('node', [cli, ...args, 'farm', 'top'], { reject: false });
+    const top = execa('node', [CLI, ...args, 'farm', 'top'], { reject: false });
     const readers = async () => (await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'stats' })).length;
     for (let i = 0; i < 300 && (await readers()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     top.kill('SIGKILL');

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
 /** The built CLI (npm test builds first). */
-export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/iglu.js', import.meta.url));
 
 export interface CliResult {
   code: number;
