@@ -18,7 +18,16 @@ await build({
   sourcemap: true,
   // ssh2's optional native parts: absent here, and required inside try/catch
   external: ['cpu-features', '*.node'],
-  // CommonJS dependencies (dockerode and its own) call require() for Node's modules
-  banner: { js: "import { createRequire as __igluCreateRequire } from 'node:module'; const require = __igluCreateRequire(import.meta.url);" },
+  // CommonJS dependencies (dockerode and its own) call require() for Node's modules, and
+  // ssh2 names a Windows helper by __dirname when it loads (never run here)
+  banner: {
+    js: [
+      "import { createRequire as __igluCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __igluFileURLToPath } from 'node:url';",
+      'const require = __igluCreateRequire(import.meta.url);',
+      'const __filename = __igluFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' '),
+  },
   logLevel: 'warning',
 });
