@@ -173,7 +173,7 @@ test('a SIGKILL of iglu during fetch() ends fetch() too, and a rerun starts clea
 
 test("DEBUG=* never prints a join token, in iglu's namespaces or docker-modem's", async () => {
   const token = 'SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx';
-  const script = `await import(${JSON.stringify(path.resolve(path.dirname(CLI), 'log.js'))}); const d = (await import('debug')).default; d('modem')('response %o', { JoinTokens: { Worker: ${JSON.stringify(token)} } }); d('iglu:farm')('join %s', ${JSON.stringify(token)});`;
+  const script = `await import(${JSON.stringify(path.resolve(path.dirname(CLI), '../src/log.js'))}); const d = (await import('debug')).default; d('modem')('response %o', { JoinTokens: { Worker: ${JSON.stringify(token)} } }); d('iglu:farm')('join %s', ${JSON.stringify(token)});`;
   const r = await execa('node', ['--input-type=module', '-e', script], { env: { DEBUG: '*' }, cwd: path.resolve(path.dirname(CLI), '../..'), reject: false });
   assert.equal(r.exitCode, 0, r.stderr);
   assert.match(r.stderr, /SWMTKN-1-\*\*\*\*/);
