@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
 import { untarAsSandbox } from '../sandbox/untar.js';
@@ -47,8 +47,9 @@ export async function makeBundle(
     await writeFile(path.join(scratch, 'job', 'nonce'), randomBytes(16).toString('hex'), { mode: 0o600 });
     const rel = (inside: string) => inside.replace(/^\//, '');
     await tar.c({ file, cwd: o.sysroot, prefix: 'sysroot', portable: true }, ['.']);
-    await tar.r({ file, cwd: CHROOT_SCRIPTS, prefix: rel(RUNNER_IN), portable: true }, ['.']);
-    await tar.r({ file, cwd: o.ws.tree, prefix: rel(TREE_IN), portable: true, filter: (p) => !treeOutputs(p) }, ['.']);
+    // a directory reached through a link (iglu installed by npm link, a tree given as a link) goes by its contents
+    await tar.r({ file, cwd: await realpath(CHROOT_SCRIPTS), prefix: rel(RUNNER_IN), portable: true }, ['.']);
+    await tar.r({ file, cwd: await realpath(o.ws.tree), prefix: rel(TREE_IN), portable: true, filter: (p) => !treeOutputs(p) }, ['.']);
     await tar.r({ file, cwd: path.join(o.ws.layers, 'upper'), prefix: rel(TREE_IN), portable: true }, ['.']);
     await tar.r({ file, cwd: o.ws.run, prefix: rel(RUN_IN), portable: true }, ['.']);
     await tar.r({ file, cwd: scratch, prefix: 'iglu', portable: true }, ['job']);
