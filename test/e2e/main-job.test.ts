@@ -35,7 +35,7 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
     await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
   });
 
-  test("cold: every phase runs and the image boots to its init line, the guest's smoke test passed", async () => {
+  test("cold: every phase runs and the image boots to its init line, the guest's smoke test passed", async (t) => {
     const r = await execa(path.join(REPO, 'scripts/run.sh'), [...args, '--json'], { cwd: REPO, reject: false, stdin: 'ignore' });
     assert.equal(r.exitCode, 0, String(r.stderr).slice(-3000));
     const res = JSON.parse(String(r.stdout)) as BuildResult;
@@ -65,6 +65,8 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
         assert.equal(b.interpreter, '/lib/ld-musl-x86_64.so.1', `${name}: ${b.path} is dynamic against musl`);
     }
     coldImage = res.image.sha256;
+    // the same bytes on every machine: compare with another machine's run of the same commit
+    t.diagnostic(`iglunix.img sha256 ${coldImage}`);
     const remote = Object.values(res.compiles.toolchain.remote).reduce((a, b) => a + b, 0);
     assert.ok(remote > 1000, `musl's compiles went to the farm (${remote} remote)`);
     assert.match(readFileSync(path.join(workdir, 'logs/boot.log'), 'utf8'), /Linux version 6\.1\.176/);
