@@ -50,7 +50,7 @@ export function registerToolchain(program: Command, globals: () => GlobalOptions
       printResult(ctx.json, result, () =>
         [
           ...result.packages.map((p) => `${p.action.padEnd(10)} ${p.error?.split('\n')[0] ?? p.tarball}${p.compiles ? `  (${formatCounts(p.compiles)})` : ''}`),
-          result.mode === 'farm' ? `compiles: ${formatCounts(result.compiles)}` : '',
+          result.mode !== 'local' ? `compiles: ${formatCounts(result.compiles)}` : '',
           ...result.refused.map((r) => `warning: refused the task on ${r.node} (${r.ip}): ${r.reason}`),
         ]
           .filter(Boolean)

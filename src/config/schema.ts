@@ -64,6 +64,14 @@ export const FarmSchema = z
      * `none`: never.
      */
     compression: z.enum(['auto', 'lzo', 'none']).default('auto'),
+    /**
+     * A farm build (the toolchain phase, `chroot build --farm`) when every task runs on the
+     * machine that builds — a one-node farm: `here` compiles there directly, through the
+     * same wrappers and distcc (DISTCC_HOSTS=localhost), counted as local, since sending
+     * compiles to a task on the same CPUs only adds distcc's own cost; `distcc` sends them
+     * to the tasks anyway (what the tests of the farm path do on one machine).
+     */
+    oneNode: z.enum(['here', 'distcc']).default('here'),
     /** A Compose file merged over iglu's stacks/farm.yaml: resources, placement, labels, mode, image of the distccd service. */
     stack: z.string().min(1).optional(),
   })

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
@@ -18,6 +19,7 @@ import { recipeCacheOf } from '../recipes/read-cache.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
 import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
+import { compilePlace, hereHosts, type CompilePlace } from '../farm/here.js';
 
 /** One package of `iglu toolchain build` (its --json shape). */
 export interface ToolchainPackage {
@@ -36,8 +38,8 @@ export interface ToolchainPackage {
 /** The result of `iglu toolchain build` (--json). */
 export interface ToolchainResult {
   farm: string;
-  /** "farm", or "local" with --local. */
-  mode: 'farm' | 'local';
+  /** "farm"; "here" when every task runs on this machine (farm.oneNode: here); "local" with --local. */
+  mode: 'farm' | 'here' | 'local';
   distccHosts: string;
   jobs: number;
   packages: ToolchainPackage[];
@@ -53,6 +55,8 @@ export interface ToolchainState extends PhaseState {
   image?: string;
   order?: RecipeMeta[];
   client?: ToolchainClientRunner;
+  /** Where the builds compile (farm/here.ts). */
+  place?: CompilePlace;
 }
 
 /** Inputs of the toolchain phase. */
@@ -129,10 +133,12 @@ function farmStep(o: ToolchainOptions): Step<ToolchainState> {
       s.farm = farm.status;
       s.image = farm.image;
       await s.client?.[Symbol.asyncDispose]();
-      s.client = new ToolchainClientRunner({ engine: o.engine, config: o.config, farm: farm.status, image: farm.image, local: o.local });
-      return o.local
-        ? 'compiling locally in the client container (--local)'
-        : `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
+      s.place = compilePlace(o.config.farm, farm.status, availableParallelism());
+      s.client = new ToolchainClientRunner({ engine: o.engine, config: o.config, farm: farm.status, image: farm.image, local: o.local, place: s.place });
+      if (o.local) return 'compiling locally in the client container (--local)';
+      if (s.place.here)
+        return `every task runs on this machine: compiling here, ${s.place.cpus} at once (farm.oneNode: here; distcc would only add its own cost)`;
+      return `${s.farm.hosts.length} tasks, ${s.farm.slots} slots: DISTCC_HOSTS="${s.farm.distccHosts}"`;
     },
   };
 }
@@ -172,9 +178,9 @@ export function toolchainResult(o: ToolchainOptions, s: ToolchainState): Toolcha
   }));
   return {
     farm: o.config.farm.name,
-    mode: o.local ? 'local' : 'farm',
-    distccHosts: o.local ? '' : (s.client?.farm.distccHosts ?? s.farm?.distccHosts ?? ''),
-    jobs: o.local ? 2 : farmJobs(s.client?.farm.slots ?? s.farm?.slots ?? 0),
+    mode: o.local ? 'local' : s.place?.here ? 'here' : 'farm',
+    distccHosts: o.local ? '' : s.place?.here ? hereHosts(s.place.cpus) : (s.client?.farm.distccHosts ?? s.farm?.distccHosts ?? ''),
+    jobs: s.client?.jobs ?? (o.local ? 2 : farmJobs(s.farm?.slots ?? 0)),
     packages,
     compiles: packages.reduce<CompileCounts>((sum, p) => (p.compiles ? addCounts(sum, p.compiles) : sum), NO_COMPILES),
     refused: refusedReports(s.client?.refused),

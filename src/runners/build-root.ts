@@ -20,6 +20,8 @@ export interface RootExec {
   binds?: Bind[];
   /** -j for builds. */
   jobs: number;
+  /** --farm on a farm whose every task runs on this machine: compiles stay here (farm/here.ts). */
+  here?: boolean;
   run(cmd: RootCommand): Promise<number>;
   /** Counts a build's compile jobs from its distcc logs (farm). */
   counts?: (distccLog: string, wrapperLog: string) => CompileCounts;
@@ -62,7 +64,8 @@ async function buildInRoot(exec: RootExec, job: RunnerJob): Promise<RunnerResult
   if (!job.sysroot.dir) throw new Error('the build root shows the sysroot from a host directory');
   const farm = exec.mode === 'farm';
   const binds: Bind[] = [RUNNER_BIND, ...workspaceBinds(ws), { host: job.sysroot.dir, inside: SYSROOT, readOnly: true }, ...(exec.binds ?? [])];
-  const building = `build in the chroot${farm ? ' through distcc' : ''}, -j${exec.jobs} (log: ${logFile})`;
+  const how = exec.here ? ', compiling here: every task of the farm runs on this machine (farm.oneNode)' : farm ? ' through distcc' : '';
+  const building = `build in the chroot${how}, -j${exec.jobs} (log: ${logFile})`;
   job.output(building);
   const env = chrootEnv(exec.jobs, { ...exec.env, ...workspaceEnv(ws), ...(farm ? compileLogEnv() : {}) });
   const code = await (async () => {

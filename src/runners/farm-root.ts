@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { Engine } from '../docker/index.js';
@@ -12,12 +13,15 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
-import { buildRootRunner, type BuildRootRunner } from './build-root.js';
+import { buildRootRunner, type BuildRootRunner, type RootExec } from './build-root.js';
 import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { runInRoot, type Launcher } from '../chroot/run.js';
 import { REAP_SCRIPT, reapedOnAbort } from '../sandbox/reap.js';
 import { ownerLabel } from '../util/owner.js';
 import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
+import { compilePlace, hereHosts } from '../farm/here.js';
+import type { FarmConfig } from '../config/schema.js';
+import type { FarmStatus } from '../farm/status.js';
 
 /**
  * The --farm runner of the chroot phase. The host has no route into an overlay network,
@@ -27,7 +31,9 @@ import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
  * compiles reach the distccd tasks through the container's distcc forwarder, its main
  * process (farm/distcc-socket.ts); compilers run through
  * /usr/lib/distcc with DISTCC_HOSTS from the live tasks whose compilers make this
- * container's objects (verifyFarmCompilers; the others are `refused`). Dispose it to
+ * container's objects (verifyFarmCompilers; the others are `refused`) — or, when every
+ * task runs on this machine and farm.oneNode is `here`, in the container itself through
+ * distcc's localhost, with no canary check (farm/here.ts). Dispose it to
  * remove the container.
  * @param trees host directories holding recipes (bind-mounted read-only)
  * @throws IgluError when no farm is up, its overlay is not internal, it has no running
@@ -36,8 +42,37 @@ import { CHROOT_SCRIPTS, FARM_PATH } from '../layout/in-root.js';
 export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: string[] = [DEFAULT_TREE]): Promise<BuildRootRunner & AsyncDisposable> {
   const engine = await ctx.engine();
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
-  const binds = [`${paths.workdir.root}:${paths.workdir.root}`, `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`, ...[...new Set(trees)].map((t) => `${t}:${t}:ro`)];
-  const container = await engine.containers.start({
+  const place = compilePlace(ctx.config.farm, farm, availableParallelism());
+  const container = await startContainer(ctx, engine, image, { paths, trees, forward: !place.here });
+  let compiles: Omit<RootExec, 'mode' | 'run'>;
+  try {
+    compiles = place.here ? compilingHere(place.cpus) : await throughTasks(engine, container, ctx.config.farm, farm);
+  } catch (err) {
+    await engine.containers.remove(container);
+    throw err;
+  }
+  const launcher = containerLauncher(engine, container);
+  const runner = buildRootRunner({ mode: 'farm', ...compiles, run: (cmd) => runInRoot(paths, cmd, launcher) });
+  return {
+    ...runner,
+    async [Symbol.asyncDispose]() {
+      await engine.containers.remove(container);
+    },
+  };
+}
+
+/**
+ * The --farm container: from the farm image on the farm's overlay, the work directory,
+ * iglu's chroot/ scripts and the recipe trees bind-mounted at their host paths; with
+ * `forward`, the distcc forwarder as its main process (farm/distcc-socket.ts).
+ */
+async function startContainer(ctx: RunContext, engine: Engine, image: string, o: { paths: ChrootPaths; trees: string[]; forward: boolean }): Promise<string> {
+  const binds = [
+    `${o.paths.workdir.root}:${o.paths.workdir.root}`,
+    `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`,
+    ...[...new Set(o.trees)].map((t) => `${t}:${t}:ro`),
+  ];
+  return await engine.containers.start({
     image,
     network: ctx.config.farm.network,
     labels: labelsFor('chroot', ctx.config.farm.name, ownerLabel()),
@@ -50,37 +85,40 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
     // the sandbox (bwrap) mounts its own /proc inside a user namespace
     unmaskedProc: true,
     binds,
-    // its main process: the distcc forwarder, the sandbox's only way to the tasks (farm/distcc-socket.ts)
-    cmd: await forwarderCmd(),
+    // its main process: the distcc forwarder, the sandbox's only way to the tasks
+    ...(o.forward ? { cmd: await forwarderCmd() } : {}),
   });
-  // the tasks' compilers must make this container's objects byte for byte; the others are left out
-  let verified: Awaited<ReturnType<typeof verifiedFarm>>;
-  try {
-    verified = await verifiedFarm(engine, container, ctx.config.farm, farm, runnerEnv().TRIPLE!);
-    await engine.containers.exec(container, allowCommand(verified.status.hosts, ctx.config.farm.port), { output: new PassThrough().resume() });
-  } catch (err) {
-    await engine.containers.remove(container);
-    throw err;
-  }
+}
+
+/**
+ * Compiles through the farm's tasks whose compilers make this container's objects byte
+ * for byte (verifiedFarm; the others are `refused`), reached through the forwarder, which
+ * is told their addresses; the farm's use shown under the build step.
+ */
+async function throughTasks(engine: Engine, container: string, farm: FarmConfig, status: FarmStatus): Promise<Omit<RootExec, 'mode' | 'run'>> {
+  const verified = await verifiedFarm(engine, container, farm, status, runnerEnv().TRIPLE!);
   const usable = verified.status;
+  await engine.containers.exec(container, allowCommand(usable.hosts, farm.port), { output: new PassThrough().resume() });
   const names = new Map(usable.hosts.map((h) => [h.ip, h.hostname]));
-  const launcher = containerLauncher(engine, container);
-  const runner = buildRootRunner({
-    mode: 'farm',
+  return {
     env: { ...socketEnv(usable.distccHosts), IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
     binds: [SOCKET_BIND],
     jobs: farmJobs(usable.slots),
     refused: verified.refused,
-    run: (cmd) => runInRoot(paths, cmd, launcher),
     counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog, (ip) => names.get(ip) ?? ip),
     nodeOf: (ip) => names.get(ip),
     watchUse: (show) => watchFarmUse(engine, container, usable.hosts, show),
-  });
+  };
+}
+
+/** Compiles in the container itself through distcc's localhost (a one-node farm: farm/here.ts), `cpus` at once, counted as local. */
+function compilingHere(cpus: number): Omit<RootExec, 'mode' | 'run'> {
   return {
-    ...runner,
-    async [Symbol.asyncDispose]() {
-      await engine.containers.remove(container);
-    },
+    env: { DISTCC_HOSTS: hereHosts(cpus), IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
+    jobs: cpus,
+    here: true,
+    refused: [],
+    counts: (distccLog, wrapperLog) => countCompiles(distccLog, wrapperLog),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Engine } from '../docker/index.js';
 import { countCompiles } from '../farm/distcc-log.js';
 import { allowCommand, forwarderCmd, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
 import { farmJobs } from '../farm/hosts.js';
+import { hereHosts, type CompilePlace } from '../farm/here.js';
 import type { FarmStatus } from '../farm/status.js';
 import { watchFarmUse } from '../farm/use.js';
 import { refusedLine, verifiedFarm, type RefusedTask } from '../farm/verify.js';
@@ -29,6 +30,8 @@ export interface ToolchainClientOptions {
   image: string;
   /** Compile in the client container without distcc (the baseline of bench/farm-compile). */
   local: boolean;
+  /** Where compiles go when not `local`: the farm's tasks, or here on a one-node farm (farm/here.ts). */
+  place: CompilePlace;
 }
 
 /**
@@ -57,9 +60,19 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
     this.names = new Map(o.farm.hosts.map((h) => [h.ip, h.hostname]));
   }
 
-  /** -j: 2 in the client alone (--local), else farmJobs of the farm's slots. */
+  /** -j: 2 in the client alone (--local), the manager's CPUs when compiling here, else farmJobs of the farm's slots. */
   get jobs(): number {
-    return this.o.local ? 2 : farmJobs(this.farm.slots);
+    return this.o.local ? 2 : this.here ? this.o.place.cpus : farmJobs(this.farm.slots);
+  }
+
+  /** Compiles stay in the client container through distcc's localhost (a one-node farm), not sent to the tasks. */
+  private get here(): boolean {
+    return !this.o.local && this.o.place.here;
+  }
+
+  /** Compiles go to the farm's tasks. */
+  private get remote(): boolean {
+    return !this.o.local && !this.o.place.here;
   }
 
   /** A task's node by its overlay address. */
@@ -71,9 +84,9 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       image: this.o.image,
       network: this.o.config.farm.network,
       labels: labelsFor('client', this.o.config.farm.name, ownerLabel()),
-      ...(this.o.local ? {} : { cmd: await forwarderCmd() }),
+      ...(this.remote ? { cmd: await forwarderCmd() } : {}),
     });
-    await this.copyIn(this.client, job, first && !this.o.local);
+    await this.copyIn(this.client, job, first && this.remote);
     const code = await this.build(this.client, job).finally(() => this.client?.reap());
     if (code !== 0) throw await phaseFailed(job.recipe, 'build', job.logFile, job.signal?.aborted);
     job.output('copy the packages back and pack them');
@@ -126,8 +139,11 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
    * @returns its exit code
    */
   private async build(client: BuildClient, job: RunnerJob): Promise<number> {
-    const { local } = this.o;
-    const building = local ? `build, -j${this.jobs}, local` : `build through distcc, -j${this.jobs} (log: ${job.logFile})`;
+    const building = this.o.local
+      ? `build, -j${this.jobs}, local`
+      : this.here
+        ? `build, -j${this.jobs}, compiling here: every task of the farm runs on this machine (farm.oneNode) (log: ${job.logFile})`
+        : `build through distcc, -j${this.jobs} (log: ${job.logFile})`;
     job.output(building);
     const env: Record<string, string> = {
       ...runnerEnv(),
@@ -137,7 +153,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
       ...workspaceEnv(job.ws),
-      ...(local ? { IGLU_COMPILER_LAUNCHER: '' } : { IGLU_COMPILER_LAUNCHER: 'distcc', ...socketEnv(this.farm.distccHosts), ...compileLogEnv() }),
+      ...this.compileEnv(),
     };
     const recipeDir = path.posix.join(TREE_IN, job.ws.rel);
     await client.exec(['sh', '-c', `mkdir -p ${RUN_IN} ${SYSROOT} && chown -R ${SANDBOX_ID}:${SANDBOX_ID} ${RUN_IN} ${recipeDir}`]);
@@ -149,7 +165,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
         { host: recipeDir, inside: recipeDir, readOnly: false },
         { host: RUN_IN, inside: RUN_IN, readOnly: false },
         { host: SYSROOT, inside: SYSROOT, readOnly: true },
-        ...(local ? [] : [SOCKET_BIND]),
+        ...(this.remote ? [SOCKET_BIND] : []),
       ],
       tmpfs: ['/root', '/var/tmp'],
       argv: ['mksh', `${RUNNER_IN}/${path.basename(RUNNER_SCRIPT)}`, 'bp'],
@@ -159,13 +175,20 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       limits: job.limits,
     };
     const argv = sandboxArgv(spec, { asRoot: true, scripts: RUNNER_IN });
-    await using _use = local ? undefined : watchFarmUse(this.o.engine, client.id, this.farm.hosts, (line) => job.output(`${building}; ${line}`));
+    await using _use = !this.remote ? undefined : watchFarmUse(this.o.engine, client.id, this.farm.hosts, (line) => job.output(`${building}; ${line}`));
     // an abort (Ctrl-C, the wall-time limit) kills the sandbox's processes: the exec then ends
     return await reapedOnAbort(
       job.signal,
       () => client.reap(),
       () => client.run(argv, { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, job.logFile),
     );
+  }
+
+  /** What a build's environment adds for its compiles: none (--local), distcc's localhost (here), or the farm's tasks through the forwarder. */
+  private compileEnv(): Record<string, string> {
+    if (this.o.local) return { IGLU_COMPILER_LAUNCHER: '' };
+    const hosts = this.here ? hereHosts(this.o.place.cpus) : this.farm.distccHosts;
+    return { IGLU_COMPILER_LAUNCHER: 'distcc', ...socketEnv(hosts), ...compileLogEnv() };
   }
 
   /** The build's compile counts from its distcc logs (kept beside its log as <pkg>.distcc.log); null with --local. */

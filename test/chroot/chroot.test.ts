@@ -21,7 +21,10 @@ import { hostileSet } from '../support/hostile-set.js';
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('ch');
 const hostile = hostileSet();
-const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n${hostile.limitsYaml}`);
+// oneNode: distcc — --farm compiles on the tasks even on one machine (the default compiles here)
+const farmYaml = `farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`;
+const config = writeConfig(`${farmYaml}  oneNode: distcc\n${hostile.limitsYaml}`);
+const hereConfig = writeConfig(farmYaml);
 const root = scratchDir('iglu-chroot-');
 const args = ['--config', config, '--workdir', root];
 const tree = scratchDir('iglu-chroot-tree-');
@@ -258,6 +261,16 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.ok(remote > 0, `remote compiles: ${JSON.stringify(zlib?.compiles)}`);
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
     assert.deepEqual(mountedUnderWorkdir(), []);
+  });
+
+  test("--farm with farm.oneNode: here (the default) on a one-node farm: the compiles stay in the farm's container, counted as local", async () => {
+    const run = await iglu(['--config', hereConfig, '--workdir', root, 'chroot', 'build', '--farm', '--rebuild', '--offline', 'zlib', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const [zlib] = (JSON.parse(run.stdout) as BuildResult).packages;
+    assert.deepEqual(zlib?.compiles?.remote, {}, JSON.stringify(zlib?.compiles));
+    assert.ok((zlib?.compiles?.local ?? 0) > 10, `compiled here: ${JSON.stringify(zlib?.compiles)}`);
+    assert.doesNotMatch(run.stderr, /through distcc/);
+    assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'chroot' })).length, 0, 'the chroot container is removed');
   });
 
   test('the hostile fixtures and the limits hold in every runner: the build root here, --farm and --spread', async () => {

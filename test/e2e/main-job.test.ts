@@ -15,7 +15,8 @@ import { iglu, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('e2e');
-const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`);
+// oneNode: distcc — the toolchain's compiles go through the farm even on one machine (the default compiles here)
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n  oneNode: distcc\n`);
 const workdir = scratchDir('iglu-e2e-');
 const args = ['--config', config, '--workdir', workdir];
 const BOOT_LINE = /IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59 smoke=8 passed/;

@@ -22,7 +22,10 @@ import { hostileTree } from '../support/hostile.js';
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('tc');
 const hostile = hostileSet();
-const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n${hostile.limitsYaml}`);
+// oneNode: distcc — compiles go through the farm even on one machine; `here` is the default, tested below with its own config
+const farmYaml = `farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`;
+const config = writeConfig(`${farmYaml}  oneNode: distcc\n${hostile.limitsYaml}`);
+const hereConfig = writeConfig(farmYaml);
 const root = scratchDir('iglu-tc-');
 const args = ['--config', config, '--workdir', root];
 const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');
@@ -123,6 +126,20 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
     assert.ok(remote >= 4, `they ran on the farm: ${JSON.stringify(c)}`);
     assert.equal(c.bypassed, 1, 'the compile with IGLU_COMPILER_LAUNCHER emptied');
     assert.ok(Object.keys(c.remote).every((ip) => up.hosts.some((h) => h.ip === ip)));
+  });
+
+  test("farm.oneNode: here (the default): a farm whose every task runs on this machine compiles in the client through distcc's localhost, counted as local, with no canary", async () => {
+    const r = await iglu(['--config', hereConfig, '--workdir', root, '--json', 'toolchain', 'build', '--offline', '--rebuild', '--tree', FIXTURES, 'abscc']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as ToolchainResult;
+    assert.equal(res.mode, 'here');
+    assert.match(res.distccHosts, /^localhost\/\d+$/);
+    assert.deepEqual(res.compiles.remote, {}, 'nothing went to the tasks');
+    assert.equal(res.compiles.local, 5, `the five compiles through distcc ran here: ${JSON.stringify(res.compiles)}`);
+    assert.equal(res.compiles.bypassed, 1);
+    assert.match(r.stderr, /every task runs on this machine: compiling here/);
+    assert.doesNotMatch(r.stderr, /verify the compilers/, 'no canary: no other compiler makes the objects');
+    assert.equal(await clients(), 0);
   });
 
   test('a failing recipe: its log tail and log path, exit 1, the package before it kept', async () => {
