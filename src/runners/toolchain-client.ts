@@ -41,7 +41,8 @@ export interface ToolchainClientOptions {
  * as every phase sees the tree: packages/workspace.ts), the sysroot's tarballs installed
  * into its /sysroot, and `iglupkg.sh bp` runs with the target's compilers
  * (chroot/target-bin, also at /usr/bin/cc and the rest) reaching the farm's live tasks
- * through distcc, -j twice the farm's slots; its out/ is copied back through the Engine
+ * through distcc, -j twice the farm's slots (on a farm whose every task runs on this
+ * machine, distcc's localhost in the client itself, -j its CPUs: farm/here.ts); its out/ is copied back through the Engine
  * API (as an unprivileged uid: sandbox/untar.ts) and its compiles counted
  * (farm/distcc-log.ts). The tasks' compilers must make the client's objects byte for
  * byte: checked once, with the first package (the others are `refused`). Whatever the
