@@ -8,10 +8,13 @@
  *   container doing the work of iglu's recipe (tree/base/musl: the same configure options
  *   and CFLAGS as the runner's, `make`, `make install` into a package directory) with
  *   `CC="distcc clang"`, DISTCC_HOSTS naming the daemons and the same -j iglu uses;
- * - iglu: `iglu toolchain build musl` through the farm (the canary check, copying in and
- *   out, counting and packing included).
- * Prints medians and two ratios: local/iglu (>1: the farm is faster than one machine) and
- * raw/iglu (≥1: iglu is as fast as distcc by hand). Needs root, a built farm image and
+ * - iglu: `iglu toolchain build musl` as a user runs it (the canary check, copying in and
+ *   out, counting and packing included): on a farm whose every task runs on this machine
+ *   it compiles here (farm.oneNode: here, the default);
+ * - iglu through the tasks: the same with farm.oneNode: distcc (only when iglu makes the
+ *   farm: the same farm under a second config), every compile sent to the tasks.
+ * Prints medians and two ratios: local/iglu (≥ 0.9: the farm never loses to one machine;
+ * >1: it is faster) and raw/iglu through the tasks (≥1: iglu is as fast as distcc by hand). Needs root, a built farm image and
  * the sources seeded (`iglu sources seed`). Makes its own farm on the host engine, or uses
  * the farm of `--config FILE` when given (left up). Everything it starts carries the label
  * iglu.bench and is removed at the end.
@@ -33,10 +36,11 @@ const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : dflt);
 const rounds = Number(opt('--rounds', '2'));
 const given = argv.includes('--config') ? opt('--config', '') : undefined;
-const config = given ?? writeConfig(`farm:\n  name: bench${Math.random().toString(36).slice(2, 6)}\n  network: iglu-bench-net\n`);
+const farmYaml = `farm:\n  name: bench${Math.random().toString(36).slice(2, 6)}\n  network: iglu-bench-net\n`;
+const config = given ?? writeConfig(farmYaml);
+const throughConfig = given ? undefined : writeConfig(`${farmYaml}  oneNode: distcc\n`);
 const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-bench-'));
-const base = ['--config', config, '--workdir', workdir];
-const iglu = (args: string[]) => execa('node', [CLI, ...base, ...args], { stdin: 'ignore', stderr: 'inherit' });
+const iglu = (args: string[], cfg = config) => execa('node', [CLI, '--config', cfg, '--workdir', workdir, ...args], { stdin: 'ignore', stderr: 'inherit' });
 const docker = (args: string[]) => execa('docker', args, { stdin: 'ignore' });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const MUSL_SHA256 = '7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4';
@@ -45,9 +49,9 @@ const LABEL = ['--label', 'iglu.bench=farm-compile'];
 // the runner's flags (iglupkg's -O3), so the raw arm compiles what iglu's recipe compiles
 const { CFLAGS, TRIPLE } = runnerEnv();
 
-async function timed(extra: string[]): Promise<{ seconds: number; result: ToolchainResult }> {
+async function timed(extra: string[], cfg = config): Promise<{ seconds: number; result: ToolchainResult }> {
   const t0 = performance.now();
-  const r = await iglu(['toolchain', 'build', 'musl', '--offline', '--rebuild', '--json', ...extra]);
+  const r = await iglu(['toolchain', 'build', 'musl', '--offline', '--rebuild', '--json', ...extra], cfg);
   return { seconds: (performance.now() - t0) / 1000, result: JSON.parse(r.stdout) as ToolchainResult };
 }
 
@@ -118,25 +122,30 @@ try {
   const local: number[] = [];
   const raw: number[] = [];
   const farm: number[] = [];
+  const through: number[] = [];
+  let mode = '';
   let fraction = 0;
-  let jobs = 0;
   for (let i = 0; i < rounds; i++) {
     local.push((await timed(['--local'])).seconds);
     const f = await timed([]);
     farm.push(f.seconds);
-    fraction = remoteFraction(f.result.compiles);
-    jobs = f.result.jobs;
-    raw.push(await rawRound(image, rawHosts, jobs));
+    mode = f.result.mode;
+    // the tasks' arm: iglu through them, and distcc by hand with the -j iglu uses there
+    const t = throughConfig ? await timed([], throughConfig) : f;
+    if (throughConfig) through.push(t.seconds);
+    fraction = remoteFraction(t.result.compiles);
+    raw.push(await rawRound(image, rawHosts, t.result.jobs));
     console.log(
-      `round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, raw distcc ${raw.at(-1)!.toFixed(1)} s, iglu ${farm.at(-1)!.toFixed(1)} s (-j${jobs}, remote ${(fraction * 100).toFixed(1)} %)`,
+      `round ${i + 1}: local ${local.at(-1)!.toFixed(1)} s, iglu ${f.seconds.toFixed(1)} s (${mode}, -j${f.result.jobs}), raw distcc ${raw.at(-1)!.toFixed(1)} s, iglu through the tasks ${t.seconds.toFixed(1)} s (-j${t.result.jobs}, remote ${(fraction * 100).toFixed(1)} %)`,
     );
   }
   const [l, r, f] = [median(local), median(raw), median(farm)];
+  const t = through.length ? median(through) : f;
   console.log(
-    `musl 1.2.3, ${rounds} rounds, medians: local make -j2 ${l.toFixed(1)} s, raw distcc ${r.toFixed(1)} s (DISTCC_HOSTS="${rawHosts}"), iglu ${f.toFixed(1)} s`,
+    `musl 1.2.3, ${rounds} rounds, medians: local make -j2 ${l.toFixed(1)} s, iglu ${f.toFixed(1)} s (${mode}), raw distcc ${r.toFixed(1)} s (DISTCC_HOSTS="${rawHosts}"), iglu through the tasks ${t.toFixed(1)} s`,
   );
   console.log(
-    `ratios: local/iglu ${(l / f).toFixed(2)}, raw/iglu ${(r / f).toFixed(2)} (≥ 1.00: iglu as fast as distcc by hand); remote fraction ${(fraction * 100).toFixed(1)} %`,
+    `ratios: local/iglu ${(l / f).toFixed(2)} (≥ 0.90: the farm never loses to one machine), raw/iglu through the tasks ${(r / t).toFixed(2)} (≥ 1.00: iglu as fast as distcc by hand); remote fraction ${(fraction * 100).toFixed(1)} %`,
   );
 } finally {
   await removeRaw();
