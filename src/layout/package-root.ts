@@ -9,15 +9,17 @@ import { fileURLToPath } from 'node:url';
  * every file iglu ships beside its code (chroot/, qemu/, stacks/, tree/) is found from it.
  * @throws Error when no such package.json is above it (a broken install)
  */
-export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+const found = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+export const PACKAGE_ROOT: string = found.dir;
 
-function findPackageRoot(start: string): string {
+/** iglu's version, from its package.json (read once, with PACKAGE_ROOT). */
+export const IGLU_VERSION: string = found.version;
+
+function findPackageRoot(start: string): { dir: string; version: string } {
   for (let dir = start; ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
-    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'iglu') return dir;
+    const pkg = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string }) : undefined;
+    if (pkg?.name === 'iglu') return { dir, version: pkg.version ?? '0.0.0' };
     if (dir === path.dirname(dir)) throw new Error(`iglu's package.json is not above ${start}: reinstall iglu`);
   }
 }
-
-/** iglu's version, from its package.json. */
-export const IGLU_VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

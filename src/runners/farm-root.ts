@@ -98,7 +98,10 @@ async function startContainer(ctx: RunContext, engine: Engine, image: string, o:
 async function throughTasks(engine: Engine, container: string, farm: FarmConfig, status: FarmStatus): Promise<Omit<RootExec, 'mode' | 'run'>> {
   const verified = await verifiedFarm(engine, container, farm, status, runnerEnv().TRIPLE!);
   const usable = verified.status;
-  await engine.containers.exec(container, allowCommand(usable.hosts, farm.port), { output: new PassThrough().resume() });
+  // without the list the forwarder reaches no task, and every compile would fall back to this container
+  const code = await engine.containers.exec(container, allowCommand(usable.hosts, farm.port), { output: new PassThrough().resume() });
+  if (code !== 0)
+    throw new IgluError(`cannot write the distcc forwarder's allow list in the --farm container (exit ${code})`, { hint: 'this is a bug in iglu' });
   const names = new Map(usable.hosts.map((h) => [h.ip, h.hostname]));
   return {
     env: { ...socketEnv(usable.distccHosts), IGLU_COMPILER_LAUNCHER: 'distcc', PATH: FARM_PATH },
