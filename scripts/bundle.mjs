@@ -16,8 +16,9 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
-  // ssh2's optional native parts: absent here, and required inside try/catch
-  external: ['cpu-features', '*.node'],
+  // ssh2's optional native parts: absent here, and required inside try/catch;
+  // better-sqlite3 finds its compiled addon from its own package directory (bindings)
+  external: ['cpu-features', '*.node', 'better-sqlite3'],
   // CommonJS dependencies (dockerode and its own) call require() for Node's modules, and
   // ssh2 names a Windows helper by __dirname when it loads (never run here)
   banner: {

@@ -23,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   chroot: async () => (await import('./commands/chroot.js')).registerChroot,
   boot: async () => (await import('./commands/boot.js')).registerBoot,
   build: async () => (await import('./commands/build.js')).registerBuild,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  submit: async () => (await import('./commands/serve.js')).registerServe,
+  tasks: async () => (await import('./commands/serve.js')).registerServe,
 };
 
 /**
@@ -50,7 +53,7 @@ export async function buildProgram(argv: string[]): Promise<Command> {
   // `iglu --version` needs no command at all
   const versionOnly = word === undefined && argv.slice(2).some((a) => a === '--version' || a === '-V');
   const names = versionOnly ? [] : word !== undefined && Object.hasOwn(COMMANDS, word) ? [word] : Object.keys(COMMANDS);
-  for (const register of await Promise.all(names.map((n) => COMMANDS[n]!()))) register(program, globals);
+  for (const register of new Set(await Promise.all(names.map((n) => COMMANDS[n]!())))) register(program, globals);
   // before anything else: release mounts, namespaces or containers a killed iglu left
   program.hook('preAction', async () => {
     const [{ makeContext }, { releaseBeforeAnything }] = await Promise.all([import('./commands/context.js'), import('./chroot/session.js')]);

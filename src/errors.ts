@@ -26,8 +26,11 @@ export class IgluError extends Error {
   }
 }
 
-/** Exit codes scripts can rely on. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * Exit codes scripts can rely on. busy (75, EX_TEMPFAIL of sysexits.h): the work
+ * directory is in use by another iglu; try again later.
+ */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, busy: 75, interrupted: 130 } as const;
 
 /** A short, single-line description of any thrown value. */
 export function describe(err: unknown): string {

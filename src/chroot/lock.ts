@@ -1,12 +1,16 @@
 import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
-import { IgluError } from '../errors.js';
+import { ExitCode, IgluError } from '../errors.js';
 import { log } from '../log.js';
 import type { ChrootPaths } from '../layout/chroot-paths.js';
 import { isRunning, processRef, type ProcessRef } from './process.js';
 
-/** The refusal when another running iglu holds the lock (an IgluError, exit 1). */
-export class ChrootInUse extends IgluError {}
+/** The refusal when another running iglu holds the lock (an IgluError, exit 75: ExitCode.busy). */
+export class ChrootInUse extends IgluError {
+  constructor(message: string, options: { hint?: string } = {}) {
+    super(message, { ...options, exitCode: ExitCode.busy });
+  }
+}
 
 interface Owner extends ProcessRef {
   command: string;

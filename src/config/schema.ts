@@ -199,6 +199,31 @@ export const LimitsSchema = z.strictObject({
     .default({}),
 });
 
+/**
+ * `iglu serve`: the build service. Its tasks build over `branches` (a branch is a recipe
+ * tree; `main` defaults to the tree iglu ships), each as a spread chroot build.
+ */
+export const ServeSchema = z.strictObject({
+  /** Where the REST API and dashboard listen, HOST:PORT (loopback by default; put a TLS proxy in front for other machines). */
+  listen: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:7373')
+    .default('127.0.0.1:7373'),
+  /** Branch name → recipe tree (a directory on the manager). */
+  branches: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ -'), z.string().min(1)).default({}),
+  /** Wall-time limit of one task, seconds (construir's two hours). */
+  timeout: z.int().min(1).default(7200),
+  /** Finished tasks, and queue/done entries, older than this many seconds are removed. */
+  retention: z
+    .int()
+    .min(60)
+    .default(14 * 24 * 3600),
+  /** The largest bundle the service takes, MiB (as uploaded, compressed or not). */
+  maxBundleMiB: z.int().min(1).default(256),
+  /** The most a bundle may hold once unpacked, MiB. */
+  maxUnpackedMiB: z.int().min(1).default(1024),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Work directory for all state (sources, packages, logs, images, locks). */
   workdir: z.string().optional(),
@@ -211,6 +236,7 @@ export const ConfigSchema = z.strictObject({
   disk: DiskSchema.prefault({}),
   boot: BootSchema.prefault({}),
   limits: LimitsSchema.prefault({}),
+  serve: ServeSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -218,3 +244,4 @@ export type FarmConfig = Config['farm'];
 export type NodeConfig = z.infer<typeof NodeSchema>;
 export type ImageConfig = Config['image'];
 export type LimitsConfig = Config['limits'];
+export type ServeConfig = Config['serve'];

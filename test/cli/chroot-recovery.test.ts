@@ -30,7 +30,7 @@ test('a lock held by a running iglu is refused naming it; one left by a dead igl
     const alive = await processRef(holder.pid);
     writeFileSync(path.join(wd, 'chroot/lock/owner.json'), JSON.stringify({ ...alive, command: 'iglu chroot build busybox', since: '2026-01-01T00:00:00Z' }));
     const refused = await fetch(wd);
-    assert.equal(refused.code, 1);
+    assert.equal(refused.code, 75, 'EX_TEMPFAIL: try again later');
     assert.match(refused.stderr, new RegExp(`in use by another iglu \\(pid ${alive.pid}, "iglu chroot build busybox", since 2026-01-01`));
   } finally {
     holder.kill('SIGKILL');

@@ -1,0 +1,195 @@
+import { createReadStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { describe } from '../errors.js';
+import { FarmStatsReader, promText } from '../farm/stats.js';
+import { ServePaths } from '../layout/serve-paths.js';
+import { recipeCacheOf } from '../recipes/read-cache.js';
+import type { RunContext } from '../run-context.js';
+import { makeApi } from './api.js';
+import { farmView } from './farm-view.js';
+import { serviceMetrics } from './metrics.js';
+import { moveToDone, sweepOld, watchQueue } from './queue-dir.js';
+import { TaskService } from './service.js';
+import { FINAL_STATES, type Task } from './task.js';
+import { TaskDb } from './task-db.js';
+import { BuildWorker } from './worker.js';
+
+/** The owner of tasks that came through the queue directory. */
+export const QUEUE_OWNER = 'queue';
+
+/** How `iglu serve` runs. */
+export interface ServeOptions {
+  /** HOST:PORT. */
+  listen: string;
+  queueDir: string;
+  doneDir: string;
+  /** The build command for a task (argv; see WorkerOptions.buildArgv). */
+  buildArgv: (tree: string, packages: string[]) => string[];
+  say: (line: string) => void;
+}
+
+/** A running service: where it listens; dispose to stop taking work (running builds go on, and the next start follows them). */
+export interface RunningService extends AsyncDisposable {
+  url: string;
+  db: TaskDb;
+}
+
+/**
+ * Starts the build service: the task database (ServePaths.db), the worker that builds
+ * queued tasks (looking every second, and at once when a task is queued or cancelled),
+ * the queue directory's watcher, the removal of entries older than serve.retention, and
+ * the HTTP API (makeApi). Tasks a previous run left building are followed or queued again
+ * by the worker's first round.
+ * @throws IgluError when the database cannot be opened or the address is in use
+ */
+export async function startService(ctx: RunContext, o: ServeOptions): Promise<RunningService> {
+  const paths = new ServePaths(ctx.workdir);
+  const db = new TaskDb(paths.db);
+  const service = new TaskService(db, paths, ctx.config.serve);
+  const cache = recipeCacheOf(ctx.workdir);
+  const stack = new Cleanup();
+  stack.defer(() => db.close());
+  try {
+    const worker = new BuildWorker({
+      service,
+      paths,
+      buildArgv: o.buildArgv,
+      farmProblem: async () => (await farmView(ctx)).problem,
+      ...(cache ? { cache } : {}),
+      say: o.say,
+      onEnded: (t) =>
+        t.owner === QUEUE_OWNER && t.bundle?.name ? finishQueued(service, o.doneDir, path.join(o.queueDir, t.bundle.name), t) : Promise.resolve(),
+    });
+    const loop = workerLoop(worker, o.say);
+    stack.defer(async () => {
+      worker.draining = true;
+      await loop.stop();
+    });
+    const queue = await watchQueue(o.queueDir, (file) => fromQueue(service, file, loop.poke), o.say);
+    stack.defer(() => queue[Symbol.asyncDispose]());
+    const sweep = setInterval(() => void retention(service, o).catch((err: unknown) => o.say(`retention: ${describe(err)}`)), 60_000);
+    stack.defer(() => clearInterval(sweep));
+    const stats = lazyStats(ctx);
+    stack.defer(() => stats.close());
+    const app = await makeApi({
+      service,
+      farm: () => farmView(ctx),
+      poke: loop.poke,
+      metrics: async () => serviceMetrics(db.counts(), db.list({ limit: 200 })) + (await stats.text()),
+    });
+    stack.defer(() => app.close());
+    const [host, port] = [o.listen.slice(0, o.listen.lastIndexOf(':')), Number(o.listen.slice(o.listen.lastIndexOf(':') + 1))];
+    const url = await app.listen({ host, port });
+    void retention(service, o).catch(() => undefined);
+    return { url, db, [Symbol.asyncDispose]: () => stack.run() };
+  } catch (err) {
+    await stack.run();
+    throw err;
+  }
+}
+
+/** Undo steps, run last first; one that throws does not stop the others. */
+class Cleanup {
+  private readonly steps: (() => unknown)[] = [];
+  defer(step: () => unknown): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => undefined);
+  }
+}
+
+/** The worker's rounds: every second, or at once when poked; stop() waits for the round in progress. */
+function workerLoop(worker: BuildWorker, say: (line: string) => void): { poke: () => void; stop: () => Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let again = false;
+  let stopped = false;
+  const round = () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    running = running
+      .then(() => worker.tick())
+      .catch((err: unknown) => say(`worker: ${describe(err)}`))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(round, again ? 0 : 1000);
+        again = false;
+      });
+  };
+  round();
+  return {
+    poke: () => {
+      again = true;
+      round();
+    },
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** A bundle closed in the queue directory becomes a task on `main`, queued; a refused one ends failed with the reason, and goes to done. */
+async function fromQueue(service: TaskService, file: string, poke: () => void): Promise<void> {
+  const name = path.basename(file);
+  if (service.db.list({ owner: QUEUE_OWNER, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
+  const task = service.create(QUEUE_OWNER, { mayRaise: false });
+  try {
+    await service.putBundle(task.id, createReadStream(file), name);
+    service.queue(task.id);
+    poke();
+  } catch (err) {
+    const failed = service.db.update(task.id, (t) => ({
+      ...t,
+      state: 'failed',
+      reason: describe(err),
+      bundle: { bytes: 0, sha256: '', members: 0, name },
+      endedAt: new Date().toISOString(),
+    }))!;
+    await finishQueued(service, path.join(path.dirname(file), '..', 'done'), file, failed);
+  }
+}
+
+async function finishQueued(service: TaskService, doneDir: string, file: string, t: Task): Promise<void> {
+  const log = await readFile(service.paths.log(t.id), 'utf8').catch(() => '');
+  await moveToDone(file, doneDir, t, log);
+}
+
+/** Removes what is older than serve.retention: finished tasks (row and directory) and queue/done entries. */
+async function retention(service: TaskService, o: ServeOptions): Promise<void> {
+  const cutoff = Date.now() - service.config.retention * 1000;
+  for (const t of service.db.list({ states: [...FINAL_STATES], limit: 100_000 })) {
+    if (Date.parse(t.endedAt ?? t.createdAt) < cutoff) {
+      await rm(service.paths.task(t.id), { recursive: true, force: true });
+      service.db.remove(t.id);
+    }
+  }
+  await sweepOld([o.queueDir, o.doneDir], service.config.retention);
+}
+
+/** The farm's distccd counters for /metrics (`farm top --prom`), its reader started on first use; nothing when no farm is up. */
+function lazyStats(ctx: RunContext): { text: () => Promise<string>; close: () => Promise<void> } {
+  let reader: Promise<FarmStatsReader | undefined> | undefined;
+  return {
+    text: async () => {
+      reader ??= ctx
+        .engine()
+        .then((e) => FarmStatsReader.start(e, ctx.config.farm))
+        .catch(() => undefined);
+      const r = await reader;
+      if (!r) {
+        reader = undefined;
+        return '';
+      }
+      return r.read().then(promText, () => '');
+    },
+    close: async () => {
+      await (await reader)?.[Symbol.asyncDispose]();
+    },
+  };
+}
