@@ -74,16 +74,20 @@ export class TaskService {
     const part = `${this.paths.bundle(id)}.part`;
     const sha = createHash('sha256');
     let bytes = 0;
+    const tooLarge = new RequestError(413, `the bundle is larger than ${max} bytes`, 'serve.maxBundleMiB in iglu.yaml sets the limit');
+    // past the limit the rest is read and dropped (up to 4 times the limit), so the client gets its 413 rather than a reset connection
     const limit = new Transform({
       transform(chunk: Buffer, _enc, done) {
         bytes += chunk.length;
-        if (bytes > max) return done(new RequestError(413, `the bundle is larger than ${max} bytes`, 'serve.maxBundleMiB in iglu.yaml sets the limit'));
+        if (bytes > 4 * max) return done(tooLarge);
+        if (bytes > max) return done();
         sha.update(chunk);
         done(null, chunk);
       },
     });
     try {
       await pipeline(body, limit, createWriteStream(part, { mode: 0o600 }));
+      if (bytes > max) throw tooLarge;
       const { summary, problems } = await checkBundle(part, { unpackedBytes: this.config.maxUnpackedMiB * 1024 * 1024, members: 100_000 });
       if (!summary)
         throw new RequestError(
