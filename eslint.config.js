@@ -32,6 +32,14 @@ export default tseslint.config(
   },
   // fakes in tests are async to stand in for real async functions
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/require-await': 'off' } },
-  { files: ['eslint.config.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'scripts/*.mjs', 'web/*.js'], ...tseslint.configs.disableTypeChecked },
+  // the dashboard runs in the browser
+  {
+    files: ['web/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly', setInterval: 'readonly' },
+    },
+  },
   { files: ['scripts/*.mjs'], languageOptions: { globals: { process: 'readonly' } } },
 );

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, dockerd)" >&2; exit 1; }
 
 PKGS=(docker.io distcc debootstrap iptables iproute2 mksh zstd tar bzip2 xz-utils patch ca-certificates util-linux
-      qemu-system-x86 ovmf e2fsprogs dosfstools mtools fdisk bubblewrap inotify-tools)
+      qemu-system-x86 ovmf e2fsprogs dosfstools mtools fdisk bubblewrap inotify-tools chromium)
 export DEBIAN_FRONTEND=noninteractive
 # `iglu sources seed` reads upstream tarballs from Debian's source archive: add a deb-src
 # twin of the machine's own Debian source list (the mirror stays apt's business).

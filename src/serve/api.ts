@@ -14,6 +14,7 @@ import {
 import { z } from 'zod';
 import { IGLU_VERSION } from '../layout/package-root.js';
 import { artifactList, taskArtifacts } from './artifacts.js';
+import { dashboardRoutes, TOKEN_COOKIE } from './dashboard-routes.js';
 import * as S from './api-schemas.js';
 import type { FarmView } from './farm-view.js';
 import { streamLog } from './log-events.js';
@@ -22,9 +23,6 @@ import type { TaskService } from './service.js';
 import { FINAL_STATES, type Scope, type Task } from './task.js';
 import type { TokenRow } from './task-db.js';
 import { findToken, scopeAllows, seesTask } from './tokens.js';
-
-/** The cookie the dashboard keeps its token in (HttpOnly, SameSite=Strict): EventSource cannot send an Authorization header. */
-export const TOKEN_COOKIE = 'iglu_token';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -85,6 +83,7 @@ export async function makeApi(parts: ApiParts): Promise<FastifyInstance> {
     }
   });
   routes(app, parts);
+  await dashboardRoutes(app, parts.service);
   await app.ready();
   return app;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
+import { chromium } from 'playwright-core';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { LABEL } from '../../src/labels.js';
 import type { Task } from '../../src/serve/task.js';
@@ -282,6 +283,54 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
     await until('no build job left', async () => ((await buildJobs()) === 0 ? true : undefined), 30_000);
     await svc.stop();
     svc = await startServe(args, port);
+  });
+
+  test('the dashboard in a real browser (Debian chromium): log in with a token, tasks with their packages and resources, the nodes, the timeline, a task page with its error on top and its log live', async () => {
+    const shots = path.resolve(import.meta.dirname, '../../../test-output');
+    mkdirSync(shots, { recursive: true });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(svc.url);
+      await page.locator('#login').waitFor();
+      await page.fill('#token', 'iglu_wrong');
+      await page.click('#login-form button');
+      await page.locator('#login-error', { hasText: 'not valid' }).waitFor();
+      await page.fill('#token', tokens.viewer!);
+      await page.click('#login-form button');
+      await page.locator('#home').waitFor();
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'iglu_token');
+      assert.equal(cookie?.httpOnly, true);
+      assert.equal(cookie?.sameSite, 'Strict');
+      assert.equal(await page.textContent('#who'), 'viewer (read)');
+      await page.locator('#farm', { hasText: `${farm}: up` }).waitFor();
+      const all = (await api<{ tasks: Task[] }>(svc.url, tokens.admin, 'GET', '/task')).body.tasks;
+      const done = all.find((t) => t.state === 'done' && t.packages.some((p) => p.usage))!;
+      const row = page.locator(`tr[data-task="${done.id}"]`);
+      await row.waitFor();
+      assert.match((await row.textContent()) ?? '', /done.*greet.*MiB/s, 'state, packages and peak memory');
+      await page.locator('.job').first().waitFor();
+      assert.ok((await page.locator('.lane').count()) >= 1, 'a lane per node and slot');
+      await page.screenshot({ path: path.join(shots, 'dashboard.png'), fullPage: true });
+      // a failed task: its first error on top
+      const late = all.find((t) => t.reason?.startsWith('past its time limit'))!;
+      await page.goto(`${svc.url}/#/task/${late.id}`);
+      await page.locator('#t-error', { hasText: 'past its time limit of 6 s' }).waitFor();
+      // a task building now: its log follows live to its end
+      const live = await submitBundle(await tarOf(recipeDir('live', { build: 'sleep 3', ver: '12' }), path.join(scratchDir('iglu-b-'), 'v.tar.gz')));
+      await page.goto(`${svc.url}/#/task/${live}`);
+      await page.locator('#t-id', { hasText: live }).waitFor();
+      await page.locator('#t-log', { hasText: '❯ greet 12' }).waitFor({ timeout: 60_000 });
+      assert.equal((await status(live)).state, 'building', 'the log shows while it builds');
+      await page.locator('#t-log', { hasText: '✔ greet 12: built' }).waitFor({ timeout: 120_000 });
+      await page.locator('#t-state', { hasText: 'done' }).waitFor();
+      await page.screenshot({ path: path.join(shots, 'dashboard-task.png'), fullPage: true });
+      assert.deepEqual(errors, [], 'no script errors');
+    } finally {
+      await browser.close();
+    }
   });
 });
 
