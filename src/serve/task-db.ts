@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS tokens (
  */
 export class TaskDb {
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating) the database file. @throws IgluError when it cannot be opened */
   constructor(file: string) {
@@ -62,6 +63,13 @@ export class TaskDb {
     this.db.close();
   }
 
+  /** A prepared statement, compiled once per database (better-sqlite3 compiles on prepare). */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   /** Creates a task in state `new` with a fresh id. */
   create(fields: Pick<Task, 'owner' | 'branch' | 'priority'>): Task {
     const task: Task = { id: randomBytes(6).toString('hex'), ...fields, state: 'new', createdAt: new Date().toISOString(), packages: [] };
@@ -72,7 +80,7 @@ export class TaskDb {
   }
 
   get(id: string): Task | undefined {
-    const row = this.db.prepare('SELECT body FROM tasks WHERE id = ?').get(id) as { body: string } | undefined;
+    const row = this.sql('SELECT body FROM tasks WHERE id = ?').get(id) as { body: string } | undefined;
     return row ? (JSON.parse(row.body) as Task) : undefined;
   }
 
@@ -89,12 +97,12 @@ export class TaskDb {
       args.push(...o.states);
     }
     const sql = `SELECT body FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, o.limit ?? 1000) as { body: string }[]).map((r) => JSON.parse(r.body) as Task);
+    return (this.sql(sql).all(...args, o.limit ?? 1000) as { body: string }[]).map((r) => JSON.parse(r.body) as Task);
   }
 
   /** How many tasks are in each state. */
   counts(): Partial<Record<TaskState, number>> {
-    const rows = this.db.prepare('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state').all() as { state: TaskState; n: number }[];
+    const rows = this.sql('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state').all() as { state: TaskState; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.state, r.n]));
   }
 
@@ -110,7 +118,7 @@ export class TaskDb {
         if (!now) return undefined;
         const next = change(structuredClone(now));
         if (!next) return now;
-        this.db.prepare('UPDATE tasks SET state = ?, queued_at = ?, body = ? WHERE id = ?').run(next.state, next.queuedAt ?? null, JSON.stringify(next), id);
+        this.sql('UPDATE tasks SET state = ?, queued_at = ?, body = ? WHERE id = ?').run(next.state, next.queuedAt ?? null, JSON.stringify(next), id);
         return next;
       })
       .immediate();
@@ -118,12 +126,12 @@ export class TaskDb {
 
   /** Removes a task's row. */
   remove(id: string): void {
-    this.db.prepare('DELETE FROM tasks WHERE id = ?').run(id);
+    this.sql('DELETE FROM tasks WHERE id = ?').run(id);
   }
 
   addToken(row: TokenRow): void {
     try {
-      this.db.prepare('INSERT INTO tokens (name, hash, scope, created_at) VALUES (?, ?, ?, ?)').run(row.name, row.hash, row.scope, row.createdAt);
+      this.sql('INSERT INTO tokens (name, hash, scope, created_at) VALUES (?, ?, ?, ?)').run(row.name, row.hash, row.scope, row.createdAt);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
         throw new IgluError(`a token named ${row.name} exists`, { hint: `revoke it first (iglu serve token revoke ${row.name}) or pick another name` });
@@ -132,15 +140,15 @@ export class TaskDb {
   }
 
   tokens(): TokenRow[] {
-    return (this.db.prepare('SELECT name, hash, scope, created_at AS createdAt FROM tokens ORDER BY name').all() as TokenRow[]).map((t) => ({ ...t }));
+    return (this.sql('SELECT name, hash, scope, created_at AS createdAt FROM tokens ORDER BY name').all() as TokenRow[]).map((t) => ({ ...t }));
   }
 
   tokenByHash(hash: string): TokenRow | undefined {
-    return this.db.prepare('SELECT name, hash, scope, created_at AS createdAt FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    return this.sql('SELECT name, hash, scope, created_at AS createdAt FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
   }
 
   /** @returns whether a token of that name was there */
   revokeToken(name: string): boolean {
-    return this.db.prepare('DELETE FROM tokens WHERE name = ?').run(name).changes > 0;
+    return this.sql('DELETE FROM tokens WHERE name = ?').run(name).changes > 0;
   }
 }
