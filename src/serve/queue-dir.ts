@@ -1,4 +1,4 @@
-import { mkdir, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
@@ -51,7 +51,7 @@ async function openForWriting(): Promise<Set<string>> {
     for (const fd of fds) {
       const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
       if (!target.startsWith('/')) continue;
-      const info = await import('node:fs/promises').then((f) => f.readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8')).catch(() => '');
+      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, 'utf8').catch(() => '');
       const flags = parseInt(/flags:\s+(\d+)/.exec(info)?.[1] ?? '0', 8);
       if (flags & 0o3) open.add(target);
     }

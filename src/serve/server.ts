@@ -66,7 +66,7 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
       worker.draining = true;
       await loop.stop();
     });
-    const queue = await watchQueue(o.queueDir, (file) => fromQueue(service, file, loop.poke), o.say);
+    const queue = await watchQueue(o.queueDir, (file) => fromQueue(service, file, o.doneDir, loop.poke), o.say);
     stack.defer(() => queue[Symbol.asyncDispose]());
     const sweep = setInterval(() => void retention(service, o).catch((err: unknown) => o.say(`retention: ${describe(err)}`)), 60_000);
     stack.defer(() => clearInterval(sweep));
@@ -135,7 +135,7 @@ function workerLoop(worker: BuildWorker, say: (line: string) => void): { poke: (
 }
 
 /** A bundle closed in the queue directory becomes a task on `main`, queued; a refused one ends failed with the reason, and goes to done. */
-async function fromQueue(service: TaskService, file: string, poke: () => void): Promise<void> {
+async function fromQueue(service: TaskService, file: string, doneDir: string, poke: () => void): Promise<void> {
   const name = path.basename(file);
   if (service.db.list({ owner: QUEUE_OWNER, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
   const task = service.create(QUEUE_OWNER, { mayRaise: false });
@@ -151,7 +151,7 @@ async function fromQueue(service: TaskService, file: string, poke: () => void): 
       bundle: { bytes: 0, sha256: '', members: 0, name },
       endedAt: new Date().toISOString(),
     }))!;
-    await finishQueued(service, path.join(path.dirname(file), '..', 'done'), file, failed);
+    await finishQueued(service, doneDir, file, failed);
   }
 }
 

@@ -246,6 +246,22 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
     assert.ok(!existsSync(path.join(queue, 'stall.tar.gz')));
     assert.equal((JSON.parse(readFileSync(path.join(done, 'stall.tar.gz.status.json'), 'utf8')) as Task).state, 'done');
     assert.match(readFileSync(path.join(done, 'stall.tar.gz.log'), 'utf8'), /✔ motd 3: built/);
+    // a refused bundle (renamed in, as a careful writer does) ends failed at once, saying why, and goes to done too
+    const evil = path.join(scratchDir('iglu-q-'), 'evil.tar');
+    await craftTar(evil, [
+      { name: 'base/x/build.sh', type: 'file', data: 'pkgname=x\npkgver=1\n' },
+      { name: '/etc/cron.d/evil', type: 'file', data: '* * * * * root sh\n' },
+    ]);
+    await execa('mv', [evil, path.join(queue, 'evil.tar')]);
+    const refused = await until(
+      'the refused bundle in done',
+      async () =>
+        existsSync(path.join(done, 'evil.tar.status.json')) ? (JSON.parse(readFileSync(path.join(done, 'evil.tar.status.json'), 'utf8')) as Task) : undefined,
+      10_000,
+    );
+    assert.equal(refused.state, 'failed');
+    assert.match(refused.reason ?? '', /\/etc\/cron\.d\/evil: an absolute name/);
+    assert.ok(!existsSync('/etc/cron.d/evil'));
   });
 
   test('kill -9 of the service mid-build loses nothing: the next start follows the build still running to its end', async () => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { memberProblem } from '../../src/serve/bundle-check.js';
 import { parseEvent } from '../../src/serve/client.js';
 import { nextTask } from '../../src/serve/fair-share.js';
+import { BUNDLE_NAME, sweepOld } from '../../src/serve/queue-dir.js';
 import { serviceMetrics } from '../../src/serve/metrics.js';
 import type { Task } from '../../src/serve/task.js';
 import { TaskDb } from '../../src/serve/task-db.js';
@@ -155,4 +156,20 @@ test('metrics: tasks by state (every state present), queued by owner, package se
   assert.match(text, /^iglu_serve_queued_by_owner\{owner="bob"\} 1$/m);
   assert.match(text, /^iglu_serve_package_build_seconds\{package="zlib"\} 3$/m);
   assert.match(text, /^iglu_serve_package_cpu_seconds\{package="zlib"\} 2.5$/m);
+});
+
+test('the queue directory: which names are bundles; entries past the retention are swept, newer ones stay', async () => {
+  for (const ok of ['fix.tar', 'fix-zlib.tar.gz', 'a.tgz', 'b_1.2.tar.zst']) assert.ok(BUNDLE_NAME.test(ok), ok);
+  for (const no of ['.fix.tar', 'fix.tar.part', 'fix.zip', 'fix', '../x.tar']) assert.ok(!BUNDLE_NAME.test(no), no);
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-sweep-'));
+  try {
+    writeFileSync(path.join(dir, 'old.tar'), '');
+    writeFileSync(path.join(dir, 'new.tar'), '');
+    const day = 24 * 3600;
+    utimesSync(path.join(dir, 'old.tar'), new Date(Date.now() - 3 * day * 1000), new Date(Date.now() - 3 * day * 1000));
+    assert.deepEqual(await sweepOld([dir, path.join(dir, 'missing')], 2 * day), [path.join(dir, 'old.tar')]);
+    assert.deepEqual(readdirSync(dir), ['new.tar']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
