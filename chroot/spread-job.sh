@@ -13,7 +13,9 @@
 # that points cc and musl's loader at the target: src/chroot/target-script.ts),
 # IGLU_DISTCC_ALLOW (the distccd tasks the build's compiles may reach, "ADDRESS PORT" lines:
 # the build has no network but lo, and distcc goes through chroot/distcc-forward),
-# IGLU_MEMORY_BYTES (optional: each build process's address space, prlimit --as).
+# IGLU_MEMORY_BYTES (optional: each build process's address space, prlimit --as),
+# IGLU_KERNEL_HEADERS (optional: "FROM:TO …" kernel header directories under usr/include
+# that the bundle's sysroot leaves out because this image, the build root's base, has them).
 set -eu
 : "${IGLU_STORE:?}" "${IGLU_BUNDLE:?}" "${IGLU_TOKEN:?}" "${IGLU_RECIPE_DIR:?}" "${IGLU_UID:?}" "${IGLU_TARGET_SETUP:?}" "${IGLU_DISTCC_ALLOW:?}"
 start=$(date +%s)
@@ -25,6 +27,11 @@ printf '%s  %s\n' "$IGLU_BUNDLE" /iglu/job/bundle.tar | sha256sum -c --status ||
 tar -x -f /iglu/job/bundle.tar -C / --no-same-owner
 rm -f /iglu/job/bundle.tar
 chown -R "$IGLU_UID:$IGLU_UID" /iglu/tree /iglu/build
+# the kernel headers, under what the sysroot's packages brought (-n), as copied first on the host
+for dirs in ${IGLU_KERNEL_HEADERS:-}; do
+	mkdir -p "/sysroot/usr/include/${dirs#*:}"
+	cp -a -n "/usr/include/${dirs%%:*}/." "/sysroot/usr/include/${dirs#*:}/"
+done
 # the target's compilers and musl's loader, as in the build root
 sh -c "$IGLU_TARGET_SETUP"
 mkdir -p /iglu/home && chown "$IGLU_UID:$IGLU_UID" /iglu/home

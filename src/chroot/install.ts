@@ -100,30 +100,35 @@ export function entryRefusal(err: unknown): string | undefined {
 const UAPI_DIRS = ['linux', 'asm-generic', 'mtd', 'rdma', 'scsi', 'sound', 'video', 'xen', 'misc', 'drm'];
 
 /**
- * Copies the base's Linux UAPI headers into the sysroot's usr/include (what `linux` in
- * chroot.base stands for: programs such as busybox include <linux/*.h>). asm/ comes
- * from usr/include/asm or, on a multiarch base such as Debian, usr/include/<triple>/asm.
- * @returns the directories copied (empty when the base has none)
+ * Which of the base's Linux UAPI header directories a sysroot gets, as paths relative to
+ * the base's usr/include and to the sysroot's: the UAPI_DIRS it has, and asm/ from
+ * usr/include/asm or, on a multiarch base such as Debian, usr/include/<triple>/asm.
+ * @returns [from, to] pairs (empty when the base has none)
  */
-export async function copyKernelHeaders(root: string, sysroot: string, multiarch = 'x86_64-linux-gnu'): Promise<string[]> {
+export async function kernelHeaderDirs(root: string, multiarch = 'x86_64-linux-gnu'): Promise<[string, string][]> {
   const from = path.join(root, 'usr/include');
-  const to = path.join(sysroot, 'usr/include');
-  const copied: string[] = [];
-  await mkdir(to, { recursive: true });
-  for (const d of UAPI_DIRS) {
-    if (await exists(path.join(from, d))) {
-      await cp(path.join(from, d), path.join(to, d), { recursive: true, verbatimSymlinks: true });
-      copied.push(d);
-    }
-  }
-  for (const asm of [path.join(from, 'asm'), path.join(from, multiarch, 'asm')]) {
-    if (await exists(asm)) {
-      await cp(asm, path.join(to, 'asm'), { recursive: true, verbatimSymlinks: true });
-      copied.push('asm');
+  const dirs: [string, string][] = [];
+  for (const d of UAPI_DIRS) if (await exists(path.join(from, d))) dirs.push([d, d]);
+  for (const asm of ['asm', `${multiarch}/asm`]) {
+    if (await exists(path.join(from, asm))) {
+      dirs.push([asm, 'asm']);
       break;
     }
   }
-  return copied;
+  return dirs;
+}
+
+/**
+ * Copies the base's Linux UAPI headers (kernelHeaderDirs) into the sysroot's usr/include
+ * (what `linux` in chroot.base stands for: programs such as busybox include <linux/*.h>).
+ * @returns the directories copied, as named in the sysroot (empty when the base has none)
+ */
+export async function copyKernelHeaders(root: string, sysroot: string, multiarch = 'x86_64-linux-gnu'): Promise<string[]> {
+  const to = path.join(sysroot, 'usr/include');
+  await mkdir(to, { recursive: true });
+  const dirs = await kernelHeaderDirs(root, multiarch);
+  for (const [from, into] of dirs) await cp(path.join(root, 'usr/include', from), path.join(to, into), { recursive: true, verbatimSymlinks: true });
+  return dirs.map(([, into]) => into);
 }
 
 /**

@@ -34,12 +34,13 @@ export async function sysrootPackages(paths: PackagePaths, pkgname: string, need
  * (sysrootPackages), each unpacked by installTarball. A build sees only what it declares
  * (as Alpine's abuild installs only makedepends), so what it detects — zstd and toybox
  * probe for zlib — does not depend on which packages happened to be built before it, and
- * a rebuild gives the same bytes.
+ * a rebuild gives the same bytes. With `kernelHeaders: false` the headers are left to the
+ * runner (a swarm job whose image is the build root's base copies its own).
  * @throws IgluError from installTarball for a damaged tarball
  */
-export async function makePackageSysroot(dir: string, root: string, tarballs: string[]): Promise<void> {
+export async function makePackageSysroot(dir: string, root: string, tarballs: string[], o: { kernelHeaders?: boolean } = {}): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await copyKernelHeaders(root, dir);
+  if (o.kernelHeaders !== false) await copyKernelHeaders(root, dir);
   for (const t of tarballs) await installTarball(t, dir);
 }

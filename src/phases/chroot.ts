@@ -18,7 +18,7 @@ import { swarmJobRunner } from '../runners/swarm-job.js';
 import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
 import type { SpreadFarm } from '../spread/farm.js';
-import { installTarball } from '../chroot/install.js';
+import { installTarball, kernelHeaderDirs } from '../chroot/install.js';
 import { toolchainPackages } from '../chroot/prepare.js';
 import { readState, updateState } from '../chroot/state.js';
 import { makePackageSysroot, packageSysrootDir, sysrootPackages } from '../chroot/sysroot.js';
@@ -87,7 +87,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     rebuild: () => o.rebuild,
     runner: o.spread ? once(() => swarmJobRunner(o.spread!())) : o.runner,
     ...(o.spread ? { shared: once(() => farmBuilds(o.spread!(), pkgPaths, cache, o.signal)) } : {}),
-    phase: chrootPhase(paths, pkgPaths, o.config, identities),
+    phase: chrootPhase(paths, pkgPaths, o.config, identities, o.spread ? () => o.spread!().imageId : undefined),
     limits: (name) => limitsFor(o.config.limits, name),
     identities,
     ...(o.signal ? { signal: o.signal } : {}),
@@ -98,17 +98,20 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
 /**
  * The chroot phase's part of the pipeline: the build root's base (read when the first
  * package builds: in `iglu build`, prepare runs after the steps are made), the installed
- * packages' identities, each build's own sysroot, and installing into /sysroot.
+ * packages' identities, each build's own sysroot, and installing into /sysroot. When the
+ * packages build as swarm jobs whose image (`jobImage`, its ID) is the build root's base,
+ * their sysroots leave the kernel headers to the job, which has the same files.
  */
-function chrootPhase(paths: ChrootPaths, pkgPaths: PackagePaths, config: Config, identities: Identities): BuildPhase {
-  let start: Promise<{ base: string; toolchain: string[] }> | undefined;
+function chrootPhase(paths: ChrootPaths, pkgPaths: PackagePaths, config: Config, identities: Identities, jobImage?: () => string): BuildPhase {
+  let start: Promise<{ base: string; toolchain: string[]; headersFromImage?: [string, string][] }> | undefined;
   const started = () =>
     (start ??= (async () => {
       const initial = await readState(paths.state);
       if (!initial.base) throw new IgluError('the build root is not prepared', { hint: 'run iglu chroot prepare first' });
       identities.seed(Object.entries(initial.installed).map(([name, inst]) => [name, inst.identity]));
       const toolchain = (await toolchainPackages(pkgPaths, config.toolchain.packages)).map((t) => t.tarball);
-      return { base: initial.base.id, toolchain };
+      const sameImage = initial.base.kind === 'image' && jobImage !== undefined && initial.base.id === jobImage();
+      return { base: initial.base.id, toolchain, ...(sameImage ? { headersFromImage: await kernelHeaderDirs(paths.root) } : {}) };
     })());
   return {
     base: async () => (await started()).base,
@@ -117,9 +120,10 @@ function chrootPhase(paths: ChrootPaths, pkgPaths: PackagePaths, config: Config,
       const sysPkgs = await sysrootPackages(pkgPaths, recipe.name, identities.sysrootNeeds(recipe), { has: (n) => !identities.isPackage(n) });
       output(`sysroot: the toolchain${sysPkgs.length ? `, ${sysPkgs.map((m) => m.name).join(' ')}` : ''}`);
       const dir = packageSysrootDir(pkgPaths, recipe.name);
-      const tarballs = [...(await started()).toolchain, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))];
-      await makePackageSysroot(dir, paths.root, tarballs);
-      return { dir, tarballs };
+      const { toolchain, headersFromImage } = await started();
+      const tarballs = [...toolchain, ...sysPkgs.map((m) => pkgPaths.tarball(m.name, m.version))];
+      await makePackageSysroot(dir, paths.root, tarballs, { kernelHeaders: !headersFromImage });
+      return { dir, tarballs, ...(headersFromImage ? { headersFromImage } : {}) };
     },
     async install(manifests: PackageManifest[]) {
       for (const m of manifests) {

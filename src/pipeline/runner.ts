@@ -43,7 +43,18 @@ export interface RunnerJob {
    * install order (a runner that cannot see the host installs them itself), and their
    * packages' names and versions for the progress line.
    */
-  sysroot: { dir?: string; tarballs: string[]; names?: string[] };
+  sysroot: {
+    dir?: string;
+    tarballs: string[];
+    names?: string[];
+    /**
+     * The kernel UAPI header directories the runner adds from its own image's
+     * usr/include ([from, to] under usr/include), left out of `dir`: a swarm job runs the
+     * image the build root was made from, so they are the same files, and a job's bundle
+     * need not carry them (about a thousand files, 8 MB).
+     */
+    headersFromImage?: [string, string][];
+  };
   /** The build's inputs hash (packages/inputs.ts). */
   inputs: string;
   logFile: string;

@@ -63,6 +63,7 @@ function submit(farm: SpreadFarm, job: RunnerJob, bundle: string, token: string)
     limits: job.limits,
     signal: job.signal,
     onNode: (node) => job.output(`building on ${node}, -j${farm.jobs} through distcc (log: ${job.logFile})`),
+    ...(job.sysroot.headersFromImage ? { headersFromImage: job.sysroot.headersFromImage } : {}),
   });
 }
 

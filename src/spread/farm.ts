@@ -27,6 +27,8 @@ export const JOB_RETRIES = 2;
 export interface SpreadFarm {
   /** Ready, active nodes' hostnames. */
   nodes: string[];
+  /** The ID (sha256:…) of the image jobs run: the distccd tasks' image. */
+  imageId: string;
   /** How many jobs the farm has room for: Σ floor(CPUs / JOB_CPUS) over its ready nodes. */
   room: number;
   /** Where jobs wait for room, critical path first. */
@@ -56,6 +58,8 @@ export interface SpreadFarm {
     limits?: PackageJob['limits'];
     signal?: AbortSignal;
     onNode?: (node: string) => void;
+    /** Kernel header directories the job copies from its image's usr/include into /sysroot ([from, to]). */
+    headersFromImage?: [string, string][];
   }): Promise<JobRun | undefined>;
 }
 
@@ -80,8 +84,10 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
   await sweepDeadJobs(engine, ctx.config.farm.name, { engines, store });
   const names = new Map(status.hosts.map((h) => [h.ip, h.hostname]));
   const farm = ctx.config.farm;
+  const imageId = (await engine.images.inspect(image))?.id ?? '';
   return {
     nodes: ready.map((n) => n.hostname),
+    imageId,
     room,
     slots: new PrioritySlots(room),
     url,
@@ -122,9 +128,14 @@ export async function spreadFarm(ctx: RunContext): Promise<SpreadFarm & AsyncDis
   };
 }
 
-/** The job script's environment (chroot/spread-job.sh): the store, the bundle, the staging token, the recipe's directory, the sandbox uid, the target's compilers, the tasks distcc may reach. Pure. */
-function jobEnv(url: string, o: { bundle: string; token: string; recipeDirIn: string }, distccAllow: string): Record<string, string> {
+/** The job script's environment (chroot/spread-job.sh): the store, the bundle, the staging token, the recipe's directory, the sandbox uid, the target's compilers, the tasks distcc may reach, the kernel headers it copies from its image. Pure. */
+function jobEnv(
+  url: string,
+  o: { bundle: string; token: string; recipeDirIn: string; headersFromImage?: [string, string][] },
+  distccAllow: string,
+): Record<string, string> {
   return {
+    ...(o.headersFromImage?.length ? { IGLU_KERNEL_HEADERS: o.headersFromImage.map(([from, to]) => `${from}:${to}`).join(' ') } : {}),
     IGLU_STORE: url,
     IGLU_BUNDLE: o.bundle,
     IGLU_TOKEN: o.token,
