@@ -170,7 +170,15 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
   });
 
   test('the REST flow on the farm: a bundle laid over its branch builds as a swarm job; status, packages, resources, artifacts, the log live and resumed', async () => {
-    const id = await submitBundle(await tarOf(recipeDir('flow', { build: 'sleep 2' }), path.join(scratchDir('iglu-b-'), 'b.tar.gz')), tokens.alice, 'other');
+    // the job's sysroot has the kernel headers (from the job's image, the build root's base)
+    const id = await submitBundle(
+      await tarOf(
+        recipeDir('flow', { build: 'test -f /sysroot/usr/include/linux/limits.h && test -f /sysroot/usr/include/asm/unistd.h && sleep 2' }),
+        path.join(scratchDir('iglu-b-'), 'b.tar.gz'),
+      ),
+      tokens.alice,
+      'other',
+    );
     // the log, followed live as server-sent events, then again from an event id
     const events = await readEvents(id, undefined);
     const t = await finished(id);
