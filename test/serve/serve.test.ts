@@ -49,6 +49,8 @@ async function tarOf(dir: string, file: string): Promise<Buffer> {
 const status = async (id: string, token = tokens.alice) => (await api<Task>(svc.url, token, 'GET', `/task/${id}/status`)).body;
 const finished = (id: string, ms = 180_000) =>
   until(`task ${id} to end`, async () => ((t) => (['done', 'failed', 'cancelled'].includes(t.state) ? t : undefined))(await status(id, tokens.admin)), ms);
+/** The REST flow's build: the job's sysroot has the kernel headers (from the job's image, the build root's base). */
+const FLOW_BUILD = 'test -f /sysroot/usr/include/linux/limits.h && test -f /sysroot/usr/include/asm/unistd.h && sleep 2';
 const buildJobs = async () => (await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' })).length;
 
 /** aoinb's flow with curl's requests: create, bundle, branch, build. */
@@ -170,15 +172,7 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
   });
 
   test('the REST flow on the farm: a bundle laid over its branch builds as a swarm job; status, packages, resources, artifacts, the log live and resumed', async () => {
-    // the job's sysroot has the kernel headers (from the job's image, the build root's base)
-    const id = await submitBundle(
-      await tarOf(
-        recipeDir('flow', { build: 'test -f /sysroot/usr/include/linux/limits.h && test -f /sysroot/usr/include/asm/unistd.h && sleep 2' }),
-        path.join(scratchDir('iglu-b-'), 'b.tar.gz'),
-      ),
-      tokens.alice,
-      'other',
-    );
+    const id = await submitBundle(await tarOf(recipeDir('flow', { build: FLOW_BUILD }), path.join(scratchDir('iglu-b-'), 'b.tar.gz')), tokens.alice, 'other');
     // the log, followed live as server-sent events, then again from an event id
     const events = await readEvents(id, undefined);
     const t = await finished(id);
@@ -217,7 +211,7 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
     for (const p of ['/task', '/task/{id}/build_bundle', '/task/{id}/branch', '/task/{id}/build', '/task/{id}/status', '/builder/status'])
       assert.ok(openapi.paths[p], p);
     // the same bundle again: its package comes from the store at once
-    const again = await submitBundle(await tarOf(recipeDir('flow2', { build: 'sleep 2' }), path.join(scratchDir('iglu-b-'), 'b.tar.gz')), tokens.bob);
+    const again = await submitBundle(await tarOf(recipeDir('flow2', { build: FLOW_BUILD }), path.join(scratchDir('iglu-b-'), 'b.tar.gz')), tokens.bob);
     const t2 = await finished(again);
     assert.equal(t2.state, 'done');
     assert.match(t2.packages.find((p) => p.name === 'greet')!.state, /^(up to date|from store)$/);
