@@ -100,6 +100,15 @@ export class TaskDb {
     return (this.sql(sql).all(...args, o.limit ?? 1000) as { body: string }[]).map((r) => JSON.parse(r.body) as Task);
   }
 
+  /** When each owner's last task started (ISO time), for fair share; owners whose tasks never started are absent. */
+  lastStarts(): Map<string, string> {
+    const rows = this.sql("SELECT owner, MAX(json_extract(body, '$.startedAt')) AS at FROM tasks GROUP BY owner HAVING at IS NOT NULL").all() as {
+      owner: string;
+      at: string;
+    }[];
+    return new Map(rows.map((r) => [r.owner, r.at]));
+  }
+
   /** How many tasks are in each state. */
   counts(): Partial<Record<TaskState, number>> {
     const rows = this.sql('SELECT state, COUNT(*) AS n FROM tasks GROUP BY state').all() as { state: TaskState; n: number }[];
@@ -140,7 +149,7 @@ export class TaskDb {
   }
 
   tokens(): TokenRow[] {
-    return (this.sql('SELECT name, hash, scope, created_at AS createdAt FROM tokens ORDER BY name').all() as TokenRow[]).map((t) => ({ ...t }));
+    return this.sql('SELECT name, hash, scope, created_at AS createdAt FROM tokens ORDER BY name').all() as TokenRow[];
   }
 
   tokenByHash(hash: string): TokenRow | undefined {

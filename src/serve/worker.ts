@@ -70,7 +70,7 @@ export class BuildWorker {
             : undefined,
       );
     if (problem) return;
-    const next = nextTask(db.list({ states: ['queued'] }), lastStarts(db.list({ limit: 5000 })));
+    const next = nextTask(db.list({ states: ['queued'] }), db.lastStarts());
     if (!next) return;
     const claimed = db.update(next.id, (x) =>
       x.state === 'queued' ? { ...x, state: 'building', startedAt: new Date().toISOString(), packages: [], reason: undefined } : undefined,
@@ -150,13 +150,6 @@ export class BuildWorker {
     this.o.say(`task ${t.id}: queued again: ${why}`);
     this.o.service.db.update(t.id, (x) => (x.state === 'building' ? { ...x, state: 'queued', run: undefined, reason: why } : undefined));
   }
-}
-
-/** When each owner's last task started. Pure. */
-function lastStarts(tasks: Task[]): Map<string, string> {
-  const last = new Map<string, string>();
-  for (const t of tasks) if (t.startedAt && (last.get(t.owner) ?? '') < t.startedAt) last.set(t.owner, t.startedAt);
-  return last;
 }
 
 /** The task's packages with what the log shows laid over them, in the order first seen. Pure. */
