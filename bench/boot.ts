@@ -16,6 +16,7 @@ import { kernelFromImage } from '../src/boot/kernel.js';
 import { qemuArgs } from '../src/boot/qemu-args.js';
 import { loadMachines } from '../src/boot/machines.js';
 import { CLI } from '../test/support/cli.js';
+import { median } from './median.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : dflt);
@@ -23,7 +24,6 @@ const workdir = path.resolve(opt('--workdir', '.iglu'));
 const rounds = Number(opt('--rounds', '3'));
 const image = path.join(workdir, 'iglunix.img');
 const EXPECT = 'IGLUNIX BOOT OK';
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const bootDir = path.join(workdir, 'boot');
 const kernel = await kernelFromImage(image, Math.round((await stat(image)).size / 2 ** 20), bootDir);

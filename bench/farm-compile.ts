@@ -31,6 +31,7 @@ import { runnerEnv } from '../src/recipes/read.js';
 import type { FarmStatus } from '../src/farm/status.js';
 import type { ToolchainResult } from '../src/phases/toolchain.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
+import { median } from './median.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : dflt);
@@ -42,7 +43,6 @@ const throughConfig = given ? undefined : writeConfig(`${farmYaml}  oneNode: dis
 const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-bench-'));
 const iglu = (args: string[], cfg = config) => execa('node', [CLI, '--config', cfg, '--workdir', workdir, ...args], { stdin: 'ignore', stderr: 'inherit' });
 const docker = (args: string[]) => execa('docker', args, { stdin: 'ignore' });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const MUSL_SHA256 = '7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4';
 const RAW_NET = `iglu-bench-raw-${process.pid}`;
 const LABEL = ['--label', 'iglu.bench=farm-compile'];

@@ -13,13 +13,13 @@ import { execa } from 'execa';
 import { CLI, writeConfig } from '../test/support/cli.js';
 import { NetnsEngines } from '../test/support/netns-engines.js';
 import { api } from './raw-api.js';
+import { median } from './median.js';
 
 const argv = process.argv.slice(2);
 const rounds = Number(argv[argv.indexOf('--rounds') + 1] || 3) || 3;
 const which = argv.includes('--nodes') ? argv[argv.indexOf('--nodes') + 1] : 'both';
 
 const iglu = (args: string[]) => execa('node', [CLI, ...args], { stdin: 'ignore' });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Target {

@@ -16,6 +16,7 @@ import { execa } from 'execa';
 import type { ChrootPackage } from '../src/phases/chroot.js';
 import { DEFAULT_TREE } from '../src/recipes/default-tree.js';
 import { CLI, writeConfig } from '../test/support/cli.js';
+import { median } from './median.js';
 
 const argv = process.argv.slice(2);
 const rounds = Number(argv.includes('--rounds') ? argv[argv.indexOf('--rounds') + 1] : '3');
@@ -25,7 +26,6 @@ const tree = mkdtempSync(path.join(tmpdir(), 'iglu-bench-tree-'));
 cpSync(DEFAULT_TREE, tree, { recursive: true });
 const base = ['--config', config, '--workdir', workdir];
 const iglu = (args: string[]) => execa('node', [CLI, ...base, ...args], { stdin: 'ignore', stderr: 'inherit' });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timedBuild(): Promise<{ seconds: number; built: string[] }> {
   const t0 = performance.now();

@@ -12,13 +12,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { CLI } from '../test/support/cli.js';
+import { median } from './median.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const rounds = Number(option('--rounds') ?? '7');
 const workdir = option('--workdir');
 const UNBUNDLED = path.resolve(path.dirname(CLI), '../src/cli.js');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const commands: [string, string[]][] = [
   ['--version', ['--version']],
