@@ -4,7 +4,7 @@ import { IgluError } from '../errors.js';
 import { waitFor } from '../util/wait.js';
 import { convergence, type Convergence } from './converge.js';
 import { farmHosts, type FarmHost } from './hosts.js';
-import { probeHosts } from './probe.js';
+import { FarmProbe } from './probe.js';
 import { serviceName } from './settings.js';
 
 /**
@@ -27,6 +27,29 @@ export async function waitForFarm(
   const { signal, whileProbing } = opts;
   const started = Date.now();
   const timeoutMs = farm.readyTimeout * 1000;
+  // the probe's container starts while the tasks are scheduled; it is removed however this ends
+  await using probe = FarmProbe.start(engine, { farm: farm.name, imageId, network: farm.network, signal });
+  const { tasks, nodes, desired } = await tasksRunning(engine, farm, timeoutMs, signal);
+  const hosts = farmHosts(tasks, nodes, farm.network);
+  if (hosts.length !== desired) {
+    throw new IgluError(`${hosts.length} of ${desired} running tasks have an address on ${farm.network}`, { hint: 'retry "iglu farm up"' });
+  }
+  const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
+  await Promise.all([probe.run(hosts, farm.port, remainingS), whileProbing?.(hosts)]);
+  return hosts;
+}
+
+/**
+ * Polls the service's tasks and the nodes every 100 ms (two cheap reads on the manager)
+ * until every desired task runs.
+ * @throws IgluError on timeout, with the tasks' states and the last task error
+ */
+async function tasksRunning(
+  engine: Engine,
+  farm: FarmConfig,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ tasks: TaskInfo[]; nodes: NodeInfo[]; desired: number }> {
   const service = serviceName(farm);
   let last: Convergence | undefined;
   let tasks: TaskInfo[] = [];
@@ -40,6 +63,7 @@ export async function waitForFarm(
     },
     {
       timeoutMs,
+      intervalMs: 100,
       // Ctrl-C ends the wait (farm up then rolls back); without it the poll would go on to the timeout
       signal,
       what: `${service} tasks to run`,
@@ -47,16 +71,7 @@ export async function waitForFarm(
       lastState: () => describeConvergence(last),
     },
   );
-  const hosts = farmHosts(tasks, nodes, farm.network);
-  if (hosts.length !== last!.desired) {
-    throw new IgluError(`${hosts.length} of ${last!.desired} running tasks have an address on ${farm.network}`, { hint: 'retry "iglu farm up"' });
-  }
-  const remainingS = Math.max(10, (timeoutMs - (Date.now() - started)) / 1000);
-  await Promise.all([
-    probeHosts(engine, { farm: farm.name, imageId, network: farm.network, hosts, port: farm.port, deadlineS: remainingS, signal }),
-    whileProbing?.(hosts),
-  ]);
-  return hosts;
+  return { tasks, nodes, desired: last!.desired };
 }
 
 function describeConvergence(c: Convergence | undefined): string {

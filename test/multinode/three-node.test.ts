@@ -356,7 +356,9 @@ describe('three-node farm: engines in network namespaces', { timeout: 1_200_000 
 
   test('a worker node killed during the toolchain build: distcc backs off and the build completes', async () => {
     // compiler-rt alone (256 compiles, musl-headers from before): the same back-off as musl's 1,400 at a fifth of the time
-    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--json', 'compiler-rt'], { reject: false });
+    const child = execa('node', [CLI, ...withAll, '--workdir', workdir, 'toolchain', 'build', '--offline', '--rebuild', '--json', 'compiler-rt'], {
+      reject: false,
+    });
     const clients = async () => (await nodes.engine(1).containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'client' })).length;
     for (let i = 0; i < 600 && (await clients()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 8_000)); // into the compiles
