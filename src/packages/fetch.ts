@@ -128,10 +128,18 @@ async function readStamp(file: string): Promise<{ recipe: string; sources: UsedS
   }
 }
 
-/** The error for a failed phase: the log's tail, and the whole log's path as the hint. */
+/**
+ * The error for a failed phase: the log's tail, and the whole log's path as the hint. A
+ * recipe of the `bad` category (GNU tools Iglunix builds only to bootstrap, RECIPES.md)
+ * adds the way around it: the build environment's own tool, through chroot.base.
+ */
 export async function phaseFailed(recipe: RecipeMeta, phase: string, logFile: string, canceled = false): Promise<IgluError> {
   if (canceled) return new IgluError(`${recipe.name}: ${phase} interrupted`, { hint: `the log so far is ${logFile}`, exitCode: ExitCode.interrupted });
+  const instead =
+    recipe.category === 'bad'
+      ? `; ${recipe.name} is a bad: tool, which the build environment has: to take it from there instead of building it, add it to chroot.base in iglu.yaml (with what is listed there, e.g. [llvm, ${recipe.name}])`
+      : '';
   return new IgluError(`${recipe.name} ${recipe.pkgver}: ${phase} failed (${recipe.file}):\n${await tailOf(logFile, 25)}`, {
-    hint: `the whole log is ${logFile}`,
+    hint: `the whole log is ${logFile}${instead}`,
   });
 }

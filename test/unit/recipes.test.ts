@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { readRecipe, readTree } from '../../src/recipes/read.js';
+import { phaseFailed } from '../../src/packages/fetch.js';
+import { readRecipe, readTree, type RecipeMeta } from '../../src/recipes/read.js';
 import { iglu } from '../support/cli.js';
 
 // fixtures live in the source tree; tests run from dist/test/unit
@@ -68,4 +72,30 @@ test('iglu chroot plan with the default base: an explicitly selected base packag
   const unknown = await iglu(['chroot', 'plan', '--tree', `${fixtures}tree`, 'nosuchpkg']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no recipe provides "nosuchpkg"/);
+});
+
+test("phaseFailed: the log's tail and path; a bad: recipe's failure says how to take the tool from the build environment", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-phase-'));
+  const log = path.join(dir, 'fetch.log');
+  writeFileSync(log, 'curl: (22) 404 for make-4.4.tar.gz\n');
+  const recipe = (category: string): RecipeMeta => ({
+    name: 'gmake',
+    file: `/t/${category}/gmake/build.sh`,
+    category,
+    pkgver: '4.4',
+    pkgrel: '0',
+    desc: '',
+    deps: [],
+    mkdeps: [],
+    provides: [],
+    bad: [],
+    functions: ['fetch'],
+    shlibs: [],
+  });
+  const bad = await phaseFailed(recipe('bad'), 'fetch', log);
+  assert.match(bad.message, /^gmake 4\.4: fetch failed \(\/t\/bad\/gmake\/build\.sh\):\n.*404 for make-4\.4/);
+  assert.match(bad.hint!, new RegExp(`the whole log is ${log}; gmake is a bad: tool.*add it to chroot\\.base in iglu\\.yaml`));
+  const plain = await phaseFailed(recipe('base'), 'fetch', log);
+  assert.equal(plain.hint, `the whole log is ${log}`);
+  rmSync(dir, { recursive: true });
 });
