@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { assembleImage, type ImageResult } from '../disk/assemble.js';
 import { makeContext, type GlobalOptions } from './context.js';
 import { buildFarmImage, importFarmTar, type FarmImage } from '../image/build.js';
+import { imageConfigOf } from '../image/inputs.js';
 import { printResult } from '../output.js';
 import { runSteps } from './progress.js';
 
@@ -43,7 +44,7 @@ function registerImageBuild(image: Command, globals: () => GlobalOptions): void 
             run: async (c, output) => {
               c.image = opts.fromTar
                 ? await importFarmTar(engine, opts.fromTar, output)
-                : await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
+                : await buildFarmImage(engine, ctx.workdir, imageConfigOf(ctx.config), output, ctx.signal);
               return `${c.image.ref}${c.image.reused ? ' (reused)' : ''}`;
             },
           },

@@ -87,12 +87,15 @@ export const FarmSchema = z
     modeSet: f.global !== undefined || f.replicas !== undefined,
   }));
 
+/** A Debian package name (Debian Policy 5.6.1: lower case, digits, + - .; at least two characters). */
+const DebianPackage = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'not a Debian package name');
+
 export const ImageSchema = z.strictObject({
   /** Debian suite debootstrap installs. */
   suite: z.string().default('bookworm'),
   /** Debian packages of the farm image (the toolchain the farm needs). */
   packages: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/))
+    .array(DebianPackage)
     .default([
       'distcc',
       'clang',
@@ -127,6 +130,14 @@ export const ChrootSchema = z.strictObject({
    * built, as Iglunix's own bootstrap did with empty placeholder packages.
    */
   base: z.array(z.string()).default(['llvm']),
+  /**
+   * Names recipes ask for that the build environment (the farm image) provides, each with
+   * the Debian package that brings it (`bmake: bmake`, `python-mako: python3-mako`): they
+   * satisfy dependencies as chroot.base does and are never built, and their packages join
+   * image.packages (a new farm image). Nothing comes from the environment unless listed
+   * here, in chroot.base, or as a `bad:` tool.
+   */
+  buildEnv: z.record(z.string().min(1), DebianPackage).default({}),
 });
 
 export const ToolchainSchema = z.strictObject({

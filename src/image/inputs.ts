@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ImageConfig } from '../config/schema.js';
+import type { Config, ImageConfig } from '../config/schema.js';
 
 /** Repository of farm images. The tag is the content hash of the inputs. */
 export const ABYSS_REPO = 'iglu/abyss';
@@ -16,6 +16,16 @@ export const IMAGE_CHANGES = [
   'ENV LANG=C.UTF-8',
   'CMD ["distccd", "--daemon", "--no-detach", "--log-stderr"]',
 ];
+
+/**
+ * The farm image's settings with chroot.buildEnv's Debian packages added to
+ * image.packages (the order kept, duplicates dropped): what `iglu image build` installs.
+ * With no buildEnv the list is image.packages as given, so the image's tag is unchanged. Pure.
+ */
+export function imageConfigOf(config: Pick<Config, 'image' | 'chroot'>): ImageConfig {
+  const extra = Object.values(config.chroot.buildEnv);
+  return extra.length ? { ...config.image, packages: [...new Set([...config.image.packages, ...extra])] } : config.image;
+}
 
 /**
  * The content hash that names a farm image built by debootstrap: sha256 over the

@@ -32,9 +32,23 @@ export type ChrootPackage = PackageOutcome;
 /** What the chroot build steps share. */
 export type ChrootBuildState = PhaseState;
 
-/** Names the chroot phase does not build: chroot.base's and the toolchain phase's packages. Pure. */
+/** Names the chroot phase does not build: chroot.base's, chroot.buildEnv's and the toolchain phase's packages. Pure. */
 export function providedNames(config: Config): string[] {
-  return [...new Set([...config.chroot.base, ...config.toolchain.packages])];
+  return [...new Set([...config.chroot.base, ...Object.keys(config.chroot.buildEnv), ...config.toolchain.packages])];
+}
+
+/**
+ * Where each provided name of a plan comes from, for `chroot plan`: the build
+ * environment (chroot.buildEnv, with its Debian package) or the base sysroot and the
+ * toolchain phase. Pure.
+ * @param fromBase the plan's provided names (analysePlan's fromBase)
+ */
+export function providedFrom(config: Config, fromBase: string[]): { fromBuildEnv: { name: string; debian: string }[]; fromBase: string[] } {
+  const env = config.chroot.buildEnv;
+  return {
+    fromBuildEnv: fromBase.filter((n) => Object.hasOwn(env, n)).map((name) => ({ name, debian: env[name]! })),
+    fromBase: fromBase.filter((n) => !Object.hasOwn(env, n)),
+  };
 }
 
 /** Inputs of `iglu chroot build`. */

@@ -12,6 +12,7 @@ import { IgluError } from '../errors.js';
 import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
 import { buildFarmImage, type FarmImage } from '../image/build.js';
+import { imageConfigOf } from '../image/inputs.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { nest, type Step, type StepRunner } from '../steps.js';
 import type { PackageOutcome } from '../pipeline/outcome.js';
@@ -134,7 +135,7 @@ function farmImageStep({ ctx, engine }: BuildRun): Step<BuildState> {
   return {
     title: 'farm image',
     run: async (s, output) => {
-      s.farmImage = await buildFarmImage(engine, ctx.workdir, ctx.config.image, output, ctx.signal);
+      s.farmImage = await buildFarmImage(engine, ctx.workdir, imageConfigOf(ctx.config), output, ctx.signal);
       return `${s.farmImage.ref}${s.farmImage.reused ? ' (up to date)' : ' (built)'}`;
     },
   };

@@ -267,7 +267,7 @@ export function planError(problems: PlanProblem[]): IgluError {
   const hint = problems.some((p) => p.kind === 'cycle')
     ? 'list one package of each cycle under the base sysroot (chroot.base in iglu.yaml) to break it, as Iglunix bootstraps it'
     : problems.some((p) => p.kind === 'missing')
-      ? 'add recipes for the missing names, or list them under chroot.base if the base already has them'
+      ? 'add recipes for the missing names; or, for a tool Debian has, name it with its Debian package under chroot.buildEnv in iglu.yaml (bmake: bmake), or under chroot.base if the base already has it'
       : 'see the tree with "iglu chroot plan --json", or check --tree';
   if (problems.length === 1) return new IgluError(problems[0]!.message, { hint });
   return new IgluError(`${problems.length} problems in the plan:\n${problems.map((p) => `- ${p.message}`).join('\n')}`, { hint });

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { commandWord } from '../../src/command-word.js';
 import { parseConfig } from '../../src/config/load.js';
 import { IgluError } from '../../src/errors.js';
+import { debootstrapHash, imageConfigOf } from '../../src/image/inputs.js';
+import { providedFrom, providedNames } from '../../src/phases/chroot.js';
 
 function errorOf(text: string): IgluError {
   try {
@@ -68,4 +70,21 @@ test('the command word: global options and their values are skipped', () => {
   assert.equal(commandWord(['--workdir=/w', '--docker-host', 'tcp://x', 'chroot', 'build']), 'chroot');
   assert.equal(commandWord(['--json', '--help']), undefined);
   assert.equal(commandWord([]), undefined);
+});
+
+test("chroot.buildEnv: names provided by the build environment, their Debian packages join the image's, and the plan says where each comes from", () => {
+  const plain = parseConfig('', 'iglu.yaml');
+  assert.deepEqual(plain.chroot.buildEnv, {});
+  assert.equal(imageConfigOf(plain), plain.image, 'without buildEnv the image settings are untouched');
+  assert.equal(debootstrapHash(imageConfigOf(plain)), debootstrapHash(plain.image), "and so is the image's tag");
+
+  const c = parseConfig('chroot:\n  buildEnv:\n    bmake: bmake\n    python-mako: python3-mako\n    make: make\n', 'iglu.yaml');
+  const image = imageConfigOf(c);
+  assert.deepEqual(image.packages.slice(-2), ['bmake', 'python3-mako'], 'added after image.packages; make, already there, once');
+  assert.equal(image.packages.filter((p) => p === 'make').length, 1);
+  assert.notEqual(debootstrapHash(image), debootstrapHash(c.image), 'a new farm image');
+  assert.ok(providedNames(c).includes('bmake') && providedNames(c).includes('python-mako'));
+  assert.deepEqual(providedFrom(c, ['bmake', 'llvm']), { fromBuildEnv: [{ name: 'bmake', debian: 'bmake' }], fromBase: ['llvm'] });
+
+  assert.match(errorOf('chroot:\n  buildEnv:\n    bmake: "Bmake Tools"\n').message, /iglu\.yaml:3: "chroot\.buildEnv\.bmake" not a Debian package name/);
 });
