@@ -16,6 +16,7 @@ import type { Identities } from './identities.js';
 import { fromManifests, outcomeLine, packageEntry, type PackageOutcome } from './outcome.js';
 import type { PackageRunner, RunnerJob, RunnerResult } from './runner.js';
 import type { SharedBuilds } from './shared-builds.js';
+import { withUndeclaredHint } from './undeclared.js';
 
 /** What differs between the phases that build packages (the toolchain phase, the chroot phase). */
 export interface BuildPhase {
@@ -230,13 +231,21 @@ async function runStage(o: PipelineOptions, b: Build, inputs: string, shared: Sh
     ...(o.signal ? { signal: o.signal } : {}),
   };
   const runner = o.runner();
-  const first = await limited(job, (j) => runner.run(j));
+  // a failure whose log misses a header or library that a built package has names it
+  const runOnce = async () => {
+    try {
+      return await limited(job, (j) => runner.run(j));
+    } catch (err) {
+      throw await withUndeclaredHint(err, recipe, b.logFile, o.paths.outDir);
+    }
+  };
+  const first = await runOnce();
   if (first) return first;
   // another run's build of the same inputs holds the claim: its result is this one's
   const attached = shared && (await attachTo(o, b, shared, inputs));
   if (attached) return attached.outcome;
   // the claim's holder was a leftover of a run that is gone (now removed): claim it again
-  const again = await limited(job, (j) => runner.run(j));
+  const again = await runOnce();
   if (!again) {
     throw new IgluError(`${recipe.name}: another run's job for the same inputs holds its name and ended without storing it`, {
       hint: `its log: ${b.logFile}; run again to build it here`,

@@ -166,6 +166,11 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.match(res.packages.find((p) => p.name === 'fails')?.log ?? '', /logs\/fails\.log$/);
     assert.match(k.stderr, /1 package failed \(fails\); 1 blocked/);
     assert.deepEqual(mountedUnderWorkdir(), []);
+    // a header that a built package (zlib, above) has and the recipe does not declare: the hint names it
+    const undeclared = await iglu([...args, 'chroot', 'build', '--tree', tree, 'needz']);
+    assert.equal(undeclared.code, 1);
+    assert.match(undeclared.stderr, /fatal error: 'zlib\.h' file not found/);
+    assert.match(undeclared.stderr, /hint: zlib\.h is in zlib 1\.2\.13, which \S+fix\/needz\/build\.sh does not declare: add zlib to its mkdeps/);
   });
 
   test('bad input: unknown package, missing dependency, cycle, a base that is not a tarball', async () => {
