@@ -24,6 +24,26 @@ const withoutBuildKit = {
   },
 };
 
+/**
+ * ssh2 (docker-modem's transport for ssh:// endpoints; iglu supports them) is about a
+ * third of what an Engine command loads, yet docker-modem needs it only when it opens an
+ * ssh connection: the bundle carries a stand-in whose Client loads the real package from
+ * node_modules when the first one is made (docker-modem's lib/ssh.js: `new Client()`).
+ */
+const lazySsh2 = {
+  name: 'lazy-ssh2',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, (args) => (args.namespace === 'lazy-ssh2' ? undefined : { path: 'ssh2', namespace: 'lazy-ssh2' }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-ssh2' }, () => ({
+      contents: [
+        "const name = 'ssh2';",
+        'module.exports = { Client: function Client(...args) { const Real = require(name).Client; return new Real(...args); } };',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 await rm('dist/bin', { recursive: true, force: true });
 await build({
   entryPoints: { iglu: 'src/bin.ts' },
@@ -48,6 +68,8 @@ await build({
       "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
     ].join(' '),
   },
-  plugins: [withoutBuildKit],
+  plugins: [withoutBuildKit, lazySsh2],
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
