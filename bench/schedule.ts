@@ -26,7 +26,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_TREE } from '../src/recipes/default-tree.js';
 import { readTree } from '../src/recipes/read.js';
-import { buildJobs, simulateSchedule, type BuildJob } from '../src/schedule/critical-path.js';
+import { buildJobs, simulateSchedule, type BuildJob, type Schedule } from '../src/schedule/critical-path.js';
 import { simulateFarm, type FarmJob } from '../src/schedule/moldable.js';
 
 const argv = process.argv.slice(2);
@@ -144,41 +144,19 @@ const farmDags: [string, FarmJob[]][] = [
   ['default tree', defaultJobs.map((j) => farmJob(j, 0.25, 2))],
   ['synthetic 130', synthetic.map((j) => farmJob(j, 0.3, 1))],
 ];
+/** One row of a table: the DAG, its size, the farm and the schedule's figures. */
+const row = (dag: string, packages: number, nodes: number, s: Schedule) => {
+  const { makespan, criticalPath, work, lowerBound, ratio } = s;
+  return { dag, packages, nodes, slots, makespan, criticalPath, work, lowerBound, ratio };
+};
 const rows = dags.flatMap(([dag, jobs]) =>
-  NODES.map((nodes) => {
-    const s = simulateSchedule(jobs, nodes, slots);
+  NODES.map((nodes) => ({
+    ...row(dag, jobs.length, nodes, simulateSchedule(jobs, nodes, slots)),
     // the baseline in the same run: ready jobs taken by name, as without recorded times
-    const byName = simulateSchedule(jobs, nodes, slots, { priority: 'name' });
-    return {
-      dag,
-      packages: jobs.length,
-      nodes,
-      slots,
-      makespan: s.makespan,
-      criticalPath: s.criticalPath,
-      work: s.work,
-      lowerBound: s.lowerBound,
-      ratio: s.ratio,
-      byNameRatio: byName.ratio,
-    };
-  }),
+    byNameRatio: simulateSchedule(jobs, nodes, slots, { priority: 'name' }).ratio,
+  })),
 );
-const farmRows = farmDags.flatMap(([dag, jobs]) =>
-  NODES.map((nodes) => {
-    const s = simulateFarm(jobs, nodes, slots);
-    return {
-      dag,
-      packages: jobs.length,
-      nodes,
-      slots,
-      makespan: s.makespan,
-      criticalPath: s.criticalPath,
-      work: s.work,
-      lowerBound: s.lowerBound,
-      ratio: s.ratio,
-    };
-  }),
-);
+const farmRows = farmDags.flatMap(([dag, jobs]) => NODES.map((nodes) => row(dag, jobs.length, nodes, simulateFarm(jobs, nodes, slots))));
 if (argv.includes('--json')) {
   console.log(JSON.stringify({ fixed: rows, farm: farmRows }, null, 2));
 } else {
