@@ -9,14 +9,16 @@ import { serviceName } from './settings.js';
 /**
  * The probe script: for each host at once, compile an empty C file through distcc with
  * DISTCC_FALLBACK=0 (distcc(1): fail instead of compiling locally), retrying until it
- * succeeds or the deadline passes. Prints "ok HOST" or "fail HOST LAST-ERROR" per host;
- * exits 1 when a host failed.
+ * succeeds or the deadline passes. An attempt that stalls on a host that accepted the
+ * connection ends after DISTCC_IO_TIMEOUT = 20 s (distcc(1); its default is 300), so the
+ * whole probe ends within about 20 s of the deadline. Prints "ok HOST" or "fail HOST
+ * LAST-ERROR" per host; exits 1 when a host failed.
  */
 const PROBE = `
 cd /tmp && echo 'int iglu_probe(void){return 0;}' > probe.c
 end=$(( $(date +%s) + IGLU_DEADLINE ))
 probe() {
-  until DISTCC_HOSTS="$1" DISTCC_FALLBACK=0 DISTCC_BACKOFF_PERIOD=0 distcc clang -c probe.c -o "probe-$2.o" 2>"err-$2"; do
+  until DISTCC_HOSTS="$1" DISTCC_FALLBACK=0 DISTCC_BACKOFF_PERIOD=0 DISTCC_IO_TIMEOUT=20 distcc clang -c probe.c -o "probe-$2.o" 2>"err-$2"; do
     if [ "$(date +%s)" -ge "$end" ]; then echo "fail $1 $(tail -n1 "err-$2")"; return 1; fi
     sleep 0.2
   done
