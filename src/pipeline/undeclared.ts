@@ -1,6 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { IgluError } from '../errors.js';
+import { ExitCode, IgluError } from '../errors.js';
 import { readManifest, type PackageManifest } from '../packages/manifest.js';
 import type { RecipeMeta } from '../recipes/read.js';
 
@@ -78,9 +78,8 @@ export function undeclaredSentence(recipeFile: string, found: UndeclaredProvider
  * @param outDir where the phase's packages and manifests are (out/)
  */
 export async function withUndeclaredHint(err: unknown, recipe: RecipeMeta, logFile: string, outDir: string): Promise<unknown> {
-  if (!(err instanceof IgluError) || err.exitCode !== 1) return err;
-  const log = await readFile(logFile, 'utf8').catch(() => '');
-  const missing = missingInLog(log.slice(-256 * 1024));
+  if (!(err instanceof IgluError) || err.exitCode !== ExitCode.failure) return err;
+  const missing = missingInLog(await logEnd(logFile, 256 * 1024));
   if (!missing.headers.length && !missing.libraries.length) return err;
   const files = (await readdir(outDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
   const manifests = (await Promise.all(files.map((f) => readManifest(path.join(outDir, f))))).filter((m) => m?.files !== undefined);
@@ -88,4 +87,18 @@ export async function withUndeclaredHint(err: unknown, recipe: RecipeMeta, logFi
   if (!found.length) return err;
   const sentence = undeclaredSentence(recipe.file, found);
   return new IgluError(err.message, { hint: err.hint ? `${sentence}; ${err.hint}` : sentence, cause: err, exitCode: err.exitCode });
+}
+
+/** The last `bytes` of a log (a build's can be large; the error is near its end), or '' when it cannot be read. */
+async function logEnd(file: string, bytes: number): Promise<string> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return '';
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, bytes);
+    const { buffer } = await handle.read(Buffer.alloc(length), 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

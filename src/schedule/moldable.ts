@@ -48,8 +48,8 @@ export function simulateFarm(jobs: FarmJob[], nodes: number, slots: number): Sch
   const asFixed: BuildJob[] = jobs.map((j) => ({ name: j.name, deps: j.deps, seconds: fastest(j, capacity) }));
   const chain = remainingChain(asFixed);
   const priority = (a: FarmJob, b: FarmJob) => chain.get(b.name)! - chain.get(a.name)! || a.name.localeCompare(b.name);
-  const names = new Set(jobs.map((j) => j.name));
-  const left = new Map(jobs.map((j) => [j.name, new Set(j.deps.filter((d) => names.has(d) && d !== j.name))]));
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const left = new Map(jobs.map((j) => [j.name, new Set(j.deps.filter((d) => byName.has(d) && d !== j.name))]));
   const ready = jobs.filter((j) => left.get(j.name)!.size === 0);
   const running: Running[] = [];
   const done: Schedule['jobs'] = [];
@@ -69,7 +69,7 @@ export function simulateFarm(jobs: FarmJob[], nodes: number, slots: number): Sch
       if (r.serialLeft > 1e-9 || r.parallelLeft > 1e-9) continue;
       running.splice(running.indexOf(r), 1);
       done.push({ name: r.job.name, node: 0, start: r.start, end: now });
-      for (const [name, deps] of left) if (deps.delete(r.job.name) && deps.size === 0) ready.push(jobs.find((j) => j.name === name)!);
+      for (const [name, deps] of left) if (deps.delete(r.job.name) && deps.size === 0) ready.push(byName.get(name)!);
     }
   }
   const criticalPath = Math.max(0, ...chain.values());
