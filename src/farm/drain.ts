@@ -23,8 +23,21 @@ export function taskSettled(t: Pick<TaskInfo, 'state' | 'desiredState'>): boolea
 }
 
 /**
+ * Whether a drained service may be removed: every task has settled, and the swarm's task
+ * reaper has deleted those the drain gave desired state "remove" (it deletes a shut-down
+ * or never-assigned one within 250 ms: SwarmKit manager/orchestrator/taskreaper). Removing
+ * the service while the reaper still deletes its tasks races it, and Docker 20.10's
+ * SetServiceTasksRemove then dereferences a task the reaper deleted: dockerd panics
+ * (SwarmKit manager/orchestrator/service.go, seen in our CI). Pure.
+ */
+export function drained(tasks: Pick<TaskInfo, 'state' | 'desiredState'>[]): boolean {
+  return tasks.every((t) => taskSettled(t) && t.desiredState !== 'remove');
+}
+
+/**
  * Stops a service's tasks before it is removed: sets replicas to 0 (a global service gets
- * a placement constraint no node matches) and waits until every task has settled. Removing
+ * a placement constraint no node matches) and waits until every task has settled and the
+ * swarm has deleted those it scaled away ({@link drained}). Removing
  * a service with tasks still being prepared lets their containers appear after the
  * removal; draining first makes teardown see every container it must wait for.
  * A node that never answers (down) would keep its task unsettled: after `timeoutMs` the
@@ -42,7 +55,7 @@ export async function drainService(engine: Engine, service: ServiceInfo, timeout
     spec.Mode = { Replicated: { Replicas: 0 } };
   }
   await engine.services.update(service.id, service.version, spec);
-  await waitFor(async () => ((await engine.tasks.list(service.id)).every(taskSettled) ? true : undefined), {
+  await waitFor(async () => (drained(await engine.tasks.list(service.id)) ? true : undefined), {
     timeoutMs,
     what: `the tasks of ${service.name} to stop`,
     hint: 'a node that is down keeps its task unsettled; removal goes on regardless',

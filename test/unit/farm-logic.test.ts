@@ -4,7 +4,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { TaskInfo } from '../../src/docker/index.js';
 import { IgluError } from '../../src/errors.js';
 import { convergence } from '../../src/farm/converge.js';
-import { taskSettled } from '../../src/farm/drain.js';
+import { drained, taskSettled } from '../../src/farm/drain.js';
 import { distccdServiceSpec, specHash } from '../../src/farm/service-spec.js';
 import { farmSettings, withStackMode } from '../../src/farm/settings.js';
 import { loadFarmStack } from '../../src/farm/stack.js';
@@ -129,4 +129,12 @@ test('a drain awaits every task that has or may get a container, and no task tha
   }
   // on a node: its agent may still make or stop the container
   for (const state of ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']) assert.equal(settled(state, 'remove'), false, state);
+});
+
+test("a drained service is removed only once the task reaper has deleted the tasks it scaled away", () => {
+  assert.equal(drained([]), true, 'no task left');
+  assert.equal(drained([{ state: 'shutdown', desiredState: 'remove' }]), false, 'shut down, not yet deleted by the reaper');
+  assert.equal(drained([{ state: 'pending', desiredState: 'remove' }]), false, 'never assigned, not yet deleted');
+  assert.equal(drained([{ state: 'shutdown', desiredState: 'shutdown' }]), true, "a global task stopped by placement: the reaper keeps it as history");
+  assert.equal(drained([{ state: 'running', desiredState: 'shutdown' }]), false, 'still running');
 });
