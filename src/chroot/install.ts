@@ -7,6 +7,7 @@ import { tailLines } from '../util/tail.js';
 import { describe, IgluError } from '../errors.js';
 import { noLinksBelow } from '../util/safe-fs.js';
 import { exists } from '../util/exists.js';
+import { UAPI_DIRS } from './target-script.js';
 
 /** Mode bits a package may ship for its image but never on the host: setuid and setgid (chmod(2)). */
 const SPECIAL_MODE_BITS = 0o6000;
@@ -95,9 +96,6 @@ export function entryRefusal(err: unknown): string | undefined {
   if (e?.tarCode !== 'TAR_ENTRY_ERROR' || !e.entry?.path) return undefined;
   return `${e.entry.path.replace(/^\.\//, '')}${e.linkpath ? ` -> ${e.linkpath}` : ''}: ${(e.message ?? 'refused').replace(/^TAR_\w+: /, '')}`;
 }
-
-/** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */
-const UAPI_DIRS = ['linux', 'asm-generic', 'mtd', 'rdma', 'scsi', 'sound', 'video', 'xen', 'misc', 'drm'];
 
 /**
  * Which of the base's Linux UAPI header directories a sysroot gets, as paths relative to

@@ -1,3 +1,6 @@
+/** The kernel UAPI header directories of /usr/include (linux-libc-dev on Debian, `make headers` of Linux). */
+export const UAPI_DIRS = ['linux', 'asm-generic', 'mtd', 'rdma', 'scsi', 'sound', 'video', 'xen', 'misc', 'drm'];
+
 /**
  * The shell that makes the target's compiler the only one a recipe reaches in a container
  * from the farm image, as `chroot prepare` does for the build root (chroot/install.ts:
@@ -16,5 +19,25 @@ export function targetCompilersScript(targetBin: string, sysroot: string, arch =
     `  ln -sfn "${sysroot}/usr/lib/libc.so" /lib/ld-musl-${arch}.so.1`,
     `  printf '%s\\n' "${sysroot}/lib" "${sysroot}/usr/lib" >/etc/ld-musl-${arch}.path`,
     'fi',
+  ].join('\n');
+}
+
+/**
+ * The shell that copies the farm image's Linux UAPI headers into `sysroot`'s usr/include,
+ * under what the sysroot's packages brought (cp -n), as the build root's sysroot gets them
+ * (chroot/install.ts: copyKernelHeaders): `linux` in chroot.base stands for them, and
+ * libc++ includes <linux/futex.h>. asm/ comes from Debian's multiarch directory when the
+ * image has no plain usr/include/asm. Pure.
+ */
+export function kernelHeadersScript(sysroot: string, multiarch = 'x86_64-linux-gnu'): string {
+  const to = `${sysroot}/usr/include`;
+  return [
+    'set -e',
+    `for d in ${UAPI_DIRS.join(' ')}; do`,
+    `  if [ -d "/usr/include/$d" ]; then mkdir -p "${to}/$d"; cp -a -n "/usr/include/$d/." "${to}/$d/"; fi`,
+    'done',
+    `for asm in /usr/include/asm /usr/include/${multiarch}/asm; do`,
+    `  if [ -d "$asm" ]; then mkdir -p "${to}/asm"; cp -a -n "$asm/." "${to}/asm/"; break; fi`,
+    'done',
   ].join('\n');
 }

@@ -141,8 +141,13 @@ export const ChrootSchema = z.strictObject({
 });
 
 export const ToolchainSchema = z.strictObject({
-  /** Packages `iglu toolchain build` builds on the farm when none are named; empty for a build root that needs none (its sysroot gets nothing from the farm). */
-  packages: z.array(z.string().min(1)).default(['musl-headers', 'compiler-rt', 'musl']),
+  /**
+   * Packages `iglu toolchain build` builds on the farm when none are named: musl and what
+   * Iglunix's llvm gives the target (compiler-rt; libcxx: libc++, libc++abi, libunwind).
+   * Every chroot build's sysroot holds them. Empty for a build root that needs none (its
+   * sysroot gets nothing from the farm).
+   */
+  packages: z.array(z.string().min(1)).default(['musl-headers', 'compiler-rt', 'musl', 'libcxx']),
 });
 
 export const SourcesSchema = z.strictObject({

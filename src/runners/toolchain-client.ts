@@ -19,6 +19,7 @@ import { SANDBOX_ID, sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
 import { reapedOnAbort } from '../sandbox/reap.js';
 import { runnerEnv } from '../recipes/read.js';
 import { BuildClient } from './client-container.js';
+import { kernelHeadersScript } from '../chroot/target-script.js';
 import { ownerLabel } from '../util/owner.js';
 
 /** What the toolchain phase's runner needs: the farm (its live tasks) and its image, whose userland the client runs. */
@@ -98,7 +99,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
     ]);
     return { outRoot, compiles, release: async () => {} };
   }
-
+  /** The runner scripts, the tree and the workspace into the container, the sysroot's packages and the image's kernel headers into its /sysroot; the farm's compilers verified (`verify`). */
   /** The runner scripts, the tree and the workspace into the container, the sysroot's packages into its /sysroot; the farm's compilers verified (`verify`). */
   private async copyIn(client: BuildClient, job: RunnerJob, verify: boolean): Promise<void> {
     const { ws, sysroot, output } = job;
@@ -110,6 +111,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       verify ? verifiedFarm(this.o.engine, client.id, this.o.config.farm, this.farm, runnerEnv().TRIPLE!) : undefined,
       cleared.then(async () => {
         for (const t of sysroot.tarballs) await client.installTarball(t, SYSROOT);
+        await client.exec(['sh', '-c', kernelHeadersScript(SYSROOT)]);
         await client.useTargetCompilers(TARGET_BIN, SYSROOT);
       }),
       cleared.then(async () => {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import type { ChrootPackage } from '../../src/phases/chroot.js';
+import type { ToolchainResult } from '../../src/phases/toolchain.js';
 import { mountPoints, mountsUnder } from '../../src/util/mountinfo.js';
 import { isRunning } from '../../src/chroot/process.js';
 import type { ChrootState } from '../../src/chroot/state.js';
@@ -31,6 +32,7 @@ const tree = scratchDir('iglu-chroot-tree-');
 cpSync(path.resolve(import.meta.dirname, '../../../test/fixtures/chroot-tree'), tree, { recursive: true });
 const sysroot = path.join(root, 'chroot/root/sysroot');
 let swarmBefore = 'inactive';
+let toolchain: ToolchainResult;
 
 type BuildResult = { mode: string; order: string[]; packages: ChrootPackage[] };
 const state = (): ChrootState => JSON.parse(readFileSync(path.join(root, 'chroot/state.json'), 'utf8')) as ChrootState;
@@ -56,7 +58,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     await igluJson(['--config', config, 'image', 'build']);
     await igluJson([...args, 'sources', 'seed']);
     await igluJson([...args, 'farm', 'up', '--replicas', '2']);
-    await igluJson([...args, 'toolchain', 'build', '--offline']);
+    toolchain = await igluJson<ToolchainResult>([...args, 'toolchain', 'build', '--offline']);
   });
 
   after(async () => {
@@ -87,6 +89,23 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.match(z.stdout, /^zlib 1\.2\.13 round trip\n.*\[libz\.so\.1\]/s, z.stderr);
     assert.deepEqual(mountedUnderWorkdir(), [], 'nothing stays mounted');
     assert.deepEqual(state().sessions, []);
+  });
+
+  test('C++ on musl: a CMake project with iostreams, exceptions and threads links libc++ and LLVM libunwind from the toolchain phase, and runs', async () => {
+    // libcxx (libc++, libc++abi, libunwind) was built in the toolchain phase, its compiles on the farm's tasks
+    const libcxx = toolchain.packages.find((p) => p.name === 'libcxx');
+    assert.equal(libcxx?.action, 'built');
+    const remote = Object.values(libcxx.compiles?.remote ?? {}).reduce((a, b) => a + b, 0);
+    assert.ok(remote > 0.95 * (remote + (libcxx.compiles?.local ?? 0)) && remote > 100, `libcxx compiles: ${JSON.stringify(libcxx.compiles)}`);
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'cxxdemo']);
+    assert.deepEqual(actions(res), { cxxdemo: 'built' });
+    assert.deepEqual(res.packages[0]!.binaries, [
+      { path: 'usr/bin/cxxdemo', static: false, libc: 'musl', interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc++.so.1', 'libunwind.so.1', 'libc.so'] },
+    ]);
+    const bin = readFileSync(path.join(sysroot, 'usr/bin/cxxdemo'));
+    assert.ok(!bin.includes('GCC: (') && !bin.includes('GLIBCXX'), 'nothing from GCC or libstdc++');
+    const run = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/cxxdemo']);
+    assert.equal(run.stdout.trim(), 'cxxdemo: caught sum 10', run.stderr);
   });
 
   test('a rerun with nothing changed skips every package; fetch is idempotent', async () => {
@@ -294,7 +313,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     const prepared = await igluJson<{ base: { kind: string }; reused: boolean; installed: string[] }>([...args, 'chroot', 'prepare', '--base', base]);
     assert.equal(prepared.base.kind, 'tarball');
     assert.equal(prepared.reused, false);
-    assert.deepEqual(prepared.installed, ['musl-headers', 'compiler-rt', 'musl']);
+    assert.deepEqual(prepared.installed, ['musl-headers', 'compiler-rt', 'musl', 'libcxx']);
     assert.deepEqual(actions(await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'fixc'])), { fixc: 'built' });
     assert.equal((await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/fixc'])).code, 0);
     assert.deepEqual(mountedUnderWorkdir(), []);

@@ -47,7 +47,7 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
       .filter((p) => p.action === 'built')
       .map((p) => p.name)
       .sort();
-    assert.deepEqual(built, ['busybox', 'compiler-rt', 'iglunix', 'linux', 'mksh', 'musl', 'musl-headers', 'toybox', 'zlib', 'zstd']);
+    assert.deepEqual(built, ['busybox', 'compiler-rt', 'iglunix', 'libcxx', 'linux', 'mksh', 'musl', 'musl-headers', 'toybox', 'zlib', 'zstd']);
     const console = readFileSync(path.join(workdir, 'logs/boot.log'), 'utf8');
     for (const check of SMOKE_CHECKS) assert.match(console, new RegExp(`smoke: ok ${check}\\b`), `smoke check ${check}`);
     // every program is dynamic against musl: musl's loader, libraries the image has

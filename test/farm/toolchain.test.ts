@@ -24,8 +24,10 @@ const farm = uniqueName('tc');
 const hostile = hostileSet();
 // oneNode: distcc — compiles go through the farm even on one machine; `here` is the default, tested below with its own config
 const farmYaml = `farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`;
-const config = writeConfig(`${farmYaml}  oneNode: distcc\n${hostile.limitsYaml}`);
-const hereConfig = writeConfig(farmYaml);
+// the C library set: C++ (libcxx, in the default set) is the chroot suite's
+const cLibrarySet = 'toolchain:\n  packages: [musl-headers, compiler-rt, musl]\n';
+const config = writeConfig(`${farmYaml}  oneNode: distcc\n${hostile.limitsYaml}\n${cLibrarySet}`);
+const hereConfig = writeConfig(`${farmYaml}${cLibrarySet}`);
 const root = scratchDir('iglu-tc-');
 const args = ['--config', config, '--workdir', root];
 const FIXTURES = path.resolve(import.meta.dirname, '../../../test/fixtures/fetch-tree');

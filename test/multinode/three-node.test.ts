@@ -28,8 +28,10 @@ const farm = uniqueName('mn');
 const network = `${farm}-net`;
 const head = `docker:\n  host: ${nodes.endpoint(1)}\nfarm:\n  name: ${farm}\n  network: ${network}\n  advertiseAddr: ${nodes.addr(1)}\n  readyTimeout: 120\n  nodes:\n`;
 const node = (i: number) => `    - endpoint: ${nodes.endpoint(i)}\n      advertiseAddr: ${nodes.addr(i)}\n`;
-const withN2 = ['--config', writeConfig(head + node(2))];
-const withAll = ['--config', writeConfig(head + node(2) + node(3))];
+// the C library set: C++ (libcxx, in the default set) is the chroot suite's
+const cLibrarySet = 'toolchain:\n  packages: [musl-headers, compiler-rt, musl]\n';
+const withN2 = ['--config', writeConfig(head + node(2) + cLibrarySet)];
+const withAll = ['--config', writeConfig(head + node(2) + node(3) + cLibrarySet)];
 let before_ = '';
 const workdir = mkdtempSync(path.join(tmpdir(), 'iglu-mn-'));
 let image: FarmImage;

@@ -131,10 +131,10 @@ test('a drain awaits every task that has or may get a container, and no task tha
   for (const state of ['assigned', 'accepted', 'preparing', 'ready', 'starting', 'running']) assert.equal(settled(state, 'remove'), false, state);
 });
 
-test("a drained service is removed only once the task reaper has deleted the tasks it scaled away", () => {
+test('a drained service is removed only once the task reaper has deleted the tasks it scaled away', () => {
   assert.equal(drained([]), true, 'no task left');
   assert.equal(drained([{ state: 'shutdown', desiredState: 'remove' }]), false, 'shut down, not yet deleted by the reaper');
   assert.equal(drained([{ state: 'pending', desiredState: 'remove' }]), false, 'never assigned, not yet deleted');
-  assert.equal(drained([{ state: 'shutdown', desiredState: 'shutdown' }]), true, "a global task stopped by placement: the reaper keeps it as history");
+  assert.equal(drained([{ state: 'shutdown', desiredState: 'shutdown' }]), true, 'a global task stopped by placement: the reaper keeps it as history');
   assert.equal(drained([{ state: 'running', desiredState: 'shutdown' }]), false, 'still running');
 });

@@ -11,6 +11,9 @@ pkgrel=0
 desc="LLVM compiler runtime: builtins and crt objects"
 deps=""
 mkdeps="musl-headers"
+# the name Iglunix's recipes ask for (its llvm recipe's subpackage): here the whole of
+# this package, which a build's sysroot then holds
+subpkgs="libclang-rt-dev"
 
 fetch() {
 	curl -L "https://github.com/llvm/llvm-project/releases/download/llvmorg-$pkgver/llvm-project-$pkgver.src.tar.xz" -o "llvm-project-$pkgver.tar.xz"
@@ -53,6 +56,8 @@ package() {
 	cd build
 	DESTDIR="$pkgdir" ninja install
 }
+
+libclang-rt-dev() { deps="compiler-rt"; }
 
 license() {
 	cat llvm/compiler-rt/LICENSE.TXT
