@@ -138,6 +138,15 @@ export const ChrootSchema = z.strictObject({
    * here, in chroot.base, or as a `bad:` tool.
    */
   buildEnv: z.record(z.string().min(1), DebianPackage).default({}),
+  /**
+   * What a package's build sees in its sysroot besides the toolchain: "declared", the
+   * packages its recipe names in deps and mkdeps (iglu's own tree: builds independent of
+   * order); "planned", also every package the run's plan builds before it, as
+   * iglunix-autobuild's builds saw everything built before them (real Iglunix recipes that
+   * under-declare, such as mandoc's zlib.h). Planned builds wait for all that comes before
+   * them, so they do not build side by side.
+   */
+  sysroot: z.enum(['declared', 'planned']).default('declared'),
 });
 
 export const ToolchainSchema = z.strictObject({

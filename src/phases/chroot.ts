@@ -11,6 +11,7 @@ import type { BuildPhase, PipelineOptions } from '../pipeline/package-build.js';
 import { phaseSteps, type PhaseState } from '../pipeline/phase-steps.js';
 import { farmBuilds } from '../pipeline/shared-builds.js';
 import type { Step } from '../steps.js';
+import { afterEarlier, dependedOnFirst } from '../recipes/implicit-deps.js';
 import { planBuild } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { BuildRootRunner } from '../runners/build-root.js';
@@ -78,7 +79,8 @@ export interface ChrootBuildOptions {
  * plan` order (toolchain packages and chroot.base count as provided), each through the
  * package pipeline (pipeline/package-build.ts) with the chroot phase's parts: the build
  * root's base as every build's base, a sysroot of the toolchain and the packages it
- * declares (chroot/sysroot.ts), every ELF file checked to be musl's, and its packages
+ * declares (chroot/sysroot.ts; with chroot.sysroot "planned", also all the plan builds
+ * before it: recipes/implicit-deps.ts), every ELF file checked to be musl's, and its packages
  * installed into the build root's /sysroot (what `chroot enter` shows). The runner is the
  * build root here or on the farm (`runner`), or a swarm job per package (`spread`, with
  * the farm's package store shared). With `keepGoing`, a failed package is recorded and
@@ -91,8 +93,10 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const paths = new ChrootPaths(o.workdir);
   const pkgPaths = new PackagePaths(o.workdir);
   const provided = providedNames(o.config);
-  const plan = planBuild(o.recipes, o.packages, provided);
-  const identities = new Identities(o.recipes, provided);
+  const recipes =
+    o.config.chroot.sysroot === 'planned' ? afterEarlier(o.recipes, dependedOnFirst(o.recipes, planBuild(o.recipes, o.packages, provided).order)) : o.recipes;
+  const plan = planBuild(recipes, o.packages, provided);
+  const identities = new Identities(recipes, provided);
   const cache = SourceCache.of(o.workdir, o.config.sources);
   const pipeline: Omit<PipelineOptions, 'hostSide' | 'priority'> = {
     paths: pkgPaths,
@@ -106,7 +110,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
     identities,
     ...(o.signal ? { signal: o.signal } : {}),
   };
-  return phaseSteps({ plan, recipes: o.recipes, pipeline, keepGoing: Boolean(o.keepGoing), concurrent: Boolean(o.spread), phase: 'chroot' }, state);
+  return phaseSteps({ plan, recipes, pipeline, keepGoing: Boolean(o.keepGoing), concurrent: Boolean(o.spread), phase: 'chroot' }, state);
 }
 
 /**

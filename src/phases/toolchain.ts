@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
@@ -16,6 +17,9 @@ import type { Step } from '../steps.js';
 import { planBuild } from '../recipes/plan.js';
 import { readTree, type RecipeMeta } from '../recipes/read.js';
 import { recipeCacheOf } from '../recipes/read-cache.js';
+import { DEFAULT_TREE } from '../recipes/default-tree.js';
+import { afterEarlier } from '../recipes/implicit-deps.js';
+import { toolchainRoots, withOwnRecipes } from '../recipes/own-recipes.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
 import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
@@ -83,15 +87,17 @@ export interface ToolchainOptions {
  * the toolchain phase's parts: the farm image as every build's base, a sysroot of the
  * packages built before it that are the toolchain or that it declares (musl's headers for
  * compiler-rt, compiler-rt for musl), and the client container as the runner
- * (runners/toolchain-client.ts). `bad` GNU tools come from the farm image. The caller
+ * (runners/toolchain-client.ts). `bad` GNU tools come from the farm image. A named
+ * toolchain package comes after the toolchain packages before it, and iglu's own recipes
+ * stand in for toolchain packages the tree lacks (recipes/own-recipes.ts). The caller
  * disposes `state.client` in a finally.
  * @throws IgluError for no farm, a farm without running tasks, an unknown package, and
  *   what the pipeline throws (a source missing offline, a failed build with its log tail)
  */
 export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState): Promise<Step<ToolchainState>[]> {
   const paths = new PackagePaths(o.workdir);
-  const recipes = await readTree(o.tree, undefined, recipeCacheOf(o.workdir));
-  const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, [], { badFromBuildEnv: true });
+  const recipes = await toolchainRecipes(o);
+  const plan = planBuild(recipes, toolchainRoots(o.packages, o.config.toolchain.packages), [], { badFromBuildEnv: true });
   const byName = new Map(recipes.map((r) => [r.name, r]));
   state.order = plan.order.map((n) => byName.get(n)!);
   const identities = new Identities(recipes, []);
@@ -122,6 +128,15 @@ export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState)
     state,
   );
   return [farmStep(o), ...packages];
+}
+
+/** The tree's recipes, with iglu's own for the toolchain packages it lacks, each toolchain package after those before it (recipes/own-recipes.ts). */
+async function toolchainRecipes(o: ToolchainOptions): Promise<RecipeMeta[]> {
+  const cache = recipeCacheOf(o.workdir);
+  const user = await readTree(o.tree, undefined, cache);
+  const toolchain = o.config.toolchain.packages;
+  const own = path.resolve(o.tree) === DEFAULT_TREE ? [] : await readTree(DEFAULT_TREE, undefined, cache);
+  return afterEarlier(withOwnRecipes(user, own, toolchain), toolchain);
 }
 
 /** The first step: the farm for builds, and the client runner on it. */

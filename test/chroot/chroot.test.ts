@@ -124,6 +124,17 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.deepEqual(actions(second), { fixa: 'built', fixb: 'built', fixc: 'up to date' });
   });
 
+  test('chroot.sysroot planned: a recipe that links a library it does not declare builds, after the library the plan puts first', async () => {
+    const declared = await iglu([...args, 'chroot', 'build', '--tree', tree, 'borrowa']);
+    assert.equal(declared.code, 1, 'a sysroot of what the recipe declares has no libfixa');
+    assert.match(declared.stderr, /chroot\.sysroot: planned/);
+    const planned = ['--config', writeConfig(`${farmYaml}  oneNode: distcc\nchroot:\n  sysroot: planned\n`), '--workdir', root];
+    const res = await igluJson<BuildResult>([...planned, 'chroot', 'build', '--tree', tree, 'fixb', 'borrowa']);
+    assert.deepEqual(res.order, ['fixa', 'borrowa', 'fixb'], 'fixa, which fixb declares, first; then by name');
+    assert.deepEqual(actions(res), { fixa: 'up to date', borrowa: 'built', fixb: 'built' });
+    assert.equal((await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/borrowa'])).code, 0);
+  });
+
   test('a recipe as Iglunix writes them: a patch from ../../, a file from ../, plain cc, auto_cross, license, backup; the tree is unchanged', async () => {
     const before = treeHash(tree);
     const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'faithful']);

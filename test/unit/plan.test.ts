@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
+import { afterEarlier, dependedOnFirst } from '../../src/recipes/implicit-deps.js';
+import { toolchainRoots, withOwnRecipes } from '../../src/recipes/own-recipes.js';
 import { analysePlan, badCategoryNames, cycles, planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
 
 const r = (name: string, deps: string[] = [], mkdeps: string[] = [], provides: string[] = []): RecipeDeps => ({
@@ -126,4 +128,55 @@ test('names given with the category bad are GNU tools', () => {
   assert.deepEqual(badCategoryNames('bad:gmake musl', cats), ['gmake']);
   assert.deepEqual(badCategoryNames('gmake', cats), []);
   assert.deepEqual(badCategoryNames('bad:gmake', new Set(['base'])), [], 'only when the tree has a bad category');
+});
+
+test("iglu's own recipes fill in the toolchain packages a tree lacks, with what they need; the tree's own always win", () => {
+  const user = [r('musl', [], ['gmake']), r('cmake', ['libcxx'])];
+  const own = [
+    r('musl-headers'),
+    r('compiler-rt', [], ['musl-headers'], ['libclang-rt-dev']),
+    r('musl', [], ['compiler-rt']),
+    r('libcxx', ['musl'], ['compiler-rt'], ['libunwind']),
+    r('zlib'),
+  ];
+  const merged = withOwnRecipes(user, own, ['compiler-rt', 'musl', 'libcxx']);
+  assert.deepEqual(
+    merged.map((x) => x.name),
+    ['musl', 'cmake', 'compiler-rt', 'libcxx', 'musl-headers'],
+    "the tree's musl stays; musl-headers comes in as compiler-rt's mkdep; zlib is not wanted",
+  );
+  assert.equal(merged[0], user[0]);
+  assert.deepEqual(
+    withOwnRecipes([r('llvm', [], [], ['libcxx', 'compiler-rt'])], own, ['compiler-rt', 'libcxx']).map((x) => x.name),
+    ['llvm'],
+    'a subpackage of the tree counts as having it',
+  );
+});
+
+test('a named toolchain package comes after the toolchain packages before it; other names stay as given', () => {
+  const toolchain = ['musl-headers', 'compiler-rt', 'musl', 'libcxx'];
+  assert.deepEqual(toolchainRoots(['musl'], toolchain), ['musl-headers', 'compiler-rt', 'musl']);
+  assert.deepEqual(toolchainRoots(['libcxx', 'abscc'], toolchain), [...toolchain, 'abscc']);
+  assert.deepEqual(toolchainRoots(['abscc'], toolchain), ['abscc']);
+  assert.deepEqual(toolchainRoots([], toolchain), toolchain);
+});
+
+test('each toolchain package is built after the toolchain packages before it, declared or not', () => {
+  const tree = [r('musl', [], ['zlib']), r('compiler-rt', [], ['musl-headers']), r('musl-headers'), r('zlib')];
+  const ordered = afterEarlier(tree, ['musl-headers', 'compiler-rt', 'musl']);
+  assert.deepEqual(ordered[0]!.mkdeps, ['zlib', 'musl-headers', 'compiler-rt']);
+  assert.equal(ordered[1], tree[1], 'nothing to add: the same recipe');
+  assert.equal(ordered[3], tree[3], 'not a toolchain package');
+  assert.deepEqual(planBuild(ordered, ['musl'], []).order, ['musl-headers', 'compiler-rt', 'zlib', 'musl']);
+});
+
+test('planned sysroots: declared dependencies first, then what the most packages need, then by name', () => {
+  const tree = [r('mandoc'), r('zlib'), r('curl', ['zlib', 'openssl']), r('git', ['curl', 'zlib']), r('openssl'), r('abc')];
+  const order = planBuild(tree, ['mandoc', 'git', 'abc'], []).order;
+  assert.deepEqual(order, ['abc', 'openssl', 'zlib', 'curl', 'git', 'mandoc']);
+  // zlib and openssl are needed by two packages each, curl by one: mandoc, which includes zlib.h undeclared, comes after zlib
+  assert.deepEqual(dependedOnFirst(tree, order), ['openssl', 'zlib', 'curl', 'abc', 'git', 'mandoc']);
+  const planned = afterEarlier(tree, dependedOnFirst(tree, order));
+  assert.deepEqual(planned.find((x) => x.name === 'mandoc')!.mkdeps, ['openssl', 'zlib', 'curl', 'abc', 'git']);
+  assert.deepEqual(planBuild(planned, ['mandoc', 'git', 'abc'], []).order, dependedOnFirst(tree, order), 'the plan follows the planned order');
 });
