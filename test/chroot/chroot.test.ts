@@ -225,7 +225,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
 
   test('a full disk while packing: exit 1, no half-written package kept', async () => {
     const out = path.join(root, 'out');
-    const keep = readdirSync(out).filter((f) => f.startsWith('musl') || f.startsWith('compiler-rt.'));
+    const keep = readdirSync(out).filter((f) => f.startsWith('musl') || f.startsWith('compiler-rt.') || f.startsWith('libcxx.'));
     const size = keep.reduce((n, f) => n + statSync(path.join(out, f)).size, 0) + 1024 * 1024;
     const saved = scratchDir('iglu-out-');
     for (const f of keep) cpSync(path.join(out, f), path.join(saved, f));
