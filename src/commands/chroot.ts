@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { keepGoingFailure, providedFrom, providedNames, type ChrootPackage } from '../phases/chroot.js';
+import { asPlanned, keepGoingFailure, providedFrom, providedNames, type ChrootPackage } from '../phases/chroot.js';
 import { prepareStep, runChrootBuild, type ChrootBuildRequest } from '../phases/chroot-run.js';
 import { chrootEnv, RUNNER_BIND } from '../chroot/build-env.js';
 import { workspaceView } from '../packages/workspace.js';
@@ -43,7 +43,10 @@ function registerPlan(chroot: Command, globals: () => GlobalOptions): void {
     .action(async (pkgs: string[], flags: { tree: string }) => {
       const ctx = await makeContext(globals());
       const recipes = await readTree(flags.tree, undefined, recipeCacheOf(ctx.workdir));
-      const { problems, ...analysed } = analysePlan(recipes, pkgs, providedNames(ctx.config));
+      const provided = providedNames(ctx.config);
+      const first = analysePlan(recipes, pkgs, provided);
+      // chroot.sysroot planned: the order the build follows, once the plan has no problems
+      const { problems, ...analysed } = first.problems.length ? first : analysePlan(asPlanned(ctx.config, recipes, pkgs), pkgs, provided);
       const plan = { ...analysed, ...providedFrom(ctx.config, analysed.fromBase) };
       const version = new Map(recipes.map((r) => [r.name, `${r.pkgver}-${r.pkgrel}`]));
       if (problems.length) {
@@ -55,6 +58,7 @@ function registerPlan(chroot: Command, globals: () => GlobalOptions): void {
         [
           ...plan.order.map((n, i) => `${String(i + 1).padStart(3)}. ${n} ${version.get(n)}${plan.pulledIn.includes(n) ? '  (pulled in)' : ''}`),
           plan.fromBase.length ? `provided (base sysroot or toolchain phase): ${plan.fromBase.join(' ')}` : '',
+          ctx.config.chroot.sysroot === 'planned' ? 'chroot.sysroot planned: each package sees all the packages above it' : '',
           plan.fromBuildEnv.length
             ? `from the build environment (chroot.buildEnv): ${plan.fromBuildEnv.map((e) => `${e.name} (Debian ${e.debian})`).join(' ')}`
             : '',

@@ -39,6 +39,17 @@ export function providedNames(config: Config): string[] {
 }
 
 /**
+ * The recipes as the chroot phase plans them: as they are, or with chroot.sysroot
+ * "planned" each one after, and with a sysroot of, every package the plan of `packages`
+ * builds before it (recipes/implicit-deps.ts). Pure.
+ * @throws IgluError for the plan's problems (planBuild), in planned mode
+ */
+export function asPlanned(config: Config, recipes: RecipeMeta[], packages: string[]): RecipeMeta[] {
+  if (config.chroot.sysroot !== 'planned') return recipes;
+  return afterEarlier(recipes, dependedOnFirst(recipes, planBuild(recipes, packages, providedNames(config)).order));
+}
+
+/**
  * Where each provided name of a plan comes from, for `chroot plan`: the build
  * environment (chroot.buildEnv, with its Debian package) or the base sysroot and the
  * toolchain phase. Pure.
@@ -93,8 +104,7 @@ export async function chrootBuildSteps(o: ChrootBuildOptions, state: ChrootBuild
   const paths = new ChrootPaths(o.workdir);
   const pkgPaths = new PackagePaths(o.workdir);
   const provided = providedNames(o.config);
-  const recipes =
-    o.config.chroot.sysroot === 'planned' ? afterEarlier(o.recipes, dependedOnFirst(o.recipes, planBuild(o.recipes, o.packages, provided).order)) : o.recipes;
+  const recipes = asPlanned(o.config, o.recipes, o.packages);
   const plan = planBuild(recipes, o.packages, provided);
   const identities = new Identities(recipes, provided);
   const cache = SourceCache.of(o.workdir, o.config.sources);
