@@ -40,8 +40,13 @@ export const RECIPE_IN = '/iglu/recipe';
 /** Inside the fetch sandbox: iglu's own files, node, the source cache's view, the download shims and the broker's socket. */
 export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', sources: '/iglu/sources', shims: '/iglu/shims', broker: '/iglu/broker' };
 
-/** PATH of every build: the target's cc and c++ first, then the usual directories. */
-export const BUILD_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+/**
+ * PATH of every build: the target's cc and c++ first, then the usual directories, then
+ * the sysroot's: a tool the recipe builds on (mkdeps="samurai": cmake's bootstrap runs
+ * samu) is found there when the base lacks it, as on Iglunix, where it is installed in /;
+ * the build root runs the target's programs through musl's loader.
+ */
+export const BUILD_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${SYSROOT}/usr/bin:${SYSROOT}/bin`;
 
 /** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
 export const FARM_PATH = BUILD_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
