@@ -14,16 +14,20 @@ export interface MissingInLog {
 
 /**
  * The headers and libraries a build log reports missing: clang's `fatal error: 'X' file
- * not found`, GCC's `X: No such file or directory` after `#include`, and lld's `unable
- * to find library -lX` (ld.lld(1)). Each once, in the order met. Pure.
+ * not found`, GCC's `X: No such file or directory` after `#include`, lld's `unable to
+ * find library -lX` (ld.lld(1)), and a configure script's checks that came out "no"
+ * (Autoconf's AC_CHECK_LIB `checking for F in -lX... no`, AC_CHECK_HEADER `checking for
+ * X.h... no` and `checking X.h usability... no`): libedit's configure stops on a curses
+ * library it does not declare. Each once, in the order met. Pure.
  */
 export function missingInLog(log: string): MissingInLog {
   const headers = new Set<string>();
   const libraries = new Set<string>();
   for (const line of log.split('\n')) {
     const header = /fatal error: '([^']+)' file not found/.exec(line)?.[1] ?? /fatal error: ([\w./+-]+\.h(?:pp)?): No such file or directory/.exec(line)?.[1];
-    if (header) headers.add(header);
-    const library = /unable to find library -l([\w.+-]+)/.exec(line)?.[1];
+    const checked = /^checking (?:for )?([\w./+-]+\.h)(?: usability)?\.\.\. no$/.exec(line)?.[1];
+    for (const h of [header, checked]) if (h) headers.add(h);
+    const library = /unable to find library -l([\w.+-]+)/.exec(line)?.[1] ?? /^checking for \S+ in -l([\w.+-]+)\.\.\. no$/.exec(line)?.[1];
     if (library) libraries.add(library);
   }
   return { headers: [...headers], libraries: [...libraries] };

@@ -43,3 +43,21 @@ test('undeclaredSentence: what is where, and what to add to which recipe', () =>
     "zlib.h is in zlib 1.2.13, -lz is in zlib 1.2.13, which base/mandoc/build.sh does not declare: add zlib to its mkdeps (or deps), since a build's sysroot holds only what its recipe declares (or, for a tree of real recipes, set chroot.sysroot: planned in iglu.yaml, and each package sees all the plan builds before it)",
   );
 });
+
+test("missingInLog: a configure script's checks that came out no (AC_CHECK_LIB, AC_CHECK_HEADER)", () => {
+  const log = [
+    'checking for tgetent in -lncurses... no',
+    'checking for tgetent in -lcurses... no',
+    'checking for tgetent in -ltinfo... yes',
+    'checking curses.h usability... no',
+    'checking for term.h... no',
+    'checking for stdio.h... yes',
+    'configure: error: libcurses or libtermcap not found',
+  ].join('\n');
+  assert.deepEqual(missingInLog(log), { headers: ['curses.h', 'term.h'], libraries: ['ncurses', 'curses'] });
+  const built = [{ name: 'netbsd-curses', version: '0.3.2', files: [{ path: 'usr/lib/libcurses.so' }, { path: 'usr/include/term.h' }] }];
+  assert.deepEqual(
+    undeclaredProviders(missingInLog(log), built as never, []).map((f) => `${f.missing} ${f.pkg}`),
+    ['-lcurses netbsd-curses', 'term.h netbsd-curses'],
+  );
+});
