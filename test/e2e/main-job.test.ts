@@ -15,11 +15,8 @@ import { iglu, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const engine = new Engine(resolveEndpoint(undefined));
 const farm = uniqueName('e2e');
-// oneNode: distcc — the toolchain's compiles go through the farm even on one machine (the default compiles here);
-// the toolchain of the boot set, which has no C++: libcxx (in the default set) is the chroot suite's
-const config = writeConfig(
-  `farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n  oneNode: distcc\ntoolchain:\n  packages: [musl-headers, compiler-rt, musl]\n`,
-);
+// oneNode: distcc — the toolchain's compiles go through the farm even on one machine (the default compiles here)
+const config = writeConfig(`farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n  oneNode: distcc\n`);
 const workdir = scratchDir('iglu-e2e-');
 const args = ['--config', config, '--workdir', workdir];
 const BOOT_LINE = /IGLUNIX BOOT OK: kernel=6\.1\.176 libc=musl-1\.2\.3 shell=mksh-R59 smoke=8 passed/;
@@ -50,7 +47,7 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
       .filter((p) => p.action === 'built')
       .map((p) => p.name)
       .sort();
-    assert.deepEqual(built, ['busybox', 'compiler-rt', 'iglunix', 'linux', 'mksh', 'musl', 'musl-headers', 'toybox', 'zlib', 'zstd']);
+    assert.deepEqual(built, ['busybox', 'compiler-rt', 'iglunix', 'libcxx', 'linux', 'mksh', 'musl', 'musl-headers', 'toybox', 'zlib', 'zstd']);
     const console = readFileSync(path.join(workdir, 'logs/boot.log'), 'utf8');
     for (const check of SMOKE_CHECKS) assert.match(console, new RegExp(`smoke: ok ${check}\\b`), `smoke check ${check}`);
     // every program is dynamic against musl: musl's loader, libraries the image has
