@@ -19,7 +19,7 @@ import { readTree, type RecipeMeta } from '../recipes/read.js';
 import { recipeCacheOf } from '../recipes/read-cache.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
 import { afterEarlier } from '../recipes/implicit-deps.js';
-import { toolchainRoots, withOwnRecipes } from '../recipes/own-recipes.js';
+import { withOwnRecipes } from '../recipes/own-recipes.js';
 import { ToolchainClientRunner } from '../runners/toolchain-client.js';
 import { limitsFor } from '../sandbox/limits.js';
 import { SourceCache } from '../sources/cache.js';
@@ -87,9 +87,10 @@ export interface ToolchainOptions {
  * the toolchain phase's parts: the farm image as every build's base, a sysroot of the
  * packages built before it that are the toolchain or that it declares (musl's headers for
  * compiler-rt, compiler-rt for musl), and the client container as the runner
- * (runners/toolchain-client.ts). `bad` GNU tools come from the farm image. A named
- * toolchain package comes after the toolchain packages before it, and iglu's own recipes
- * stand in for toolchain packages the tree lacks (recipes/own-recipes.ts). The caller
+ * (runners/toolchain-client.ts). `bad` GNU tools come from the farm image. Each
+ * toolchain package needs those listed before it (recipes/implicit-deps.ts: naming musl
+ * alone builds, or finds up to date, musl's headers and compiler-rt first), and iglu's own
+ * recipes stand in for toolchain packages the tree lacks (recipes/own-recipes.ts). The caller
  * disposes `state.client` in a finally.
  * @throws IgluError for no farm, a farm without running tasks, an unknown package, and
  *   what the pipeline throws (a source missing offline, a failed build with its log tail)
@@ -97,7 +98,7 @@ export interface ToolchainOptions {
 export async function toolchainSteps(o: ToolchainOptions, state: ToolchainState): Promise<Step<ToolchainState>[]> {
   const paths = new PackagePaths(o.workdir);
   const recipes = await toolchainRecipes(o);
-  const plan = planBuild(recipes, toolchainRoots(o.packages, o.config.toolchain.packages), [], { badFromBuildEnv: true });
+  const plan = planBuild(recipes, o.packages.length ? o.packages : o.config.toolchain.packages, [], { badFromBuildEnv: true });
   const byName = new Map(recipes.map((r) => [r.name, r]));
   state.order = plan.order.map((n) => byName.get(n)!);
   const identities = new Identities(recipes, []);

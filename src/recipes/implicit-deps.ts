@@ -1,4 +1,4 @@
-import type { RecipeDeps } from './plan.js';
+import { providers, type RecipeDeps } from './plan.js';
 
 /**
  * The recipes with, for each one named in `sequence`, the names before it in `sequence`
@@ -34,14 +34,12 @@ export function afterEarlier<R extends RecipeDeps>(recipes: R[], sequence: strin
  * @returns the same packages in the order the planned sysroots follow
  */
 export function dependedOnFirst(recipes: RecipeDeps[], order: string[]): string[] {
-  const provider = new Map<string, string>();
-  for (const r of recipes) for (const n of [r.name, ...r.provides]) if (!provider.has(n) || n === r.name) provider.set(n, r.name);
+  const provider = providers(recipes);
   const inPlan = new Set(order);
-  const byName = new Map(recipes.map((r) => [r.name, r]));
   const needs = new Map(
     order.map((n) => {
-      const r = byName.get(n);
-      const names = r ? [...r.deps, ...r.mkdeps].map((d) => provider.get(d) ?? d) : [];
+      const r = provider.get(n);
+      const names = r ? [...r.deps, ...r.mkdeps].map((d) => provider.get(d)?.name ?? d) : [];
       return [n, [...new Set(names)].filter((d) => d !== n && inPlan.has(d))];
     }),
   );

@@ -1,4 +1,4 @@
-import type { RecipeDeps } from './plan.js';
+import { providers, type RecipeDeps } from './plan.js';
 
 /**
  * The user's tree with iglu's own recipes filling in what the toolchain needs and the
@@ -14,8 +14,7 @@ import type { RecipeDeps } from './plan.js';
  */
 export function withOwnRecipes<R extends RecipeDeps>(user: R[], own: R[], wanted: string[]): R[] {
   const has = new Set(user.flatMap((r) => [r.name, ...r.provides]));
-  const ownByName = new Map<string, R>();
-  for (const r of own) for (const n of [r.name, ...r.provides]) if (!ownByName.has(n) || n === r.name) ownByName.set(n, r);
+  const ownByName = providers(own);
   const added: R[] = [];
   const queue = [...wanted];
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
@@ -26,21 +25,4 @@ export function withOwnRecipes<R extends RecipeDeps>(user: R[], own: R[], wanted
     queue.push(...r.deps, ...r.mkdeps);
   }
   return [...user, ...added];
-}
-
-/**
- * The packages a toolchain build plans for the names given: each named toolchain package
- * (config.toolchain.packages) comes after the toolchain packages before it, which its
- * build's sysroot holds whether its recipe declares them or not (Iglunix's musl declares
- * no compiler-rt, yet its libc.so links against compiler-rt's builtins). So naming musl
- * alone builds, or finds up to date, musl's headers and compiler-rt first. Names outside
- * the toolchain's list stay as given. Pure.
- * @param named the packages on the command line (none: the whole toolchain list)
- * @param toolchain config.toolchain.packages, in build order
- * @returns the names to plan, each once, toolchain ones in the toolchain's order first
- */
-export function toolchainRoots(named: string[], toolchain: string[]): string[] {
-  if (named.length === 0) return [...toolchain];
-  const last = Math.max(-1, ...named.map((n) => toolchain.indexOf(n)));
-  return [...new Set([...toolchain.slice(0, last + 1), ...named])];
 }

@@ -90,8 +90,8 @@ export function analysePlan(recipes: RecipeDeps[], selected: string[], base: str
 }
 
 /** Name → the recipe that provides it: its own name first, else the first recipe by name that lists it in provides. Pure. */
-function providers(recipes: RecipeDeps[]): Map<string, RecipeDeps> {
-  const provider = new Map<string, RecipeDeps>();
+export function providers<R extends RecipeDeps>(recipes: R[]): Map<string, R> {
+  const provider = new Map<string, R>();
   for (const r of [...recipes].sort((a, b) => a.name.localeCompare(b.name))) {
     for (const name of [r.name, ...r.provides]) if (!provider.has(name) || name === r.name) provider.set(name, r);
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
 import { afterEarlier, dependedOnFirst } from '../../src/recipes/implicit-deps.js';
-import { toolchainRoots, withOwnRecipes } from '../../src/recipes/own-recipes.js';
+import { withOwnRecipes } from '../../src/recipes/own-recipes.js';
 import { analysePlan, badCategoryNames, cycles, planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
 
 const r = (name: string, deps: string[] = [], mkdeps: string[] = [], provides: string[] = []): RecipeDeps => ({
@@ -151,14 +151,6 @@ test("iglu's own recipes fill in the toolchain packages a tree lacks, with what 
     ['llvm'],
     'a subpackage of the tree counts as having it',
   );
-});
-
-test('a named toolchain package comes after the toolchain packages before it; other names stay as given', () => {
-  const toolchain = ['musl-headers', 'compiler-rt', 'musl', 'libcxx'];
-  assert.deepEqual(toolchainRoots(['musl'], toolchain), ['musl-headers', 'compiler-rt', 'musl']);
-  assert.deepEqual(toolchainRoots(['libcxx', 'abscc'], toolchain), [...toolchain, 'abscc']);
-  assert.deepEqual(toolchainRoots(['abscc'], toolchain), ['abscc']);
-  assert.deepEqual(toolchainRoots([], toolchain), toolchain);
 });
 
 test('each toolchain package is built after the toolchain packages before it, declared or not', () => {
