@@ -24,8 +24,11 @@ const farm = uniqueName('ch');
 const hostile = hostileSet();
 // oneNode: distcc — --farm compiles on the tasks even on one machine (the default compiles here)
 const farmYaml = `farm:\n  name: ${farm}\n  network: ${farm}-net\n  readyTimeout: 90\n`;
-const config = writeConfig(`${farmYaml}  oneNode: distcc\n${hostile.limitsYaml}`);
-const hereConfig = writeConfig(farmYaml);
+// chroot.buildEnv: bmake from Debian's bmake in the farm image, for the BSD make fixture
+const envYaml = 'chroot:\n  buildEnv:\n    bmake: bmake\n';
+const config = writeConfig(`${farmYaml}  oneNode: distcc\n${envYaml}${hostile.limitsYaml}`);
+const hereConfig = writeConfig(farmYaml + envYaml);
+const noEnvConfig = writeConfig(farmYaml);
 const root = scratchDir('iglu-chroot-');
 const args = ['--config', config, '--workdir', root];
 const tree = scratchDir('iglu-chroot-tree-');
@@ -106,6 +109,28 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.ok(!bin.includes('GCC: (') && !bin.includes('GLIBCXX'), 'nothing from GCC or libstdc++');
     const run = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/cxxdemo']);
     assert.equal(run.stdout.trim(), 'cxxdemo: caught sum 10', run.stderr);
+  });
+
+  test("recipes shaped like the tree's: Autoconf's configure runs test programs against musl, a ninja file and a BSD make Makefile run the programs they build", async () => {
+    // bmake comes from the build environment only because iglu.yaml names it; the plan says so
+    const plan = await igluJson<{ fromBuildEnv: { name: string; debian: string }[] }>([...args, 'chroot', 'plan', '--tree', tree, 'bmakedemo']);
+    assert.deepEqual(plan.fromBuildEnv, [{ name: 'bmake', debian: 'bmake' }]);
+    const unnamed = await iglu(['--config', noEnvConfig, '--workdir', root, 'chroot', 'plan', '--tree', tree, 'bmakedemo']);
+    assert.equal(unnamed.code, 1);
+    assert.match(unnamed.stderr, /depends on "bmake", which no recipe provides[\s\S]*chroot\.buildEnv/);
+    const res = await igluJson<BuildResult>([...args, 'chroot', 'build', '--tree', tree, 'autodemo', 'ninjademo', 'bmakedemo']);
+    assert.deepEqual(actions(res), { autodemo: 'built', ninjademo: 'built', bmakedemo: 'built' });
+    for (const p of res.packages) {
+      assert.deepEqual(p.binaries, [{ path: `usr/bin/${p.name}`, static: false, libc: 'musl', interpreter: '/lib/ld-musl-x86_64.so.1', needed: ['libc.so'] }]);
+    }
+    const run = async (name: string) => (await iglu([...args, 'chroot', 'enter', '--', `/sysroot/usr/bin/${name}`])).stdout.trim();
+    // strlcpy=1: configure's checks compiled and linked against musl (Debian 12's glibc has no strlcpy); long64=1: its test program ran
+    assert.equal(await run('autodemo'), 'autodemo: crc32(iglu)=c3d51b28 strlcpy=1 long64=1');
+    assert.equal(await run('ninjademo'), 'ninjademo: sum of primes below 50 = 328');
+    assert.equal(await run('bmakedemo'), 'bmakedemo: made by bmake');
+    const log = readFileSync(path.join(root, 'logs/autodemo.log'), 'utf8');
+    assert.match(log, /checking whether we are cross compiling\.\.\. no/);
+    assert.match(log, /\.\/mktable > table\.h/);
   });
 
   test('a rerun with nothing changed skips every package; fetch is idempotent', async () => {
