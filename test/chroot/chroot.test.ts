@@ -65,7 +65,7 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
   });
 
   after(async () => {
-    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    await iglu([...args, 'farm', 'down', '--purge', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]); // --purge: the package store's volume too
     assert.deepEqual(mountedUnderWorkdir(), []);
   });
 

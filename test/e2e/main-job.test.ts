@@ -33,7 +33,7 @@ describe('the main job: scripts/run.sh to a booted Iglunix', { timeout: 2_400_00
   });
 
   after(async () => {
-    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    await iglu([...args, 'farm', 'down', '--purge', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]); // --purge: the package store's volume too
   });
 
   test("cold: every phase runs and the image boots to its init line, the guest's smoke test passed", async (t) => {

@@ -45,7 +45,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
   });
 
   after(async () => {
-    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    await iglu([...args, 'farm', 'down', '--purge', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]); // --purge: the package store's volume too
   });
 
   test('image build is reused on a rerun with the same inputs', async () => {

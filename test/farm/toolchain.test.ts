@@ -45,7 +45,7 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
   });
 
   after(async () => {
-    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    await iglu([...args, 'farm', 'down', '--purge', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]); // --purge: the package store's volume too
   });
 
   test('without a farm up: a clear error, exit 1', async () => {

@@ -86,7 +86,7 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
 
   after(async () => {
     await svc?.stop();
-    await iglu([...args, 'farm', 'down', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]);
+    await iglu([...args, 'farm', 'down', '--purge', ...(swarmBefore === 'inactive' ? ['--leave'] : [])]); // --purge: the package store's volume too
   });
 
   test('tokens: printed alone, stored only as hashes; 401 without one, 403 past its scope, a submitter sees only its own tasks; revoked is 401', async () => {
