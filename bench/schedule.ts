@@ -19,8 +19,13 @@
  * node) as 25 % serial and the rest compiles on two slots; the synthetic tree's times as
  * 30 % serial, and its long builds as estimated below. Pure computation: no engine, no
  * timing of this machine.
+ * `--tree DIR` adds a third DAG: that tree's recipes (only the `--categories` listed, for
+ * example base,linux of the public Iglunix tree), timed from `--workdir`'s manifests like
+ * the default tree; a recipe never built there counts DEFAULT_BUILD_SECONDS, except llvm,
+ * whose build is the compiler's estimate below. Dependencies on `--base` names (llvm,gmake:
+ * chroot.base, which breaks the tree's cycles such as cmake -> llvm -> cmake) are left out.
  *
- *   node dist/bench/schedule.js [--workdir DIR] [--slots C] [--json]
+ *   node dist/bench/schedule.js [--workdir DIR] [--tree DIR [--categories a,b] [--base a,b]] [--slots C] [--json]
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -118,6 +123,7 @@ function syntheticTree(count = 130, seed = 130): BuildJob[] {
  * minutes of configure and links), a kernel, a graphics stack and a large library.
  */
 const LONG_FARM: Record<string, Pick<FarmJob, 'serial' | 'parallel'>> = {
+  llvm: { serial: 600, parallel: 21600 },
   p2: { serial: 600, parallel: 21600 },
   p9: { serial: 90, parallel: 1800 },
   p40: { serial: 120, parallel: 1200 },
@@ -144,6 +150,17 @@ const farmDags: [string, FarmJob[]][] = [
   ['default tree', defaultJobs.map((j) => farmJob(j, 0.25, 2))],
   ['synthetic 130', synthetic.map((j) => farmJob(j, 0.3, 1))],
 ];
+const treeDir = opt('--tree');
+if (treeDir) {
+  const categories = opt('--categories')?.split(',');
+  const recipes = (await readTree(treeDir, () => {})).filter((r) => !categories || categories.includes(r.category));
+  // llvm's fixed time: its farm estimate run on the one node's slots
+  const times = new Map([['llvm', LONG_FARM.llvm!.serial + LONG_FARM.llvm!.parallel / slots], ...recorded]);
+  const base = (opt('--base') ?? 'llvm,gmake').split(',');
+  const jobs = buildJobs(recipes, times).map((j) => ({ ...j, deps: j.deps.filter((d) => !base.includes(d)) }));
+  dags.push([`tree (${jobs.length})`, jobs]);
+  farmDags.push([`tree (${jobs.length})`, jobs.map((j) => farmJob(j, 0.25, 2))]);
+}
 /** One row of a table: the DAG, its size, the farm and the schedule's figures. */
 const row = (dag: string, packages: number, nodes: number, s: Schedule) => {
   const { makespan, criticalPath, work, lowerBound, ratio } = s;
