@@ -147,6 +147,13 @@ export const ChrootSchema = z.strictObject({
    * them, so they do not build side by side.
    */
   sysroot: z.enum(['declared', 'planned']).default('declared'),
+  /**
+   * Build dependencies added to recipes that under-declare them, with the tree left as it
+   * is (`mandoc: [zlib-ng]`, `libedit: [netbsd-curses]`): each name joins that recipe's
+   * mkdeps, so its sysroot holds it, it builds after it and rebuilds when it changes.
+   * Keys are pkgnames of the tree.
+   */
+  mkdeps: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
 });
 
 export const ToolchainSchema = z.strictObject({

@@ -11,7 +11,7 @@ import type { BuildPhase, PipelineOptions } from '../pipeline/package-build.js';
 import { phaseSteps, type PhaseState } from '../pipeline/phase-steps.js';
 import { farmBuilds } from '../pipeline/shared-builds.js';
 import type { Step } from '../steps.js';
-import { afterEarlier, dependedOnFirst } from '../recipes/implicit-deps.js';
+import { afterEarlier, dependedOnFirst, withMkdeps } from '../recipes/implicit-deps.js';
 import { planBuild } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
 import type { BuildRootRunner } from '../runners/build-root.js';
@@ -39,14 +39,16 @@ export function providedNames(config: Config): string[] {
 }
 
 /**
- * The recipes as the chroot phase plans them: as they are, or with chroot.sysroot
- * "planned" each one after, and with a sysroot of, every package the plan of `packages`
- * builds before it (recipes/implicit-deps.ts). Pure.
- * @throws IgluError for the plan's problems (planBuild), in planned mode
+ * The recipes as the chroot phase plans them: with chroot.mkdeps' names added to the
+ * recipes they key, and with chroot.sysroot "planned" each one after, and with a sysroot
+ * of, every package the plan of `packages` builds before it (recipes/implicit-deps.ts). Pure.
+ * @throws IgluError for a chroot.mkdeps key no recipe has, and for the plan's problems
+ *   (planBuild) in planned mode
  */
 export function asPlanned(config: Config, recipes: RecipeMeta[], packages: string[]): RecipeMeta[] {
-  if (config.chroot.sysroot !== 'planned') return recipes;
-  return afterEarlier(recipes, dependedOnFirst(recipes, planBuild(recipes, packages, providedNames(config)).order));
+  const amended = withMkdeps(recipes, config.chroot.mkdeps);
+  if (config.chroot.sysroot !== 'planned') return amended;
+  return afterEarlier(amended, dependedOnFirst(amended, planBuild(amended, packages, providedNames(config)).order));
 }
 
 /**

@@ -71,7 +71,7 @@ export function undeclaredProviders(
 export function undeclaredSentence(recipeFile: string, found: UndeclaredProvider[]): string {
   const names = [...new Set(found.map((f) => f.pkg))];
   const what = found.map((f) => `${f.missing} is in ${f.pkg} ${f.version}`).join(', ');
-  return `${what}, which ${recipeFile} does not declare: add ${names.join(' ')} to its mkdeps (or deps), since a build's sysroot holds only what its recipe declares (or, for a tree of real recipes, set chroot.sysroot: planned in iglu.yaml, and each package sees all the plan builds before it)`;
+  return `${what}, which ${recipeFile} does not declare: add ${names.join(' ')} to its mkdeps (or deps), since a build's sysroot holds only what its recipe declares (or, leaving the recipe as it is, list them under chroot.mkdeps in iglu.yaml; or, for a tree of real recipes, set chroot.sysroot: planned, and each package sees all the plan builds before it)`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { IgluError } from '../errors.js';
 import { providers, type RecipeDeps } from './plan.js';
 
 /**
@@ -21,6 +22,27 @@ export function afterEarlier<R extends RecipeDeps>(recipes: R[], sequence: strin
     const i = sequence.indexOf(r.name);
     const before = sequence.slice(0, Math.max(0, i)).filter((n) => !r.provides.includes(n) && !r.mkdeps.includes(n));
     return before.length ? { ...r, mkdeps: [...r.mkdeps, ...before] } : r;
+  });
+}
+
+/**
+ * The recipes with `extra`'s names (config.chroot.mkdeps: pkgname → names) added to the
+ * mkdeps of the recipe each key names, as if the recipe declared them; the others as they
+ * are. Pure.
+ * @throws IgluError naming the key (`chroot.mkdeps.<key>` in `configFile`) when no recipe
+ *   has that pkgname
+ */
+export function withMkdeps<R extends RecipeDeps>(recipes: R[], extra: Readonly<Record<string, string[]>>, configFile = 'iglu.yaml'): R[] {
+  const names = new Set(recipes.map((r) => r.name));
+  const unknown = Object.keys(extra).filter((k) => !names.has(k));
+  if (unknown.length) {
+    throw new IgluError(`${configFile}: chroot.mkdeps.${unknown[0]}: no recipe of the tree has pkgname "${unknown[0]}"`, {
+      hint: 'each key of chroot.mkdeps is a pkgname of the tree, each value the names its build needs besides what its recipe declares',
+    });
+  }
+  return recipes.map((r) => {
+    const add = (extra[r.name] ?? []).filter((n) => !r.mkdeps.includes(n));
+    return add.length ? { ...r, mkdeps: [...r.mkdeps, ...add] } : r;
   });
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IgluError } from '../../src/errors.js';
-import { afterEarlier, dependedOnFirst } from '../../src/recipes/implicit-deps.js';
+import { afterEarlier, dependedOnFirst, withMkdeps } from '../../src/recipes/implicit-deps.js';
 import { withOwnRecipes } from '../../src/recipes/own-recipes.js';
 import { analysePlan, badCategoryNames, cycles, planBuild, splitDeps, type RecipeDeps } from '../../src/recipes/plan.js';
 
@@ -171,4 +171,25 @@ test('planned sysroots: declared dependencies first, then what the most packages
   const planned = afterEarlier(tree, dependedOnFirst(tree, order));
   assert.deepEqual(planned.find((x) => x.name === 'mandoc')!.mkdeps, ['openssl', 'zlib', 'curl', 'abc', 'git']);
   assert.deepEqual(planBuild(planned, ['mandoc', 'git', 'abc'], []).order, dependedOnFirst(tree, order), 'the plan follows the planned order');
+});
+
+test('chroot.mkdeps adds build dependencies to the recipes it names, which then plan after them; an unknown pkgname is refused', () => {
+  const tree = [r('zlib-ng'), r('netbsd-curses'), r('mandoc'), r('libedit', [], ['netbsd-curses'])];
+  const amended = withMkdeps(tree, { mandoc: ['zlib-ng'], libedit: ['netbsd-curses'] });
+  assert.deepEqual(
+    amended.map((x) => [x.name, x.mkdeps]),
+    [
+      ['zlib-ng', []],
+      ['netbsd-curses', []],
+      ['mandoc', ['zlib-ng']],
+      ['libedit', ['netbsd-curses']],
+    ],
+    'a name the recipe already declares is not added twice',
+  );
+  assert.equal(amended[0], tree[0], 'recipes without extra names are returned as they are');
+  assert.deepEqual(planBuild(amended, ['mandoc'], []).order, ['zlib-ng', 'mandoc']);
+  assert.throws(
+    () => withMkdeps(tree, { mandocc: ['zlib-ng'] }),
+    (e: unknown) => e instanceof IgluError && /chroot\.mkdeps\.mandocc: no recipe of the tree has pkgname "mandocc"/.test(e.message),
+  );
 });

@@ -40,7 +40,7 @@ test('undeclaredSentence: what is where, and what to add to which recipe', () =>
   ]);
   assert.equal(
     s,
-    "zlib.h is in zlib 1.2.13, -lz is in zlib 1.2.13, which base/mandoc/build.sh does not declare: add zlib to its mkdeps (or deps), since a build's sysroot holds only what its recipe declares (or, for a tree of real recipes, set chroot.sysroot: planned in iglu.yaml, and each package sees all the plan builds before it)",
+    "zlib.h is in zlib 1.2.13, -lz is in zlib 1.2.13, which base/mandoc/build.sh does not declare: add zlib to its mkdeps (or deps), since a build's sysroot holds only what its recipe declares (or, leaving the recipe as it is, list them under chroot.mkdeps in iglu.yaml; or, for a tree of real recipes, set chroot.sysroot: planned, and each package sees all the plan builds before it)",
   );
 });
 
