@@ -30,9 +30,13 @@ export interface InstallPolicy {
  * keeping numeric owners and modes — but for setuid and setgid bits, which are cleared
  * unless `policy.keepSpecialModes` — with zstd -dc into node-tar's extractor, which refuses
  * absolute names and `..`, and never extracts through a symbolic link (a link a package
- * put at usr/ cannot send a later file to the host's /usr). Device nodes and FIFOs are
- * never made (a build needs none; the image's /dev is devtmpfs) and are returned. Files
- * the package shares with what is there are replaced; nothing is removed.
+ * put at usr/ cannot send a later file to the host's /usr). Symbolic links are made last,
+ * by hand, below real directories only: node-tar (7.5) refuses a link whose target is
+ * already a link (libc++.so -> libc++.so.1 when the package is installed again), and
+ * would strip the / of an absolute target (a guest's /bin/busybox). A relative link whose
+ * target leaves the package is refused. Device nodes and FIFOs are never made (a build
+ * needs none; the image's /dev is devtmpfs) and are returned. Files the package shares
+ * with what is there are replaced; nothing is removed.
  * @returns the device and FIFO entries left out, as the tarball names them
  * @throws IgluError naming the tarball when zstd fails or an entry is refused
  */
@@ -40,9 +44,7 @@ export async function installTarball(tarball: string, dir: string, policy: Insta
   await mkdir(dir, { recursive: true });
   const zstd = execa('zstd', ['-dc', tarball], { stdout: 'pipe', buffer: false, reject: false, stderr: 'pipe' });
   const refused: string[] = [];
-  // node-tar would strip the / of an absolute symlink target (a guest's /bin/busybox):
-  // such links are made last, by hand, below real directories only
-  const absoluteLinks: { path: string; target: string }[] = [];
+  const links: { path: string; target: string }[] = [];
   const nodes: string[] = [];
   const extract = tar.x({
     cwd: dir,
@@ -54,8 +56,8 @@ export async function installTarball(tarball: string, dir: string, policy: Insta
         return false;
       }
       if (!policy.keepSpecialModes && typeof e.mode === 'number') e.mode &= ~SPECIAL_MODE_BITS;
-      if (e.type !== 'SymbolicLink' || !e.linkpath?.startsWith('/')) return true;
-      absoluteLinks.push({ path: p, target: e.linkpath });
+      if (e.type !== 'SymbolicLink') return true;
+      links.push({ path: p.replace(/^(\.\/)+/, ''), target: e.linkpath ?? '' });
       return false;
     },
     preserveOwner: process.getuid?.() === 0,
@@ -73,17 +75,36 @@ export async function installTarball(tarball: string, dir: string, policy: Insta
     throw new IgluError(`cannot install ${tarball} into ${dir}: ${tailLines(String(z.stderr ?? '') || (err as Error).message, 3)}`, { hint: 'rebuild the package (--rebuild) if its tarball is damaged', cause: err });
   }
   if (refused.length) throw new IgluError(`cannot install ${tarball} into ${dir}: ${refused.slice(0, 3).join('; ')}`, { hint: 'the package holds entries iglu refuses (absolute names, .., or files under a symbolic link): fix the recipe\'s package()' });
-  for (const link of absoluteLinks) {
-    const rel = link.path.replace(/^(\.\/)+/, '');
-    const parent = await noLinksBelow(dir, path.dirname(rel) === '.' ? '' : path.dirname(rel), true).catch((err: unknown) => {
-      throw new IgluError(`cannot install ${tarball} into ${dir}: ${rel}: ${describe(err)}`, { hint: 'the package holds a link under a symbolic link: fix the recipe\'s package()' });
-    });
-    await mkdir(parent, { recursive: true });
-    const at = path.join(parent, path.basename(rel));
-    await rm(at, { force: true });
-    await symlink(link.target, at);
-  }
+  await makeLinks(tarball, dir, links);
   return nodes;
+}
+
+/**
+ * Makes a package's symbolic links in `dir` (paths relative to it), each below real
+ * directories only, replacing what is at its path.
+ * @throws IgluError naming the tarball and the link: a relative target that leaves the
+ *   package, a link below another link, a directory where the link goes
+ */
+async function makeLinks(tarball: string, dir: string, links: { path: string; target: string }[]): Promise<void> {
+  const leaving = links.find((l) => !l.target.startsWith('/') && /^\.\.(\/|$)/.test(path.posix.normalize(path.posix.join(path.posix.dirname(l.path), l.target))));
+  if (leaving) {
+    throw new IgluError(`cannot install ${tarball} into ${dir}: ${leaving.path} -> ${leaving.target}: linkpath escapes extraction directory`, {
+      hint: 'the package holds a link that leads out of it: package() must make relative links that stay inside the package (an absolute link, /usr/lib/x, is kept as it is for the image)',
+    });
+  }
+  for (const link of links) {
+    try {
+      const parent = await noLinksBelow(dir, path.dirname(link.path) === '.' ? '' : path.dirname(link.path), true);
+      const at = path.join(parent, path.basename(link.path));
+      await rm(at, { force: true });
+      await symlink(link.target, at);
+    } catch (err) {
+      throw new IgluError(`cannot install ${tarball} into ${dir}: ${link.path}: ${describe(err)}`, {
+        hint: "the package holds a link under a symbolic link, or a link and a directory at one path: fix the recipe's package()",
+        cause: err,
+      });
+    }
+  }
 }
 
 /**

@@ -109,6 +109,11 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     assert.ok(!bin.includes('GCC: (') && !bin.includes('GLIBCXX'), 'nothing from GCC or libstdc++');
     const run = await iglu([...args, 'chroot', 'enter', '--', '/sysroot/usr/bin/cxxdemo']);
     assert.equal(run.stdout.trim(), 'cxxdemo: caught sum 10', run.stderr);
+    // -static-libstdc++ (llvm's LLVM_STATIC_LINK_CXX_STDLIB) links libc++.a alone: libc++abi is inside it
+    cpSync(path.join(tree, 'fix/cxxdemo/cxxdemo.cpp'), path.join(root, 'chroot/root/srv/cxxdemo.cpp'));
+    const st = await iglu([...args, 'chroot', 'enter', '--', 'sh', '-c', 'cd /tmp && c++ -O2 -static-libstdc++ -o s /srv/cxxdemo.cpp && ./s && readelf -d s | grep NEEDED']);
+    assert.match(st.stdout, /^cxxdemo: caught sum 10\n/, st.stderr);
+    assert.doesNotMatch(st.stdout, /libc\+\+/);
   });
 
   test("recipes shaped like the tree's: Autoconf's configure runs test programs against musl, a ninja file and a BSD make Makefile run the programs they build", async () => {

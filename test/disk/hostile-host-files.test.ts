@@ -1,5 +1,18 @@
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -141,6 +154,22 @@ test('a pkgdir reached through a link — out/ itself replaced by a link to a ho
   unlinkSync(path.join(recipeDir, 'out'));
   mkdirSync(path.join(recipeDir, 'out', 'secret.d'), { recursive: true });
   assert.equal(await outputDir(ws, path.join(recipeDir, 'out', 'secret.d')), path.join(recipeDir, 'out', 'secret.d'));
+});
+
+test('a package installed again over itself, links to links among its files (libc++.so -> libc++.so.1 -> libc++.so.1.0), installs whole', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-relink-'));
+  mkdirSync(path.join(dir, 'usr/lib'), { recursive: true });
+  writeFileSync(path.join(dir, 'usr/lib/libc++.so.1.0'), 'x'.repeat(100_000));
+  symlinkSync('libc++.so.1.0', path.join(dir, 'usr/lib/libc++.so.1'));
+  symlinkSync('libc++.so.1', path.join(dir, 'usr/lib/libc++.so'));
+  symlinkSync('/bin/busybox', path.join(dir, 'usr/lib/sh'));
+  const tarball = path.join(mkdtempSync(path.join(tmpdir(), 'iglu-relink-out-')), 'libcxx.1.tar.zst');
+  await packPkgdir(dir, tarball, 946684800);
+  const sysroot = mkdtempSync(path.join(tmpdir(), 'iglu-relink-root-'));
+  for (let i = 0; i < 2; i++) await installTarball(tarball, sysroot);
+  assert.equal(readFileSync(path.join(sysroot, 'usr/lib/libc++.so'), 'utf8').length, 100_000, 'read through both links: the file is whole');
+  assert.equal(readlinkSync(path.join(sysroot, 'usr/lib/libc++.so')), 'libc++.so.1');
+  assert.equal(readlinkSync(path.join(sysroot, 'usr/lib/sh')), '/bin/busybox', 'an absolute target is kept as it is');
 });
 
 test('a relative link that leads out of its package is refused by name, not called a damaged tarball', async () => {

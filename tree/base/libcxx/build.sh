@@ -33,9 +33,9 @@ fetch() {
 build() {
 	mkdir -p build
 	cd build
-	# there is no C++ library to link a test program with yet: CMake must not try. The
-	# static libraries stay apart (libc++.a, libc++abi.a, libunwind.a): merging them takes
-	# Python's distutils, which the farm image lacks.
+	# there is no C++ library to link a test program with yet: CMake must not try. CMake's
+	# merge of the static libraries takes Python's distutils, which the farm image lacks:
+	# package() merges them with llvm-ar instead.
 	cmake -G Ninja ../llvm/runtimes \
 		-DCMAKE_BUILD_TYPE=Release \
 		-DCMAKE_INSTALL_PREFIX=/usr \
@@ -63,6 +63,12 @@ build() {
 package() {
 	cd build
 	DESTDIR="$pkgdir" ninja install
+	# libc++.a holds libc++abi and libunwind too, as Iglunix's (LIBCXX_STATICALLY_LINK_ABI_IN_STATIC_LIBRARY,
+	# LIBCXXABI_STATICALLY_LINK_UNWINDER_IN_STATIC_LIBRARY): -static-libstdc++ links with libc++.a
+	# alone, as llvm's LLVM_STATIC_LINK_CXX_STDLIB does
+	cd "$pkgdir/usr/lib"
+	ar qcL libc++.a libc++abi.a libunwind.a
+	ar s libc++.a
 }
 
 libcxx-dev() { deps="libcxx"; }
