@@ -18,8 +18,9 @@ export interface PackageOutcome {
    * the farm, and this one followed its log and took its result.
    */
   action: 'built' | 'up to date' | 'installed' | 'from store' | 'attached' | 'failed' | 'blocked';
-  /** failed: the error; blocked: which packages it waited for. */
+  /** failed: the error and, when iglu has one, what to do (an undeclared dependency named); blocked: which packages it waited for. */
   error?: string;
+  hint?: string;
   blockedBy?: string[];
   tarball: string;
   log: string;
@@ -59,7 +60,8 @@ export function fromManifests(manifests: PackageManifest[]): Pick<PackageOutcome
 
 /**
  * The error a keep-going build ends with when packages failed: how many, which, how many
- * were blocked, and the failed packages' logs as the hint; undefined when none failed. Pure.
+ * were blocked, and as the hint each failed package's own hint (a dependency its recipe
+ * does not declare) and the failed packages' logs; undefined when none failed. Pure.
  */
 export function keepGoingFailure(packages: PackageOutcome[]): IgluError | undefined {
   const failed = packages.filter((p) => p.action === 'failed');
@@ -68,7 +70,7 @@ export function keepGoingFailure(packages: PackageOutcome[]): IgluError | undefi
   const names = (list: PackageOutcome[]) => list.map((p) => p.name).join(', ');
   return new IgluError(
     `${failed.length} package${failed.length === 1 ? '' : 's'} failed (${names(failed)})${blocked.length ? `; ${blocked.length} blocked (${names(blocked)})` : ''}`,
-    { hint: `the logs: ${failed.map((p) => p.log).join(' ')}` },
+    { hint: [...failed.filter((p) => p.hint).map((p) => `${p.name}: ${p.hint}`), `the logs: ${failed.map((p) => p.log).join(' ')}`].join('\n') },
   );
 }
 

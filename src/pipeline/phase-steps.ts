@@ -1,3 +1,4 @@
+import { IgluError } from '../errors.js';
 import { newestManifest } from '../packages/manifest.js';
 import type { Plan } from '../recipes/plan.js';
 import type { RecipeMeta } from '../recipes/read.js';
@@ -90,7 +91,8 @@ export async function phaseSteps(o: PhaseStepsOptions, state: PhaseState): Promi
           notBuilt.set(recipe.name, []);
           firstFailure ??= recipe.name;
           const error = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-          s.packages.push(packageEntry(recipe, { action: 'failed', error, log: o.pipeline.paths.logFile(recipe.name) }));
+          const hint = err instanceof IgluError && err.hint ? { hint: err.hint } : {};
+          s.packages.push(packageEntry(recipe, { action: 'failed', error, ...hint, log: o.pipeline.paths.logFile(recipe.name) }));
         }
         throw err;
       } finally {

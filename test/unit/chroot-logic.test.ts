@@ -191,4 +191,10 @@ test('keepGoingFailure: failed and blocked packages named, the failed logs as th
   assert.equal(err?.message, '1 package failed (b); 1 blocked (c)');
   assert.equal(err?.hint, 'the logs: /w/logs/b.log');
   assert.equal(keepGoingFailure([p('a', 'built'), p('d', 'up to date')]), undefined);
+  // a failed package's own hint (the undeclared dependency) comes first, named
+  const withHint = keepGoingFailure([
+    { ...p('openssh', 'failed', '/w/logs/openssh.log'), hint: 'zlib.h is in zlib-ng 2.2.2, which …' },
+    p('e', 'failed', '/w/logs/e.log'),
+  ]);
+  assert.equal(withHint?.hint, 'openssh: zlib.h is in zlib-ng 2.2.2, which …\nthe logs: /w/logs/openssh.log /w/logs/e.log');
 });
