@@ -48,6 +48,18 @@ export const FETCH_IN = { app: '/iglu/app', node: '/iglu/node', sources: '/iglu/
  */
 export const BUILD_PATH = `${TARGET_BIN}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${SYSROOT}/usr/bin:${SYSROOT}/bin`;
 
+/**
+ * pkg-config's view in every build: the sysroot's .pc files, their -I and -L paths under
+ * the sysroot (pkg-config(1), pkgconf(1): PKG_CONFIG_LIBDIR replaces the default search
+ * path, PKG_CONFIG_SYSROOT_DIR prefixes the paths it prints), as for any cross build. A
+ * pkgconf a recipe builds on (mkdeps="pkgconf": xbps) runs from the sysroot and would
+ * otherwise search the build environment's /usr/lib/pkgconfig.
+ */
+export const PKG_CONFIG_ENV: Readonly<Record<string, string>> = {
+  PKG_CONFIG_LIBDIR: `${SYSROOT}/usr/lib/pkgconfig:${SYSROOT}/usr/share/pkgconfig`,
+  PKG_CONFIG_SYSROOT_DIR: SYSROOT,
+};
+
 /** PATH of a build through the farm: the target's cc and c++, then distcc's masquerade directory (distcc(1) "MASQUERADING"). */
 export const FARM_PATH = BUILD_PATH.replace(`${TARGET_BIN}:`, `${TARGET_BIN}:/usr/lib/distcc:`);
 

@@ -10,7 +10,7 @@ import type { FarmStatus } from '../farm/status.js';
 import { watchFarmUse } from '../farm/use.js';
 import { refusedLine, verifiedFarm, type RefusedTask } from '../farm/verify.js';
 import { labelsFor } from '../labels.js';
-import { BUILD_PATH, RUN_IN, RUNNER_IN, RUNNER_SCRIPT, SOURCE_DATE_EPOCH, SYSROOT, TARGET_BIN, TREE_IN } from '../layout/in-root.js';
+import { BUILD_PATH, PKG_CONFIG_ENV, RUN_IN, RUNNER_IN, RUNNER_SCRIPT, SOURCE_DATE_EPOCH, SYSROOT, TARGET_BIN, TREE_IN } from '../layout/in-root.js';
 import { phaseFailed } from '../packages/fetch.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { COMPILE_LOGS, compileLogEnv, treeOutputs, workspaceEnv } from '../packages/workspace.js';
@@ -155,6 +155,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
       PATH: BUILD_PATH,
       HOME: '/root',
       SOURCE_DATE_EPOCH: String(SOURCE_DATE_EPOCH),
+      ...PKG_CONFIG_ENV,
       ...workspaceEnv(job.ws),
       ...this.compileEnv(),
     };

@@ -148,6 +148,9 @@ test("chrootEnv: CC=cc as iglupkg sets it, the target's cc first in PATH; iglupk
   assert.equal(plain.HOST_ARCH, 'x86_64');
   assert.match(plain.CROSS_EXTRA_CFLAGS!, /--target=x86_64-unknown-linux-musl/);
   assert.match(plain.muon_base_args!, /-Dprefix=\/usr/);
+  // pkg-config reads the sysroot's .pc files and prints paths under it, whichever pkg-config runs
+  assert.equal(plain.PKG_CONFIG_LIBDIR, '/sysroot/usr/lib/pkgconfig:/sysroot/usr/share/pkgconfig');
+  assert.equal(plain.PKG_CONFIG_SYSROOT_DIR, '/sysroot');
   const env = chrootEnv(4, { PATH: '/usr/lib/distcc:/usr/bin' });
   assert.equal(env.JOBS, '4');
   assert.equal(env.PATH, '/usr/lib/distcc:/usr/bin');
