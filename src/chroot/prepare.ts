@@ -7,6 +7,7 @@ import type { Engine } from '../docker/index.js';
 import { describe, IgluError } from '../errors.js';
 import { tailLines } from '../util/tail.js';
 import { resolveFarmImage } from '../image/build.js';
+import { configuredImageRef } from '../image/inputs.js';
 import { labelsFor } from '../labels.js';
 import { toolchainIdentity } from '../packages/inputs.js';
 import { newestManifest, type PackageManifest } from '../packages/manifest.js';
@@ -62,7 +63,7 @@ export async function prepareRoot(paths: ChrootPaths, o: PrepareOptions, output:
   let state = await readState(paths.state);
   // without --base, a root prepared from a tarball stays (only --fresh goes back to the image)
   const keepTarball = !o.baseTarball && !o.fresh && state.base?.kind === 'tarball' && (await exists(paths.root));
-  const base = o.baseTarball ? await tarballBase(o.baseTarball) : keepTarball ? state.base! : await imageBase(await o.engine(), o.config.farm.image);
+  const base = o.baseTarball ? await tarballBase(o.baseTarball) : keepTarball ? state.base! : await imageBase(await o.engine(), o.config.farm.image, configuredImageRef(o.config));
   const reused = !o.fresh && state.base?.id === base.id && (await exists(paths.root));
   let headers: string[] = [];
   if (!reused) {
@@ -136,8 +137,8 @@ async function tarballBase(file: string): Promise<NonNullable<ChrootState['base'
   return { kind: 'tarball', ref: path.resolve(file), id: (await hashFile(file)).sha256, preparedAt: new Date().toISOString() };
 }
 
-async function imageBase(engine: Engine, ref: string | undefined): Promise<NonNullable<ChrootState['base']>> {
-  const image = await resolveFarmImage(engine, ref);
+async function imageBase(engine: Engine, ref: string | undefined, configured: string): Promise<NonNullable<ChrootState['base']>> {
+  const image = await resolveFarmImage(engine, ref, configured);
   return { kind: 'image', ref: image.ref, id: image.id, preparedAt: new Date().toISOString() };
 }
 

@@ -10,6 +10,7 @@ import { farmStatus, managerHostList, type FarmStatus } from '../farm/status.js'
 import { FarmStatsReader, promText, topTable } from '../farm/stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { farmUpSteps, rollbackUp, upResult, type UpState } from '../farm/up.js';
+import { configuredImageRef } from '../image/inputs.js';
 import { printResult } from '../output.js';
 import { runSteps } from './progress.js';
 
@@ -67,7 +68,7 @@ function registerFarmUp(farm: Command, globals: () => GlobalOptions): void {
       const engine = await ctx.engine();
       const state: UpState = {};
       try {
-        await runSteps<UpState>(farmUpSteps(engine, settings, ctx.signal), state);
+        await runSteps<UpState>(farmUpSteps(engine, settings, ctx.signal, configuredImageRef(ctx.config)), state);
       } catch (err) {
         await rollbackUp(engine, settings, state);
         throw err;

@@ -63,8 +63,10 @@ function making<T>(s: UpState, work: Promise<T>): Promise<T> {
  * The steps of `iglu farm up`, in order: preflight, swarm, nodes, network and image (at
  * once), service, ready.
  * Each is idempotent: with nothing changed, a rerun only reads state and probes.
+ * @param configuredImage the image iglu.yaml describes (configuredImageRef), used when
+ *   farm.image names none and the engine has it; else the newest farm image
  */
-export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSignal): Step<UpState>[] {
+export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSignal, configuredImage?: string): Step<UpState>[] {
   const timeoutMs = farm.readyTimeout * 1000;
   return [
     {
@@ -74,7 +76,7 @@ export function farmUpSteps(manager: Engine, farm: FarmConfig, signal?: AbortSig
         refuseEncryption(farm, await runningKernelConfig());
         s.stack = await loadFarmStack(farm.stack);
         s.decided = withStackMode(farm, s.stack);
-        const image = await resolveFarmImage(manager, farm.image ?? s.stack.image);
+        const image = await resolveFarmImage(manager, farm.image ?? s.stack.image, configuredImage);
         s.image = { ...image, copiedTo: [] };
         return `farm image ${image.ref}`;
       },

@@ -95,11 +95,15 @@ export async function importFarmTar(engine: Engine, file: string, progress: Prog
 }
 
 /**
- * The farm image to use: `ref` when given (must exist on the engine), else the newest
- * image iglu built.
+ * The farm image to use: `ref` when given (must exist on the engine), else `configured`
+ * (configuredImageRef: the image iglu.yaml describes, its chroot.buildEnv packages with
+ * it) when the engine has it, else the newest image iglu built (one imported with
+ * `--from-tar`).
  * @throws IgluError when there is none, with the command that makes one
  */
-export async function resolveFarmImage(engine: Engine, ref: string | undefined): Promise<{ id: string; ref: string }> {
+export async function resolveFarmImage(engine: Engine, ref: string | undefined, configured?: string): Promise<{ id: string; ref: string }> {
+  const described = !ref && configured ? await engine.images.inspect(configured) : undefined;
+  if (described) return { id: described.id, ref: configured! };
   if (ref) {
     const img = await engine.images.inspect(ref);
     if (!img)

@@ -28,6 +28,14 @@ export function imageConfigOf(config: Pick<Config, 'image' | 'chroot'>): ImageCo
 }
 
 /**
+ * The farm image iglu.yaml describes: `iglu/abyss:<content hash>` of image.packages with
+ * chroot.buildEnv's packages, as `iglu image build` tags it. Pure.
+ */
+export function configuredImageRef(config: Pick<Config, 'image' | 'chroot'>): string {
+  return `${ABYSS_REPO}:${debootstrapHash(imageConfigOf(config))}`;
+}
+
+/**
  * The content hash that names a farm image built by debootstrap: sha256 over the
  * suite, the sorted package list, the import changes and IMAGE_FORMAT. The mirror is
  * left out: any mirror serves the same packages.

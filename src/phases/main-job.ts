@@ -12,7 +12,7 @@ import { IgluError } from '../errors.js';
 import { addCounts, NO_COMPILES } from '../farm/distcc-log.js';
 import { farmUpSteps, rollbackUp, type UpState } from '../farm/up.js';
 import { buildFarmImage, type FarmImage } from '../image/build.js';
-import { imageConfigOf } from '../image/inputs.js';
+import { configuredImageRef, imageConfigOf } from '../image/inputs.js';
 import type { CompileCounts } from '../packages/manifest.js';
 import { nest, type Step, type StepRunner } from '../steps.js';
 import type { PackageOutcome } from '../pipeline/outcome.js';
@@ -102,7 +102,7 @@ export async function runBuild(ctx: RunContext, paths: ChrootPaths, o: BuildOpti
   const state: BuildState = { up: {}, toolchain: { packages: [] }, chroot: { packages: [] } };
   const steps: Step<BuildState>[] = [
     farmImageStep(run),
-    ...nest(farmUpSteps(engine, ctx.config.farm, ctx.signal), (s: BuildState) => ((s.phase = 'farm'), s.up), 'farm: '),
+    ...nest(farmUpSteps(engine, ctx.config.farm, ctx.signal, configuredImageRef(ctx.config)), (s: BuildState) => ((s.phase = 'farm'), s.up), 'farm: '),
     seedStep(run),
     ...nest(await toolchainSteps(toolchain, state.toolchain), (s: BuildState) => s.toolchain, 'toolchain: '),
     prepareStep(run),

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { commandWord } from '../../src/command-word.js';
 import { parseConfig } from '../../src/config/load.js';
 import { IgluError } from '../../src/errors.js';
-import { debootstrapHash, imageConfigOf } from '../../src/image/inputs.js';
+import { configuredImageRef, debootstrapHash, imageConfigOf } from '../../src/image/inputs.js';
 import { providedFrom, providedNames } from '../../src/phases/chroot.js';
 
 function errorOf(text: string): IgluError {
@@ -87,4 +87,12 @@ test("chroot.buildEnv: names provided by the build environment, their Debian pac
   assert.deepEqual(providedFrom(c, ['bmake', 'llvm']), { fromBuildEnv: [{ name: 'bmake', debian: 'bmake' }], fromBase: ['llvm'] });
 
   assert.match(errorOf('chroot:\n  buildEnv:\n    bmake: "Bmake Tools"\n').message, /iglu\.yaml:3: "chroot\.buildEnv\.bmake" not a Debian package name/);
+});
+
+test('configuredImageRef: the content-hash tag image build gives, so farm up and the build root take the image iglu.yaml describes', () => {
+  const plain = parseConfig('{}', 'iglu.yaml');
+  const withEnv = parseConfig('chroot:\n  buildEnv:\n    bmake: bmake\n', 'iglu.yaml');
+  assert.equal(configuredImageRef(plain), `iglu/abyss:${debootstrapHash(plain.image)}`);
+  assert.equal(configuredImageRef(withEnv), `iglu/abyss:${debootstrapHash(imageConfigOf(withEnv))}`);
+  assert.notEqual(configuredImageRef(withEnv), configuredImageRef(plain), 'a buildEnv package is another image');
 });
