@@ -158,7 +158,8 @@ describe('chroot phase: prepare, fetch, build, enter', { timeout: 1_800_000 }, (
     const declared = await iglu([...args, 'chroot', 'build', '--tree', tree, 'borrowa']);
     assert.equal(declared.code, 1, 'a sysroot of what the recipe declares has no libfixa');
     assert.match(declared.stderr, /chroot\.sysroot: planned/);
-    const planned = ['--config', writeConfig(`${farmYaml}  oneNode: distcc\nchroot:\n  sysroot: planned\n`), '--workdir', root];
+    // the same build environment (buildEnv: the same farm image), planned sysroots
+    const planned = ['--config', writeConfig(`${farmYaml}  oneNode: distcc\n${envYaml}  sysroot: planned\n`), '--workdir', root];
     const res = await igluJson<BuildResult>([...planned, 'chroot', 'build', '--tree', tree, 'fixb', 'borrowa']);
     assert.deepEqual(res.order, ['fixa', 'borrowa', 'fixb'], 'fixa, which fixb declares, first; then by name');
     assert.deepEqual(actions(res), { fixa: 'up to date', borrowa: 'built', fixb: 'built' });
