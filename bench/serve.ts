@@ -86,7 +86,7 @@ const token = (await execa('node', [CLI, ...args, 'serve', 'token', 'add', 'benc
 const db = new TaskDb(new ServePaths(new Workdir(workdir)).db);
 const ids: string[] = [];
 for (let i = 0; i < nTasks; i++) {
-  const t = db.create({ owner: `user${i % 7}`, branch: 'main', priority: 0 });
+  const t = db.create({ owner: `user${i % 7}`, ownerId: `user${i % 7}`, branch: 'main', priority: 0 });
   const packages = ['musl', 'zlib', 'mksh', 'busybox', 'toybox'].map((name) => ({
     name,
     version: '1-0',

@@ -254,6 +254,20 @@ export const ServeSchema = z.strictObject({
   maxBundleMiB: z.int().min(1).default(256),
   /** The most a bundle may hold once unpacked, MiB. */
   maxUnpackedMiB: z.int().min(1).default(1024),
+  /** Tasks one token may have open (created, queued or building) at once; one more is refused with 429. The queue directory has no limit. */
+  maxOpenTasks: z.int().min(1).default(20),
+  /** Bytes one token's tasks may keep on disk (bundles and artifacts), MiB; an upload past it is refused with 413. */
+  maxStoredMiB: z.int().min(1).default(4096),
+  /** A task never queued this many seconds after its creation is cancelled and its bundle removed. */
+  unqueuedSeconds: z
+    .int()
+    .min(60)
+    .default(24 * 3600),
+  /**
+   * Listen on an address other than loopback, where tokens cross the network in clear
+   * text: refused unless true (then a TLS proxy in front is the user's to set up).
+   */
+  allowPlaintextRemote: z.boolean().default(false),
 });
 
 export const ConfigSchema = z.strictObject({

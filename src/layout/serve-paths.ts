@@ -46,6 +46,10 @@ export class ServePaths {
   result(id: string): string {
     return path.join(this.task(id), 'result.json');
   }
+  /** The packages, manifests and logs the task made, fixed here when it ended (`packages/…`, `logs/…`). */
+  artifacts(id: string): string {
+    return path.join(this.task(id), 'artifacts');
+  }
   /** The build's exit code, written when it ends. */
   exit(id: string): string {
     return path.join(this.task(id), 'exit');

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -13,7 +12,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { IGLU_VERSION } from '../layout/package-root.js';
-import { artifactList, taskArtifacts } from './artifacts.js';
+import { artifactList, openArtifact } from './artifacts.js';
 import { dashboardRoutes, TOKEN_COOKIE } from './dashboard-routes.js';
 import * as S from './api-schemas.js';
 import type { FarmView } from './farm-view.js';
@@ -101,7 +100,7 @@ function authenticate(service: TaskService, req: FastifyRequest): void {
 /** The task, when the request's token sees it (404 otherwise: a task of another submitter is not there for it). */
 function visibleTask(service: TaskService, req: FastifyRequest, id: string): Task {
   const t = service.task(id);
-  if (!seesTask(req.token!, t.owner)) throw new RequestError(404, `no task ${id}`, 'GET /task lists the tasks');
+  if (!seesTask(req.token!, t.ownerId)) throw new RequestError(404, `no task ${id}`, 'GET /task lists the tasks');
   return t;
 }
 
@@ -111,10 +110,10 @@ function routes(app: FastifyInstance, parts: ApiParts): void {
   const idParams = { params: S.TaskIdParams };
   r.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   r.get('/task', { config: { scope: 'read' }, schema: { querystring: S.TaskListQuery, response: { 200: S.TaskListSchema } } }, (req) => ({
-    tasks: service.db.list({ ...(req.token!.scope === 'submit' ? { owner: req.token!.name } : {}), ...(req.query.state ? { states: [req.query.state] } : {}) }),
+    tasks: service.db.list({ ...(req.token!.scope === 'submit' ? { ownerId: req.token!.id } : {}), ...(req.query.state ? { states: [req.query.state] } : {}) }),
   }));
   r.post('/task', { config: { scope: 'submit' }, schema: { body: S.CreateTaskBody, response: { 201: S.TaskRef } } }, (req, reply) => {
-    const t = service.create(req.token!.name, { ...(req.body ?? {}), mayRaise: req.token!.scope === 'admin' });
+    const t = service.create(req.token!, { ...(req.body ?? {}), mayRaise: req.token!.scope === 'admin' });
     reply.code(201);
     return { id: t.id, state: t.state };
   });
@@ -157,17 +156,15 @@ function resultRoutes(app: FastifyInstance, parts: ApiParts): void {
   const { service } = parts;
   const idParams = { params: S.TaskIdParams };
   r.get('/task/:id/log', { config: { scope: 'read' }, schema: idParams }, async (req, reply) => logRoute(service, req, reply, req.params.id));
-  r.get('/task/:id/artifacts', { config: { scope: 'read' }, schema: { ...idParams, response: { 200: S.ArtifactList } } }, async (req) => {
-    visibleTask(service, req, req.params.id);
-    return { artifacts: await artifactList(service.paths, req.params.id) };
-  });
+  r.get('/task/:id/artifacts', { config: { scope: 'read' }, schema: { ...idParams, response: { 200: S.ArtifactList } } }, async (req) => ({
+    artifacts: await artifactList(service.paths, visibleTask(service, req, req.params.id)),
+  }));
   r.get('/task/:id/artifacts/*', { config: { scope: 'read' }, schema: { params: S.TaskIdParams.extend({ '*': z.string() }) } }, async (req, reply) => {
-    visibleTask(service, req, req.params.id);
-    const file = (await taskArtifacts(service.paths, req.params.id)).get(req.params['*']);
-    if (!file) throw new RequestError(404, `task ${req.params.id} has no artifact ${req.params['*']}`, `GET /task/${req.params.id}/artifacts lists them`);
+    const name = req.params['*'];
+    const stream = await openArtifact(service.paths, visibleTask(service, req, req.params.id), name);
     return reply
-      .type(file.endsWith('.json') ? 'application/json' : file.endsWith('.log') ? 'text/plain; charset=utf-8' : 'application/octet-stream')
-      .send(createReadStream(file));
+      .type(name.endsWith('.json') ? 'application/json' : name.endsWith('.log') ? 'text/plain; charset=utf-8' : 'application/octet-stream')
+      .send(stream);
   });
   r.get('/builder/status', { config: { scope: 'read' }, schema: { response: { 200: S.BuilderStatus } } }, async () => {
     const counts = service.db.counts();

@@ -11,8 +11,10 @@ import { farmView } from './farm-view.js';
 import { serviceMetrics } from './metrics.js';
 import { moveToDone, sweepOld, watchQueue } from './queue-dir.js';
 import { TaskService } from './service.js';
-import { FINAL_STATES, type Task } from './task.js';
+import { FINAL_STATES, QUEUE_OWNER_ID, type Task } from './task.js';
 import { TaskDb } from './task-db.js';
+import { sweepLeftovers } from './task-files.js';
+import { listenAddress } from './listen.js';
 import { BuildWorker } from './worker.js';
 
 /** The owner of tasks that came through the queue directory. */
@@ -40,10 +42,13 @@ export interface RunningService extends AsyncDisposable {
  * queued tasks (looking every second, and at once when a task is queued or cancelled),
  * the queue directory's watcher, the removal of entries older than serve.retention, and
  * the HTTP API (makeApi). Tasks a previous run left building are followed or queued again
- * by the worker's first round.
- * @throws IgluError when the database cannot be opened or the address is in use
+ * by the worker's first round; what a killed run left on disk is removed first (sweepLeftovers).
+ * @throws IgluError when the database cannot be opened, the address is in use, or is not
+ *   loopback without serve.allowPlaintextRemote (listenAddress)
  */
 export async function startService(ctx: RunContext, o: ServeOptions): Promise<RunningService> {
+  const address = listenAddress(o.listen, ctx.config.serve.allowPlaintextRemote);
+  if (address.warning) o.say(address.warning);
   const paths = new ServePaths(ctx.workdir);
   const db = new TaskDb(paths.db);
   const service = new TaskService(db, paths, ctx.config.serve);
@@ -51,6 +56,8 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
   const stack = new Cleanup();
   stack.defer(() => db.close());
   try {
+    const swept = await sweepLeftovers(paths, db);
+    if (swept.length) o.say(`removed ${swept.length} leftovers of an earlier run (upload files, directories of tasks not in the database)`);
     const worker = new BuildWorker({
       service,
       paths,
@@ -59,7 +66,7 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
       ...(cache ? { cache } : {}),
       say: o.say,
       onEnded: (t) =>
-        t.owner === QUEUE_OWNER && t.bundle?.name ? finishQueued(service, o.doneDir, path.join(o.queueDir, t.bundle.name), t) : Promise.resolve(),
+        t.ownerId === QUEUE_OWNER_ID && t.bundle?.name ? finishQueued(service, o.doneDir, path.join(o.queueDir, t.bundle.name), t) : Promise.resolve(),
     });
     const loop = workerLoop(worker, o.say);
     stack.defer(async () => {
@@ -79,8 +86,7 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
       metrics: async () => serviceMetrics(db.counts(), db.list({ limit: 200 })) + (await stats.text()),
     });
     stack.defer(() => app.close());
-    const [host, port] = [o.listen.slice(0, o.listen.lastIndexOf(':')), Number(o.listen.slice(o.listen.lastIndexOf(':') + 1))];
-    const url = await app.listen({ host, port });
+    const url = await app.listen({ host: address.host, port: address.port });
     void retention(service, o).catch(() => undefined);
     return { url, db, [Symbol.asyncDispose]: () => stack.run() };
   } catch (err) {
@@ -137,8 +143,8 @@ function workerLoop(worker: BuildWorker, say: (line: string) => void): { poke: (
 /** A bundle closed in the queue directory becomes a task on `main`, queued; a refused one ends failed with the reason, and goes to done. */
 async function fromQueue(service: TaskService, file: string, doneDir: string, poke: () => void): Promise<void> {
   const name = path.basename(file);
-  if (service.db.list({ owner: QUEUE_OWNER, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
-  const task = service.create(QUEUE_OWNER, { mayRaise: false });
+  if (service.db.list({ ownerId: QUEUE_OWNER_ID, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
+  const task = service.create({ name: QUEUE_OWNER, id: QUEUE_OWNER_ID }, { mayRaise: false });
   try {
     await service.putBundle(task.id, createReadStream(file), name);
     service.queue(task.id);
@@ -160,8 +166,9 @@ async function finishQueued(service: TaskService, doneDir: string, file: string,
   await moveToDone(file, doneDir, t, log);
 }
 
-/** Removes what is older than serve.retention: finished tasks (row and directory) and queue/done entries. */
+/** Cancels tasks never queued (serve.unqueuedSeconds); removes what is older than serve.retention: finished tasks (row and directory) and queue/done entries. */
 async function retention(service: TaskService, o: ServeOptions): Promise<void> {
+  for (const t of service.expireUnqueued()) o.say(`task ${t.id}: ${t.reason}`);
   const cutoff = Date.now() - service.config.retention * 1000;
   for (const t of service.db.list({ states: [...FINAL_STATES], limit: 100_000 })) {
     if (Date.parse(t.endedAt ?? t.createdAt) < cutoff) {

@@ -31,8 +31,14 @@ export interface TaskPackage {
 export interface Task {
   /** 12 lower-case hex digits. */
   id: string;
-  /** The name of the token that created it, or `queue` for the queue directory. */
+  /** The name of the token that created it, or `queue` for the queue directory: for people, not for access. */
   owner: string;
+  /**
+   * Who owns it: the id of the token that created it (TokenRow.id), or QUEUE_OWNER_ID for
+   * the queue directory. Access and limits go by this, never by the name: a token added
+   * later under a revoked token's name owns nothing of the old one's.
+   */
+  ownerId: string;
   branch: string;
   /** Higher runs first among the same owner's tasks (and before others' for an admin's). */
   priority: number;
@@ -51,7 +57,20 @@ export interface Task {
   /** Set while a building task is being stopped: why (its state when the build is gone). */
   stop?: 'cancelled' | 'timeout';
   packages: TaskPackage[];
+  /** The packages, manifests and logs fixed in the task's directory when it ended, each with its sha256 (serve/artifacts.ts). */
+  artifacts?: TaskArtifact[];
 }
+
+/** A file a task made, kept in its directory as it was when the task ended. */
+export interface TaskArtifact {
+  /** As the API names it: `packages/<file>` or `logs/<file>`. */
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The owner id of the tasks that came through the queue directory (token ids are 16 hex digits, never this). */
+export const QUEUE_OWNER_ID = 'queue';
 
 /** Task ids as the API takes them. */
 export const TASK_ID = /^[0-9a-f]{12}$/;

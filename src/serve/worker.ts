@@ -9,6 +9,8 @@ import type { TaskService } from './service.js';
 import { FINAL_STATES, type Task } from './task.js';
 import { errorOfLog, packagesOfLog, packagesOfResult } from './task-progress.js';
 import { layTaskTree } from './task-tree.js';
+import { keepArtifacts } from './artifacts.js';
+import { checkBundleUnchanged, dropTaskFiles } from './task-files.js';
 
 /** The exit code of an iglu whose work directory another iglu holds (EX_TEMPFAIL, sysexits.h): try again later. */
 export const EXIT_BUSY = ExitCode.busy;
@@ -82,6 +84,7 @@ export class BuildWorker {
   private async start(t: Task): Promise<void> {
     const { paths, service } = this.o;
     try {
+      await checkBundleUnchanged(paths, t);
       const tree = await layTaskTree({
         bundle: paths.bundle(t.id),
         unpacked: paths.unpacked(t.id),
@@ -134,7 +137,10 @@ export class BuildWorker {
     const packages = result ? packagesOfResult(result.packages) : t.packages;
     const state = t.stop ? (t.stop === 'timeout' ? 'failed' : 'cancelled') : code === 0 ? 'done' : 'failed';
     const reason = t.stop ? t.reason : code === 0 ? undefined : (errorOfLog(log) ?? `its build exited ${code}`);
-    await this.end(t.id, { state, packages, ...(reason ? { reason } : {}), ...(code !== undefined ? { exitCode: code } : {}) });
+    // fixed now, before the task ends and the next one starts: what this task built, not what a later one replaces in out/
+    const { kept: artifacts, problems } = await keepArtifacts(paths, t.id);
+    for (const p of problems) this.o.say(`task ${t.id}: ${p}`);
+    await this.end(t.id, { state, packages, artifacts, ...(reason ? { reason } : {}), ...(code !== undefined ? { exitCode: code } : {}) });
   }
 
   private async end(id: string, fields: Partial<Task> & Pick<Task, 'state'>): Promise<void> {
@@ -142,6 +148,7 @@ export class BuildWorker {
       FINAL_STATES.includes(x.state) ? undefined : { ...x, ...fields, run: undefined, stop: undefined, endedAt: new Date().toISOString() },
     );
     if (!ended) return;
+    await dropTaskFiles(this.o.paths, ended).catch(() => undefined);
     this.o.say(`task ${id}: ${ended.state}${ended.reason ? ` (${ended.reason})` : ''}`);
     await this.o.onEnded?.(ended).catch((err: unknown) => this.o.say(`task ${id}: ${describe(err)}`));
   }

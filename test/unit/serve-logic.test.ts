@@ -16,6 +16,7 @@ import { addToken, findToken, hashToken, scopeAllows, seesTask } from '../../src
 const task = (id: string, owner: string, minute: number, priority = 0): Task => ({
   id,
   owner,
+  ownerId: owner,
   branch: 'main',
   priority,
   state: 'queued',
@@ -95,8 +96,8 @@ test('server-sent events: id, event and data lines; a comment is not a message',
 
 test('tokens: scopes nest (read < submit < admin), a submitter sees its own tasks, the database keeps only the hash', () => {
   assert.ok(scopeAllows('admin', 'submit') && scopeAllows('submit', 'read') && !scopeAllows('read', 'submit') && !scopeAllows('submit', 'admin'));
-  assert.ok(seesTask({ name: 'a', scope: 'submit' }, 'a') && !seesTask({ name: 'a', scope: 'submit' }, 'b'));
-  assert.ok(seesTask({ name: 'v', scope: 'read' }, 'b') && seesTask({ name: 'x', scope: 'admin' }, 'b'));
+  assert.ok(seesTask({ id: 'a', scope: 'submit' }, 'a') && !seesTask({ id: 'a', scope: 'submit' }, 'b'));
+  assert.ok(seesTask({ id: 'v', scope: 'read' }, 'b') && seesTask({ id: 'x', scope: 'admin' }, 'b'));
   const dir = mkdtempSync(path.join(tmpdir(), 'iglu-tokens-'));
   const db = new TaskDb(path.join(dir, 'tasks.db'));
   try {
@@ -119,14 +120,14 @@ test('the task database: a change is one transaction; a state that has ended is 
   const dir = mkdtempSync(path.join(tmpdir(), 'iglu-tasks-'));
   const db = new TaskDb(path.join(dir, 'tasks.db'));
   try {
-    const a = db.create({ owner: 'alice', branch: 'main', priority: 0 });
-    const b = db.create({ owner: 'bob', branch: 'main', priority: 0 });
+    const a = db.create({ owner: 'alice', ownerId: 'a1', branch: 'main', priority: 0 });
+    const b = db.create({ owner: 'bob', ownerId: 'b1', branch: 'main', priority: 0 });
     assert.match(a.id, /^[0-9a-f]{12}$/);
     db.update(a.id, (t) => ({ ...t, state: 'done' }));
     assert.equal(db.update(a.id, () => undefined)?.state, 'done', 'undefined leaves it');
     assert.deepEqual(db.counts(), { done: 1, new: 1 });
     assert.deepEqual(
-      db.list({ owner: 'bob' }).map((t) => t.id),
+      db.list({ ownerId: 'b1' }).map((t) => t.id),
       [b.id],
     );
     assert.deepEqual(
