@@ -148,8 +148,8 @@ export class BuildWorker {
       FINAL_STATES.includes(x.state) ? undefined : { ...x, ...fields, run: undefined, stop: undefined, endedAt: new Date().toISOString() },
     );
     if (!ended) return;
-    await dropTaskFiles(this.o.paths, ended).catch(() => undefined);
     this.o.say(`task ${id}: ${ended.state}${ended.reason ? ` (${ended.reason})` : ''}`);
+    await dropTaskFiles(this.o.paths, ended).catch(() => undefined);
     await this.o.onEnded?.(ended).catch((err: unknown) => this.o.say(`task ${id}: ${describe(err)}`));
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -93,6 +94,11 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
     assert.match(tokens.alice!, /^iglu_[A-Za-z0-9_-]{43}$/);
     const db = readFileSync(path.join(root, 'serve/tasks.db'));
     for (const t of Object.values(tokens)) assert.ok(!db.includes(t), 'no secret in the database');
+    assert.equal(statSync(path.join(root, 'serve')).mode & 0o777, 0o700, "serve/ is root's alone");
+    assert.equal(statSync(path.join(root, 'serve/tasks.db')).mode & 0o777, 0o600);
+    const queueToken = await iglu([...args, 'serve', 'token', 'add', 'queue', '--scope', 'submit']);
+    assert.equal(queueToken.code, 2, 'the queue directory owns its tasks, no token');
+    assert.match(queueToken.stderr, /the token name "queue" is reserved/);
     assert.equal((await api(svc.url, undefined, 'GET', '/task')).status, 401);
     assert.equal((await api(svc.url, 'iglu_nope', 'GET', '/task')).status, 401);
     const refused = await api<{ error: string }>(svc.url, tokens.viewer, 'POST', '/task', { json: {} });
@@ -215,12 +221,25 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
     const t2 = await finished(again);
     assert.equal(t2.state, 'done');
     assert.match(t2.packages.find((p) => p.name === 'greet')!.state, /^(up to date|from store)$/);
+    const alicesLog = async () => (await api<string>(svc.url, tokens.alice, 'GET', `/task/${id}/artifacts/logs/greet.log`)).body;
+    const logBefore = await alicesLog();
+    assert.match(logBefore, /greet/);
     // the client: iglu submit --follow, iglu tasks
     const env = { IGLU_TOKEN: tokens.bob!, IGLU_SERVER: svc.url };
     const sub = await iglu(['submit', recipeDir('client', { say: 'hi from submit' }), '--follow', '--json'], env);
     assert.equal(sub.code, 0, sub.stderr);
-    assert.equal((JSON.parse(sub.stdout) as Task).state, 'done');
+    const bobs = JSON.parse(sub.stdout) as Task;
+    assert.equal(bobs.state, 'done');
     assert.match(sub.stderr, /✔ greet 2: built/);
+    // bob's greet 2 replaced out/greet.2.tar.zst: alice's task still serves the greet 2 it built, bob's his
+    const greetOf = async (task: string, token: string) => {
+      const r = await fetch(`${svc.url}/task/${task}/artifacts/packages/greet.2.tar.zst`, { headers: { authorization: `Bearer ${token}` } });
+      writeFileSync(tarball, Buffer.from(await r.arrayBuffer()));
+      return (await execa('tar', ['--zstd', '-xOf', tarball, '--wildcards', '*usr/bin/greet'])).stdout;
+    };
+    assert.match(await greetOf(id, tokens.alice!), /hello from the bundle/);
+    assert.match(await greetOf(bobs.id, tokens.bob!), /hi from submit/);
+    assert.equal(await alicesLog(), logBefore, "alice's package log is her build's");
     const listed = await igluJson<{ tasks: Task[] }>(['tasks'], env);
     assert.ok(listed.tasks.every((x) => x.owner === 'bob') && listed.tasks.length === 2);
   });
@@ -273,10 +292,21 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
       async () => ((t) => (t.state === 'building' && t.packages.some((p) => p.state === 'building') ? t : undefined))(await status(id)),
       60_000,
     );
+    // an upload cut by the kill: half its body sent
+    const half = (await api<{ id: string }>(svc.url, tokens.alice, 'POST', '/task', { json: {} })).body.id;
+    const upload = connect(port, '127.0.0.1');
+    upload.write(
+      `PUT /task/${half}/build_bundle HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${tokens.alice}\r\ncontent-type: application/octet-stream\r\ncontent-length: 100000\r\n\r\n`,
+    );
+    upload.write(Buffer.alloc(50_000, 1));
+    const parts = () => readdirSync(path.join(root, 'serve/tasks', half)).filter((n) => n.endsWith('.part'));
+    await until('the upload file', async () => (existsSync(path.join(root, 'serve/tasks', half)) && parts().length ? true : undefined), 10_000);
     svc.child.kill('SIGKILL');
     await svc.child;
+    upload.destroy();
     await sleep(1000);
     svc = await startServe(args, port);
+    assert.deepEqual(parts(), [], 'swept at start');
     const t = await finished(id);
     assert.equal(t.state, 'done', JSON.stringify(t));
     assert.match(svc.log(), new RegExp(`task ${id}: done`));
