@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe } from '../errors.js';
@@ -9,7 +8,7 @@ import type { RunContext } from '../run-context.js';
 import { makeApi } from './api.js';
 import { farmView } from './farm-view.js';
 import { serviceMetrics } from './metrics.js';
-import { moveToDone, sweepOld, watchQueue } from './queue-dir.js';
+import { moveToDone, openQueued, QueueRefusal, sweepOld, watchQueue } from './queue-dir.js';
 import { TaskService } from './service.js';
 import { FINAL_STATES, type Task } from './task.js';
 import { TaskDb } from './task-db.js';
@@ -134,13 +133,23 @@ function workerLoop(worker: BuildWorker, say: (line: string) => void): { poke: (
   };
 }
 
-/** A bundle closed in the queue directory becomes a task on `main`, queued; a refused one ends failed with the reason, and goes to done. */
+/**
+ * A bundle closed in the queue directory becomes a task on `main`, queued; a refused one
+ * ends failed with the reason, and goes to done. Only a regular file is read (openQueued).
+ */
 async function fromQueue(service: TaskService, file: string, doneDir: string, poke: () => void): Promise<void> {
   const name = path.basename(file);
   if (service.db.list({ owner: QUEUE_OWNER, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
+  const opened = await openQueued(file).catch((err: unknown) => {
+    if (err instanceof QueueRefusal) return err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // gone: nothing to take
+    throw err;
+  });
+  if (!opened) return;
   const task = service.create(QUEUE_OWNER, { mayRaise: false });
   try {
-    await service.putBundle(task.id, createReadStream(file), name);
+    if (opened instanceof QueueRefusal) throw opened;
+    await service.putBundle(task.id, opened.createReadStream({ autoClose: false }), name);
     service.queue(task.id);
     poke();
   } catch (err) {
@@ -152,6 +161,8 @@ async function fromQueue(service: TaskService, file: string, doneDir: string, po
       endedAt: new Date().toISOString(),
     }))!;
     await finishQueued(service, doneDir, file, failed);
+  } finally {
+    if (!(opened instanceof QueueRefusal)) await opened.close().catch(() => undefined);
   }
 }
 
