@@ -231,6 +231,9 @@ export const LimitsSchema = z.strictObject({
     .default({}),
 });
 
+/** A duration in seconds, with its default. */
+const sec = (seconds: number) => z.number().positive().default(seconds);
+
 /**
  * `iglu serve`: the build service. Its tasks build over `branches` (a branch is a recipe
  * tree; `main` defaults to the tree iglu ships), each as a spread chroot build.
@@ -254,6 +257,13 @@ export const ServeSchema = z.strictObject({
   maxBundleMiB: z.int().min(1).default(256),
   /** The most a bundle may hold once unpacked, MiB. */
   maxUnpackedMiB: z.int().min(1).default(1024),
+  /**
+   * HTTP connections (serve/connections.ts): `max` open at once (past it a new one is closed at once), and seconds
+   * for a request's headers, a whole request (a bundle's body included), a silent connection, an idle keep-alive.
+   */
+  connections: z
+    .strictObject({ max: z.int().min(1).default(512), headersSeconds: sec(20), requestSeconds: sec(900), idleSeconds: sec(120), keepAliveSeconds: sec(5) })
+    .prefault({}),
 });
 
 export const ConfigSchema = z.strictObject({

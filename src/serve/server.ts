@@ -6,6 +6,7 @@ import { ServePaths } from '../layout/serve-paths.js';
 import { recipeCacheOf } from '../recipes/read-cache.js';
 import type { RunContext } from '../run-context.js';
 import { makeApi } from './api.js';
+import { capConnections } from './connections.js';
 import { farmView } from './farm-view.js';
 import { serviceMetrics } from './metrics.js';
 import { moveToDone, openQueued, QueueRefusal, sweepOld, watchQueue } from './queue-dir.js';
@@ -38,8 +39,8 @@ export interface RunningService extends AsyncDisposable {
  * Starts the build service: the task database (ServePaths.db), the worker that builds
  * queued tasks (looking every second, and at once when a task is queued or cancelled),
  * the queue directory's watcher, the removal of entries older than serve.retention, and
- * the HTTP API (makeApi). Tasks a previous run left building are followed or queued again
- * by the worker's first round.
+ * the HTTP API (makeApi) with its connections bounded (serve/connections.ts). Tasks a
+ * previous run left building are followed or queued again by the worker's first round.
  * @throws IgluError when the database cannot be opened or the address is in use
  */
 export async function startService(ctx: RunContext, o: ServeOptions): Promise<RunningService> {
@@ -78,6 +79,7 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
       metrics: async () => serviceMetrics(db.counts(), db.list({ limit: 200 })) + (await stats.text()),
     });
     stack.defer(() => app.close());
+    capConnections(app.server, ctx.config.serve.connections.max, o.say);
     const [host, port] = [o.listen.slice(0, o.listen.lastIndexOf(':')), Number(o.listen.slice(o.listen.lastIndexOf(':') + 1))];
     const url = await app.listen({ host, port });
     void retention(service, o).catch(() => undefined);
