@@ -6,6 +6,7 @@ import { ServePaths } from '../layout/serve-paths.js';
 import { recipeCacheOf } from '../recipes/read-cache.js';
 import type { RunContext } from '../run-context.js';
 import { makeApi } from './api.js';
+import { checkBranches } from './branches.js';
 import { capConnections } from './connections.js';
 import { farmView } from './farm-view.js';
 import { serviceMetrics } from './metrics.js';
@@ -41,12 +42,14 @@ export interface RunningService extends AsyncDisposable {
  * the queue directory's watcher, the removal of entries older than serve.retention, and
  * the HTTP API (makeApi) with its connections bounded (serve/connections.ts). Tasks a
  * previous run left building are followed or queued again by the worker's first round.
- * @throws IgluError when the database cannot be opened or the address is in use
+ * @throws IgluError for a branch that is no recipe tree of its own (checkBranches), when
+ *   the database cannot be opened or the address is in use
  */
 export async function startService(ctx: RunContext, o: ServeOptions): Promise<RunningService> {
+  const branches = await checkBranches(ctx.config.serve.branches);
   const paths = new ServePaths(ctx.workdir);
   const db = new TaskDb(paths.db);
-  const service = new TaskService(db, paths, ctx.config.serve);
+  const service = new TaskService(db, paths, { ...ctx.config.serve, branches });
   const cache = recipeCacheOf(ctx.workdir);
   const stack = new Cleanup();
   stack.defer(() => db.close());

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { IgluError } from '../../src/errors.js';
+import { checkBranches } from '../../src/serve/branches.js';
 import { parseEvent } from '../../src/serve/client.js';
 import { MAX_LINE, streamLog } from '../../src/serve/log-events.js';
 import { tailOf } from '../../src/util/tail.js';
@@ -58,4 +60,31 @@ test("an error's quoted log tail: each line cut to 300 characters, read from the
   const tail = await tailOf(file, 25);
   assert.match(tail, /make: \*\*\* \[all\] Error 1$/);
   for (const l of tail.split('\n')) assert.ok(l.length <= 301, `a quoted line of ${l.length} characters`);
+});
+
+test("serve.branches: a recipe tree of its own, never a system directory, / or one right under it, another user's or a world-writable one", async () => {
+  const dir = scratch();
+  const tree = path.join(dir, 'tree');
+  mkdirSync(tree);
+  symlinkSync('/etc', path.join(dir, 'etc-link'));
+  const refused = async (branch: string, why: RegExp) =>
+    assert.rejects(
+      checkBranches({ b: branch }),
+      (err: unknown) => err instanceof IgluError && err.exitCode === 2 && /^serve\.branches\.b: /.test(err.message) && why.test(err.message),
+    );
+  await refused('/etc', /inside \/etc, a system directory/);
+  await refused('/etc/ssh', /inside \/etc/);
+  await refused(path.join(dir, 'etc-link'), /\(\/etc\) is inside \/etc/);
+  await refused('/proc/self', /inside \/proc/);
+  await refused('/', /is \/ or a directory right under it/);
+  await refused('/home', /right under it/);
+  await refused(path.join(dir, 'missing'), /is not a directory/);
+  await refused('/etc/passwd', /is not a directory/);
+  chownSync(tree, 12345, 12345);
+  await refused(tree, /owned by uid 12345/);
+  chownSync(tree, process.getuid!(), process.getgid!());
+  chmodSync(tree, 0o777);
+  await refused(tree, /writable by every user/);
+  chmodSync(tree, 0o755);
+  assert.deepEqual(await checkBranches({ main: tree, rel: path.relative(process.cwd(), tree) }), { main: tree, rel: tree });
 });
