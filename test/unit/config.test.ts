@@ -52,7 +52,13 @@ test('a YAML alias bomb (nine levels of nine aliases: 387 million strings) is re
 });
 
 test('serve.connections: bounded by default (a connection cap, headers, request and idle times)', () => {
-  assert.deepEqual(parseConfig('', 'iglu.yaml').serve.connections, { max: 512, headersSeconds: 20, requestSeconds: 900, idleSeconds: 120, keepAliveSeconds: 5 });
+  assert.deepEqual(parseConfig('', 'iglu.yaml').serve.connections, {
+    max: 512,
+    headersSeconds: 20,
+    requestSeconds: 900,
+    idleSeconds: 120,
+    keepAliveSeconds: 5,
+  });
   assert.match(errorOf('serve:\n  connections:\n    max: 0\n').message, /"serve\.connections\.max"/);
 });
 
