@@ -134,10 +134,11 @@ export async function moveToDone(file: string, doneDir: string, status: unknown,
 
 async function writeExclusive(target: string, text: string, access: { uid: number; gid: number; mode: number }): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}`);
-  const fh = await open(temp, 'wx', access.mode);
+  const fh = await open(temp, 'wx', 0o600);
   try {
-    await fh.chown(access.uid, access.gid);
-    await fh.chmod(access.mode);
+    // a service that may not give it away (not root) keeps it to itself
+    const given = await fh.chown(access.uid, access.gid).catch(() => 'no');
+    if (given !== 'no') await fh.chmod(access.mode);
     await fh.writeFile(text);
     await fh.close();
     await rename(temp, target);
