@@ -7,6 +7,8 @@ import { ConfigSchema, type Config } from './schema.js';
 
 /** Default config file, relative to the current directory. */
 export const DEFAULT_CONFIG_FILE = 'iglu.yaml';
+/** YAML aliases a file may expand (the yaml package's default, which guards against an alias bomb). */
+const MAX_ALIASES = 100;
 
 /**
  * Reads and validates iglu.yaml into a typed Config.
@@ -44,11 +46,11 @@ export function parseConfig(text: string, file: string): Config {
  * schema: iglu.yaml, qemu/machines.yaml. Pure: `file` is used only in messages.
  * @param hint the error's hint for a schema error (what the file accepts)
  * @throws IgluError naming `file:line` (and the column for syntax errors) and the key:
- *   YAML syntax, unknown keys, wrong types
+ *   YAML syntax, unknown keys, wrong types; naming the file for an alias bomb
  */
 export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file: string, hint: string): z.output<S> {
   const { doc, lines } = yamlDocument(text, file);
-  const result = schema.safeParse(doc.toJS() ?? {});
+  const result = schema.safeParse(plainOf(doc, file) ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   throw new IgluError(describeIssue(issue, doc, lines, file), { hint });
@@ -59,7 +61,20 @@ export function parseYamlFile<S extends z.ZodType>(schema: S, text: string, file
  * @throws IgluError naming `file:line:column` for a syntax error
  */
 export function readYamlText(text: string, file: string): unknown {
-  return yamlDocument(text, file).doc.toJS();
+  return plainOf(yamlDocument(text, file).doc, file);
+}
+
+/** The document as plain data; aliases expanded, at most the yaml package's 100 (maxAliasCount). @throws IgluError naming the file past it */
+function plainOf(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    throw new IgluError(`${file}: too many YAML aliases (*name) are expanded (over ${MAX_ALIASES}): a file of a few lines could grow to gigabytes`, {
+      hint: 'write the values out instead of nesting aliases',
+      cause: err,
+    });
+  }
 }
 
 function yamlDocument(text: string, file: string): { doc: Document; lines: LineCounter } {

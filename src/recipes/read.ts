@@ -3,6 +3,7 @@ import path from 'node:path';
 import { IgluError } from '../errors.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
+import { tailLines } from '../util/tail.js';
 import { isPathComponent } from '../util/names.js';
 import { badCategoryNames, splitDeps, type RecipeDeps } from './plan.js';
 import { CHROOT_SCRIPTS, RECIPE_IN, RUNNER_IN } from '../layout/in-root.js';
@@ -133,7 +134,7 @@ async function sourceRecipe(file: string, env: Record<string, string>): Promise<
     throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
   if (res.exitCode !== 0) {
     throw new IgluError(
-      `${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`,
+      `${file}: the recipe does not source cleanly in mksh: ${tailLines(String(res.stderr), 2).replace(/\n/g, ' ') || `exit ${res.exitCode}`}`,
       { hint: 'fix the shell syntax (mksh -n build.sh shows it)' },
     );
   }

@@ -13,6 +13,7 @@ import {
 import { z } from 'zod';
 import { IGLU_VERSION } from '../layout/package-root.js';
 import { artifactList, openArtifact } from './artifacts.js';
+import { connectionOptions } from './connections.js';
 import { dashboardRoutes, TOKEN_COOKIE } from './dashboard-routes.js';
 import * as S from './api-schemas.js';
 import type { FarmView } from './farm-view.js';
@@ -53,7 +54,7 @@ export interface ApiParts {
  * only its own tasks. Refusals are 4xx with `{ error, hint }`.
  */
 export async function makeApi(parts: ApiParts): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, ...connectionOptions(parts.service.config.connections) }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(cookie);

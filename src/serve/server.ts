@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe } from '../errors.js';
@@ -7,9 +6,11 @@ import { ServePaths } from '../layout/serve-paths.js';
 import { recipeCacheOf } from '../recipes/read-cache.js';
 import type { RunContext } from '../run-context.js';
 import { makeApi } from './api.js';
+import { checkBranches } from './branches.js';
+import { capConnections } from './connections.js';
 import { farmView } from './farm-view.js';
 import { serviceMetrics } from './metrics.js';
-import { moveToDone, sweepOld, watchQueue } from './queue-dir.js';
+import { moveToDone, openQueued, QueueRefusal, sweepOld, watchQueue } from './queue-dir.js';
 import { TaskService } from './service.js';
 import { FINAL_STATES, QUEUE_OWNER_ID, type Task } from './task.js';
 import { TaskDb } from './task-db.js';
@@ -41,17 +42,20 @@ export interface RunningService extends AsyncDisposable {
  * Starts the build service: the task database (ServePaths.db), the worker that builds
  * queued tasks (looking every second, and at once when a task is queued or cancelled),
  * the queue directory's watcher, the removal of entries older than serve.retention, and
- * the HTTP API (makeApi). Tasks a previous run left building are followed or queued again
- * by the worker's first round; what a killed run left on disk is removed first (sweepLeftovers).
- * @throws IgluError when the database cannot be opened, the address is in use, or is not
- *   loopback without serve.allowPlaintextRemote (listenAddress)
+ * the HTTP API (makeApi) with its connections bounded (serve/connections.ts). Tasks a
+ * previous run left building are followed or queued again by the worker's first round;
+ * what a killed run left on disk is removed first (sweepLeftovers).
+ * @throws IgluError for a branch that is no recipe tree of its own (checkBranches), when
+ *   the database cannot be opened, the address is in use, or is not loopback without
+ *   serve.allowPlaintextRemote (listenAddress)
  */
 export async function startService(ctx: RunContext, o: ServeOptions): Promise<RunningService> {
   const address = listenAddress(o.listen, ctx.config.serve.allowPlaintextRemote);
   if (address.warning) o.say(address.warning);
+  const branches = await checkBranches(ctx.config.serve.branches);
   const paths = new ServePaths(ctx.workdir);
   const db = new TaskDb(paths.db);
-  const service = new TaskService(db, paths, ctx.config.serve);
+  const service = new TaskService(db, paths, { ...ctx.config.serve, branches });
   const cache = recipeCacheOf(ctx.workdir);
   const stack = new Cleanup();
   stack.defer(() => db.close());
@@ -86,6 +90,7 @@ export async function startService(ctx: RunContext, o: ServeOptions): Promise<Ru
       metrics: async () => serviceMetrics(db.counts(), db.list({ limit: 200 })) + (await stats.text()),
     });
     stack.defer(() => app.close());
+    capConnections(app.server, ctx.config.serve.connections.max, o.say);
     const url = await app.listen({ host: address.host, port: address.port });
     void retention(service, o).catch(() => undefined);
     return { url, db, [Symbol.asyncDispose]: () => stack.run() };
@@ -140,13 +145,23 @@ function workerLoop(worker: BuildWorker, say: (line: string) => void): { poke: (
   };
 }
 
-/** A bundle closed in the queue directory becomes a task on `main`, queued; a refused one ends failed with the reason, and goes to done. */
+/**
+ * A bundle closed in the queue directory becomes a task on `main`, queued; a refused one
+ * ends failed with the reason, and goes to done. Only a regular file is read (openQueued).
+ */
 async function fromQueue(service: TaskService, file: string, doneDir: string, poke: () => void): Promise<void> {
   const name = path.basename(file);
   if (service.db.list({ ownerId: QUEUE_OWNER_ID, states: ['new', 'queued', 'blocked', 'building'] }).some((t) => t.bundle?.name === name)) return;
+  const opened = await openQueued(file).catch((err: unknown) => {
+    if (err instanceof QueueRefusal) return err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // gone: nothing to take
+    throw err;
+  });
+  if (!opened) return;
   const task = service.create({ name: QUEUE_OWNER, id: QUEUE_OWNER_ID }, { mayRaise: false });
   try {
-    await service.putBundle(task.id, createReadStream(file), name);
+    if (opened instanceof QueueRefusal) throw opened;
+    await service.putBundle(task.id, opened.createReadStream({ autoClose: false }), name);
     service.queue(task.id);
     poke();
   } catch (err) {
@@ -158,6 +173,8 @@ async function fromQueue(service: TaskService, file: string, doneDir: string, po
       endedAt: new Date().toISOString(),
     }))!;
     await finishQueued(service, doneDir, file, failed);
+  } finally {
+    if (!(opened instanceof QueueRefusal)) await opened.close().catch(() => undefined);
   }
 }
 

@@ -43,6 +43,25 @@ test('an unknown top-level key', () => {
   assert.match(errorOf('farm: {}\nfoo: 1\n').message, /iglu\.yaml:2: unknown key "foo"/);
 });
 
+test('a YAML alias bomb (nine levels of nine aliases: 387 million strings) is refused at once, naming the file', () => {
+  let text = 'a: &a [x, x, x, x, x, x, x, x, x]\n';
+  for (const [prev, n] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) text += `${n}: &${n} [${Array(9).fill(`*${prev}`).join(', ')}]\n`;
+  const e = errorOf(`${text}serve:\n  listen: 127.0.0.1:7373\n`);
+  assert.match(e.message, /^iglu\.yaml: too many YAML aliases/);
+  assert.ok(e.hint);
+});
+
+test('serve.connections: bounded by default (a connection cap, headers, request and idle times)', () => {
+  assert.deepEqual(parseConfig('', 'iglu.yaml').serve.connections, {
+    max: 512,
+    headersSeconds: 20,
+    requestSeconds: 900,
+    idleSeconds: 120,
+    keepAliveSeconds: 5,
+  });
+  assert.match(errorOf('serve:\n  connections:\n    max: 0\n').message, /"serve\.connections\.max"/);
+});
+
 test('a wrong type names the line and the key', () => {
   const e = errorOf('farm:\n  replicas: many\n');
   assert.match(e.message, /^iglu\.yaml:2: "farm\.replicas" /);
