@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import * as tar from 'tar';
+import { hashDirectory } from '../../src/packages/recipe-hash.js';
+import { checkBundle } from '../../src/serve/bundle-check.js';
+import { linkProblems } from '../../src/serve/bundle-links.js';
+import { craftTar } from '../support/serve.js';
+
+// Bundles a stranger with a submit token sends: sizes that lie (sparse members, hard
+// links), compression bombs, links that leave the bundle only together. Each is made here
+// with the tools a submitter has (GNU tar, zstd, Python's tarfile) and checked as the
+// service checks an upload (checkBundle, serve.maxUnpackedMiB of 2 MiB).
+
+const MiB = 1024 * 1024;
+const limits = { unpackedBytes: 2 * MiB, members: 1000 };
+
+/** A scratch directory holding a recipe `base/x/build.sh`. */
+function recipeDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-hostile-bundle-'));
+  mkdirSync(path.join(dir, 'base/x'), { recursive: true });
+  writeFileSync(path.join(dir, 'base/x/build.sh'), 'pkgname=x\npkgver=1\n');
+  return dir;
+}
+
+test('sparse members are refused: three 1,900 MiB holes in a few KB (pax GNU.sparse.* and old GNU sparse headers)', async () => {
+  const dir = recipeDir();
+  for (const n of [1, 2, 3]) await execa('truncate', ['-s', `${1900 * MiB}`, path.join(dir, `base/x/hole${n}`)]);
+  for (const format of ['pax', 'gnu']) {
+    const file = path.join(dir, `${format}.tar`);
+    await execa('tar', ['--sparse', `--format=${format}`, '-C', dir, '-cf', file, 'base']);
+    assert.ok(statSync(file).size < 100 * 1024, `${format}: the archive is small (${statSync(file).size} bytes)`);
+    const r = await checkBundle(file, limits);
+    assert.equal(r.summary, undefined, `${format}: refused`);
+    assert.match(r.problems.join('; '), /hole1: a (sparse file|SparseFile member)/, format);
+  }
+});
+
+test('a hard link counts its target’s size: four names of one 1 MiB file pass 2 MiB', async () => {
+  const dir = recipeDir();
+  writeFileSync(path.join(dir, 'base/x/big'), Buffer.alloc(MiB, 1));
+  for (const n of [1, 2, 3]) linkSync(path.join(dir, 'base/x/big'), path.join(dir, `base/x/big${n}`));
+  const file = path.join(dir, 'links.tar');
+  await execa('tar', ['-C', dir, '-cf', file, 'base']);
+  const r = await checkBundle(file, limits);
+  assert.equal(r.summary, undefined);
+  assert.match(r.problems.join('; '), /bytes unpacked, more than the 2097152/);
+  // two names stay under the limit and count 2 MiB
+  const two = recipeDir();
+  writeFileSync(path.join(two, 'base/x/big'), Buffer.alloc(MiB / 2, 1));
+  linkSync(path.join(two, 'base/x/big'), path.join(two, 'base/x/big1'));
+  await execa('tar', ['-C', two, '-cf', path.join(two, 'b.tar'), 'base']);
+  assert.equal((await checkBundle(path.join(two, 'b.tar'), limits)).summary?.unpackedBytes, MiB + 'pkgname=x\npkgver=1\n'.length);
+});
+
+test('a directory of 100 hard links to one file is hashed reading the file once; an aborted signal stops the hash', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-dirhash-links-'));
+  writeFileSync(path.join(dir, 'big'), Buffer.alloc(MiB, 7));
+  for (let n = 0; n < 100; n++) linkSync(path.join(dir, 'big'), path.join(dir, `l${n}`));
+  const first = await hashDirectory(dir);
+  assert.equal(first.bytesRead, MiB, 'one read of the file, not 101');
+  writeFileSync(path.join(dir, 'big'), Buffer.alloc(MiB, 8));
+  assert.notEqual((await hashDirectory(dir)).sha256, first.sha256, 'a change to the linked file changes it');
+  const ac = new AbortController();
+  ac.abort(new Error('cancelled'));
+  await assert.rejects(hashDirectory(dir, ac.signal), /cancelled/);
+});
+
+/** A zstd file of `frames` frames of 128 MiB of zeros after a first frame of `head` (frames concatenate). */
+async function zstdBomb(file: string, head: Buffer, frames: number): Promise<void> {
+  const zeros = (await execa('zstd', ['-1', '-c'], { input: Buffer.alloc(128 * MiB), encoding: 'buffer' })).stdout;
+  const first = (await execa('zstd', ['-c'], { input: head, encoding: 'buffer' })).stdout;
+  writeFileSync(file, Buffer.concat([first, ...Array.from({ length: frames }, () => zeros)]));
+}
+
+test('a compression bomb is refused after reading about the limit, never its expansion (20 GiB in a few hundred KB)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-bomb-'));
+  // one member declaring 20 GiB of zeros: refused at its header
+  const header = Buffer.alloc(512);
+  new tar.Header({ path: 'base/x/zeros', mode: 0o644, size: 20 * 1024 * MiB, type: 'File', mtime: new Date(0) }).encode(header, 0);
+  await zstdBomb(path.join(dir, 'member.tar.zst'), header, 160);
+  assert.ok(statSync(path.join(dir, 'member.tar.zst')).size < 1024 * 1024);
+  const member = await checkBundle(path.join(dir, 'member.tar.zst'), limits);
+  assert.equal(member.summary, undefined);
+  assert.match(member.problems.join('; '), /21474836480 bytes unpacked, more than the 2097152/);
+  assert.ok(member.plainBytes < limits.unpackedBytes, `stopped at the header: ${member.plainBytes} bytes read`);
+  // a good recipe, then 20 GiB of zeros after the tar's end: refused once the tar passes what its members may take
+  const good = recipeDir();
+  await execa('tar', ['-C', good, '-cf', path.join(good, 'good.tar'), 'base']);
+  await zstdBomb(path.join(dir, 'trail.tar.zst'), readFileSync(path.join(good, 'good.tar')), 160);
+  const trail = await checkBundle(path.join(dir, 'trail.tar.zst'), limits);
+  assert.equal(trail.summary, undefined);
+  assert.match(trail.problems.join('; '), /more than they may take/);
+  assert.ok(trail.plainBytes < limits.unpackedBytes + 8 * MiB, `stopped past the limit: ${trail.plainBytes} bytes read`);
+  // gzip too (node:zlib): the same member bomb, 64 MiB
+  await execa('sh', ['-c', `{ cat; head -c ${64 * MiB} /dev/zero; } | gzip -1 > ${path.join(dir, 'member.tar.gz')}`], { input: header });
+  const gz = await checkBundle(path.join(dir, 'member.tar.gz'), limits);
+  assert.equal(gz.summary, undefined);
+  assert.ok(gz.plainBytes < limits.unpackedBytes, `gzip: ${gz.plainBytes} bytes read`);
+});
+
+test('links are resolved through the links of the bundle, before or after them: u1 -> .., u2 -> u1/.., … pw -> u10/etc/passwd is refused', async () => {
+  const chain = [
+    { name: 'c/sl/u1', type: 'symlink', target: '..' },
+    ...Array.from({ length: 9 }, (_, i) => ({ name: `c/sl/u${i + 2}`, type: 'symlink', target: `u${i + 1}/..` })),
+    { name: 'c/sl/pw', type: 'symlink', target: 'u10/etc/passwd' },
+  ];
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-links-'));
+  const file = path.join(dir, 'chain.tar');
+  await craftTar(file, [{ name: 'base/x/build.sh', type: 'file', data: 'pkgname=x\npkgver=1\n' }, ...chain]);
+  const r = await checkBundle(file, limits);
+  assert.equal(r.summary, undefined);
+  assert.match(r.problems.join('; '), /c\/sl\/u3: a link that leads out of the bundle \(u2\/\.\.\)/);
+  assert.match(r.problems.join('; '), /c\/sl\/pw: a link that leads out of the bundle/);
+  // the order does not matter: the link used first and defined last
+  assert.match(
+    linkProblems([
+      { path: 'a/p', type: 'SymbolicLink', linkpath: 'd/../../x' },
+      { path: 'a/d', type: 'SymbolicLink', linkpath: '..' },
+    ]).join(),
+    /a\/p: a link that leads out/,
+  );
+  // a hard link through a link
+  assert.match(
+    linkProblems([
+      { path: 'a/d', type: 'SymbolicLink', linkpath: '../..' },
+      { path: 'h', type: 'Link', linkpath: 'a/d/etc/shadow' },
+    ]).join(),
+    /h: a hard link whose target leads out/,
+  );
+  // members written through a link, a link and a directory of one name, loops
+  assert.match(
+    linkProblems([
+      { path: 'a/d', type: 'SymbolicLink', linkpath: '../b' },
+      { path: 'a/d/f', type: 'File' },
+    ]).join(),
+    /a\/d\/f: a member below the symbolic link a\/d/,
+  );
+  assert.match(
+    linkProblems([
+      { path: 'a/d', type: 'SymbolicLink', linkpath: 'e' },
+      { path: 'a/d/', type: 'Directory' },
+    ]).join(),
+    /a\/d: a symbolic link and another member/,
+  );
+  assert.match(
+    linkProblems([
+      { path: 'a', type: 'SymbolicLink', linkpath: 'b/x' },
+      { path: 'b', type: 'SymbolicLink', linkpath: 'a/x' },
+    ]).join(),
+    /passes more than 40 links/,
+  );
+  // what real bundles hold passes: links to patches beside, to the top, and chains that stay inside
+  const fine = [
+    { path: 'base/x/p', type: 'SymbolicLink', linkpath: '../../patches/a.patch' },
+    { path: 'base/y/q', type: 'SymbolicLink', linkpath: '../x/p' },
+    { path: 'base/z/u', type: 'SymbolicLink', linkpath: '..' },
+    { path: 'base/z/v', type: 'SymbolicLink', linkpath: 'u/x/build.sh' },
+    { path: 'base/z/h', type: 'Link', linkpath: 'base/z/u/x/build.sh' },
+  ];
+  assert.deepEqual(linkProblems(fine), []);
+});
+
+test('the bundle check still passes an ordinary bundle, gzip and zstd', async () => {
+  const dir = recipeDir();
+  writeFileSync(path.join(dir, 'base/x/fix.patch'), 'patch\n');
+  chmodSync(path.join(dir, 'base/x/build.sh'), 0o755);
+  for (const [flag, compression] of [
+    ['-z', 'gzip'],
+    ['--zstd', 'zstd'],
+  ] as const) {
+    await execa('tar', [flag, '-C', dir, '-cf', path.join(dir, 'b'), 'base']);
+    const r = await checkBundle(path.join(dir, 'b'), limits);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.summary?.compression, compression);
+    assert.deepEqual(r.summary?.recipes, ['base/x']);
+  }
+});
