@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,8 @@ import * as tar from 'tar';
 import { hashDirectory } from '../../src/packages/recipe-hash.js';
 import { checkBundle } from '../../src/serve/bundle-check.js';
 import { linkProblems } from '../../src/serve/bundle-links.js';
+import { layTaskTree } from '../../src/serve/task-tree.js';
+import { checkUnpacked } from '../../src/serve/unpacked-check.js';
 import { craftTar } from '../support/serve.js';
 
 // Bundles a stranger with a submit token sends: sizes that lie (sparse members, hard
@@ -178,4 +180,63 @@ test('the bundle check still passes an ordinary bundle, gzip and zstd', async ()
     assert.equal(r.summary?.compression, compression);
     assert.deepEqual(r.summary?.recipes, ['base/x']);
   }
+});
+
+const branchTree = path.resolve(import.meta.dirname, '../../../test/fixtures/serve-tree');
+
+test('a task tree is laid owned by root, with no set-id bit and nothing group- or world-writable; a cancel while its recipes are read stops it', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('the bundle is unpacked as the sandbox uid only as root');
+  const dir = recipeDir();
+  writeFileSync(path.join(dir, 'base/x/suid'), '#!/bin/sh\n');
+  chmodSync(path.join(dir, 'base/x/suid'), 0o6777);
+  chmodSync(path.join(dir, 'base/x'), 0o777);
+  await execa('tar', ['-C', dir, '-czf', path.join(dir, 'b.tar.gz'), 'base']);
+  const work = mkdtempSync(path.join(tmpdir(), 'iglu-lay-'));
+  const tree = await layTaskTree({
+    bundle: path.join(dir, 'b.tar.gz'),
+    unpacked: path.join(work, 'unpacked'),
+    branchTree,
+    out: path.join(work, 'tree'),
+    maxBytes: MiB,
+  });
+  assert.deepEqual(tree.packages, ['x']);
+  assert.equal(lstatSync(path.join(work, 'unpacked/base/x/build.sh')).uid, 99_999, 'unpacked as the sandbox uid');
+  for (const rel of ['base', 'base/x', 'base/x/build.sh', 'base/x/suid', 'base/greet/build.sh']) {
+    const st = lstatSync(path.join(work, 'tree', rel));
+    assert.equal(st.uid, 0, `${rel}: owned by root`);
+    assert.equal(st.mode & 0o6022, 0, `${rel}: mode ${st.mode.toString(8)}`);
+  }
+  // a recipe whose top level takes 8 s to read (under the reader's 10 s): the cancel stops the reading, nothing is laid
+  const slow = recipeDir();
+  writeFileSync(path.join(slow, 'base/x/build.sh'), 'sleep 8\npkgname=x\npkgver=1\n');
+  await execa('tar', ['-C', slow, '-cf', path.join(slow, 'b.tar'), 'base']);
+  const ac = new AbortController();
+  const laying = layTaskTree({
+    bundle: path.join(slow, 'b.tar'),
+    unpacked: path.join(work, 'u2'),
+    branchTree,
+    out: path.join(work, 't2'),
+    maxBytes: MiB,
+    signal: ac.signal,
+  });
+  setTimeout(() => ac.abort(new Error('cancelled by alice')), 300);
+  await assert.rejects(laying, /cancelled by alice/);
+  assert.ok(!existsSync(path.join(work, 't2')), 'no tree laid');
+  assert.deepEqual(readdirSync(path.join(work, 'u2', 'base/x')), ['build.sh']);
+});
+
+test('what tar unpacked is checked again, nothing followed: a link chain out, a FIFO, more bytes than the limit', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'iglu-unpacked-'));
+  mkdirSync(path.join(dir, 'c/sl'), { recursive: true });
+  writeFileSync(path.join(dir, 'c/big'), Buffer.alloc(MiB));
+  for (let n = 0; n < 3; n++) linkSync(path.join(dir, 'c/big'), path.join(dir, `c/big${n}`));
+  await checkUnpacked(dir, MiB);
+  symlinkSync('..', path.join(dir, 'c/sl/u1'));
+  symlinkSync('u1/..', path.join(dir, 'c/sl/u2'));
+  symlinkSync('u2/../etc/passwd', path.join(dir, 'c/sl/pw'));
+  await assert.rejects(checkUnpacked(dir, MiB), /c\/sl\/pw: a link that leads out of the bundle/);
+  const fifo = mkdtempSync(path.join(tmpdir(), 'iglu-unpacked-'));
+  await execa('mkfifo', [path.join(fifo, 'p')]);
+  writeFileSync(path.join(fifo, 'f'), Buffer.alloc(MiB + 1));
+  await assert.rejects(checkUnpacked(fifo, MiB), /p: neither a file.*1048577 bytes unpacked, more than the 1048576/);
 });
