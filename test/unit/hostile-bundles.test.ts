@@ -5,11 +5,17 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import * as tar from 'tar';
+import { ServeSchema } from '../../src/config/schema.js';
+import { ServePaths } from '../../src/layout/serve-paths.js';
+import { Workdir } from '../../src/layout/workdir.js';
 import { hashDirectory } from '../../src/packages/recipe-hash.js';
 import { checkBundle } from '../../src/serve/bundle-check.js';
 import { linkProblems } from '../../src/serve/bundle-links.js';
 import { layTaskTree } from '../../src/serve/task-tree.js';
 import { checkUnpacked } from '../../src/serve/unpacked-check.js';
+import { TaskService } from '../../src/serve/service.js';
+import { TaskDb } from '../../src/serve/task-db.js';
+import { BuildWorker } from '../../src/serve/worker.js';
 import { craftTar } from '../support/serve.js';
 
 // Bundles a stranger with a submit token sends: sizes that lie (sparse members, hard
@@ -239,4 +245,42 @@ test('what tar unpacked is checked again, nothing followed: a link chain out, a 
   await execa('mkfifo', [path.join(fifo, 'p')]);
   writeFileSync(path.join(fifo, 'f'), Buffer.alloc(MiB + 1));
   await assert.rejects(checkUnpacked(fifo, MiB), /p: neither a file.*1048577 bytes unpacked, more than the 1048576/);
+});
+
+test('the worker lays a tree under its task’s cancel and serve.timeout: a bundle whose recipe takes 8 s to read ends cancelled, or failed past its limit, at once', async () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'iglu-worker-'));
+  const slow = recipeDir();
+  writeFileSync(path.join(slow, 'base/x/build.sh'), 'sleep 8\npkgname=x\npkgver=1\n');
+  const paths = new ServePaths(new Workdir(work));
+  const db = new TaskDb(paths.db);
+  try {
+    const worker = (timeout: number) =>
+      new BuildWorker({
+        service: new TaskService(db, paths, ServeSchema.parse({ branches: { main: branchTree }, timeout })),
+        paths,
+        buildArgv: () => ['true'],
+        farmProblem: async () => undefined,
+        say: () => undefined,
+      });
+    const queued = async () => {
+      const t = db.create({ owner: 'alice', branch: 'main', priority: 0 });
+      mkdirSync(paths.task(t.id), { recursive: true });
+      await execa('tar', ['-C', slow, '-cf', paths.bundle(t.id), 'base']);
+      db.update(t.id, (x) => ({ ...x, state: 'queued', queuedAt: new Date().toISOString() }));
+      return t.id;
+    };
+    const cancelled = await queued();
+    const round = worker(7200).tick();
+    setTimeout(() => new TaskService(db, paths, ServeSchema.parse({})).cancel(cancelled, 'alice'), 300);
+    await round;
+    assert.equal(db.get(cancelled)?.state, 'cancelled', 'cancelled while its tree was laid');
+    assert.equal(db.get(cancelled)?.reason, 'cancelled by alice');
+    assert.ok(!existsSync(paths.tree(cancelled)), 'no tree laid');
+    const late = await queued();
+    await worker(1).tick();
+    assert.equal(db.get(late)?.state, 'failed');
+    assert.match(db.get(late)?.reason ?? '', /past its time limit of 1 s \(serve\.timeout\)/);
+  } finally {
+    db.close();
+  }
 });
