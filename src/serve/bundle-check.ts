@@ -38,17 +38,23 @@ export interface Member {
   linkpath?: string;
 }
 
+/** The longest name or link target a member may have, bytes (Linux's PATH_MAX: tar could not make a longer one). */
+const PATH_MAX = 4096;
+
 /** Member types a bundle may hold: files, directories, and links that stay inside it. */
 const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
 /**
  * Why one member may not be in a bundle, or undefined when it may. A name must be
- * relative with no `..`; a symbolic link's target, read from the member's directory, and
- * a hard link's must stay inside the bundle; devices, FIFOs and other types are refused.
- * Pure.
+ * relative with no `..`, it and a link's target at most PATH_MAX bytes; a symbolic
+ * link's target, read from the member's directory, and a hard link's must stay inside
+ * the bundle (by their text: linkProblems resolves them through the bundle's links);
+ * devices, FIFOs and other types are refused. Pure.
  */
 export function memberProblem(m: Member): string | undefined {
   const name = m.path;
+  if (Buffer.byteLength(name) > PATH_MAX || Buffer.byteLength(m.linkpath ?? '') > PATH_MAX)
+    return `${name.slice(0, 80)}…: a name or link target longer than ${PATH_MAX} bytes (PATH_MAX)`;
   if (!ALLOWED.has(m.type)) return `${name}: a ${m.type} member (a bundle holds files, directories and links inside it)`;
   if (name.startsWith('/')) return `${name}: an absolute name`;
   if (name.split('/').includes('..')) return `${name}: a name with ".."`;
@@ -155,7 +161,10 @@ export async function checkBundle(file: string, limits: BundleLimits): Promise<B
   });
   input.stream.pipe(parser);
   await ended.catch((err: Error) => problems.push(`not a readable tar: ${err.message}`));
-  if (!stop.signal.aborted) for (const p of linkProblems(t.all)) note(p);
+  const stopped = stop.signal.aborted;
+  // a tar the parser gave up on leaves zstd writing to nobody: stop it in every case
+  stop.abort(new Error('the check has ended'));
+  if (!stopped) for (const p of linkProblems(t.all)) note(p);
   if (!problems.length && !t.recipes.size) problems.push('no recipe: a bundle holds <category>/<pkg>/build.sh directories');
   const plainBytes = input.bytes();
   if (problems.length) return { problems, plainBytes };

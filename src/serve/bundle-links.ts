@@ -9,6 +9,22 @@ export interface LinkMember {
 
 /** How many symbolic links one resolution may pass through (the kernel's own bound, MAXSYMLINKS). */
 const MAX_HOPS = 40;
+/**
+ * The work the whole check may take, in steps (a name looked up costs 1 + its length / 64):
+ * a real bundle takes a few thousand; many deep names and long chains of links would
+ * otherwise hold the service's one thread for minutes.
+ */
+const MAX_STEPS = 1_000_000;
+
+/** What is left of MAX_STEPS. */
+class Budget {
+  left = MAX_STEPS;
+  /** Takes the cost of looking `key` up. @returns false once spent */
+  take(key: string): boolean {
+    this.left -= 1 + (key.length >> 6);
+    return this.left >= 0;
+  }
+}
 
 /**
  * Why the bundle's links, taken together, may lead out of it: each link resolved as the
@@ -18,7 +34,8 @@ const MAX_HOPS = 40;
  * a member below a link's name (tar would write through the link) or a second member
  * of that name is refused, so what a name is does not depend on the order tar writes it.
  * A hard link's target is resolved the same way, its last component not followed
- * (link(2)). Pure.
+ * (link(2)). A bundle whose names and links take more than MAX_STEPS to check is refused
+ * as such. Pure.
  * @returns one message per refused member, naming it
  */
 export function linkProblems(members: LinkMember[]): string[] {
@@ -29,18 +46,20 @@ export function linkProblems(members: LinkMember[]): string[] {
   const counts = new Map<string, number>();
   for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
   for (const [name] of links) if ((counts.get(name) ?? 0) > 1) problems.push(`${name}: a symbolic link and another member of the same name`);
-  members.forEach((m, i) => {
+  const budget = new Budget();
+  for (const [i, m] of members.entries()) {
     const name = names[i]!;
-    const through = ancestors(name).find((a) => links.has(a));
+    const through = links.size ? linkAbove(name, links, budget) : undefined;
     if (through !== undefined) problems.push(`${name}: a member below the symbolic link ${through}`);
     else if (m.type === 'SymbolicLink') {
-      const why = resolve(path.posix.dirname(name), m.linkpath ?? '', links, true);
+      const why = resolve(path.posix.dirname(name), m.linkpath ?? '', links, true, budget);
       if (why) problems.push(`${name}: a link that ${why} (${m.linkpath})`);
     } else if (m.type === 'Link') {
-      const why = resolve('.', m.linkpath ?? '', links, false);
+      const why = resolve('.', m.linkpath ?? '', links, false, budget);
       if (why) problems.push(`${name}: a hard link whose target ${why} (${m.linkpath})`);
     }
-  });
+    if (budget.left < 0) return [...problems, `more than ${MAX_STEPS} steps to check the names and links: too many, too deep or too long`];
+  }
   return problems;
 }
 
@@ -49,20 +68,24 @@ function clean(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
 }
 
-/** `a`, `a/b` for `a/b/c`. Pure. */
-function ancestors(name: string): string[] {
-  const parts = name.split('/');
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+/** The symbolic link among `name`'s ancestors (`a`, `a/b` for `a/b/c`), if any. */
+function linkAbove(name: string, links: Map<string, string>, budget: Budget): string | undefined {
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const above = name.slice(0, i);
+    if (!budget.take(above)) return undefined;
+    if (links.has(above)) return above;
+  }
+  return undefined;
 }
 
 /**
  * Walks `target` from the directory `from` (relative to the bundle's top) component by
  * component, replacing each symbolic link met by its own target.
- * @returns why it leaves the bundle (or loops), or undefined when it stays inside
+ * @returns why it leaves the bundle (or loops), or undefined when it stays inside (or the budget is spent)
  */
-function resolve(from: string, target: string, links: Map<string, string>, followLast: boolean): string | undefined {
+function resolve(from: string, target: string, links: Map<string, string>, followLast: boolean, budget: Budget): string | undefined {
   const at = from === '.' ? [] : from.split('/');
-  const todo = target.split('/');
+  let todo = target.split('/');
   if (target.startsWith('/')) return 'leads to an absolute path';
   let hops = 0;
   while (todo.length) {
@@ -74,12 +97,14 @@ function resolve(from: string, target: string, links: Map<string, string>, follo
       continue;
     }
     at.push(part);
-    const link = links.get(at.join('/'));
+    const key = at.join('/');
+    if (!budget.take(key)) return undefined;
+    const link = links.get(key);
     if (link === undefined || (!followLast && !todo.length)) continue;
     if (++hops > MAX_HOPS) return `passes more than ${MAX_HOPS} links`;
     if (link.startsWith('/')) return 'leads to an absolute path through a link';
     at.pop();
-    todo.unshift(...link.split('/'));
+    todo = [...link.split('/'), ...todo];
   }
   return undefined;
 }

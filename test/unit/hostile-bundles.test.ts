@@ -9,7 +9,7 @@ import { ServeSchema } from '../../src/config/schema.js';
 import { ServePaths } from '../../src/layout/serve-paths.js';
 import { Workdir } from '../../src/layout/workdir.js';
 import { hashDirectory } from '../../src/packages/recipe-hash.js';
-import { checkBundle } from '../../src/serve/bundle-check.js';
+import { checkBundle, memberProblem } from '../../src/serve/bundle-check.js';
 import { linkProblems } from '../../src/serve/bundle-links.js';
 import { layTaskTree } from '../../src/serve/task-tree.js';
 import { checkUnpacked } from '../../src/serve/unpacked-check.js';
@@ -170,6 +170,11 @@ test('links are resolved through the links of the bundle, before or after them: 
     { path: 'base/z/h', type: 'Link', linkpath: 'base/z/u/x/build.sh' },
   ];
   assert.deepEqual(linkProblems(fine), []);
+  // many deep names beside a link: refused once the check passes its budget, not worked through
+  const deep = Array.from({ length: 3000 }, (_, i) => ({ path: `${'a/'.repeat(1000)}f${i}`, type: 'File' }));
+  assert.match(linkProblems([{ path: 'b', type: 'SymbolicLink', linkpath: 'a' }, ...deep]).join(), /more than 1000000 steps to check/);
+  assert.match(memberProblem({ path: 'x/'.repeat(2049), type: 'Directory', size: 0 })!, /longer than 4096 bytes/);
+  assert.match(memberProblem({ path: 'l', type: 'SymbolicLink', size: 0, linkpath: 'a/'.repeat(2049) })!, /longer than 4096 bytes/);
 });
 
 test('the bundle check still passes an ordinary bundle, gzip and zstd', async () => {
