@@ -123,6 +123,19 @@ test('links are resolved through the links of the bundle, before or after them: 
   assert.equal(r.summary, undefined);
   assert.match(r.problems.join('; '), /c\/sl\/u3: a link that leads out of the bundle \(u2\/\.\.\)/);
   assert.match(r.problems.join('; '), /c\/sl\/pw: a link that leads out of the bundle/);
+  // a pax linkpath holding a newline: node-tar drops the record (and checks the ustar "build.sh"), GNU tar makes l -> "d\n/../../../../etc/passwd"
+  const pax = `
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo('base/x/build.sh'); d = b'pkgname=x\\npkgver=1\\n'; i.size = len(d); t.addfile(i, io.BytesIO(d))
+    i = tarfile.TarInfo('base/x/d\\n'); i.type = tarfile.DIRTYPE; t.addfile(i)
+    i = tarfile.TarInfo('base/x/l'); i.type = tarfile.SYMTYPE; i.linkname = 'build.sh'
+    i.pax_headers = {'linkpath': 'd\\n/../../../../etc/passwd'}; t.addfile(i)
+`;
+  await execa('python3', ['-c', pax, path.join(dir, 'pax.tar')]);
+  const differs = await checkBundle(path.join(dir, 'pax.tar'), limits);
+  assert.equal(differs.summary, undefined);
+  assert.match(differs.problems.join('; '), /a pax header with a record tar reads otherwise/);
   // the order does not matter: the link used first and defined last
   assert.match(
     linkProblems([
