@@ -291,8 +291,13 @@ test('the worker lays a tree under its task’s cancel and serve.timeout: a bund
     };
     const cancelled = await queued();
     const round = worker(7200).tick();
-    setTimeout(() => new TaskService(db, paths, ServeSchema.parse({})).cancel(cancelled, 'alice'), 300);
-    await round;
+    // cancelled once the worker has claimed it and lays its tree (its recipe takes 8 s to read)
+    const cancel = setInterval(() => {
+      if (db.get(cancelled)?.state !== 'building') return;
+      clearInterval(cancel);
+      new TaskService(db, paths, ServeSchema.parse({})).cancel(cancelled, 'alice');
+    }, 50);
+    await round.finally(() => clearInterval(cancel));
     assert.equal(db.get(cancelled)?.state, 'cancelled', 'cancelled while its tree was laid');
     assert.equal(db.get(cancelled)?.reason, 'cancelled by alice');
     assert.ok(!existsSync(paths.tree(cancelled)), 'no tree laid');
