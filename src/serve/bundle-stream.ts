@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { execa } from 'execa';
 
@@ -38,11 +38,10 @@ export interface PlainTar {
  */
 export async function plainTar(file: string, o: { signal?: AbortSignal; onBytes?: (total: number) => void } = {}): Promise<PlainTar> {
   const c = await compressionOf(file);
-  const raw = createReadStream(file);
   const zstd =
     c === 'zstd' ? execa('zstd', ['-dc', '--', file], { stdout: 'pipe', buffer: false, reject: false, stderr: 'ignore', stdin: 'ignore' }) : undefined;
-  const source: Readable = zstd ? zstd.stdout : c === 'gzip' ? raw.pipe(createGunzip()) : raw;
-  if (zstd) raw.destroy();
+  const raw = zstd ? undefined : createReadStream(file);
+  const source: Readable = raw ? (c === 'gzip' ? raw.pipe(createGunzip()) : raw) : (zstd?.stdout ?? Readable.from([]));
   let total = 0;
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -55,7 +54,7 @@ export async function plainTar(file: string, o: { signal?: AbortSignal; onBytes?
     zstd?.kill('SIGKILL');
     source.unpipe(counted);
     source.destroy();
-    raw.destroy();
+    raw?.destroy();
     counted.destroy(o.signal?.reason instanceof Error ? o.signal.reason : new Error('stopped'));
   };
   if (o.signal?.aborted) stop();
