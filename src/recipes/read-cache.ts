@@ -36,8 +36,8 @@ export class RecipeCache {
   constructor(readonly dir: string) {}
 
   /** The key of `file`'s reading. */
-  async key(file: string, categories: ReadonlySet<string>, env: Record<string, string>, reader: string): Promise<string> {
-    const parts = { dir: await recipeHash(file), file, categories: [...categories].sort(), env, reader };
+  async key(file: string, categories: ReadonlySet<string>, env: Record<string, string>, reader: string, signal?: AbortSignal): Promise<string> {
+    const parts = { dir: await recipeHash(file, signal), file, categories: [...categories].sort(), env, reader };
     return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   }
 

@@ -79,11 +79,13 @@ exit 0`;
  * unprivileged uid; it gets 10 seconds.
  * @param file absolute path of `<category>/<pkg>/build.sh`
  * @param categories the tree's category names (to read `bad:gmake` style names)
+ * @param signal stops the reading sandbox when it aborts
  * @throws IgluError naming the file for a shell error, a missing pkgname/pkgver, or a
- *   pkgname, pkgver, pkgrel or subpackage name that is not one path component
+ *   pkgname, pkgver, pkgrel or subpackage name that is not one path component; the
+ *   signal's reason once it aborts
  */
-export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
-  const { vars, functions } = await sourceRecipe(file, env);
+export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv(), signal?: AbortSignal): Promise<RecipeMeta> {
+  const { vars, functions } = await sourceRecipe(file, env, signal);
   checkNames(file, vars);
   const category = path.basename(path.dirname(path.dirname(file)));
   const list = (key: string) => splitDeps(vars.get(key) ?? '', categories);
@@ -115,7 +117,7 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
  * @returns its variables, and the phase functions it defines
  * @throws IgluError naming the file when it takes over 10 s or does not source cleanly
  */
-async function sourceRecipe(file: string, env: Record<string, string>): Promise<{ vars: Map<string, string>; functions: string[] }> {
+async function sourceRecipe(file: string, env: Record<string, string>, signal?: AbortSignal): Promise<{ vars: Map<string, string>; functions: string[] }> {
   const res = await runSandboxed(
     {
       root: 'host',
@@ -128,8 +130,9 @@ async function sourceRecipe(file: string, env: Record<string, string>): Promise<
       hostname: 'iglu-read',
     },
     'capture',
-    { timeoutMs: 10_000 },
+    { timeoutMs: 10_000, ...(signal ? { signal } : {}) },
   );
+  signal?.throwIfAborted();
   if (res.timedOut)
     throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
   if (res.exitCode !== 0) {
@@ -172,7 +175,8 @@ function checkNames(file: string, vars: Map<string, string>): void {
 }
 
 /**
- * Reads every `<category>/<pkg>/build.sh` under `tree`, a few at a time.
+ * Reads every `<category>/<pkg>/build.sh` under `tree`, a few at a time, `signal`
+ * checked between them.
  * A pkgname two recipes share is a warning (naming both files, through `onWarning`); the
  * first recipe by path is used.
  * @throws IgluError listing every recipe that cannot be read (each with its file), or
@@ -182,6 +186,7 @@ export async function readTree(
   tree: string,
   onWarning: (message: string) => void = (m) => process.stderr.write(`iglu: warning: ${m}\n`),
   cache?: RecipeCache,
+  signal?: AbortSignal,
 ): Promise<RecipeMeta[]> {
   const root = path.resolve(tree);
   const categories = await readdir(root, { withFileTypes: true }).catch((err: unknown) => {
@@ -199,11 +204,12 @@ export async function readTree(
   const out: RecipeMeta[] = [];
   const problems: string[] = [];
   for (let i = 0; i < files.length; i += 8) {
-    for (const r of await Promise.allSettled(files.slice(i, i + 8).map((f) => readCached(f, names, cache)))) {
+    for (const r of await Promise.allSettled(files.slice(i, i + 8).map((f) => readCached(f, names, cache, signal)))) {
       if (r.status === 'fulfilled') out.push(r.value);
       else if (r.reason instanceof IgluError) problems.push(r.reason.message);
       else throw r.reason;
     }
+    signal?.throwIfAborted();
   }
   // the public tree has a few (bootstrap/rust and extra/rust): the first by path is used
   for (const w of duplicateNames(out)) onWarning(w);
@@ -228,13 +234,13 @@ export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'prov
 }
 
 /** readRecipe, through `cache` when there is one: a recipe whose directory did not change is not read again. */
-async function readCached(file: string, categories: ReadonlySet<string>, cache: RecipeCache | undefined): Promise<RecipeMeta> {
-  if (!cache) return readRecipe(file, categories);
+async function readCached(file: string, categories: ReadonlySet<string>, cache: RecipeCache | undefined, signal?: AbortSignal): Promise<RecipeMeta> {
+  if (!cache) return readRecipe(file, categories, runnerEnv(), signal);
   const env = runnerEnv();
-  const key = await cache.key(file, categories, env, READER);
+  const key = await cache.key(file, categories, env, READER, signal);
   const kept = await cache.get(key);
   if (kept) return kept;
-  const meta = await readRecipe(file, categories, env);
+  const meta = await readRecipe(file, categories, env, signal);
   await cache.put(key, meta);
   return meta;
 }

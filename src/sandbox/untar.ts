@@ -17,10 +17,15 @@ import { SANDBOX_ID } from './argv.js';
  * refuses `..` members. Without root (tests of pure logic) tar runs as the caller.
  * @param input the tar stream (a stream: the sandbox's uid may not open a host file)
  * @param members what to extract (tar's member list), all when empty
+ * @param signal stops tar (SIGTERM) when it aborts
  * @throws IgluError with tar's first complaint, naming a device node when the archive
  *   held one ("Cannot mknod: Operation not permitted")
  */
-export async function untarAsSandbox(input: Readable, dir: string, opts: { stripComponents?: number; members?: string[]; what: string }): Promise<void> {
+export async function untarAsSandbox(
+  input: Readable,
+  dir: string,
+  opts: { stripComponents?: number; members?: string[]; what: string; signal?: AbortSignal },
+): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const root = process.getuid?.() === 0;
   if (root) await chown(dir, SANDBOX_ID, SANDBOX_ID);
@@ -37,8 +42,10 @@ export async function untarAsSandbox(input: Readable, dir: string, opts: { strip
     ...(opts.members?.length ? ['--', ...opts.members] : []),
   ];
   const argv = root ? ['setpriv', '--reuid', String(SANDBOX_ID), '--regid', String(SANDBOX_ID), '--clear-groups', '--no-new-privs', '--', ...tarArgs] : tarArgs;
-  const child = execa(argv[0]!, argv.slice(1), { cwd: dir, stdin: 'pipe', reject: false, stderr: 'pipe', env: { LC_ALL: 'C' } });
+  const cancel = opts.signal ? { cancelSignal: opts.signal } : {};
+  const child = execa(argv[0]!, argv.slice(1), { cwd: dir, stdin: 'pipe', reject: false, stderr: 'pipe', env: { LC_ALL: 'C' }, ...cancel });
   const [res] = await Promise.all([child, pipeline(input, child.stdin).catch(() => undefined)]);
+  opts.signal?.throwIfAborted();
   if (res.exitCode === 0) return;
   const lines = String(res.stderr ?? '')
     .split('\n')

@@ -83,6 +83,7 @@ export class BuildWorker {
 
   private async start(t: Task): Promise<void> {
     const { paths, service } = this.o;
+    const laying = this.layingLimit(t.id);
     try {
       await checkBundleUnchanged(paths, t);
       const tree = await layTaskTree({
@@ -90,14 +91,38 @@ export class BuildWorker {
         unpacked: paths.unpacked(t.id),
         branchTree: service.branchTree(t.branch)!,
         out: paths.tree(t.id),
+        maxBytes: service.config.maxUnpackedMiB * 1024 * 1024,
+        signal: laying.signal,
         ...(this.o.cache ? { cache: this.o.cache } : {}),
       });
       const run = await startBuild(paths, t.id, this.o.buildArgv(tree.dir, tree.packages), {});
       service.db.update(t.id, (x) => ({ ...x, run, packages: tree.packages.map((name) => ({ name, state: 'waiting' })) }));
       this.o.say(`task ${t.id}: building ${tree.packages.join(' ')} (pid ${run.pid})`);
     } catch (err) {
-      await this.end(t.id, { state: 'failed', reason: describe(err) });
+      const stopped = laying.signal.aborted ? service.db.get(t.id) : undefined;
+      if (stopped?.stop)
+        await this.end(t.id, { state: stopped.stop === 'timeout' ? 'failed' : 'cancelled', ...(stopped.reason ? { reason: stopped.reason } : {}) });
+      else await this.end(t.id, { state: 'failed', reason: describe(err) });
+    } finally {
+      laying.done();
     }
+  }
+
+  /**
+   * The signal a task's tree is laid under: it aborts, within a second, once the task is
+   * cancelled or passes serve.timeout (counted from its start, as for its build).
+   */
+  private layingLimit(id: string): { signal: AbortSignal; done: () => void } {
+    const ac = new AbortController();
+    const db = this.o.service.db;
+    const timeout = this.o.service.config.timeout;
+    const timer = setInterval(() => {
+      let x = db.get(id);
+      if (x && !x.stop && Date.now() - Date.parse(x.startedAt!) > timeout * 1000)
+        x = db.update(id, (y) => ({ ...y, stop: 'timeout', reason: `past its time limit of ${timeout} s (serve.timeout)` }));
+      if (x?.stop) ac.abort(new Error(x.reason ?? x.stop));
+    }, 1000);
+    return { signal: ac.signal, done: () => clearInterval(timer) };
   }
 
   private async follow(t: Task): Promise<void> {

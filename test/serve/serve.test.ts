@@ -137,6 +137,21 @@ describe('iglu serve: the farm as a build service', { timeout: 1_200_000 }, () =
       ['device', [ok, { name: 'base/x/null', type: 'chr' }], /base\/x\/null: a CharacterDevice member/],
       ['fifo', [ok, { name: 'base/x/p', type: 'fifo' }], /base\/x\/p: a FIFO member/],
       ['unpacked', [ok, { name: 'base/x/zeros', type: 'file', size: 3 * 1024 * 1024 }], /bytes unpacked, more than the 2097152/],
+      // issue 33: a hard link counts its target's size; links resolved through the links before and after them
+      [
+        'hardlinks',
+        [ok, { name: 'base/x/z', type: 'file', size: 1536 * 1024 }, { name: 'base/x/z2', type: 'link', target: 'base/x/z' }],
+        /bytes unpacked, more than the 2097152/,
+      ],
+      [
+        'linkchain',
+        [
+          ok,
+          ...['..', 'u1/..', 'u2/..'].map((target, i) => ({ name: `c/sl/u${i + 1}`, type: 'symlink', target })),
+          { name: 'c/sl/pw', type: 'symlink', target: 'u3/etc/passwd' },
+        ],
+        /c\/sl\/u3: a link that leads out of the bundle/,
+      ],
       ['norecipe', [{ name: 'README', type: 'file', data: 'hi' }], /no recipe/],
     ];
     for (const [name, members, why] of cases) {
