@@ -46,7 +46,10 @@ test("a dead iglu's lock older than proper-lockfile's stale time (kill -9, then 
   const wd = workdir();
   const lock = path.join(wd, 'chroot/lock');
   mkdirSync(lock, { recursive: true });
-  writeFileSync(path.join(lock, 'owner.json'), JSON.stringify({ pid: process.pid, start: 0, command: 'iglu chroot build sleepy', since: '2026-01-01T00:00:00Z' }));
+  writeFileSync(
+    path.join(lock, 'owner.json'),
+    JSON.stringify({ pid: process.pid, start: 0, command: 'iglu chroot build sleepy', since: '2026-01-01T00:00:00Z' }),
+  );
   const minuteAgo = new Date(Date.now() - 60_000);
   utimesSync(lock, minuteAgo, minuteAgo);
   const taken = await fetch(wd);
