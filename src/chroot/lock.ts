@@ -20,8 +20,8 @@ interface Owner extends ProcessRef {
 /**
  * Takes the work directory's chroot lock (proper-lockfile: an atomic mkdir(2) of
  * `chroot/lock`, its mtime refreshed while held) and records who holds it. A lock left by
- * an iglu that no longer runs (killed with SIGKILL) is taken over at once; one held by a
- * running iglu is refused. Dispose the result (`await using`) to release it.
+ * an iglu that no longer runs (killed with SIGKILL) is taken over at once, also once it is
+ * older than proper-lockfile's `stale` time; one held by a running iglu is refused. Dispose the result (`await using`) to release it.
  * @param command what this iglu runs, shown to a second iglu that is refused
  * @throws ChrootInUse naming the holder (pid, command, since when) when another iglu runs
  */
@@ -40,7 +40,9 @@ export async function lockChroot(paths: ChrootPaths, command: string): Promise<A
   try {
     release = await take();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+    // ENOTEMPTY: the lock is older than `stale` (its holder stopped refreshing it: killed),
+    // and proper-lockfile's own rmdir(2) of it fails on the owner file inside
+    if (!['ELOCKED', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
     const owner = await readOwner(paths);
     // no owner yet: another iglu has just taken the lock and not written it down
     if (!owner || (await isRunning(owner))) {

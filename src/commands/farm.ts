@@ -161,7 +161,13 @@ function registerFarmDown(farm: Command, globals: () => GlobalOptions): void {
           `removed ${result.services.length} services, ${result.containers.length} containers, ${result.networks.length} networks` +
           (result.volumes.removed.length ? `, ${result.volumes.removed.length} volumes` : '') +
           (result.left.length ? `; ${result.left.length} engines left the swarm` : '') +
-          (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : ''),
+          (result.volumes.kept.length ? `\nkept the package store's volume ${result.volumes.kept.join(' ')} (farm down --purge removes it)` : '') +
+          (result.orphanJobs.length
+            ? `\nremoved ${result.orphanJobs.length} build job containers the swarm left running after their service was gone (a killed spread build's)`
+            : '') +
+          (result.staleNetworks.length
+            ? `\nnetwork ${result.staleNetworks.join(' ')}: the swarm had deleted it but this engine kept it (an endpoint held it); its endpoints disconnected with force, pruned`
+            : ''),
       );
     });
 }

@@ -5,6 +5,7 @@ import { LABEL } from '../labels.js';
 import { log } from '../log.js';
 import { waitFor } from '../util/wait.js';
 import { drainService } from './drain.js';
+import { dropStaleNetworks, removeOrphanJobs, STALE_AFTER_MS } from './stale-network.js';
 
 /** How long teardown waits for task containers to stop and networks to go (ms). */
 export const CLEANUP_TIMEOUT_MS = 60_000;
@@ -20,6 +21,10 @@ export interface FarmDownResult {
   volumes: { removed: string[]; kept: string[] };
   /** Node engines from iglu.yaml that did not answer (their containers could not be checked). */
   unreachable: string[];
+  /** Containers of build jobs the swarm left running once their service was removed (a killed spread build's): removed with force. */
+  orphanJobs: string[];
+  /** Networks this engine kept after the swarm had deleted them (dropStaleNetworks): cleared. */
+  staleNetworks: string[];
 }
 
 /**
@@ -32,7 +37,17 @@ export interface FarmDownResult {
 export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave: boolean; timeoutMs: number; purge?: boolean }): Promise<FarmDownResult> {
   const label = { [LABEL.farm]: farm.name };
   const info = await manager.info();
-  const result: FarmDownResult = { farm: farm.name, services: [], containers: [], networks: [], left: [], volumes: { removed: [], kept: [] }, unreachable: [] };
+  const result: FarmDownResult = {
+    farm: farm.name,
+    services: [],
+    containers: [],
+    networks: [],
+    left: [],
+    volumes: { removed: [], kept: [] },
+    unreachable: [],
+    orphanJobs: [],
+    staleNetworks: [],
+  };
   if (info.swarm.state === 'active' && info.swarm.isManager) {
     for (const s of await manager.services.list(label)) {
       // a drain that fails (a service changed under it) must not stop the teardown
@@ -43,17 +58,14 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
       result.services.push(s.name);
     }
   }
-  result.containers.push(...(await removeContainers(manager, label, opts.timeoutMs)));
-  for (const node of farm.nodes) {
-    const engine = new Engine(node.endpoint);
-    const alive = await engine.info().then(
-      () => true,
-      () => false,
-    );
-    if (alive) result.containers.push(...(await removeContainers(engine, label, opts.timeoutMs)));
-    else result.unreachable.push(node.endpoint);
-  }
-  result.networks.push(...(await removeNetworks(manager, label, opts.timeoutMs)));
+  const { engines, unreachable } = await farmEngines(manager, farm);
+  result.unreachable.push(...unreachable);
+  // before waiting for the task containers to stop: the swarm never stops these
+  if (info.swarm.state === 'active' && info.swarm.isManager) result.orphanJobs.push(...(await removeOrphanJobs(manager, engines, farm.name)));
+  for (const engine of engines) result.containers.push(...(await removeContainers(engine, label, opts.timeoutMs)));
+  const networks = await removeNetworks(manager, label, opts.timeoutMs);
+  result.networks.push(...networks.removed);
+  result.staleNetworks.push(...networks.stale);
   for (const v of await manager.volumes.list(label)) {
     if (opts.purge) await manager.volumes.remove(v.name);
     (opts.purge ? result.volumes.removed : result.volumes.kept).push(v.name);
@@ -77,6 +89,22 @@ export async function farmDown(manager: Engine, farm: FarmConfig, opts: { leave:
     await removeGatewayBridge(manager);
   }
   return result;
+}
+
+/** The manager's engine and the node engines in iglu.yaml that answer; the endpoints of those that do not. */
+async function farmEngines(manager: Engine, farm: FarmConfig): Promise<{ engines: Engine[]; unreachable: string[] }> {
+  const engines = [manager];
+  const unreachable: string[] = [];
+  for (const node of farm.nodes) {
+    const engine = new Engine(node.endpoint);
+    const alive = await engine.info().then(
+      () => true,
+      () => false,
+    );
+    if (alive) engines.push(engine);
+    else unreachable.push(node.endpoint);
+  }
+  return { engines, unreachable };
 }
 
 /**
@@ -110,11 +138,14 @@ export async function removeContainers(engine: Engine, label: Record<string, str
 
 /**
  * Removes the networks carrying `label` and waits until they are gone. A network keeps
- * its endpoints until the task containers on it have stopped, so removal is retried.
- * @returns the removed networks' names
+ * its endpoints until the task containers on it have stopped, so removal is retried. One
+ * still listed here STALE_AFTER_MS after the swarm accepted its removal is a copy this
+ * engine kept (an endpoint held it when the swarm deleted it): it is cleared
+ * (dropStaleNetworks).
+ * @returns the removed networks' names, and those of them that were stale copies
  * @throws IgluError when one still has endpoints after `timeoutMs`
  */
-export async function removeNetworks(manager: Engine, label: Record<string, string>, timeoutMs: number): Promise<string[]> {
+export async function removeNetworks(manager: Engine, label: Record<string, string>, timeoutMs: number): Promise<{ removed: string[]; stale: string[] }> {
   const names: string[] = [];
   for (const n of await manager.networks.list(label)) {
     await waitFor(
@@ -131,12 +162,22 @@ export async function removeNetworks(manager: Engine, label: Record<string, stri
     );
     names.push(n.name);
   }
-  await waitFor(async () => ((await manager.networks.list(label)).length === 0 ? true : undefined), {
-    timeoutMs,
-    what: 'the farm networks to disappear',
-    hint: 'see "docker network ls"',
-  });
-  return names;
+  const stale: string[] = [];
+  const since = Date.now();
+  let cleared = false;
+  await waitFor(
+    async () => {
+      const left = (await manager.networks.list(label)).map((n) => n.name);
+      if (!left.length) return true;
+      if (Date.now() - since >= STALE_AFTER_MS && !cleared) {
+        cleared = true;
+        stale.push(...(await dropStaleNetworks(manager, label, left)));
+      }
+      return undefined;
+    },
+    { timeoutMs, what: 'the farm networks to disappear', hint: 'see "docker network ls"' },
+  );
+  return { removed: names, stale };
 }
 
 /**

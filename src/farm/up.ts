@@ -10,6 +10,7 @@ import { distributeImage } from './distribute.js';
 import { farmSlots, type FarmHost } from './hosts.js';
 import { managerHostList } from './status.js';
 import { ensureNetwork, refuseEncryption } from './network.js';
+import { clearStaleNetwork } from './stale-network.js';
 import { joinNodes, type FarmNode } from './nodes.js';
 import { waitForFarm } from './ready.js';
 import { farmServiceSpec } from './service-spec.js';
@@ -109,17 +110,31 @@ function networkAndImageStep(manager: Engine, farm: FarmConfig): Step<UpState> {
     run: async (s, output) => {
       const image = s.image!;
       output(`${image.ref} to ${s.nodes?.length ?? 0} other engines`);
+      const engines = (s.nodes ?? []).map((n) => n.engine);
+      let cleared: Awaited<ReturnType<typeof clearStaleNetwork>>;
       const made = making(
         s,
-        ensureNetwork(manager, farm).then(({ network, created }) => (s.network = { ...network, created })),
+        clearStaleNetwork(manager, farm, [manager, ...engines]).then(async (c) => {
+          cleared = c;
+          const { network, created } = await ensureNetwork(manager, farm);
+          return (s.network = { ...network, created });
+        }),
       );
-      const engines = (s.nodes ?? []).map((n) => n.engine);
       const [network, copies] = await Promise.all([made, distributeImage(manager, engines, image)]);
       const copiedTo = copies.filter((c) => c.copied).map((c) => c.endpoint);
       s.image = { ...image, copiedTo };
-      return `network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
+      return `${describeCleared(cleared)}network ${network.created ? 'created' : 'exists'}, ${network.subnets.join(' ')}; ${image.ref} copied to ${copiedTo.length} of ${copies.length} other engines`;
     },
   };
+}
+
+/** What clearStaleNetwork did, as the start of the network step's line ('' when nothing). */
+function describeCleared(c: Awaited<ReturnType<typeof clearStaleNetwork>>): string {
+  if (!c) return '';
+  const jobs = c.jobs.length ? `, after removing ${c.jobs.length} build job containers left running by a killed spread build` : '';
+  return c.stale
+    ? `network ${c.network} was kept by this engine after the swarm had deleted it: cleared${jobs}; `
+    : `network ${c.network} had outlived its farm's services: removed${jobs}; `;
 }
 
 function serviceStep(manager: Engine, farm: FarmConfig): Step<UpState> {

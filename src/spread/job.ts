@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, TaskInfo } from '../docker/index.js';
 import { IgluError } from '../errors.js';
 import { log } from '../log.js';
@@ -18,7 +19,7 @@ export interface JobRun {
   /** When its task was first seen running, and seen ended (ISO times, this host's clock). */
   startedAt: string;
   endedAt: string;
-  /** 1, or more when a node was lost under it. */
+  /** 1, or more when a node was lost under it or the swarm rejected it. */
   attempts: number;
   usage?: JobUsage;
   /**
@@ -34,6 +35,9 @@ export interface JobOptions {
   logFile: string;
   /** Tries after a lost one. */
   retries: number;
+  /** Tries after a rejected one (JOB_REJECTIONS), and the wait before the first of them in ms (1000; doubled each time). */
+  rejections?: number;
+  rejectionBackoffMs?: number;
   signal?: AbortSignal;
   onNode?: (node: string) => void;
   pollMs?: number;
@@ -48,56 +52,90 @@ export interface JobOptions {
 /** Task states after which a job's task never runs again (Engine API "TaskState"). */
 const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
+/** Tries a job gets after the swarm rejected it (taskOutcome "rejected"), counted apart from the tries after a lost node. */
+export const JOB_REJECTIONS = 5;
+
+/** A job's newest task, as runJob sees it (taskOutcome). */
+export type TaskOutcome =
+  { kind: 'waiting' | 'running' } | { kind: 'exited'; code: number } | { kind: 'lost'; why: string } | { kind: 'rejected'; why: string };
+
 /**
- * What a job's newest task says: still going, ended with an exit code, or lost (its node
- * went down, or the swarm gave up on it without the build's exit: rejected, orphaned, shut
- * down). Pure.
+ * What a job's newest task says: still going, ended with an exit code, rejected (the
+ * swarm's scheduler or the node refused it before it ran: "assigned node no longer meets
+ * constraints" when other farms' tasks took the room, "no such image"), or lost (its node
+ * went down, or the swarm gave up on it without the build's exit: orphaned, shut down).
+ * Pure.
  */
-export function taskOutcome(
-  task: TaskInfo | undefined,
-  nodeState: string | undefined,
-): { kind: 'waiting' | 'running' } | { kind: 'exited'; code: number } | { kind: 'lost'; why: string } {
+export function taskOutcome(task: TaskInfo | undefined, nodeState: string | undefined): TaskOutcome {
   if (!task) return { kind: 'waiting' };
   if ((task.state === 'complete' || task.state === 'failed') && task.exitCode !== undefined) return { kind: 'exited', code: task.exitCode };
-  if (ENDED.has(task.state)) return { kind: 'lost', why: `task ${task.state}${task.message ? `: ${task.message}` : ''}` };
+  const why = `task ${task.state}${task.message ? `: ${task.message}` : ''}`;
+  if (task.state === 'rejected') return { kind: 'rejected', why };
+  if (ENDED.has(task.state)) return { kind: 'lost', why };
   if (task.nodeId && nodeState === 'down') return { kind: 'lost', why: 'its node went down' };
   return { kind: task.state === 'running' ? 'running' : 'waiting' };
+}
+
+/**
+ * Whether a job is submitted again after a try that did not reach the build's exit, and
+ * after how long. A lost try counts against `retries` and goes again at once; a rejected
+ * one counts against `rejections` alone, never as a lost node, and waits first: `baseMs`,
+ * doubled after each rejection, at most 30 s. Pure.
+ * @param tally the tries of each kind so far, this one included
+ * @returns the wait in ms before the next try; undefined when the job has had its tries
+ */
+export function retryAfter(
+  kind: 'lost' | 'rejected',
+  tally: { lost: number; rejected: number },
+  limits: { retries: number; rejections: number },
+  baseMs = 1000,
+): number | undefined {
+  if (kind === 'lost') return tally.lost <= limits.retries ? 0 : undefined;
+  return tally.rejected <= limits.rejections ? Math.min(30_000, baseMs * 2 ** (tally.rejected - 1)) : undefined;
 }
 
 /**
  * Runs one package build as a swarm job (jobServiceSpec) and waits for it: the swarm
  * places it; its output follows into `logFile` live (the service's logs, which the swarm
  * collects from whichever node runs it) and is written there whole once it ends. A try
- * whose node is lost (taskOutcome) is removed and submitted again, at most `retries`
- * times. A lost try's service is removed at once, and so is the job's on any error and
- * when `signal` aborts (the swarm then stops its container); a job that ran to its exit
- * is kept until the caller's `release()`. The service's name (jobName) is a claim on the
- * inputs: when another run's job holds it, nothing is submitted.
+ * whose node is lost, or that the swarm rejects (taskOutcome), is removed and submitted
+ * again as retryAfter says. A lost or rejected try's service is removed at once, and so is
+ * the job's on any error and when `signal` aborts (the swarm then stops its container); a
+ * job that ran to its exit is kept until the caller's `release()`. The service's name
+ * (jobName) is a claim on the inputs: when another run's job holds it, nothing is submitted.
  * @param onNode told the node's hostname when a try starts running there
  * @returns how the job ran; undefined when another run's job for the same inputs holds
  *   its name (attach to that one: attachJob)
- * @throws IgluError when every try was lost, or "interrupted" when `signal` aborts
+ * @throws IgluError when every try was lost or rejected, or "interrupted" when `signal` aborts
  */
 export async function runJob(engine: Engine, job: PackageJob, o: JobOptions): Promise<JobRun | undefined> {
-  let lostWhy = '';
-  for (let attempt = 1; attempt <= 1 + o.retries; attempt++) {
+  const tally = { lost: 0, rejected: 0 };
+  for (let attempt = 1; ; attempt++) {
     const run = await oneTry(engine, { ...job, attempt }, o);
     if (run.kind === 'taken') return undefined;
     if (run.kind === 'exited') return { ...run.run, attempts: attempt };
-    lostWhy = run.why;
-    await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was lost (${run.why}); ${attempt <= o.retries ? 'submitting it again' : 'giving up'}\n`, {
-      flag: 'a',
-    });
-    log.docker('job %s lost: %s', jobName({ ...job, attempt }), run.why);
+    tally[run.kind]++;
+    const wait = retryAfter(run.kind, tally, { retries: o.retries, rejections: o.rejections ?? JOB_REJECTIONS }, o.rejectionBackoffMs);
+    const again = wait === undefined ? 'giving up' : `submitting it again${wait ? ` in ${wait / 1000} s` : ''}`;
+    await writeFile(o.logFile, `iglu: ${job.pkg}'s try ${attempt} was ${run.kind} (${run.why}); ${again}\n`, { flag: 'a' });
+    log.docker('job %s %s: %s', jobName({ ...job, attempt }), run.kind, run.why);
+    if (wait === undefined) {
+      throw new IgluError(`${job.pkg}: its build job was ${run.kind} ${tally[run.kind]} times (last: ${run.why})`, {
+        hint:
+          run.kind === 'lost'
+            ? 'see iglu farm status: are the nodes ready?'
+            : 'see iglu farm status and docker service ps: has a node room (CPUs, memory) for a job?',
+      });
+    }
+    if (wait) await sleep(wait, undefined, { signal: o.signal }).catch(() => undefined);
   }
-  throw new IgluError(`${job.pkg}: its build job was lost ${1 + o.retries} times (last: ${lostWhy})`, { hint: 'see iglu farm status: are the nodes ready?' });
 }
 
 async function oneTry(
   engine: Engine,
   job: PackageJob,
   o: JobOptions,
-): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost'; why: string } | { kind: 'taken' }> {
+): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost' | 'rejected'; why: string } | { kind: 'taken' }> {
   const id = await engine.services.claim(jobServiceSpec(job));
   if (!id) return { kind: 'taken' };
   const sink = createWriteStream(o.logFile, { flags: 'a' });
@@ -119,7 +157,7 @@ async function oneTry(
         o.onNode?.(node);
         stopFollowing = await engine.services.logs(id, sink, true).catch(() => undefined);
       }
-      if (outcome.kind === 'lost') return outcome;
+      if (outcome.kind === 'lost' || outcome.kind === 'rejected') return outcome;
       if (outcome.kind === 'exited') {
         const endedAt = new Date().toISOString();
         stopFollowing?.();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
@@ -36,6 +36,22 @@ test('a lock held by a running iglu is refused naming it; one left by a dead igl
     holder.kill('SIGKILL');
     await holder.catch(() => undefined);
   }
+  const taken = await fetch(wd);
+  assert.equal(taken.code, 0, taken.stderr);
+});
+
+test("a dead iglu's lock older than proper-lockfile's stale time (kill -9, then a while) is taken over too", async () => {
+  // proper-lockfile removes a lock unrefreshed for 30 s itself, with rmdir(2): the owner
+  // file inside made every command after such a kill fail with ENOTEMPTY
+  const wd = workdir();
+  const lock = path.join(wd, 'chroot/lock');
+  mkdirSync(lock, { recursive: true });
+  writeFileSync(
+    path.join(lock, 'owner.json'),
+    JSON.stringify({ pid: process.pid, start: 0, command: 'iglu chroot build sleepy', since: '2026-01-01T00:00:00Z' }),
+  );
+  const minuteAgo = new Date(Date.now() - 60_000);
+  utimesSync(lock, minuteAgo, minuteAgo);
   const taken = await fetch(wd);
   assert.equal(taken.code, 0, taken.stderr);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { availableParallelism } from 'node:os';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { farmUpSteps, rollbackUp, type FarmUpResult, type UpState } from '../../
 import { runSteps } from '../../src/commands/progress.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
+import { runJob } from '../../src/spread/job.js';
 import { CLI, iglu, igluJson, scratchDir, uniqueName, writeConfig } from '../support/cli.js';
 import { compileThroughFarm } from '../support/compile.js';
 
@@ -270,6 +271,77 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
     const again = await igluJson<FarmDownResult>([...args, 'farm', 'down']);
     assert.deepEqual(again.services, [], 'a second down finds nothing and succeeds');
+  });
+
+  /** Starts `chroot build --spread` of a recipe that sleeps, and kills it with SIGKILL once its job's task runs. */
+  async function killedSpreadBuild(spread: string[], tree: string): Promise<void> {
+    const child = execa('node', [CLI, ...spread, 'chroot', 'build', '--tree', tree, '--spread', '--rebuild', 'sleepy'], { reject: false, stdin: 'ignore' });
+    const running = async () => {
+      for (const s of await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' })) {
+        if ((await engine.tasks.list(s.id)).some((t) => t.state === 'running')) return true;
+      }
+      return false;
+    };
+    for (let i = 0; i < 600 && !(await running()) && child.exitCode === null; i++) await sleep(200);
+    child.kill('SIGKILL');
+    const r = await child;
+    assert.equal(r.signal, 'SIGKILL', `the build was killed mid-build, not ended:\n${String(r.stderr)}`);
+  }
+
+  /** The state issue 33 measured after a kill: the swarm deleted the network while the killed build's job held it, and this engine kept its copy. */
+  async function staleNetwork(): Promise<void> {
+    for (const s of await engine.services.list({ [LABEL.farm]: farm })) await engine.services.remove(s.id);
+    await sleep(3000);
+    await engine.networks.remove(network);
+    await sleep(2000);
+    assert.ok(await engine.networks.get(network), 'the engine keeps the network the swarm deleted');
+  }
+
+  test('kill -9 of a spread build: farm down and farm up both succeed, also when the engine kept the network the swarm had deleted; a rejected job is no lost node', async () => {
+    // a one-node farm without the toolchain phase (toolchain.packages: []) and a recipe that sleeps
+    const tree = scratchDir('iglu-kill-tree-');
+    mkdirSync(path.join(tree, 't/sleepy'), { recursive: true });
+    writeFileSync(path.join(tree, 't/sleepy/build.sh'), 'pkgname=sleepy\npkgver=1\nfetch() { :; }\nbuild() { sleep 300; }\npackage() { :; }\n');
+    const conf = writeConfig(`farm:\n  name: ${farm}\n  network: ${network}\n  readyTimeout: 90\ntoolchain:\n  packages: []\n`);
+    const spread = ['--config', conf, '--workdir', scratchDir('iglu-kill-')];
+    await igluJson<FarmUpResult>(['--config', conf, 'farm', 'up', '--replicas', '1']);
+
+    // a job the swarm rejects (here the node: no such image) is tried again as a rejection, never as a lost node
+    const jobLog = path.join(scratchDir('iglu-reject-'), 'rej.log');
+    const job = { farm, pkg: 'rej', inputs: 'f'.repeat(64), attempt: 1, image: `sha256:${'0'.repeat(64)}`, network, env: {}, cpus: 1 };
+    await assert.rejects(
+      runJob(engine, job, { logFile: jobLog, retries: 0, rejections: 1, rejectionBackoffMs: 50, pollMs: 200 }),
+      /rej: its build job was rejected 2 times \(last: task rejected: No such image/,
+    );
+    assert.match(readFileSync(jobLog, 'utf8'), /^iglu: rej's try 1 was rejected \(task rejected: No such image: sha256:0+\); submitting it again in 0\.05 s\n/);
+    assert.deepEqual(await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build' }), [], 'each rejected try is removed');
+
+    await killedSpreadBuild(spread, tree);
+    // the swarm leaves the job's container running once its service is removed: down used to wait for it until its timeout
+    const t0 = Date.now();
+    const down = await igluJson<FarmDownResult>(['--config', conf, 'farm', 'down', '--purge']);
+    assert.ok(Date.now() - t0 < 45_000, `farm down took ${Date.now() - t0} ms`);
+    assert.equal(down.orphanJobs.length, 1, "the killed build's job container, removed with force");
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
+    await igluJson<FarmUpResult>(['--config', conf, 'farm', 'up', '--replicas', '1']);
+
+    // farm up on the stale copy: the service used to fail with "network … not found"
+    await killedSpreadBuild(spread, tree);
+    await staleNetwork();
+    const up = await iglu(['--config', conf, 'farm', 'up', '--replicas', '1']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr + up.stdout, new RegExp(`network ${network} was kept by this engine after the swarm had deleted it: cleared`));
+
+    // farm down on the stale copy: it used to wait for it to disappear until its timeout. Once the
+    // job's container is gone the engine sometimes drops its copy itself, else down clears it
+    await killedSpreadBuild(spread, tree);
+    await staleNetwork();
+    const t1 = Date.now();
+    const again = await iglu(['--config', conf, 'farm', 'down', '--purge']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(Date.now() - t1 < 45_000, `farm down took ${Date.now() - t1} ms`);
+    assert.match(again.stdout, /removed 1 build job containers the swarm left running/);
+    assert.deepEqual(await leftovers(), { services: 0, networks: 0, containers: 0 });
   });
 
   test("the farm is a stack: a user's stack file adds resources and labels; docker stack services, ps and rm see it", async () => {

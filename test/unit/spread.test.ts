@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { TaskInfo } from '../../src/docker/index.js';
 import { envFile } from '../../src/spread/bundle.js';
 import { jobName, jobServiceSpec, parseUsage } from '../../src/spread/job-spec.js';
-import { staleJob, taskOutcome } from '../../src/spread/job.js';
+import { retryAfter, staleJob, taskOutcome } from '../../src/spread/job.js';
 import { PrioritySlots } from '../../src/spread/slots.js';
 import { PackageStore } from '../../src/store/package-store.js';
 import { storeServiceSpec } from '../../src/store/service.js';
@@ -91,15 +91,36 @@ test('a job is a leftover only when its task ended longer ago than the grace: a 
   assert.equal(staleJob(task({ state: 'complete', changedAt: '' }), now), false, 'no time, no verdict');
 });
 
-test('task outcome: exit code when it ended, lost when its node is down or the swarm gave up, else waiting or running', () => {
+test('task outcome: exit code when it ended, rejected when the swarm refused it, lost when its node is down or the swarm gave up, else waiting or running', () => {
   assert.deepEqual(taskOutcome(undefined, undefined), { kind: 'waiting' });
   assert.deepEqual(taskOutcome(task({ state: 'pending', nodeId: '' }), undefined), { kind: 'waiting' });
   assert.deepEqual(taskOutcome(task({}), 'ready'), { kind: 'running' });
   assert.deepEqual(taskOutcome(task({ state: 'complete', exitCode: 0 }), 'ready'), { kind: 'exited', code: 0 });
   assert.deepEqual(taskOutcome(task({ state: 'failed', exitCode: 2 }), 'ready'), { kind: 'exited', code: 2 });
   assert.deepEqual(taskOutcome(task({}), 'down'), { kind: 'lost', why: 'its node went down' });
-  assert.deepEqual(taskOutcome(task({ state: 'rejected', message: 'no such image' }), 'ready'), { kind: 'lost', why: 'task rejected: no such image' });
+  assert.deepEqual(taskOutcome(task({ state: 'rejected', message: 'no such image' }), 'ready'), { kind: 'rejected', why: 'task rejected: no such image' });
+  // issue 33: on a swarm shared with other farms, the scheduler's rejection counted as a lost node
+  assert.deepEqual(taskOutcome(task({ state: 'rejected', message: 'assigned node no longer meets constraints' }), 'ready'), {
+    kind: 'rejected',
+    why: 'task rejected: assigned node no longer meets constraints',
+  });
+  assert.deepEqual(taskOutcome(task({ state: 'orphaned' }), 'ready'), { kind: 'lost', why: 'task orphaned' });
   assert.equal(taskOutcome(task({ state: 'failed' }), 'ready').kind, 'lost', 'failed without an exit code: the container never ran the build');
+});
+
+test('after a try: a rejection is retried with backoff on a budget of its own, never counted as a lost node', () => {
+  const limits = { retries: 2, rejections: 5 };
+  // two rejections on the first try, as on the shared swarm, then a lost node: still two tries left after lost nodes
+  assert.equal(retryAfter('rejected', { lost: 0, rejected: 1 }, limits), 1000);
+  assert.equal(retryAfter('rejected', { lost: 0, rejected: 2 }, limits), 2000);
+  assert.equal(retryAfter('lost', { lost: 1, rejected: 2 }, limits), 0, 'a lost node goes again at once');
+  assert.equal(retryAfter('lost', { lost: 2, rejected: 2 }, limits), 0);
+  assert.equal(retryAfter('lost', { lost: 3, rejected: 0 }, limits), undefined, 'the third lost node gives up');
+  // rejections: bounded, doubling, at most 30 s
+  assert.equal(retryAfter('rejected', { lost: 2, rejected: 5 }, limits), 16_000, 'lost nodes do not use up the rejections');
+  assert.equal(retryAfter('rejected', { lost: 0, rejected: 6 }, limits), undefined);
+  assert.equal(retryAfter('rejected', { lost: 0, rejected: 9 }, { retries: 0, rejections: 10 }), 30_000);
+  assert.equal(retryAfter('rejected', { lost: 0, rejected: 1 }, limits, 50), 50);
 });
 
 test('priority slots: a freed slot goes to the highest priority waiter, ties by name', async () => {
