@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
+import { limitHit, READ_LIMITS } from '../sandbox/limits.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { isPathComponent } from '../util/names.js';
@@ -75,11 +76,13 @@ exit 0`;
  * Reads one recipe's metadata without running any of its phases. The recipe is sourced
  * in a sandbox (sandbox/argv.ts) that sees only the recipe's own directory (read-only)
  * and the host's tools, with no network and no writable place but a tmpfs /tmp, as an
- * unprivileged uid; it gets 10 seconds.
+ * unprivileged uid, within READ_LIMITS (sandbox/limits.ts: 10 seconds, 32 processes,
+ * 256 MiB each, a 16 MiB /tmp).
  * @param file absolute path of `<category>/<pkg>/build.sh`
  * @param categories the tree's category names (to read `bad:gmake` style names)
- * @throws IgluError naming the file for a shell error, a missing pkgname/pkgver, or a
- *   pkgname, pkgver, pkgrel or subpackage name that is not one path component
+ * @throws IgluError naming the file for a shell error, a limit hit (named with its value),
+ *   a missing pkgname/pkgver, or a pkgname, pkgver, pkgrel or subpackage name that is not
+ *   one path component
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv()): Promise<RecipeMeta> {
   const { vars, functions } = await sourceRecipe(file, env);
@@ -112,7 +115,8 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
 /**
  * Sources a recipe in the reading sandbox (READER) and parses what it printed.
  * @returns its variables, and the phase functions it defines
- * @throws IgluError naming the file when it takes over 10 s or does not source cleanly
+ * @throws IgluError naming the file when it takes over READ_LIMITS' time, hits another of
+ *   them (even when it sources cleanly otherwise), or does not source cleanly
  */
 async function sourceRecipe(file: string, env: Record<string, string>): Promise<{ vars: Map<string, string>; functions: string[] }> {
   const res = await runSandboxed(
@@ -125,12 +129,16 @@ async function sourceRecipe(file: string, env: Record<string, string>): Promise<
       argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
       env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
       hostname: 'iglu-read',
+      limits: READ_LIMITS,
     },
     'capture',
-    { timeoutMs: 10_000 },
+    { timeoutMs: READ_LIMITS.wallSeconds * 1000 },
   );
-  if (res.timedOut)
-    throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
+  const only = { hint: 'top-level code in build.sh must only set variables and define functions (fetch() and build() get limits.* of iglu.yaml)' };
+  // a fork bomb's shell retries its forks until the time is up: the limit it hit first is named
+  const hit = limitHit(res.stderr, READ_LIMITS, (k) => `a recipe's top level: ${k}`);
+  if (hit) throw new IgluError(`${file}: reading the recipe hit a limit: ${hit}`, only);
+  if (res.timedOut) throw new IgluError(`${file}: reading the recipe took over ${READ_LIMITS.wallSeconds} s (a recipe's top level: wallSeconds = ${READ_LIMITS.wallSeconds})`, only);
   if (res.exitCode !== 0) {
     throw new IgluError(
       `${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`,

@@ -30,10 +30,20 @@ export function prlimitArgs(l: Pick<BuildLimits, 'processes' | 'memoryMiB'>): st
   return ['prlimit', `--nproc=${l.processes}:${l.processes}`, `--as=${as}:${as}`, '--'];
 }
 
-/** Which limit a failed build's log shows it hit, as words for the error; undefined when none does. Pure. */
-export function limitHit(logTail: string, l: BuildLimits): string | undefined {
-  if (/No space left on device/.test(logTail)) return `/tmp or the workspace is full (limits.tmpMiB = ${l.tmpMiB} for /tmp)`;
-  if (/Resource temporarily unavailable|cannot fork|fork: retry|can't fork/i.test(logTail)) return `too many processes (limits.processes = ${l.processes})`;
-  if (/Cannot allocate memory|memory exhausted|out of memory|bad_alloc/i.test(logTail)) return `out of memory (limits.memoryMiB = ${l.memoryMiB} per process)`;
+/**
+ * What reading a recipe (sourcing its build.sh: recipes/read.ts) may use, whatever
+ * iglu.yaml says: top-level code should only set variables and define functions, so a
+ * few processes, little memory and a few seconds are plenty.
+ */
+export const READ_LIMITS: BuildLimits = { wallSeconds: 10, memoryMiB: 256, processes: 32, tmpMiB: 16 };
+
+/**
+ * Which limit a failed build's log shows it hit, as words for the error; undefined when
+ * none does. `name` gives a limit's name in the words (default `limits.<key>`, as iglu.yaml has it). Pure.
+ */
+export function limitHit(logTail: string, l: BuildLimits, name: (key: keyof BuildLimits) => string = (k) => `limits.${k}`): string | undefined {
+  if (/No space left on device/.test(logTail)) return `/tmp or the workspace is full (${name('tmpMiB')} = ${l.tmpMiB} for /tmp)`;
+  if (/Resource temporarily unavailable|cannot fork|fork: retry|can't fork/i.test(logTail)) return `too many processes (${name('processes')} = ${l.processes})`;
+  if (/Cannot allocate memory|memory exhausted|out of memory|bad_alloc/i.test(logTail)) return `out of memory (${name('memoryMiB')} = ${l.memoryMiB} per process)`;
   return undefined;
 }
