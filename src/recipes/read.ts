@@ -138,7 +138,11 @@ async function sourceRecipe(file: string, env: Record<string, string>): Promise<
   // a fork bomb's shell retries its forks until the time is up: the limit it hit first is named
   const hit = limitHit(res.stderr, READ_LIMITS, (k) => `a recipe's top level: ${k}`);
   if (hit) throw new IgluError(`${file}: reading the recipe hit a limit: ${hit}`, only);
-  if (res.timedOut) throw new IgluError(`${file}: reading the recipe took over ${READ_LIMITS.wallSeconds} s (a recipe's top level: wallSeconds = ${READ_LIMITS.wallSeconds})`, only);
+  if (res.timedOut)
+    throw new IgluError(
+      `${file}: reading the recipe took over ${READ_LIMITS.wallSeconds} s (a recipe's top level: wallSeconds = ${READ_LIMITS.wallSeconds})`,
+      only,
+    );
   if (res.exitCode !== 0) {
     throw new IgluError(
       `${file}: the recipe does not source cleanly in mksh: ${String(res.stderr).trim().split('\n').slice(-2).join(' ') || `exit ${res.exitCode}`}`,
