@@ -98,7 +98,9 @@ export function jobServiceSpec(job: PackageJob): ServiceSpec {
         Init: true,
         // for the job script alone (root): a network namespace with only lo for the build
         // (unshare(2) needs CAP_SYS_ADMIN, bringing lo up CAP_NET_ADMIN); the build itself
-        // runs as the sandbox uid with every capability dropped (chroot/spread-job.sh)
+        // runs as the sandbox uid with every capability dropped (chroot/spread-job.sh) and under
+        // a seccomp filter against new user namespaces (chroot/no-userns), which Docker's
+        // profile allows every process of a container with CAP_SYS_ADMIN
         CapabilityAdd: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'],
         // the build's /tmp, bounded as the sandbox's is elsewhere (limits.tmpMiB)
         ...(job.limits
