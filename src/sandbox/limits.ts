@@ -8,6 +8,8 @@ export interface BuildLimits {
   memoryMiB: number;
   processes: number;
   tmpMiB: number;
+  /** A swarm job's output that its node and iglu keep (config limits.logMiB). */
+  logMiB: number;
 }
 
 /** The limits of `pkgname`'s build: the config's defaults with its own entry over them. Pure. */
@@ -18,6 +20,7 @@ export function limitsFor(config: LimitsConfig, pkgname: string): BuildLimits {
     memoryMiB: own.memoryMiB ?? config.memoryMiB,
     processes: own.processes ?? config.processes,
     tmpMiB: own.tmpMiB ?? config.tmpMiB,
+    logMiB: own.logMiB ?? config.logMiB,
   };
 }
 
@@ -37,13 +40,17 @@ export function prlimitArgs(l: Pick<BuildLimits, 'processes' | 'memoryMiB'>): st
  * iglu.yaml says: top-level code should only set variables and define functions, so a
  * few processes, little memory and a few seconds are plenty.
  */
-export const READ_LIMITS: BuildLimits = { wallSeconds: 10, memoryMiB: 256, processes: 32, tmpMiB: 16 };
+export const READ_LIMITS: Omit<BuildLimits, 'logMiB'> = { wallSeconds: 10, memoryMiB: 256, processes: 32, tmpMiB: 16 };
 
 /**
  * Which limit a failed build's log shows it hit, as words for the error; undefined when
  * none does. `name` gives a limit's name in the words (default `limits.<key>`, as iglu.yaml has it). Pure.
  */
-export function limitHit(logTail: string, l: BuildLimits, name: (key: keyof BuildLimits) => string = (k) => `limits.${k}`): string | undefined {
+export function limitHit(
+  logTail: string,
+  l: Omit<BuildLimits, 'logMiB' | 'wallSeconds'>,
+  name: (key: keyof BuildLimits) => string = (k) => `limits.${k}`,
+): string | undefined {
   if (/No space left on device/.test(logTail)) return `/tmp or the workspace is full (${name('tmpMiB')} = ${l.tmpMiB} for /tmp)`;
   if (/Resource temporarily unavailable|cannot fork|fork: retry|can't fork/i.test(logTail)) return `too many processes (${name('processes')} = ${l.processes})`;
   if (/Cannot allocate memory|memory exhausted|out of memory|bad_alloc/i.test(logTail))
