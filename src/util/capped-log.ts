@@ -20,7 +20,8 @@ export class CappedLog extends Writable {
   private headBytes = 0;
   private tail: Buffer[] = [];
   private tailBytes = 0;
-  private last = Buffer.alloc(0);
+  private last: Buffer[] = [];
+  private lastBytes = 0;
   /** Bytes left out so far. */
   dropped = 0;
   /** Bytes written to it so far (kept or not). */
@@ -45,13 +46,15 @@ export class CappedLog extends Writable {
 
   /** The output's last 64 KiB (a job's usage line is there). */
   lastText(): string {
-    return this.last.toString('utf8');
+    const all = Buffer.concat(this.last);
+    return all.subarray(Math.max(0, all.length - LAST_BYTES)).toString('utf8');
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.total += chunk.length;
-    const recent = Buffer.concat([this.last, chunk]);
-    this.last = recent.subarray(Math.max(0, recent.length - LAST_BYTES));
+    this.last.push(chunk);
+    this.lastBytes += chunk.length;
+    while (this.lastBytes - this.last[0]!.length >= LAST_BYTES) this.lastBytes -= this.last.shift()!.length;
     const room = Math.max(0, this.headMax - this.headBytes);
     const head = chunk.subarray(0, room);
     this.headBytes += head.length;
