@@ -42,6 +42,7 @@ export class CappedLog extends Writable {
     this.tailMax = Math.min(TAIL_BYTES, Math.floor(capBytes / 2));
     this.headMax = capBytes - this.tailMax;
     this.out = createWriteStream(file, { flags });
+    this.out.on('error', (err) => this.destroy(err));
   }
 
   /** The output's last 64 KiB (a job's usage line is there). */
