@@ -45,6 +45,11 @@ export class CappedLog extends Writable {
     this.out.on('error', (err) => this.destroy(err));
   }
 
+  /** Bytes of output held in memory now (the last part, and the last 64 KiB): bounded whatever is written. */
+  get heldBytes(): number {
+    return this.tailBytes + this.lastBytes;
+  }
+
   /** The output's last 64 KiB (a job's usage line is there). */
   lastText(): string {
     const all = Buffer.concat(this.last);

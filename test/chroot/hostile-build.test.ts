@@ -44,7 +44,7 @@ t.add('base/victim', [
 t.add('base/half', [
   'pkgname=half', 'pkgver=1',
   'fetch() { echo src > a; }',
-  `build() { if [ -e half ]; then echo REUSED-HALF-BUILT; else echo half > half; echo "fresh: started"; exec sleep 600 ${marker}; fi; }`,
+  `build() { if [ -e half ]; then echo REUSED-HALF-BUILT; else echo half > half; echo "fresh: started"; exec sh -c 'sleep 600; :' ${marker}; fi; }`,
   'package() { mkdir -p "$pkgdir"; cp half "$pkgdir/"; }', '',
 ].join('\n'));
 
@@ -127,7 +127,8 @@ describe('hostile recipes in the build root', { timeout: 900_000, skip: process.
       rmSync(log, { force: true });
       const first = execa('node', [CLI, ...args, 'chroot', 'build', '--tree', t.dir, 'half'], { reject: false, stdin: 'ignore' });
       await waitFor(log, /fresh: started/);
-      const pid = (await execa('pgrep', ['-f', marker])).stdout.trim().split('\n')[0]!;
+      let pid = '';
+      for (let i = 0; i < 50 && !(pid = (await execa('pgrep', ['-f', marker], { reject: false })).stdout.trim().split('\n')[0]!); i++) await sleep(100);
       assert.equal((await execa('ps', ['-o', 'uid=', '-p', pid])).stdout.trim(), '99999', "the build's processes are the sandbox uid on the host");
       first.kill('SIGKILL');
       await first;

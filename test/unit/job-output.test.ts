@@ -15,11 +15,15 @@ test('a log capped at 1 MiB keeps its first and last parts and says how much it 
   const log = new CappedLog(file, 1024 * 1024, 'limits.logMiB = 1', 'w');
   const line = Buffer.from('0123456789abcdef'.repeat(4) + '\n');
   const LINES = Math.ceil((8 * 1024 * 1024) / line.length);
+  let held = 0;
   await pipeline(
     Readable.from(
       (function* () {
         yield Buffer.from('FIRST\n');
-        for (let i = 0; i < LINES; i++) yield line;
+        for (let i = 0; i < LINES; i++) {
+          held = Math.max(held, log.heldBytes);
+          yield line;
+        }
         yield Buffer.from('iglu-job-usage: {"exit":0}\nLAST\n');
       })(),
     ),
@@ -31,6 +35,7 @@ test('a log capped at 1 MiB keeps its first and last parts and says how much it 
   assert.ok(text.endsWith('LAST\n'));
   assert.match(text, /\niglu: \d+ bytes of the output left out here \(limits\.logMiB = 1: its first and last parts are kept\)\n/);
   assert.equal(log.total, LINES * line.length + 6 + 32);
+  assert.ok(held <= 512 * 1024 + 64 * 1024 + 2 * line.length, `at most half the cap and 64 KiB held in memory, not the whole: ${held}`);
   assert.match(log.lastText(), /iglu-job-usage: \{"exit":0\}\nLAST\n$/);
 });
 
