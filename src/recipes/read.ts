@@ -242,7 +242,8 @@ export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'prov
 async function readCached(file: string, categories: ReadonlySet<string>, cache: RecipeCache | undefined): Promise<RecipeMeta> {
   if (!cache) return readRecipe(file, categories);
   const env = runnerEnv();
-  const key = await cache.key(file, categories, env, READER);
+  // the limits in the key: a reading kept from before they held (a top-level fork bomb's) is not reused
+  const key = await cache.key(file, categories, env, `${READER}\n${JSON.stringify(READ_LIMITS)}`);
   const kept = await cache.get(key);
   if (kept) return kept;
   const meta = await readRecipe(file, categories, env);
