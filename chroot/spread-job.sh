@@ -4,7 +4,8 @@
 # against its sha256, unpacks it at / (/sysroot, /iglu/runner, /iglu/tree with the
 # fetched sources, /iglu/build, /iglu/job/env), runs the recipe's build and package
 # phases as the unprivileged sandbox uid (no capabilities, no new privileges, no network but
-# lo, only the environment in /iglu/job/env), ends every process that build left, reports the
+# lo, no user namespace of its own: chroot/no-userns, only the environment in /iglu/job/env),
+# ends every process that build left, reports the
 # container's resource use, and on success PUTs out/ and the compile logs to the
 # store's staging/ under the job's token. Exits with the build's status.
 #
@@ -41,7 +42,7 @@ perl /iglu/runner/distcc-forward /run/iglu-distcc/socket /run/iglu-distcc.allow 
 fwd=$!
 for _ in $(seq 50); do [ -S /run/iglu-distcc/socket ] && break; sleep 0.1; done
 set +e
-xargs -0 -a /iglu/job/env unshare --net sh -c 'ip link set lo up && exec ${IGLU_MEMORY_BYTES:+prlimit --as=$IGLU_MEMORY_BYTES:$IGLU_MEMORY_BYTES --} setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1
+xargs -0 -a /iglu/job/env unshare --net sh -c 'ip link set lo up && exec ${IGLU_MEMORY_BYTES:+prlimit --as=$IGLU_MEMORY_BYTES:$IGLU_MEMORY_BYTES --} setpriv --reuid="$IGLU_UID" --regid="$IGLU_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs env -i "$@" /usr/bin/python3 -I /iglu/runner/no-userns mksh /iglu/runner/iglupkg.sh bp' iglu-job 2>&1
 code=$?
 set -e
 kill "$fwd" 2>/dev/null || true

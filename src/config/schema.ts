@@ -211,6 +211,12 @@ const LimitValues = {
   processes: z.int().min(16),
   /** The size of the sandbox's /tmp (tmpfs), MiB. */
   tmpMiB: z.int().min(1),
+  /**
+   * A swarm job's output (--spread), MiB: what its node keeps (json-file log, rotated in two
+   * files of this size) and what iglu keeps of it in logs/<pkg>.log (its first and last
+   * parts, with a note of what was left out between).
+   */
+  logMiB: z.int().min(1),
 };
 
 export const LimitsSchema = z.strictObject({
@@ -218,6 +224,7 @@ export const LimitsSchema = z.strictObject({
   memoryMiB: LimitValues.memoryMiB.default(8192),
   processes: LimitValues.processes.default(4096),
   tmpMiB: LimitValues.tmpMiB.default(4096),
+  logMiB: LimitValues.logMiB.default(64),
   /** Per package (by pkgname): any of the limits above, over the defaults. */
   packages: z
     .record(
@@ -227,6 +234,7 @@ export const LimitsSchema = z.strictObject({
         memoryMiB: LimitValues.memoryMiB.optional(),
         processes: LimitValues.processes.optional(),
         tmpMiB: LimitValues.tmpMiB.optional(),
+        logMiB: LimitValues.logMiB.optional(),
       }),
     )
     .default({}),

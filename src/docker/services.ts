@@ -1,5 +1,7 @@
 import type Docker from 'dockerode';
+import { pipeline } from 'node:stream/promises';
 import { log } from '../log.js';
+import { demuxed } from './log-stream.js';
 import { idempotent, statusOf } from './api-error.js';
 import type { Labels, ServiceInfo, ServiceSpec } from './types.js';
 
@@ -68,22 +70,25 @@ export class ServicesClient {
   }
 
   /**
-   * Writes a service's task output (stdout and stderr, demultiplexed) into `sink`
-   * (Engine API `GET /services/{id}/logs`; the swarm collects it from whichever node ran
-   * the task). With `follow`, new output keeps coming until the returned function stops it.
+   * Writes a service's task output (stdout and stderr, demultiplexed) into `sink`, streamed
+   * with backpressure, never held whole (Engine API `GET /services/{id}/logs`; the swarm
+   * collects it from whichever node ran the task). With `follow`, new output keeps coming
+   * until the returned function stops it; without, it returns once the output so far is
+   * written (`sink` is not ended).
    * @returns a function that ends the stream
    */
   async logs(id: string, sink: NodeJS.WritableStream, follow: boolean): Promise<() => void> {
-    const stream = await (this.api.getService(id).logs({ follow, stdout: true, stderr: true } as never) as unknown as Promise<
-      NodeJS.ReadableStream & { destroy?: () => void }
-    >);
-    if (!('pipe' in stream)) {
-      // without follow, dockerode hands back the whole answer as a Buffer
-      sink.write(demuxBuffer(stream));
-      return () => undefined;
-    }
-    this.api.modem.demuxStream(stream, sink, sink);
-    return () => stream.destroy?.();
+    const stream = await new Promise<NodeJS.ReadableStream & { destroy: () => void }>((resolve, reject) => {
+      const statusCodes = { 200: true, 404: 'no such service', 500: 'server error', 503: 'node is not part of a swarm' };
+      const options = { follow, stdout: true, stderr: true };
+      this.api.modem.dial({ path: `/services/${id}/logs?`, method: 'GET', isStream: true, statusCodes, options }, (err, data) =>
+        err ? reject(err) : resolve(data as NodeJS.ReadableStream & { destroy: () => void }),
+      );
+    });
+    const done = pipeline(stream, demuxed(), sink, { end: false });
+    if (!follow) await done;
+    else done.catch((err: unknown) => log.docker('following the log of %s: %s', id, String(err)));
+    return () => stream.destroy();
   }
 
   /** Removes a service; an absent one counts as removed. */
@@ -109,19 +114,4 @@ function toServiceInfo(raw: unknown): ServiceInfo {
     global: Boolean(s.Spec?.Mode?.Global),
     spec: s.Spec ?? { Name: '', TaskTemplate: { ContainerSpec: { Image: '' } } },
   };
-}
-
-/**
- * The payload of a multiplexed log answer: frames of an 8-byte header (stream, 0, 0, 0,
- * big-endian length) and that many bytes (Engine API, "Stream format" of attach and logs).
- */
-function demuxBuffer(buf: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at + 8 <= buf.length) {
-    const len = buf.readUInt32BE(at + 4);
-    parts.push(buf.subarray(at + 8, at + 8 + len));
-    at += 8 + len;
-  }
-  return Buffer.concat(parts);
 }

@@ -102,6 +102,8 @@ export interface TaskTemplate {
   /** Delay in nanoseconds. */
   RestartPolicy?: { Condition: 'none' | 'on-failure' | 'any'; Delay?: number; MaxAttempts?: number };
   Networks?: { Target: string; Aliases?: string[] }[];
+  /** The tasks' log driver and its options (Engine API "TaskTemplate.LogDriver", e.g. json-file with max-size and max-file). */
+  LogDriver?: { Name: string; Options?: Record<string, string> };
 }
 
 /** The container of a service's tasks (Engine API "ContainerSpec", API 1.41). */

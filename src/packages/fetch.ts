@@ -10,6 +10,7 @@ import { SHIM_JS, writeShims } from '../sources/shims.js';
 import { SANDBOX_ENV } from '../sandbox/workspace.js';
 import type { SandboxSpec } from '../sandbox/argv.js';
 import { runSandboxed } from '../sandbox/run.js';
+import { withinLimits, type BuildLimits } from '../sandbox/limits.js';
 import { exists } from '../util/exists.js';
 import { tailOf } from '../util/tail.js';
 import { type PackagePaths } from '../layout/package-paths.js';
@@ -40,15 +41,18 @@ const APP_ROOT = path.resolve(path.dirname(RUNNER_SCRIPT), '..');
  * offline) and records what was served. A src/ fetched by the same recipe is reused only
  * while no build has started in it (fetched.json is removed before a build starts), so a
  * killed build's half-built tree is never reused. With `mirror`, a URL the source cache
- * lacks is looked for there before the network (SourceCache.ensure).
+ * lacks is looked for there before the network (SourceCache.ensure). With `limits` (the
+ * package's, as its build gets them), fetch() runs within them: processes, memory per
+ * process and /tmp's size (sandbox/argv.ts), and the wall time (withinLimits).
  * @param recipeSha256 the recipe's hash (recipe-hash.ts)
  * @throws IgluError with the log's tail and path when fetch() fails (an offline cache
- *   miss or a sha256 mismatch is named in that tail)
+ *   miss or a sha256 mismatch is named in that tail; a limit hit, with its value), or
+ *   "timed out" past limits.wallSeconds
  */
 export async function fetchPackage(
   recipe: RecipeMeta,
   recipeSha256: string,
-  opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; mirror?: SourceMirror; signal?: AbortSignal },
+  opts: { paths: PackagePaths; cache: SourceCache; offline: boolean; mirror?: SourceMirror; signal?: AbortSignal; limits?: BuildLimits },
 ): Promise<FetchOutcome> {
   const dir = opts.paths.buildDir(recipe.name);
   const ws = packageWorkspace(opts.paths, recipe);
@@ -63,12 +67,14 @@ export async function fetchPackage(
   await writeFile(logFile, `== ${recipe.name} ${recipe.pkgver}: fetch (${new Date().toISOString()})\n`);
   await mkdir(opts.cache.dir, { recursive: true });
   await using broker = await SourceBroker.start(path.join(opts.paths.runDir, `broker.${process.pid}`), opts.cache, opts.offline, opts.mirror);
-  const res = await runSandboxed(
-    fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) }),
-    { file: logFile },
-    { signal: opts.signal },
-  );
-  if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
+  const spec = fetchSpec(recipe, { ws, shims, cache: opts.cache.dir, broker: path.dirname(broker.socket) });
+  const fetch = async (signal: AbortSignal | undefined) => {
+    const res = await runSandboxed(opts.limits ? { ...spec, limits: opts.limits } : spec, { file: logFile }, { signal });
+    if (res.exitCode !== 0 || res.canceled) throw await phaseFailed(recipe, 'fetch', logFile, res.canceled);
+  };
+  if (opts.limits)
+    await withinLimits({ name: recipe.name, phase: 'fetch', limits: opts.limits, logFile, ...(opts.signal ? { signal: opts.signal } : {}) }, fetch);
+  else await fetch(opts.signal);
   const sources = [...broker.served].map(([url, s]) => ({ url, ...s })).sort((a, b) => a.url.localeCompare(b.url));
   await writeFile(opts.paths.fetchStamp(recipe.name), `${JSON.stringify({ recipe: recipeSha256, sources })}\n`);
   return { sources, reused: false, ...(broker.mirrored.size ? { mirrored: [...broker.mirrored] } : {}) };

@@ -203,6 +203,7 @@ async function fetchStage(o: PipelineOptions, b: Build, shared: SharedBuilds | u
       cache: o.cache,
       offline: o.offline,
       signal: o.signal,
+      limits: o.limits(b.recipe.name),
       ...(shared ? { mirror: shared.mirror } : {}),
     });
     // the sources go into the farm's store too: a manager without them takes them from there

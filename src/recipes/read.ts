@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { IgluError } from '../errors.js';
+import { limitHit, READ_LIMITS } from '../sandbox/limits.js';
 import { runSandboxed } from '../sandbox/run.js';
 import { exists } from '../util/exists.js';
 import { tailLines } from '../util/tail.js';
@@ -76,13 +77,14 @@ exit 0`;
  * Reads one recipe's metadata without running any of its phases. The recipe is sourced
  * in a sandbox (sandbox/argv.ts) that sees only the recipe's own directory (read-only)
  * and the host's tools, with no network and no writable place but a tmpfs /tmp, as an
- * unprivileged uid; it gets 10 seconds.
+ * unprivileged uid, within READ_LIMITS (sandbox/limits.ts: 10 seconds, 32 processes,
+ * 256 MiB each, a 16 MiB /tmp).
  * @param file absolute path of `<category>/<pkg>/build.sh`
  * @param categories the tree's category names (to read `bad:gmake` style names)
  * @param signal stops the reading sandbox when it aborts
- * @throws IgluError naming the file for a shell error, a missing pkgname/pkgver, or a
- *   pkgname, pkgver, pkgrel or subpackage name that is not one path component; the
- *   signal's reason once it aborts
+ * @throws IgluError naming the file for a shell error, a limit hit (named with its value),
+ *   a missing pkgname/pkgver, or a pkgname, pkgver, pkgrel or subpackage name that is not
+ *   one path component; the signal's reason once it aborts
  */
 export async function readRecipe(file: string, categories: ReadonlySet<string>, env = runnerEnv(), signal?: AbortSignal): Promise<RecipeMeta> {
   const { vars, functions } = await sourceRecipe(file, env, signal);
@@ -115,7 +117,8 @@ export async function readRecipe(file: string, categories: ReadonlySet<string>, 
 /**
  * Sources a recipe in the reading sandbox (READER) and parses what it printed.
  * @returns its variables, and the phase functions it defines
- * @throws IgluError naming the file when it takes over 10 s or does not source cleanly
+ * @throws IgluError naming the file when it takes over READ_LIMITS' time, hits another of
+ *   them (even when it sources cleanly otherwise), or does not source cleanly
  */
 async function sourceRecipe(file: string, env: Record<string, string>, signal?: AbortSignal): Promise<{ vars: Map<string, string>; functions: string[] }> {
   const res = await runSandboxed(
@@ -128,13 +131,21 @@ async function sourceRecipe(file: string, env: Record<string, string>, signal?: 
       argv: ['mksh', '-c', READER, 'iglu-read', `${RECIPE_IN}/${path.basename(file)}`, RUNNER_IN],
       env: { ...env, PATH: `${env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp' },
       hostname: 'iglu-read',
+      limits: READ_LIMITS,
     },
     'capture',
-    { timeoutMs: 10_000, ...(signal ? { signal } : {}) },
+    { timeoutMs: READ_LIMITS.wallSeconds * 1000, ...(signal ? { signal } : {}) },
   );
   signal?.throwIfAborted();
+  const only = { hint: 'top-level code in build.sh must only set variables and define functions (fetch() and build() get limits.* of iglu.yaml)' };
+  // a fork bomb's shell retries its forks until the time is up: the limit it hit first is named
+  const hit = limitHit(res.stderr, READ_LIMITS, (k) => `a recipe's top level: ${k}`);
+  if (hit) throw new IgluError(`${file}: reading the recipe hit a limit: ${hit}`, only);
   if (res.timedOut)
-    throw new IgluError(`${file}: reading the recipe took over 10 s`, { hint: 'top-level code in build.sh must only set variables and define functions' });
+    throw new IgluError(
+      `${file}: reading the recipe took over ${READ_LIMITS.wallSeconds} s (a recipe's top level: wallSeconds = ${READ_LIMITS.wallSeconds})`,
+      only,
+    );
   if (res.exitCode !== 0) {
     throw new IgluError(
       `${file}: the recipe does not source cleanly in mksh: ${tailLines(String(res.stderr), 2).replace(/\n/g, ' ') || `exit ${res.exitCode}`}`,
@@ -237,7 +248,8 @@ export function duplicateNames(recipes: Pick<RecipeMeta, 'name' | 'file' | 'prov
 async function readCached(file: string, categories: ReadonlySet<string>, cache: RecipeCache | undefined, signal?: AbortSignal): Promise<RecipeMeta> {
   if (!cache) return readRecipe(file, categories, runnerEnv(), signal);
   const env = runnerEnv();
-  const key = await cache.key(file, categories, env, READER, signal);
+  // the limits in the key: a reading kept from before they held (a top-level fork bomb's) is not reused
+  const key = await cache.key(file, categories, env, `${READER}\n${JSON.stringify(READ_LIMITS)}`, signal);
   const kept = await cache.get(key);
   if (kept) return kept;
   const meta = await readRecipe(file, categories, env, signal);

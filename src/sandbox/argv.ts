@@ -75,11 +75,20 @@ export function checkBindTarget(inside: string): void {
  * (user, mount, PID, IPC, UTS, cgroup and network: no network but lo, ever — distcc goes through a socket: farm/distcc-socket.ts), root inside
  * mapped to the calling uid, pivot_root into a fresh tmpfs (bwrap never uses chroot, so
  * nothing outside the new root stays reachable; /proc/1 is the sandbox's own), every
- * capability dropped, no_new_privs (bwrap always sets it), killed with its parent
- * (`--die-with-parent`), the environment cleared. Pure.
+ * capability dropped, no_new_privs (bwrap always sets it), no user namespace of its own
+ * (`--disable-userns`: `unshare -U` fails), killed with its parent (`--die-with-parent`),
+ * the environment cleared. Pure.
  */
 export function bwrapArgs(spec: SandboxSpec, sources: string[]): string[] {
-  const args = ['--unshare-all', ...(spec.dieWithParent === false ? [] : ['--die-with-parent']), ...(spec.terminal ? [] : ['--new-session'])];
+  // --disable-userns (bwrap 0.8): the sandbox's processes cannot make user namespaces of their own,
+  // which would give them every capability there (mount, netfilter: the kernel's attack surface)
+  const args = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    ...(spec.dieWithParent === false ? [] : ['--die-with-parent']),
+    ...(spec.terminal ? [] : ['--new-session']),
+  ];
   args.push('--uid', '0', '--gid', '0', '--hostname', spec.hostname ?? 'iglu-sandbox', '--cap-drop', 'ALL');
   let i = 0;
   if (spec.root === 'host') {
@@ -118,11 +127,15 @@ export function stageWords(sources: SandboxSource[]): string[] {
 export function sandboxArgv(spec: SandboxSpec, opts: { asRoot: boolean; scripts: string; id?: number }): string[] {
   const sources = sandboxSources(spec);
   if (spec.binds.some((b) => b.overlay && b.readOnly)) throw new Error('an overlay bind is writable: readOnly must be false');
-  // the limits are inherited by the sandbox's every process (setrlimit(2))
-  const limited = spec.limits ? prlimitArgs(spec.limits) : [];
+  // the limits are inherited by the sandbox's every process (setrlimit(2)); with the host's
+  // tools (root "host") prlimit runs inside the sandbox's user namespace, where RLIMIT_NPROC
+  // counts that sandbox's processes alone, not every sandbox's of the same uid
+  const inside = spec.limits && spec.root === 'host' ? { ...spec, argv: [...prlimitArgs(spec.limits), ...spec.argv] } : undefined;
+  const limited = spec.limits && !inside ? prlimitArgs(spec.limits) : [];
+  const run = inside ?? spec;
   if (!opts.asRoot) {
     if (sources.some((s) => typeof s !== 'string')) throw new IgluError('an overlay view of the recipe tree needs root', { hint: 'run iglu as root (sudo)' });
-    return [...limited, 'bwrap', ...bwrapArgs(spec, sources as string[])];
+    return [...limited, 'bwrap', ...bwrapArgs(run, sources as string[])];
   }
   const id = String(opts.id ?? SANDBOX_ID);
   const staged = sources.map((_, i) => `${STAGE}/${i}`);
@@ -141,6 +154,6 @@ export function sandboxArgv(spec: SandboxSpec, opts: { asRoot: boolean; scripts:
     String(sources.length),
     ...stageWords(sources),
     '--',
-    ...bwrapArgs(spec, staged),
+    ...bwrapArgs(run, staged),
   ];
 }

@@ -10,7 +10,9 @@ export const SHIM_JS = path.join(PACKAGE_ROOT, 'dist/src/sources/shim.js');
 
 /**
  * Writes `curl`, `wget` and `git` shims into `dir`: each one execs `node` with `shim`
- * (paths as the fetch sandbox sees them). Put `dir` first on PATH.
+ * (paths as the fetch sandbox sees them) `--jitless` (and no WebAssembly, which it excludes): V8 otherwise reserves about 1 GiB of
+ * address space for its code range, and fetch() runs under limits.memoryMiB (RLIMIT_AS),
+ * where node would not start below that (with it, 256 MiB is enough). Put `dir` first on PATH.
  * @returns the directory
  */
 export async function writeShims(dir: string, node = process.execPath, shim = SHIM_JS): Promise<string> {
@@ -18,7 +20,10 @@ export async function writeShims(dir: string, node = process.execPath, shim = SH
   for (const tool of SHIMMED_TOOLS) {
     const file = path.join(dir, tool);
     await rm(file, { force: true });
-    await writeFile(file, `#!/bin/sh\n# iglu source cache shim (see src/sources/shim.ts)\nexec ${quote(node)} ${quote(shim)} ${tool} "$@"\n`);
+    await writeFile(
+      file,
+      `#!/bin/sh\n# iglu source cache shim (see src/sources/shim.ts)\nexec ${quote(node)} --jitless --no-expose-wasm ${quote(shim)} ${tool} "$@"\n`,
+    );
     await chmod(file, 0o755);
   }
   return dir;

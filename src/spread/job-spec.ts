@@ -37,7 +37,7 @@ export interface PackageJob {
   /** CPUs the swarm reserves for it on its node (NanoCPUs / 1e9). */
   cpus: number;
   /** What the build may use: the container's memory and pids, its /tmp's size (a tmpfs); default JOB_PIDS processes, no memory limit. */
-  limits?: Pick<BuildLimits, 'memoryMiB' | 'processes' | 'tmpMiB'>;
+  limits?: Pick<BuildLimits, 'memoryMiB' | 'processes' | 'tmpMiB' | 'logMiB'>;
   /** The process that submits it (util/owner.ts ownerOf): a job whose owner is gone is a leftover. */
   owner?: string;
 }
@@ -52,6 +52,14 @@ export function jobName(job: Pick<PackageJob, 'farm' | 'pkg' | 'inputs' | 'attem
   const safe = job.pkg.toLowerCase().replace(/[^a-z0-9-]/g, '-');
   const tail = `-${job.inputs.slice(0, 12)}-${job.attempt}`;
   return `iglu-${job.farm}-build-${safe}`.slice(0, 63 - tail.length) + tail;
+}
+
+/** What a job's node and iglu keep of its output when iglu.yaml says nothing (limits.logMiB's default), MiB. */
+export const JOB_LOG_MIB = 64;
+
+/** The MiB of a job's output its node and iglu keep: limits.logMiB. Pure. */
+export function jobLogMiB(l: PackageJob['limits']): number {
+  return l?.logMiB ?? JOB_LOG_MIB;
 }
 
 /** A job container's resource limits (Engine API "ResourceRequirements": memory in bytes, pids a count). Pure. */
@@ -98,7 +106,9 @@ export function jobServiceSpec(job: PackageJob): ServiceSpec {
         Init: true,
         // for the job script alone (root): a network namespace with only lo for the build
         // (unshare(2) needs CAP_SYS_ADMIN, bringing lo up CAP_NET_ADMIN); the build itself
-        // runs as the sandbox uid with every capability dropped (chroot/spread-job.sh)
+        // runs as the sandbox uid with every capability dropped (chroot/spread-job.sh) and under
+        // a seccomp filter against new user namespaces (chroot/no-userns), which Docker's
+        // profile allows every process of a container with CAP_SYS_ADMIN
         CapabilityAdd: ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN'],
         // the build's /tmp, bounded as the sandbox's is elsewhere (limits.tmpMiB)
         ...(job.limits
@@ -108,6 +118,8 @@ export function jobServiceSpec(job: PackageJob): ServiceSpec {
       Resources: { Reservations: { NanoCPUs: Math.round(job.cpus * 1e9) }, Limits: jobLimits(job.limits) },
       RestartPolicy: { Condition: 'none' },
       Networks: [{ Target: job.network }],
+      // the node keeps at most two files of logMiB (json-file, rotated): 1 GiB of output made a 1.6 GB log
+      LogDriver: { Name: 'json-file', Options: { 'max-size': `${jobLogMiB(job.limits)}m`, 'max-file': '2' } },
     },
     Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
   };

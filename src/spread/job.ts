@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, TaskInfo } from '../docker/index.js';
 import { IgluError } from '../errors.js';
@@ -8,7 +8,8 @@ import { log } from '../log.js';
 import { interrupted } from '../util/abort.js';
 import { LABEL } from '../labels.js';
 import { OWNER_LABEL, ownerGoneHere } from '../util/owner.js';
-import { jobName, jobServiceSpec, parseUsage, type JobUsage, type PackageJob } from './job-spec.js';
+import { CappedLog } from '../util/capped-log.js';
+import { JOB_LOG_MIB, jobLogMiB, jobName, jobServiceSpec, parseUsage, type JobUsage, type PackageJob } from './job-spec.js';
 
 /** Where and how a package job ran. */
 export interface JobRun {
@@ -97,12 +98,13 @@ export function retryAfter(
 /**
  * Runs one package build as a swarm job (jobServiceSpec) and waits for it: the swarm
  * places it; its output follows into `logFile` live (the service's logs, which the swarm
- * collects from whichever node runs it) and is written there whole once it ends. A try
- * whose node is lost, or that the swarm rejects (taskOutcome), is removed and submitted
- * again as retryAfter says. A lost or rejected try's service is removed at once, and so is
- * the job's on any error and when `signal` aborts (the swarm then stops its container); a
- * job that ran to its exit is kept until the caller's `release()`. The service's name
- * (jobName) is a claim on the inputs: when another run's job holds it, nothing is submitted.
+ * collects from whichever node runs it) and is written there again once it ends, as its
+ * node kept it; both capped at limits.logMiB (jobLog). A try whose node is lost, or that
+ * the swarm rejects (taskOutcome), is removed and submitted again as retryAfter says. A
+ * lost or rejected try's service is removed at once, and so is the job's on any error and
+ * when `signal` aborts (the swarm then stops its container); a job that ran to its exit
+ * is kept until the caller's `release()`. The service's name (jobName) is a claim on the
+ * inputs: when another run's job holds it, nothing is submitted.
  * @param onNode told the node's hostname when a try starts running there
  * @returns how the job ran; undefined when another run's job for the same inputs holds
  *   its name (attach to that one: attachJob)
@@ -138,7 +140,7 @@ async function oneTry(
 ): Promise<{ kind: 'exited'; run: Omit<JobRun, 'attempts'> } | { kind: 'lost' | 'rejected'; why: string } | { kind: 'taken' }> {
   const id = await engine.services.claim(jobServiceSpec(job));
   if (!id) return { kind: 'taken' };
-  const sink = createWriteStream(o.logFile, { flags: 'a' });
+  const sink = jobLog(o.logFile, jobLogMiB(job.limits), 'a');
   let stopFollowing: (() => void) | undefined;
   let kept = false;
   const release = () => removeJob(engine, o.engines ?? [engine], id);
@@ -161,7 +163,7 @@ async function oneTry(
       if (outcome.kind === 'exited') {
         const endedAt = new Date().toISOString();
         stopFollowing?.();
-        const text = await wholeLog(engine, id, sink, o.logFile);
+        const text = await wholeLog(engine, id, sink, o.logFile, jobLogMiB(job.limits));
         kept = true;
         return {
           kind: 'exited',
@@ -177,33 +179,45 @@ async function oneTry(
   }
 }
 
-/**
- * Replaces what was followed live in `logFile` with the job's whole log, now that its
- * task has ended (iglu's own lines at the top kept), and closes `sink`.
- * @returns the job's log
- */
-async function wholeLog(engine: Engine, id: string, sink: WriteStream, logFile: string): Promise<string> {
-  const whole: Buffer[] = [];
-  const collect = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      whole.push(chunk);
-      cb();
-    },
-  });
-  await engine.services.logs(id, collect, false).catch(() => undefined);
-  await new Promise((resolve) => sink.end(resolve));
-  const text = Buffer.concat(whole).toString('utf8');
-  if (text) await writeFile(logFile, prefixOf(await readFile(logFile, 'utf8').catch(() => '')) + text);
-  return text;
+/** A job's log file, keeping `mib` MiB of its output at most (CappedLog): 1 GiB of output held 4.6 GB of iglu's memory. */
+function jobLog(file: string, mib: number, flags: 'a' | 'w'): CappedLog {
+  return new CappedLog(file, mib * 1024 * 1024, `limits.logMiB = ${mib}`, flags);
 }
 
-/** iglu's own lines at the top of a log (a lost try's note), kept when the job's whole log replaces the followed one. */
-function prefixOf(log: string): string {
-  return log
-    .split('\n')
-    .filter((l) => l.startsWith('iglu: '))
-    .map((l) => `${l}\n`)
-    .join('');
+/**
+ * Replaces what was followed live in `logFile` with the job's log as its node kept it,
+ * now that its task has ended (the notes of lost tries at the top), streamed and capped
+ * at `mib` MiB, and closes `sink`; what was followed stays when the node gives nothing.
+ * @returns the end of the job's log (its usage line)
+ */
+async function wholeLog(engine: Engine, id: string, sink: CappedLog, logFile: string, mib: number): Promise<string> {
+  await new Promise((resolve) => sink.end(resolve));
+  const notes = await lostTries(logFile);
+  const part = `${logFile}.job`;
+  const whole = jobLog(part, mib, 'w');
+  whole.write(notes);
+  await engine.services.logs(id, whole, false).catch(() => undefined);
+  // the node rotates its log: what was followed live may be more than it kept
+  const kept = whole.total - Buffer.byteLength(notes);
+  if (kept > 0 && sink.total > kept)
+    whole.write(`iglu: the job printed at least ${sink.total} bytes; its node kept the last ${kept} (two files of limits.logMiB = ${mib}, rotated)\n`);
+  await new Promise((resolve) => whole.end(resolve));
+  const got = kept > 0;
+  if (got) await rename(part, logFile);
+  else await rm(part, { force: true });
+  return (got ? whole : sink).lastText();
+}
+
+/** iglu's notes of lost and rejected tries in a job's log (runJob writes them), read line by line. */
+async function lostTries(log: string): Promise<string> {
+  const notes: string[] = [];
+  const lines = createInterface({ input: createReadStream(log), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (/^iglu: \S+'s try \d+ was (lost|rejected)/.test(line)) notes.push(`${line}\n`);
+  } catch {
+    // no log yet
+  }
+  return notes.join('');
 }
 
 /**
@@ -254,7 +268,7 @@ export async function attachJob(
 ): Promise<{ node: string; stale?: boolean } | undefined> {
   const running = (await engine.services.list({ [LABEL.farm]: farm, [LABEL.role]: 'build', 'iglu.inputs': inputs }))[0];
   if (!running) return undefined;
-  const sink = createWriteStream(o.logFile);
+  const sink = jobLog(o.logFile, JOB_LOG_MIB, 'w');
   const stopFollowing = await engine.services.logs(running.id, sink, true).catch(() => undefined);
   let node = '';
   try {

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { ChrootBuildResult } from '../../src/phases/chroot-run.js';
 import { iglu, igluJson, scratchDir, writeConfig } from '../support/cli.js';
 import { hostileTree } from '../support/hostile.js';
+import { hostileSet } from '../support/hostile-set.js';
 
 // The limits of a package's build (iglu.yaml `limits`, per package) in the build root: a
 // bounded fork bomb, a memory hog, a /tmp filler, a build past its wall time and a daemon
@@ -24,6 +25,8 @@ const config = writeConfig(
   ].join('\n'),
 );
 const wd = scratchDir('iglu-limits-');
+const hostile = hostileSet();
+const hostileConfig = writeConfig(`toolchain:\n  packages: []\n${hostile.limitsYaml}`);
 const args = ['--config', config, '--workdir', wd];
 const t = hostileTree();
 const recipe = (name: string, build: string, pkg = ':') => ['pkgname=' + name, 'pkgver=1', 'fetch() { :; }', `build() { ${build}; }`, `package() { ${pkg}; }`, ''].join('\n');
@@ -56,6 +59,17 @@ describe('the limits of a build in the build root', { timeout: 600_000, skip: pr
     assert.match(error('sleeper'), /timed out after 3 s \(limits\.wallSeconds = 3\)/, r.stderr);
     assert.ok(Date.now() - started < 120_000, 'the build past its time was killed at once');
     assert.equal(await leftovers(), '', 'nothing a recipe started is still running');
+  });
+
+  test('the hostile set in the build root: fork bombs and memory hogs in fetch() and build(), unshare -U refused, 64 MiB of output', async () => {
+    const r = await iglu(['--config', hostileConfig, '--workdir', wd, 'chroot', 'build', '--json', '--keep-going', '--offline', '--tree', hostile.dir, ...hostile.names]);
+    await hostile.check(r, wd, 'here');
+  });
+
+  test("a fork bomb and a memory hog at a recipe's top level fail reading, naming the file and the limit", async () => {
+    const started = Date.now();
+    await hostile.checkTop(await iglu([...args, 'chroot', 'plan', '--tree', hostile.topDir]));
+    assert.ok(Date.now() - started < 60_000, 'within the time of a read');
   });
 
   test('a daemon started by build() does not outlive it; the package builds', async () => {

@@ -88,7 +88,7 @@ async function build(
     ...(o.shared ? { shared: () => o.shared! } : {}),
     phase,
     identities,
-    limits: () => ({ wallSeconds: 60, memoryMiB: 1024, processes: 64, tmpMiB: 16 }),
+    limits: () => ({ wallSeconds: 60, memoryMiB: 1024, processes: 64, tmpMiB: 16, logMiB: 64 }),
   };
   const plan = planBuild(recipes, [], []);
   const steps = await phaseSteps({ plan, recipes, pipeline, keepGoing: Boolean(o.keepGoing), concurrent: false, phase: 'chroot' }, state);

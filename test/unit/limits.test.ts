@@ -7,8 +7,8 @@ import { limitHit, limitsFor, prlimitArgs } from '../../src/sandbox/limits.js';
 
 test("limits: defaults, with a package's own entry over them", () => {
   const c = parseConfig('limits:\n  processes: 512\n  packages:\n    llvm: { wallSeconds: 28800, memoryMiB: 16384 }\n', 'iglu.yaml');
-  assert.deepEqual(limitsFor(c.limits, 'zlib'), { wallSeconds: 14400, memoryMiB: 8192, processes: 512, tmpMiB: 4096 });
-  assert.deepEqual(limitsFor(c.limits, 'llvm'), { wallSeconds: 28800, memoryMiB: 16384, processes: 512, tmpMiB: 4096 });
+  assert.deepEqual(limitsFor(c.limits, 'zlib'), { wallSeconds: 14400, memoryMiB: 8192, processes: 512, tmpMiB: 4096, logMiB: 64 });
+  assert.deepEqual(limitsFor(c.limits, 'llvm'), { wallSeconds: 28800, memoryMiB: 16384, processes: 512, tmpMiB: 4096, logMiB: 64 });
 });
 
 test('limits: a bad value names the key', () => {
