@@ -76,3 +76,28 @@ test("the forwarder's cap follows the farm's slots; the build containers' pids c
   assert.deepEqual(buildContainerLimits(limits, 16 * 2 ** 30, 16), { memoryBytes: 12 * 2 ** 30, pidsLimit: 500 + 33 + 256 });
   assert.equal(buildContainerLimits(limits, 16 * 2 ** 30, 0).pidsLimit, 500 + 256, 'no forwarder');
 });
+
+test('started as a spread job starts it, with the socket and the allow list alone, the forwarder takes its defaults (32 connections, 10 s)', async () => {
+  const dir = scratchDir('iglu-forward-');
+  const socket = path.join(dir, 'socket');
+  const fwd = execa('perl', [path.join(CHROOT_SCRIPTS, 'distcc-forward'), socket, path.join(dir, 'allow')], { reject: false });
+  try {
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await connect(socket)
+        .then(({ conn }) => (conn.destroy(), true))
+        .catch(() => false));
+      i++
+    )
+      await sleep(50);
+    const idle = [];
+    for (let i = 0; i < 40; i++) idle.push(await connect(socket));
+    await sleep(500);
+    assert.equal(idle.filter((c) => !c.ended()).length, 32);
+    for (const c of idle) c.conn.destroy();
+  } finally {
+    fwd.kill('SIGKILL');
+    await fwd;
+  }
+});
