@@ -45,6 +45,7 @@ test('the forwarder serves at most MAX connections, closes the others at once an
         break;
       await sleep(50);
     }
+    await sleep(500); // the probe's connection is over: its slot free again
     const idle = [];
     for (let i = 0; i < 20; i++) idle.push(await connect(socket));
     await sleep(500);
@@ -91,6 +92,7 @@ test('started as a spread job starts it, with the socket and the allow list alon
       i++
     )
       await sleep(50);
+    await sleep(500);
     const idle = [];
     for (let i = 0; i < 40; i++) idle.push(await connect(socket));
     await sleep(500);
