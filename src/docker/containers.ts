@@ -53,6 +53,10 @@ export interface LongRunning {
   binds?: string[];
   /** The main process under docker-init (default `sleep infinity`); it must run until the container is removed. */
   cmd?: string[];
+  /** HostConfig Memory (and MemorySwap, the same: no swap beyond it), bytes. */
+  memoryBytes?: number;
+  /** HostConfig PidsLimit: processes and threads at once in the container. */
+  pidsLimit?: number;
 }
 
 /** Containers on one engine (Engine API `/containers`). */
@@ -125,6 +129,8 @@ export class ContainersClient {
         SecurityOpt: spec.securityOpt,
         Binds: spec.binds,
         ...(spec.unmaskedProc ? { MaskedPaths: [], ReadonlyPaths: [] } : {}),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.pidsLimit ? { PidsLimit: spec.pidsLimit } : {}),
       },
     });
     log.docker('created container %s (%s) on %s', name, container.id.slice(0, 12), this.endpoint);

@@ -43,7 +43,7 @@ export class Engine {
   private readonly infoCall: () => Promise<EngineInfo>;
 
   /**
-   * `GET /info`: engine ID, name, version, CPUs and swarm membership.
+   * `GET /info`: engine ID, name, version, CPUs, memory and swarm membership.
    * @throws IgluError "Docker Engine not reachable" with what to do
    */
   async info(): Promise<EngineInfo> {
@@ -76,6 +76,7 @@ function toEngineInfo(raw: unknown): EngineInfo {
     Name?: string;
     ServerVersion?: string;
     NCPU?: number;
+    MemTotal?: number;
     Swarm?: { LocalNodeState?: string; NodeID?: string; NodeAddr?: string; ControlAvailable?: boolean };
   };
   return {
@@ -83,6 +84,7 @@ function toEngineInfo(raw: unknown): EngineInfo {
     name: i.Name ?? '',
     serverVersion: i.ServerVersion ?? '',
     cpus: i.NCPU ?? 0,
+    memoryBytes: i.MemTotal ?? 0,
     swarm: {
       state: i.Swarm?.LocalNodeState ?? 'inactive',
       nodeId: i.Swarm?.NodeID ?? '',

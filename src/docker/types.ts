@@ -16,6 +16,8 @@ export interface EngineInfo {
   serverVersion: string;
   /** CPUs the engine sees. */
   cpus: number;
+  /** Memory of the engine's machine, bytes (MemTotal; 0 when not reported). */
+  memoryBytes: number;
   swarm: {
     /** "inactive" | "pending" | "active" | "error" | "locked" */
     state: string;

@@ -1,3 +1,5 @@
+import { CONFINE_FILE } from './compile-confine.js';
+
 /** Where distccd's start script writes the guard, one copy per compiler name. */
 export const GUARD_DIR = '/usr/local/lib/iglu-guard';
 
@@ -7,8 +9,8 @@ const GUARD_CHECKS = [
   '# iglu compile guard (see src/farm/compile-guard.ts): an allow-list of what a distributed compile needs',
   'refuse() { echo "iglu compile guard: refused $1 (distccd on this farm runs compiles only)" >&2; exit 111; }',
   'tmp=${TMPDIR:-/tmp}',
-  // a path distccd made: in its temporary directory, one component, no ..
-  'ours() { case $1 in */../*|*/..) return 1;; "$tmp"/distccd_*|/tmp/distccd_*) case ${1#"$tmp"/} in */*) case ${1#/tmp/} in */*) return 1;; esac;; esac; return 0;; esac; return 1; }',
+  // a path distccd made: in its temporary directory, one component of plain characters (the confinement's arguments are split on blanks)
+  'ours() { case ${1##*/} in *[!A-Za-z0-9._-]*) return 1;; esac; case $1 in */../*|*/..) return 1;; "$tmp"/distccd_*|/tmp/distccd_*) case ${1#"$tmp"/} in */*) case ${1#/tmp/} in */*) return 1;; esac;; esac; return 0;; esac; return 1; }',
   'fopt() {',
   '  case $1 in -fno-*) return 0;; -fdebug-prefix-map=*|-ffile-prefix-map=*|-fmacro-prefix-map=*|-fcoverage-prefix-map=*) return 0;; esac',
   '  case $1 in *profile*|*plugin*|*module*|*trace*|*record*|*dump*|*crash*|*stat*|*coverage*|*cache*|*save*|*pch*|*build-session*) return 1;; esac',
@@ -24,11 +26,11 @@ const GUARD_CHECKS = [
 
 /** The guard's walk over the arguments, then the real compiler. */
 const GUARD_WALK = [
-  'want= mode=',
+  'want= mode= files= inputs=0',
   'for a in "$@"; do',
   '  if [ -n "$want" ]; then',
   '    case $want in',
-  '      out) ours "$a" || refuse "$prev $a: a write outside its temporary files";;',
+  '      out) ours "$a" || refuse "$prev $a: a write outside its temporary files"; files="$files w:$a";;',
   '      read|name) ;;',
   '      lang) case $a in c|c++|cpp-output|c++-cpp-output|assembler|assembler-with-cpp|objective-c|objective-c++) ;; *) refuse "-x $a";; esac;;',
   '      target) case $a in *[!A-Za-z0-9_.-]*) refuse "-target $a";; esac;;',
@@ -61,13 +63,15 @@ const GUARD_WALK = [
   '    -m*) mopt "$a" || refuse "$a";;',
   '    -f*) fopt "$a" || refuse "$a";;',
   '    -*) refuse "$a: not an option a distributed compile needs";;',
-  '    *) ours "$a" || refuse "$a: an input outside its temporary files";;',
+  '    *) ours "$a" || refuse "$a: an input outside its temporary files"; files="$files r:$a"; inputs=$((inputs + 1));;',
   '  esac',
   '  prev=$a',
   'done',
   '[ -z "$want" ] || refuse "$prev without its value"',
   '[ -n "$mode" ] || refuse "a command without -c or -S: distccd on this farm compiles, it never links"',
-  'exec "/usr/bin/${0##*/}" "$@"',
+  '[ "$inputs" = 1 ] || refuse "$inputs inputs: a distributed compile has one"',
+  // the compiler confined to its own files, with its limits (compile-confine.ts); $files unquoted: split on blanks
+  `exec /usr/bin/perl ${CONFINE_FILE} $files -- "/usr/bin/\${0##*/}" "$@"`,
   '',
 ];
 
@@ -105,7 +109,10 @@ const GUARD_WALK = [
  * option not listed — is refused: exit 111 with a message on stderr (distccd passes both
  * to the client, whose fallback compiles locally — and which then backs off that host for
  * DISTCC_BACKOFF_PERIOD, 60 s by default: a flag refused by mistake costs speed, never
- * a build). Then it execs /usr/bin/<compiler>.
+ * a build). The command must name exactly one input. Then it execs /usr/bin/<compiler>
+ * through the confinement (compile-confine.ts): the compile's resource limits, and
+ * Landlock letting it read only the compiler and its input and write only its outputs —
+ * what the assembler's `.incbin` and `.include` in the source could read otherwise.
  * A POSIX sh script. Pure.
  */
 export function compileGuardScript(): string {

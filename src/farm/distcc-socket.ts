@@ -49,15 +49,29 @@ export function socketEnv(distccHosts: string, socket = `${DISTCC_IN}/socket`): 
 /** The forwarder's socket directory, read-only inside the sandbox. */
 export const SOCKET_BIND: Bind = { host: DISTCC_FORWARD.dir, inside: DISTCC_IN, readOnly: true };
 
+/** Seconds the forwarder waits for a connection's first line (the task it names) before it closes it. */
+export const FORWARD_TIMEOUT_S = 10;
+
+/**
+ * How many connections the forwarder serves at once: distcc opens one per compile it
+ * sends, at most the farm's slots at a time (each host's limit in DISTCC_HOSTS, counted
+ * by its lock files), so twice the slots, and never fewer than 16. Pure.
+ */
+export function forwarderConnections(slots: number): number {
+  return Math.max(16, 2 * slots);
+}
+
 /**
  * The command of a container that forwards distcc (its main process under docker-init,
  * which REAP_SCRIPT spares): chroot/distcc-forward's text run by the farm image's perl,
- * so it needs no file in the container.
+ * so it needs no file in the container (nor a new farm image when it changes). The
+ * sandbox is not trusted: at most `connections` (forwarderConnections) are served at once,
+ * and one whose first line is not in within FORWARD_TIMEOUT_S is closed.
  * @throws the file system's error when the script cannot be read
  */
-export async function forwarderCmd(): Promise<string[]> {
+export async function forwarderCmd(connections: number): Promise<string[]> {
   const source = await readFile(path.join(CHROOT_SCRIPTS, 'distcc-forward'), 'utf8');
-  return ['perl', '-e', source, '--', DISTCC_FORWARD.socket, DISTCC_FORWARD.allow];
+  return ['perl', '-e', source, '--', DISTCC_FORWARD.socket, DISTCC_FORWARD.allow, String(connections), String(FORWARD_TIMEOUT_S)];
 }
 
 /** The shell command that writes the allow list in the container (whole, then renamed into place). Pure. */

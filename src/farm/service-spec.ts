@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { totalmem } from 'node:os';
 import type { FarmConfig } from '../config/schema.js';
 import type { ServiceSpec } from '../docker/index.js';
 import { LABEL, labelsFor } from '../labels.js';
 import { serviceName } from './settings.js';
 import { compileGuardScript, GUARD_DIR } from './compile-guard.js';
+import { compileConfineScript, CONFINE_FILE } from './compile-confine.js';
 import { STACK_NAMESPACE_LABEL, type FarmStack } from './stack.js';
 import { STATS_PORT } from './stats.js';
 
@@ -24,23 +26,39 @@ export interface DistccdServiceInput {
   compilers: string[];
   port: number;
   mode: { replicas: number } | { global: true };
+  /** The task's memory limit, bytes, unless the stack gives one (taskMemoryBytes). */
+  memoryBytes: number;
   /** What the stack file says (farm/stack.ts): init, stop grace, restart policy, resources, placement, endpoint mode, labels. */
   stack: FarmStack;
 }
 
 /**
  * distccd's start script. It writes the compile guard (compile-guard.ts) once per
- * compiler and the allow-list for DISTCC_CMDLIST naming those copies (distccd(1): a file
+ * compiler, the confinement each compile runs in (compile-confine.ts), and the allow-list for DISTCC_CMDLIST naming those copies (distccd(1): a file
  * of command paths; the last DISTCC_CMDLIST_NUMWORDS=1 path component must match, and
  * the command run is the listed path), and runs distccd in the foreground with one job
  * slot per CPU of its node and its statistics server on STATS_PORT (farm top reads it).
  */
 const START = [
   `mkdir -p ${GUARD_DIR}`,
+  `printf '%s' "$IGLU_CONFINE" > ${CONFINE_FILE}`,
   `for c in $IGLU_COMPILERS; do printf '%s' "$IGLU_GUARD" > ${GUARD_DIR}/$c; chmod 755 ${GUARD_DIR}/$c; echo "${GUARD_DIR}/$c"; done > /tmp/distcc-cmdlist`,
   'allow=""; for a in $IGLU_ALLOW; do allow="$allow --allow $a"; done',
   `exec distccd --daemon --no-detach --log-stderr --port "$IGLU_PORT" --jobs "$(nproc)" --stats --stats-port ${STATS_PORT} $allow`,
 ].join('\n');
+
+/** A task's pids limit unless the stack gives one (pids_limit): distccd, and a guard, perl and clang or two per job. */
+export const TASK_LIMITS = { pids: 2048 };
+
+/**
+ * A task's memory limit unless the stack gives one: three quarters of `hostBytes` (the
+ * manager's memory: a farm of smaller workers sets deploy.resources.limits.memory in
+ * farm.stack), whole MiB, so that the tasks' compiles (each also bounded: compile-confine.ts)
+ * are killed by their own cgroup's out-of-memory killer, not the host's. Pure.
+ */
+export function taskMemoryBytes(hostBytes: number): number {
+  return Math.floor((hostBytes * 0.75) / 2 ** 20) * 2 ** 20;
+}
 
 /**
  * The Engine API ServiceSpec (API 1.41) of the farm's distccd service, as `docker stack
@@ -65,7 +83,9 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
   const resources = (r: FarmStack['resources']['limits']) => ({
     ...(r.nanoCpus !== undefined ? { NanoCPUs: r.nanoCpus } : {}),
     ...(r.memoryBytes !== undefined ? { MemoryBytes: r.memoryBytes } : {}),
+    ...(r.pids !== undefined ? { Pids: r.pids } : {}),
   });
+  const limits = { ...TASK_LIMITS, memoryBytes: input.memoryBytes, ...st.resources.limits };
   const spec: ServiceSpec = {
     Name: input.name,
     TaskTemplate: {
@@ -77,6 +97,7 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
           `IGLU_ALLOW=${input.allow.join(' ')}`,
           `IGLU_PORT=${input.port}`,
           `IGLU_GUARD=${compileGuardScript()}`,
+          `IGLU_CONFINE=${compileConfineScript()}`,
           'DISTCC_CMDLIST=/tmp/distcc-cmdlist',
         ],
         // set, not inherited: a container carries its image's labels (the farm image's
@@ -85,7 +106,7 @@ export function distccdServiceSpec(input: DistccdServiceInput, labels: Record<st
         Init: st.init,
         StopGracePeriod: st.stopGraceNs,
       },
-      Resources: { Limits: resources(st.resources.limits), Reservations: resources(st.resources.reservations) },
+      Resources: { Limits: resources(limits), Reservations: resources(st.resources.reservations) },
       Placement: {
         Constraints: st.placement.constraints,
         Preferences: st.placement.spreads.map((s) => ({ Spread: { SpreadDescriptor: s } })),
@@ -120,9 +141,11 @@ export function specHash(spec: ServiceSpec, stackLabels: Record<string, string> 
 /**
  * The farm's distccd ServiceSpec from its settings (mode decided: withStackMode), the image
  * ID, its overlay's subnets and the stack: what `farm up` and `farm scale` both write, so
- * one's spec is no change for the other. Pure.
+ * one's spec is no change for the other. The tasks' memory limit, unless the stack gives
+ * one, is taskMemoryBytes of `hostMemory` (bytes; default: this machine's, os.totalmem). Pure
+ * but for that default.
  */
-export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: string[], stack: FarmStack): ServiceSpec {
+export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: string[], stack: FarmStack, hostMemory = totalmem()): ServiceSpec {
   return distccdServiceSpec(
     {
       name: serviceName(farm),
@@ -133,6 +156,7 @@ export function farmServiceSpec(farm: FarmConfig, imageId: string, subnets: stri
       compilers: farm.compilers,
       port: farm.port,
       mode: farm.global ? { global: true } : { replicas: farm.replicas },
+      memoryBytes: taskMemoryBytes(hostMemory),
       stack,
     },
     labelsFor('distccd', farm.name),

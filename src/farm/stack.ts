@@ -29,8 +29,8 @@ export interface FarmStack {
   stopGraceNs: number;
   endpointMode: 'dnsrr' | 'vip';
   restart: { condition: 'none' | 'on-failure' | 'any'; delayNs: number; maxAttempts?: number };
-  /** NanoCPUs and MemoryBytes (Engine API TaskTemplate.Resources). */
-  resources: { limits: { nanoCpus?: number; memoryBytes?: number }; reservations: { nanoCpus?: number; memoryBytes?: number } };
+  /** NanoCPUs, MemoryBytes and (limits only) Pids (Engine API TaskTemplate.Resources). */
+  resources: { limits: { nanoCpus?: number; memoryBytes?: number; pids?: number }; reservations: { nanoCpus?: number; memoryBytes?: number } };
   placement: { constraints: string[]; spreads: string[]; maxReplicasPerNode?: number };
   /** deploy.labels: service labels. */
   labels: Record<string, string>;
@@ -94,6 +94,8 @@ const labels = z
 const DistccdService = z.strictObject({
   image: z.string().min(1).optional(),
   init: z.boolean().default(true),
+  /** compose-spec's pids_limit: the task's Resources.Limits.Pids (Engine API 1.41). */
+  pids_limit: z.int().min(1).optional(),
   stop_grace_period: z.string().default('2s'),
   deploy: z
     .strictObject({
@@ -215,7 +217,10 @@ export async function farmStackFrom(docs: unknown[], files: string, o: { schemaC
       delayNs: convert('deploy.restart_policy.delay', () => durationNs(d.restart_policy.delay)),
       ...(d.restart_policy.max_attempts !== undefined ? { maxAttempts: d.restart_policy.max_attempts } : {}),
     },
-    resources: { limits: res(d.resources.limits, 'deploy.resources.limits'), reservations: res(d.resources.reservations, 'deploy.resources.reservations') },
+    resources: {
+      limits: { ...res(d.resources.limits, 'deploy.resources.limits'), ...(s.pids_limit !== undefined ? { pids: s.pids_limit } : {}) },
+      reservations: res(d.resources.reservations, 'deploy.resources.reservations'),
+    },
     placement: {
       constraints: d.placement.constraints,
       spreads: d.placement.preferences.map((p) => p.spread),

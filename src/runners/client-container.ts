@@ -33,13 +33,19 @@ export class BuildClient implements AsyncDisposable {
    * mounts (capabilities(7)), no seccomp filter (Docker's default one refuses bwrap's
    * pivot_root even with that capability: EPERM, measured with docker.io 20.10), no
    * AppArmor profile (Docker's would deny mount), and an unmasked /proc (bwrap mounts its
-   * own inside a user namespace). Not --privileged.
+   * own inside a user namespace). Not --privileged. `memoryBytes` and `pidsLimit` bound the
+   * container as a whole (HostConfig Memory, PidsLimit).
    * @throws the Engine's error (e.g. no such network)
    */
-  static async start(engine: Engine, spec: { image: string; network: string; labels: Labels; cmd?: string[] }): Promise<BuildClient> {
+  static async start(
+    engine: Engine,
+    spec: { image: string; network: string; labels: Labels; cmd?: string[]; memoryBytes?: number; pidsLimit?: number },
+  ): Promise<BuildClient> {
     const id = await engine.containers.start({
       image: spec.image,
       ...(spec.cmd ? { cmd: spec.cmd } : {}),
+      ...(spec.memoryBytes ? { memoryBytes: spec.memoryBytes } : {}),
+      ...(spec.pidsLimit ? { pidsLimit: spec.pidsLimit } : {}),
       network: spec.network,
       labels: spec.labels,
       name: 'iglu-toolchain',

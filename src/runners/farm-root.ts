@@ -5,7 +5,7 @@ import type { Engine } from '../docker/index.js';
 import type { RunContext } from '../run-context.js';
 import { IgluError } from '../errors.js';
 import { countCompiles } from '../farm/distcc-log.js';
-import { allowCommand, forwarderCmd, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
+import { allowCommand, forwarderCmd, forwarderConnections, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
 import { farmForBuilds } from '../farm/for-builds.js';
 import { farmJobs } from '../farm/hosts.js';
 import { watchFarmUse } from '../farm/use.js';
@@ -13,6 +13,7 @@ import { verifiedFarm } from '../farm/verify.js';
 import { runnerEnv } from '../recipes/read.js';
 import { labelsFor } from '../labels.js';
 import { DEFAULT_TREE } from '../recipes/default-tree.js';
+import { buildContainerLimits } from './client-limits.js';
 import { buildRootRunner, type BuildRootRunner, type RootExec } from './build-root.js';
 import { type ChrootPaths } from '../layout/chroot-paths.js';
 import { runInRoot, type Launcher } from '../chroot/run.js';
@@ -43,7 +44,8 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
   const engine = await ctx.engine();
   const { status: farm, image } = await farmForBuilds(engine, ctx.config.farm, { noFarmHint: 'start it with iglu farm up, or build without --farm' });
   const place = compilePlace(ctx.config.farm, farm, availableParallelism());
-  const container = await startContainer(ctx, engine, image, { paths, trees, forward: !place.here });
+  const connections = place.here ? 0 : forwarderConnections(farm.slots);
+  const container = await startContainer(ctx, engine, image, { paths, trees, connections });
   let compiles: Omit<RootExec, 'mode' | 'run'>;
   try {
     compiles = place.here ? compilingHere(place.cpus) : await throughTasks(engine, container, ctx.config.farm, farm);
@@ -64,9 +66,15 @@ export async function farmRunner(ctx: RunContext, paths: ChrootPaths, trees: str
 /**
  * The --farm container: from the farm image on the farm's overlay, the work directory,
  * iglu's chroot/ scripts and the recipe trees bind-mounted at their host paths; with
- * `forward`, the distcc forwarder as its main process (farm/distcc-socket.ts).
+ * `connections` (not 0), the distcc forwarder serving that many at once as its main process
+ * (farm/distcc-socket.ts). Its pids and memory are limited (buildContainerLimits).
  */
-async function startContainer(ctx: RunContext, engine: Engine, image: string, o: { paths: ChrootPaths; trees: string[]; forward: boolean }): Promise<string> {
+async function startContainer(
+  ctx: RunContext,
+  engine: Engine,
+  image: string,
+  o: { paths: ChrootPaths; trees: string[]; connections: number },
+): Promise<string> {
   const binds = [
     `${o.paths.workdir.root}:${o.paths.workdir.root}`,
     `${CHROOT_SCRIPTS}:${CHROOT_SCRIPTS}:ro`,
@@ -86,7 +94,8 @@ async function startContainer(ctx: RunContext, engine: Engine, image: string, o:
     unmaskedProc: true,
     binds,
     // its main process: the distcc forwarder, the sandbox's only way to the tasks
-    ...(o.forward ? { cmd: await forwarderCmd() } : {}),
+    ...(o.connections ? { cmd: await forwarderCmd(o.connections) } : {}),
+    ...buildContainerLimits(ctx.config.limits, (await engine.info()).memoryBytes, o.connections),
   });
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../docker/index.js';
 import { countCompiles } from '../farm/distcc-log.js';
-import { allowCommand, forwarderCmd, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
+import { allowCommand, forwarderCmd, forwarderConnections, SOCKET_BIND, socketEnv } from '../farm/distcc-socket.js';
 import { farmJobs } from '../farm/hosts.js';
 import { hereHosts, type CompilePlace } from '../farm/here.js';
 import type { FarmStatus } from '../farm/status.js';
@@ -19,6 +19,7 @@ import { SANDBOX_ID, sandboxArgv, type SandboxSpec } from '../sandbox/argv.js';
 import { reapedOnAbort } from '../sandbox/reap.js';
 import { runnerEnv } from '../recipes/read.js';
 import { BuildClient } from './client-container.js';
+import { buildContainerLimits } from './client-limits.js';
 import { kernelHeadersScript } from '../chroot/target-script.js';
 import { ownerLabel } from '../util/owner.js';
 
@@ -82,12 +83,7 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
 
   async run(job: RunnerJob): Promise<RunnerResult> {
     const first = !this.client;
-    this.client ??= await BuildClient.start(this.o.engine, {
-      image: this.o.image,
-      network: this.o.config.farm.network,
-      labels: labelsFor('client', this.o.config.farm.name, ownerLabel()),
-      ...(this.remote ? { cmd: await forwarderCmd() } : {}),
-    });
+    this.client ??= await this.startClient();
     await this.copyIn(this.client, job, first && this.remote);
     const code = await this.build(this.client, job).finally(() => this.client?.reap());
     if (code !== 0) throw await phaseFailed(job.recipe, 'build', job.logFile, job.signal?.aborted);
@@ -99,7 +95,18 @@ export class ToolchainClientRunner implements PackageRunner, AsyncDisposable {
     ]);
     return { outRoot, compiles, release: async () => {} };
   }
-  /** The runner scripts, the tree and the workspace into the container, the sysroot's packages and the image's kernel headers into its /sysroot; the farm's compilers verified (`verify`). */
+  /** The client container: with the distcc forwarder as its main process when compiles go to the tasks; pids and memory limited (buildContainerLimits). */
+  private async startClient(): Promise<BuildClient> {
+    const connections = this.remote ? forwarderConnections(this.farm.slots) : 0;
+    return BuildClient.start(this.o.engine, {
+      image: this.o.image,
+      network: this.o.config.farm.network,
+      labels: labelsFor('client', this.o.config.farm.name, ownerLabel()),
+      ...(connections ? { cmd: await forwarderCmd(connections) } : {}),
+      ...buildContainerLimits(this.o.config.limits, (await this.o.engine.info()).memoryBytes, connections),
+    });
+  }
+
   /** The runner scripts, the tree and the workspace into the container, the sysroot's packages into its /sysroot; the farm's compilers verified (`verify`). */
   private async copyIn(client: BuildClient, job: RunnerJob, verify: boolean): Promise<void> {
     const { ws, sysroot, output } = job;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -170,6 +170,59 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
       assert.doesNotMatch(seen, /\bp[123]\b/, `nothing was written into the task's /tmp: ${seen}`);
     }
     assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'abyss' })).length, 0);
+  });
+
+  test("the assembler on a task reads none of the task's files and cannot fill its memory (issue 33): .incbin fails, nothing comes back; each task has memory and pids limits", async () => {
+    const raw = readFileSync(path.resolve(import.meta.dirname, '../../../test/support/distcc-raw.py'), 'utf8');
+    const tasks = await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' });
+    // what a task holds that a compile must not bring back: its hostname, /etc/passwd's first line
+    const secrets = ['root:x:0:0'];
+    for (const t of tasks) {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (c: Buffer) => (text += c.toString()));
+      await engine.containers.exec(t.id, ['cat', '/etc/hostname'], { output: out });
+      secrets.push(text.trim());
+    }
+    const cases = [
+      'int f(void) { return 42; }\n__asm__(".incbin \\"/etc/hostname\\"");\n',
+      '__asm__(".incbin \\"/etc/passwd\\"");\n',
+      // no ".incbin" in the text: a macro spells it (why no check of the source would do)
+      '__asm__(".macro m a\\n.\\\\a \\"/etc/passwd\\"\\n.endm\\nm incbin");\n',
+      '__asm__(".incbin \\"/dev/zero\\",0,1");\n',
+      // 100 x 58 MB of the compiler's own library (readable): the compile's address space limit stops it
+      '__asm__(".rept 100\\n.incbin \\"/usr/lib/llvm-14/lib/libclang-cpp.so.14\\"\\n.endr");\n',
+    ];
+    const host = up.hosts[0]!.ip;
+    const script = cases.map((_, i) => `echo "== case ${i}"; RAW_SRC="$SRC${i}" python3 -c "$IGLU_RAW" ${host} 3632 clang -c x.i -o x.o`).join('\n');
+    const started = Date.now();
+    const res = await engine.containers.runOnce({
+      image: image.id,
+      cmd: ['/bin/sh', '-c', script],
+      env: { IGLU_RAW: raw, RAW_FIND: secrets.join('\n'), ...Object.fromEntries(cases.map((c, i) => [`SRC${i}`, c])) },
+      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+      network,
+      name: 'iglu-test-incbin',
+      timeoutMs: 120_000,
+    });
+    const answers = res.output.split('== case ').slice(1);
+    assert.equal(answers.length, cases.length, res.output);
+    for (const a of answers) {
+      assert.match(a, /status [1-9]\d*/, `the compile fails: ${a}`);
+      assert.match(a, /found no/, `nothing of the task comes back: ${a}`);
+    }
+    assert.match(answers[0]!, /Could not find incbin file '\/etc\/hostname'/);
+    assert.match(answers[3]!, /Could not find incbin file '\/dev\/zero'/);
+    assert.match(answers[4]!, /out of memory/, answers[4]);
+    assert.ok(Date.now() - started < 60_000, `the five answers took ${(Date.now() - started) / 1000} s`);
+    // the service and its tasks carry the limits (Engine API 1.41: Resources.Limits.Pids)
+    const limits = ((await engine.services.get(`${farm}_distccd`))!.spec as { TaskTemplate: { Resources: { Limits: Record<string, number> } } }).TaskTemplate
+      .Resources.Limits;
+    assert.equal(limits.Pids, 2048);
+    assert.ok(limits.MemoryBytes! > 0 && limits.MemoryBytes! < totalmem(), JSON.stringify(limits));
+    const inspected = await execa('docker', ['inspect', '--format', '{{.HostConfig.PidsLimit}} {{.HostConfig.Memory}}', tasks[0]!.id]);
+    assert.equal(inspected.stdout.trim(), `2048 ${limits.MemoryBytes}`);
+    assert.equal((await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'distccd' })).length, tasks.length, 'every task still runs');
   });
 
   test('a second farm up with nothing changed changes nothing', async () => {
@@ -355,7 +408,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     assert.equal(made.service.change, 'created');
     const service = await engine.services.get(`${farm}_distccd`);
     const spec = service!.spec as { TaskTemplate: { Resources: { Limits: Record<string, number> } }; Labels: Record<string, string> };
-    assert.deepEqual(spec.TaskTemplate.Resources.Limits, { NanoCPUs: 1e9, MemoryBytes: 2 ** 30 });
+    assert.deepEqual(spec.TaskTemplate.Resources.Limits, { NanoCPUs: 1e9, MemoryBytes: 2 ** 30, Pids: 2048 });
     assert.equal(spec.Labels.team, 'toolchain');
     assert.equal(service!.global, true, "global: iglu's stack file and config default");
     assert.equal((await igluJson<FarmUpResult>([...withStack, 'farm', 'up'])).service.change, 'unchanged', 'the same stack is no update');

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { Engine, resolveEndpoint } from '../../src/docker/index.js';
 import { remoteFraction } from '../../src/farm/distcc-log.js';
+import { FORWARD_TIMEOUT_S, forwarderConnections } from '../../src/farm/distcc-socket.js';
 import type { FarmUpResult } from '../../src/farm/up.js';
 import type { FarmImage } from '../../src/image/build.js';
 import { LABEL } from '../../src/labels.js';
@@ -262,6 +263,58 @@ describe('toolchain phase on a real single-node farm', { timeout: 1_200_000 }, (
       // through the farm too: distcc goes through the client's forwarder (farm/distcc-socket.ts)
       assert.match(log, /interfaces: lo \n/, log);
     }
+  });
+
+  // issue 33: a sandbox process held 300 idle connections to the forwarder, 301 root processes in the client
+  evil.add(
+    'base/tc-conns',
+    [
+      'pkgname=tc-conns',
+      'pkgver=1',
+      'fetch() { :; }',
+      'build() {',
+      "  python3 - <<'PY'",
+      'import os, select, socket, sys, time',
+      'held = []',
+      'for i in range(300):',
+      '    s = socket.socket(socket.AF_UNIX); s.connect(os.environ["IGLU_DISTCC_SOCKET"]); held.append(s)',
+      'def still_open():',
+      '    ready = select.select(held, [], [], 0)[0]',
+      '    return len(held) - sum(1 for s in ready if s.recv(1) == b"")',
+      'time.sleep(2)',
+      'print("conns-open", still_open(), flush=True)',
+      'print("conns-holding", flush=True)',
+      `time.sleep(${FORWARD_TIMEOUT_S} + 6)`,
+      'print("conns-after-timeout", still_open(), flush=True)',
+      'PY',
+      '}',
+      'package() { :; }',
+      '',
+    ].join('\n'),
+  );
+
+  test('the forwarder serves a capped number of connections and closes one idle past its timeout; the client container has pids and memory limits (issue 33)', async () => {
+    up ??= await igluJson<FarmUpResult>([...args, 'farm', 'up']); // when run alone
+    const child = execa('node', [CLI, ...args, 'toolchain', 'build', '--offline', '--rebuild', '--tree', evil.dir, 'tc-conns'], { reject: false });
+    const log = path.join(root, 'logs/tc-conns.log');
+    const holding = () => existsSync(log) && readFileSync(log, 'utf8').includes('conns-holding');
+    for (let i = 0; i < 1800 && !holding() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(holding(), `the recipe holds its connections: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    const [client] = await engine.containers.list({ [LABEL.farm]: farm, [LABEL.role]: 'client' });
+    const inspected = await execa('docker', ['inspect', '--format', '{{.HostConfig.PidsLimit}} {{.HostConfig.Memory}}', client!.id]);
+    const [pids, memory] = inspected.stdout.trim().split(' ').map(Number);
+    assert.ok(pids! > 0 && pids! < 8192, `PidsLimit ${pids}`);
+    assert.ok(memory! > 0 && memory! < totalmem(), `Memory ${memory}`);
+    const ps = await execa('docker', ['exec', client!.id, 'ps', '-e', '-o', 'comm=']);
+    const perls = ps.stdout.split('\n').filter((c) => c.trim() === 'perl').length;
+    const cap = forwarderConnections(up.slots);
+    assert.ok(perls <= cap + 1, `${perls} forwarder processes for 300 connections (at most ${cap} served at once)`);
+    const r = await child;
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    const text = readFileSync(log, 'utf8');
+    const open = Number(/conns-open (\d+)/.exec(text)?.[1]);
+    assert.ok(open > 0 && open <= cap, `${open} of 300 connections left open: the rest closed at once (${text})`);
+    assert.match(text, /conns-after-timeout 0\b/, 'every idle connection was closed after the timeout');
   });
 
   test('the hostile fixtures and the limits hold in the toolchain phase as in the build root (--keep-going)', async () => {

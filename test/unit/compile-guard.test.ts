@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { CONFINE_FILE } from '../../src/farm/compile-confine.js';
 import { compileGuardScript } from '../../src/farm/compile-guard.js';
 
 // The compile guard as distccd runs it: a copy named after the compiler, here `true`, so an
-// allowed compile execs /usr/bin/true (exit 0) and a refused one exits 111.
+// allowed compile execs /usr/bin/true (exit 0) and a refused one exits 111. The task's
+// confinement (compile-confine.ts, Landlock: tested on the farm) is stood in for by a perl
+// script that writes down the files it was given and execs the rest.
 const dir = mkdtempSync(path.join(tmpdir(), 'iglu-guard-'));
 const guard = path.join(dir, 'true');
-writeFileSync(guard, compileGuardScript());
+const confine = path.join(dir, 'confine');
+const given = path.join(dir, 'given');
+writeFileSync(
+  confine,
+  `my @f; push @f, shift @ARGV while @ARGV && $ARGV[0] ne '--'; shift @ARGV; open my $o, '>', '${given}'; print $o "@f"; close $o; exec { $ARGV[0] } @ARGV;\n`,
+);
+writeFileSync(guard, compileGuardScript().replace(CONFINE_FILE, confine));
 chmodSync(guard, 0o755);
 const TMP = '/tmp';
 const IN = `${TMP}/distccd_abc123.i`;
@@ -162,6 +171,18 @@ test('every output-writing option clang documents is refused, and plugins, prefi
     [IN, '-Wl,-Map=/tmp/p', '-o', OUT],
   ];
   for (const args of refused) {
+    const r = await run(args);
+    assert.equal(r.code, 111, args.join(' '));
+    assert.match(r.stderr, /^iglu compile guard: refused /, args.join(' '));
+  }
+});
+
+test('an accepted compile runs confined to its one input and its outputs; two inputs, or a temporary name that is not plain, are refused', async () => {
+  assert.deepEqual(await run(compile('-O2')), { code: 0, stderr: '' });
+  assert.equal(readFileSync(given, 'utf8'), `r:${IN} w:${OUT}`);
+  assert.deepEqual(await run([...compile(), '-MF', `${TMP}/distccd_d1.d`]), { code: 0, stderr: '' });
+  assert.equal(readFileSync(given, 'utf8'), `r:${IN} w:${OUT} w:${TMP}/distccd_d1.d`);
+  for (const args of [[...compile(), `${TMP}/distccd_other.i`], ['-c', `${TMP}/distccd_a b.i`, '-o', OUT], compile().slice(0, -3).concat(['-o', OUT])]) {
     const r = await run(args);
     assert.equal(r.code, 111, args.join(' '));
     assert.match(r.stderr, /^iglu compile guard: refused /, args.join(' '));

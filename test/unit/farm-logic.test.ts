@@ -62,6 +62,7 @@ const input = {
   compilers: ['clang'],
   port: 3632,
   mode: { replicas: 2 },
+  memoryBytes: 6 * 2 ** 30,
   stack,
 };
 
