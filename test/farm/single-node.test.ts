@@ -39,6 +39,19 @@ async function leftovers(): Promise<{ services: number; networks: number; contai
   };
 }
 
+/** Runs `script` in a labelled client container from the farm image on the farm's overlay (the host has no route into it), with `env`. */
+function rawClient(name: string, script: string, env: Record<string, string>) {
+  return engine.containers.runOnce({
+    image: image.id,
+    cmd: ['/bin/sh', '-c', script],
+    env,
+    labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
+    network,
+    name,
+    timeoutMs: 120_000,
+  });
+}
+
 describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () => {
   before(async () => {
     swarmBefore = (await engine.info()).swarm.state;
@@ -137,15 +150,7 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
       ['clang', '-c', 'x.i', '-o', 'x.o', '-ftime-report', '-mllvm', '-info-output-file=/tmp/p3'],
     ];
     const script = cases.map((c) => `echo "== ${c.join(' ')}"; python3 -c "$IGLU_RAW" ${host} 3632 ${c.join(' ')}`).join('\n');
-    const res = await engine.containers.runOnce({
-      image: image.id,
-      cmd: ['/bin/sh', '-c', script],
-      env: { IGLU_RAW: raw },
-      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
-      network,
-      name: 'iglu-test-raw',
-      timeoutMs: 120_000,
-    });
+    const res = await rawClient('iglu-test-raw', script, { IGLU_RAW: raw });
     const answers = res.output.split('== ').slice(1);
     assert.equal(answers.length, cases.length, res.output);
     assert.match(answers[0]!, /status 0\s+stderr\s+object [1-9]/, 'a plain compile is served');
@@ -196,14 +201,10 @@ describe('single-node farm on a real Docker Engine', { timeout: 900_000 }, () =>
     const host = up.hosts[0]!.ip;
     const script = cases.map((_, i) => `echo "== case ${i}"; RAW_SRC="$SRC${i}" python3 -c "$IGLU_RAW" ${host} 3632 clang -c x.i -o x.o`).join('\n');
     const started = Date.now();
-    const res = await engine.containers.runOnce({
-      image: image.id,
-      cmd: ['/bin/sh', '-c', script],
-      env: { IGLU_RAW: raw, RAW_FIND: secrets.join('\n'), ...Object.fromEntries(cases.map((c, i) => [`SRC${i}`, c])) },
-      labels: { [LABEL.farm]: farm, [LABEL.role]: 'test-client' },
-      network,
-      name: 'iglu-test-incbin',
-      timeoutMs: 120_000,
+    const res = await rawClient('iglu-test-incbin', script, {
+      IGLU_RAW: raw,
+      RAW_FIND: secrets.join('\n'),
+      ...Object.fromEntries(cases.map((c, i) => [`SRC${i}`, c])),
     });
     const answers = res.output.split('== case ').slice(1);
     assert.equal(answers.length, cases.length, res.output);
