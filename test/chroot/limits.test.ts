@@ -9,7 +9,9 @@ import { hostileSet } from '../support/hostile-set.js';
 // The limits of a package's build (iglu.yaml `limits`, per package) in the build root: a
 // bounded fork bomb, a memory hog, a /tmp filler, a build past its wall time and a daemon
 // that outlives build(). Each fails with the limit and its value named, and nothing the
-// recipe started is still running once its build has ended.
+// recipe started is still running once its build has ended. A fork bomb and a memory hog at
+// a recipe's top level fail reading it, on the host before any runner takes the build, so
+// this is their one check; the rest of the hostile set runs in every runner (chroot suite).
 const marker = `iglu-limits-${process.pid}`;
 const config = writeConfig(
   [
@@ -26,7 +28,6 @@ const config = writeConfig(
 );
 const wd = scratchDir('iglu-limits-');
 const hostile = hostileSet();
-const hostileConfig = writeConfig(`toolchain:\n  packages: []\n${hostile.limitsYaml}`);
 const args = ['--config', config, '--workdir', wd];
 const t = hostileTree();
 const recipe = (name: string, build: string, pkg = ':') => ['pkgname=' + name, 'pkgver=1', 'fetch() { :; }', `build() { ${build}; }`, `package() { ${pkg}; }`, ''].join('\n');
@@ -61,15 +62,9 @@ describe('the limits of a build in the build root', { timeout: 600_000, skip: pr
     assert.equal(await leftovers(), '', 'nothing a recipe started is still running');
   });
 
-  test('the hostile set in the build root: fork bombs and memory hogs in fetch() and build(), unshare -U refused, 64 MiB of output', async () => {
-    const r = await iglu(['--config', hostileConfig, '--workdir', wd, 'chroot', 'build', '--json', '--keep-going', '--offline', '--tree', hostile.dir, ...hostile.names]);
-    await hostile.check(r, wd, 'here');
-  });
-
   test("a fork bomb and a memory hog at a recipe's top level fail reading, naming the file and the limit", async () => {
-    const started = Date.now();
+    // read on the host before any runner takes the build: the one check for every runner
     await hostile.checkTop(await iglu([...args, 'chroot', 'plan', '--tree', hostile.topDir]));
-    assert.ok(Date.now() - started < 60_000, 'within the time of a read');
   });
 
   test('a daemon started by build() does not outlive it; the package builds', async () => {
